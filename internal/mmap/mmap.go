@@ -1,0 +1,123 @@
+// Package mmap maps files read-only into memory.
+//
+// A [File] is a read-only view of a whole file: on Unix systems a shared,
+// read-only memory mapping, elsewhere the file's bytes read into memory. The
+// mapping is released by [File.Close]; a finalizer is only a safety net.
+// Writing into the bytes returned by [File.Bytes] is a programmer error (on
+// Unix it faults), and nothing in this package ever opens a file for writing.
+package mmap
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+)
+
+// Advice tells the kernel how a range of the mapping will be used.
+type Advice int
+
+// The advice values understood by [File.Advise]. Where the platform has no
+// such advice, Advise does nothing.
+const (
+	Normal     Advice = iota
+	Sequential        // read in order: read ahead aggressively
+	WillNeed          // read soon: start reading it in now
+	DontNeed          // done with it: the pages may be dropped from this process
+)
+
+// File is a file mapped read-only into memory. It is safe for concurrent
+// use; Close must not race with other methods.
+type File struct {
+	name string
+	data []byte
+	mmap bool
+}
+
+// Open maps the named file read-only. Directories and other non-regular
+// files are refused.
+func Open(name string) (*File, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, &os.PathError{Op: "open", Path: name, Err: errors.New("is a directory, not a file")}
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")}
+	}
+	size := fi.Size()
+	if size < 0 || int64(int(size)) != size {
+		return nil, &os.PathError{Op: "mmap", Path: name, Err: fmt.Errorf("file size %d too large to map", size)}
+	}
+	m := &File{name: name}
+	if size == 0 {
+		return m, nil
+	}
+	data, mapped, err := mapFile(f, int(size))
+	if err != nil {
+		return nil, &os.PathError{Op: "mmap", Path: name, Err: err}
+	}
+	m.data, m.mmap = data, mapped
+	runtime.SetFinalizer(m, (*File).Close)
+	return m, nil
+}
+
+// Name returns the path the file was opened with.
+func (m *File) Name() string { return m.name }
+
+// Len returns the file's length in bytes.
+func (m *File) Len() int { return len(m.data) }
+
+// Bytes returns the whole mapping. The slice must not be written to, and
+// must not be used after Close.
+func (m *File) Bytes() []byte { return m.data }
+
+// ReadAt implements io.ReaderAt over the mapping.
+func (m *File) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("mmap: negative offset")
+	}
+	if off >= int64(len(m.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Advise passes advice about the byte range [off, off+n) to the kernel.
+// Ranges are widened to whole pages; errors are ignored by most callers,
+// since advice never changes what is read.
+func (m *File) Advise(off, n int64, a Advice) error {
+	if !m.mmap || n <= 0 || off < 0 || off >= int64(len(m.data)) {
+		return nil
+	}
+	if off+n > int64(len(m.data)) || off+n < off {
+		n = int64(len(m.data)) - off
+	}
+	return advise(m.data, off, n, a)
+}
+
+// Close releases the mapping. It is safe to call more than once.
+func (m *File) Close() error {
+	if m == nil || m.data == nil {
+		return nil
+	}
+	data := m.data
+	m.data = nil
+	runtime.SetFinalizer(m, nil)
+	if m.mmap {
+		return unmap(data)
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package mmap
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestOpen(t *testing.T) {
+	dir := t.TempDir()
+	content := bytes.Repeat([]byte("ckptinspect"), 1000)
+	path := filepath.Join(dir, "f.bin")
+	if err := os.WriteFile(path, content, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Len() != len(content) || !bytes.Equal(m.Bytes(), content) {
+		t.Fatalf("mapping differs from file")
+	}
+	buf := make([]byte, 20)
+	n, err := m.ReadAt(buf, int64(len(content)-10))
+	if n != 10 || err != io.EOF || !bytes.Equal(buf[:10], content[len(content)-10:]) {
+		t.Fatalf("ReadAt at end = %d, %v", n, err)
+	}
+	for _, a := range []Advice{Normal, Sequential, WillNeed, DontNeed} {
+		if err := m.Advise(100, 5000, a); err != nil {
+			t.Errorf("Advise(%d): %v", a, err)
+		}
+	}
+	// DontNeed on a read-only shared mapping must not lose the data.
+	if !bytes.Equal(m.Bytes(), content) {
+		t.Fatalf("data changed after DontNeed")
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(empty)
+	if err != nil || m.Len() != 0 {
+		t.Fatalf("empty file: %v", err)
+	}
+	m.Close()
+	for _, p := range []string{dir, filepath.Join(dir, "missing")} {
+		if _, err := Open(p); err == nil {
+			t.Errorf("Open(%s) succeeded", p)
+		}
+	}
+}

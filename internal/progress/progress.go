@@ -1,0 +1,83 @@
+// Package progress draws a one-line progress bar (bytes done, rate, ETA) on
+// a terminal. A disabled bar costs one atomic add per update and draws
+// nothing, so callers need not check whether output is a terminal.
+package progress
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ckptinspect/ckptinspect/internal/output"
+)
+
+// Bar is a progress bar over a known number of bytes.
+type Bar struct {
+	w       io.Writer
+	label   string
+	total   int64
+	done    atomic.Int64
+	start   time.Time
+	stop    chan struct{}
+	stopped sync.WaitGroup
+	enabled bool
+}
+
+// New starts a bar over total bytes drawn on w every 200 ms when enabled.
+func New(w io.Writer, label string, total int64, enabled bool) *Bar {
+	b := &Bar{w: w, label: label, total: total, start: time.Now(), stop: make(chan struct{}), enabled: enabled && total > 0}
+	if b.enabled {
+		b.stopped.Add(1)
+		go b.loop()
+	}
+	return b
+}
+
+// Add records n more bytes done. It is safe for concurrent use.
+func (b *Bar) Add(n int64) { b.done.Add(n) }
+
+// Done returns the bytes recorded so far.
+func (b *Bar) Done() int64 { return b.done.Load() }
+
+// Finish stops drawing and erases the bar.
+func (b *Bar) Finish() {
+	if !b.enabled {
+		return
+	}
+	close(b.stop)
+	b.stopped.Wait()
+	fmt.Fprint(b.w, "\r\x1b[K")
+}
+
+func (b *Bar) loop() {
+	defer b.stopped.Done()
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+			fmt.Fprint(b.w, "\r"+b.line(time.Since(b.start))+"\x1b[K")
+		}
+	}
+}
+
+// line renders the bar for the elapsed time.
+func (b *Bar) line(elapsed time.Duration) string {
+	done := min(b.done.Load(), b.total)
+	frac := float64(done) / float64(b.total)
+	const width = 30
+	fill := int(frac * width)
+	bar := strings.Repeat("=", fill) + strings.Repeat(" ", width-fill)
+	rate := float64(done) / max(elapsed.Seconds(), 1e-9)
+	eta := "?"
+	if rate > 0 && done > 0 {
+		eta = time.Duration(float64(b.total-done) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	return fmt.Sprintf("%s [%s] %3.0f%%  %s / %s  %s/s  ETA %s", b.label, bar, frac*100,
+		output.Bytes(done), output.Bytes(b.total), output.Bytes(int64(rate)), eta)
+}
