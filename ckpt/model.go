@@ -1,0 +1,144 @@
+// Package ckpt is the layout-neutral model of a training checkpoint and the
+// one-pass scan that measures it.
+//
+// A [Checkpoint] holds parameters; each [Param] has up to four logical
+// tensors — the fp32 master weight, the AdamW moments exp_avg and
+// exp_avg_sq, and the training-dtype module weight (bf16) — plus its step
+// and its optimizer group. A logical [Tensor] is made of [Piece]s: views
+// over read-only memory maps whose concatenation, in order, is the
+// parameter flattened. A DeepSpeed universal checkpoint gives one piece per
+// tensor; ZeRO shards give one piece per rank the parameter spans. Layout
+// packages (universal, ...) build a Checkpoint; [Scan] measures one.
+package ckpt
+
+import (
+	"fmt"
+
+	"github.com/ckptinspect/ckptinspect/internal/mmap"
+	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/torchsave"
+)
+
+// Checkpoint is an opened checkpoint.
+type Checkpoint struct {
+	Path   string // what was opened
+	Layout string // "universal", ...
+	Tag    string // e.g. "global_step120_universal"
+	// Step is the model states' global_steps, if known.
+	Step *int64
+	// TrainerStep is trainer_state.json's global_step, if present.
+	TrainerStep *int64
+	DSVersion   string
+	ParamGroups []ParamGroup
+	Params      []*Param
+	// Config is the model's config.json, if present.
+	Config map[string]any
+	// Notes say what was missing or odd but did not stop reading.
+	Notes []string
+	// Files are every torch.save file opened, for integrity checks.
+	Files []*torchsave.File
+
+	closers []func() error
+}
+
+// ParamGroup is one optimizer parameter group. Missing values are nil.
+type ParamGroup struct {
+	Index       int
+	LR          *float64
+	Betas       *[2]float64
+	Eps         *float64
+	WeightDecay *float64
+	// Params are the names of the group's parameters, in flattening order.
+	Params []string
+}
+
+// Param is one trainable parameter.
+type Param struct {
+	Name  string
+	Shape []int64 // from the model states' param_shapes, else from the fp32 weight
+	Group int     // index into Checkpoint.ParamGroups, or -1 when unknown
+	// Step is the parameter's optimizer step, if known.
+	Step *int64
+	// The logical tensors; nil when absent.
+	FP32, ExpAvg, ExpAvgSq, BF16 *Tensor
+	// Other lists further optimizer states found for the parameter.
+	Other []*Tensor
+	// Keys holds the optional keys saved beside the tensors (cat_dim,
+	// vocab_tensor, ...), by state file ("fp32") and key.
+	Keys map[string]map[string]any
+}
+
+// Numel returns the number of elements of the parameter's shape.
+func (p *Param) Numel() int64 {
+	n := int64(1)
+	for _, d := range p.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Tensor is a logical tensor: pieces whose concatenation is the tensor
+// flattened in row-major order.
+type Tensor struct {
+	State  string // "fp32", "exp_avg", "exp_avg_sq", "bf16", or another state's name
+	File   string // the file it was read from (the first piece's, for several)
+	DType  tensor.DType
+	Shape  []int64
+	Pieces []Piece
+}
+
+// Piece is one part of a logical tensor.
+type Piece struct {
+	View *tensor.View
+	// Map is the mapping View.Data lies in and Offset the position of
+	// View.Data[0] in it; Map is nil for data held in memory.
+	Map    *mmap.File
+	Offset int64
+	File   string
+}
+
+// Numel returns the element count of the shape.
+func (t *Tensor) Numel() int64 {
+	n := int64(1)
+	for _, d := range t.Shape {
+		n *= d
+	}
+	return n
+}
+
+// NBytes returns the bytes of the tensor's elements.
+func (t *Tensor) NBytes() int64 { return t.Numel() * int64(t.DType.Size()) }
+
+// FromTorch makes a one-piece logical tensor of a tensor read from a
+// torch.save file.
+func FromTorch(state string, f *torchsave.File, t *torchsave.Tensor) (*Tensor, error) {
+	v, err := t.View()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Path, err)
+	}
+	p := Piece{View: v, Map: f.Mapping(), Offset: t.Storage.FileOffset(), File: f.Path}
+	if p.Offset < 0 {
+		p.Map = nil
+	}
+	return &Tensor{State: state, File: f.Path, DType: t.DType, Shape: append([]int64{}, t.Shape...), Pieces: []Piece{p}}, nil
+}
+
+// OnClose registers a function Close calls.
+func (c *Checkpoint) OnClose(fn func() error) { c.closers = append(c.closers, fn) }
+
+// Close releases every file of the checkpoint.
+func (c *Checkpoint) Close() error {
+	var first error
+	for i := len(c.closers) - 1; i >= 0; i-- {
+		if err := c.closers[i](); err != nil && first == nil {
+			first = err
+		}
+	}
+	c.closers = nil
+	return first
+}
+
+// Notef records a note.
+func (c *Checkpoint) Notef(format string, args ...any) {
+	c.Notes = append(c.Notes, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,388 @@
+package ckpt
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/ckptinspect/ckptinspect/stream"
+	"github.com/ckptinspect/ckptinspect/tensor"
+)
+
+// ScanOptions configures [Scan].
+type ScanOptions struct {
+	Workers  int               // parallel workers; 0 for all cores
+	Progress func(bytes int64) // called as bytes are read
+	Filter   func(*Param) bool // when set, only matching parameters are scanned
+	Stream   stream.Options    // chunking and page handling (Workers and Progress are set from above)
+	Adam     bool              // compute the AdamW update statistics (default true via DefaultScan)
+	_        struct{}          // future options
+}
+
+// Result is what [Scan] measured.
+type Result struct {
+	Params  []*ParamResult // in the checkpoint's parameter order
+	Summary Summary
+}
+
+// ParamResult holds the measurements of one parameter. A nil statistics
+// pointer means the state is absent.
+type ParamResult struct {
+	Param                        *Param
+	FP32, ExpAvg, ExpAvgSq, BF16 *tensor.Stats
+	// Adam is nil when the update cannot be computed: a moment, the step,
+	// or the group's lr, betas or eps is missing, or the step is 0.
+	Adam *Adam
+	// Scale is true for a re-parameterisation scale factor (one element,
+	// name ending in "_alpha"), whose fp32 value is ScaleValue.
+	Scale      bool
+	ScaleValue float64
+	// Err is the first error met while reading the parameter's data.
+	Err error
+}
+
+// Adam holds the AdamW update statistics of a parameter (FORMATS.md §10):
+// with t its step and (b1, b2, eps, lr) its group's, m̂ = exp_avg/(1−b1^t),
+// v̂ = exp_avg_sq/(1−b2^t) and u = m̂/(sqrt(v̂)+eps) elementwise.
+type Adam struct {
+	Step           int64
+	LR             float64
+	SumSq          float64 // Σ u² over the elements where u is finite
+	N              int64   // elements where u is finite
+	UpdateRMS      float64 // sqrt(SumSq / N)
+	UpdateToWeight float64 // lr · UpdateRMS / RMS(fp32 weight)
+	// HasRatio is false when the ratio is undefined (no fp32 weight, or
+	// its RMS is 0).
+	HasRatio bool
+}
+
+// Summary aggregates a scan.
+type Summary struct {
+	Step         *int64
+	Params       int
+	Numel        int64
+	BytesScanned int64
+	// Global norms: the square root of the sum over parameters of the
+	// squared L2 norms of the state.
+	WeightNorm, ExpAvgNorm, ExpAvgSqNorm, BF16Norm float64
+	NaN, Inf                                       int64 // totals over every state of every parameter
+}
+
+// IsScale reports whether p is a re-parameterisation scale factor, such as
+// YuLan-Mini's WeSaR *_alpha parameters: a trainable parameter with one
+// element whose name ends in "_alpha".
+func IsScale(p *Param) bool {
+	if p.Numel() != 1 {
+		return false
+	}
+	n := p.Name
+	return len(n) > 6 && n[len(n)-6:] == "_alpha"
+}
+
+// Scan measures every parameter of c in one pass over its bytes: the
+// statistics of each state, and the AdamW update from the two moments read
+// together.
+func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) {
+	res := &Result{}
+	var tasks []*stream.Task
+	var mu sync.Mutex
+	fail := func(pr *ParamResult, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if pr.Err == nil {
+			pr.Err = err
+		}
+	}
+	for _, p := range c.Params {
+		if opt.Filter != nil && !opt.Filter(p) {
+			continue
+		}
+		pr := &ParamResult{Param: p}
+		res.Params = append(res.Params, pr)
+		if IsScale(p) && p.FP32 != nil && len(p.FP32.Pieces) > 0 && p.FP32.Numel() == 1 {
+			pr.Scale = true
+			pr.ScaleValue = p.FP32.Pieces[0].View.Float64At(0)
+		}
+		for _, st := range []struct {
+			t   *Tensor
+			dst **tensor.Stats
+		}{{p.FP32, &pr.FP32}, {p.BF16, &pr.BF16}} {
+			if st.t == nil {
+				continue
+			}
+			dst := st.dst
+			tasks = append(tasks, statsTask(st.t, func(s tensor.Stats, err error) {
+				if err != nil {
+					fail(pr, fmt.Errorf("%s: %w", st.t.File, err))
+					return
+				}
+				*dst = &s
+			}))
+		}
+		switch {
+		case p.ExpAvg != nil && p.ExpAvgSq != nil && p.ExpAvg.Numel() == p.ExpAvgSq.Numel():
+			tasks = append(tasks, momentsTask(c, p, pr, fail))
+		default:
+			for _, st := range []struct {
+				t   *Tensor
+				dst **tensor.Stats
+			}{{p.ExpAvg, &pr.ExpAvg}, {p.ExpAvgSq, &pr.ExpAvgSq}} {
+				if st.t == nil {
+					continue
+				}
+				dst := st.dst
+				tasks = append(tasks, statsTask(st.t, func(s tensor.Stats, err error) {
+					if err != nil {
+						fail(pr, fmt.Errorf("%s: %w", st.t.File, err))
+						return
+					}
+					*dst = &s
+				}))
+			}
+		}
+	}
+	sopt := opt.Stream
+	sopt.Workers, sopt.Progress = opt.Workers, opt.Progress
+	for _, t := range tasks {
+		res.Summary.BytesScanned += t.Bytes()
+	}
+	if err := stream.Run(ctx, tasks, sopt); err != nil {
+		return nil, err
+	}
+	for _, pr := range res.Params {
+		if pr.Adam != nil && pr.FP32 != nil && pr.FP32.Valid() && pr.FP32.RMS > 0 {
+			pr.Adam.UpdateToWeight = pr.Adam.LR * pr.Adam.UpdateRMS / pr.FP32.RMS
+			pr.Adam.HasRatio = true
+		}
+	}
+	res.Summary = summarize(c, res.Params, res.Summary.BytesScanned)
+	return res, nil
+}
+
+func summarize(c *Checkpoint, prs []*ParamResult, scanned int64) Summary {
+	s := Summary{Step: c.Step, Params: len(prs), BytesScanned: scanned}
+	var w, m, v, b float64
+	add := func(acc *float64, st *tensor.Stats) {
+		if st == nil {
+			return
+		}
+		s.NaN += st.NaN
+		s.Inf += st.Inf
+		if st.Valid() {
+			*acc += st.L2 * st.L2
+		}
+	}
+	for _, pr := range prs {
+		s.Numel += pr.Param.Numel()
+		add(&w, pr.FP32)
+		add(&m, pr.ExpAvg)
+		add(&v, pr.ExpAvgSq)
+		add(&b, pr.BF16)
+	}
+	s.WeightNorm, s.ExpAvgNorm, s.ExpAvgSqNorm, s.BF16Norm = math.Sqrt(w), math.Sqrt(m), math.Sqrt(v), math.Sqrt(b)
+	return s
+}
+
+// sources lists a logical tensor's pieces as stream sources.
+func sources(t *Tensor) []stream.Source {
+	out := make([]stream.Source, len(t.Pieces))
+	var start int64
+	for i, p := range t.Pieces {
+		out[i] = stream.Source{View: p.View, Map: p.Map, Offset: p.Offset, Start: start}
+		start += p.View.Numel()
+	}
+	return out
+}
+
+// span is a part of a flat range that lies in one piece.
+type span struct {
+	piece  int
+	lo, hi int64 // piece-local flat indices
+}
+
+// spans splits the tensor's flat range [lo, hi) at piece boundaries.
+func spans(t *Tensor, lo, hi int64) []span {
+	var out []span
+	var start int64
+	for i, p := range t.Pieces {
+		n := p.View.Numel()
+		a, b := max(lo, start), min(hi, start+n)
+		if b > a {
+			out = append(out, span{piece: i, lo: a - start, hi: b - start})
+		}
+		start += n
+	}
+	return out
+}
+
+// shift picks one shift for a whole logical tensor: that of its largest
+// piece.
+func shift(t *Tensor) float64 {
+	best, k := int64(-1), 0.0
+	for _, p := range t.Pieces {
+		if n := p.View.Numel(); n > best {
+			best, k = n, p.View.Shift()
+		}
+	}
+	return k
+}
+
+func accumulate(t *Tensor, lo, hi int64, m *tensor.Moments) {
+	for _, s := range spans(t, lo, hi) {
+		t.Pieces[s.piece].View.Accumulate(s.lo, s.hi, m)
+	}
+}
+
+func statsTask(t *Tensor, done func(tensor.Stats, error)) *stream.Task {
+	k := shift(t)
+	return &stream.Task{
+		Numel:   t.Numel(),
+		Sources: sources(t),
+		Chunk: func(lo, hi int64) any {
+			m := tensor.NewMoments(k)
+			accumulate(t, lo, hi, &m)
+			return m
+		},
+		Done: func(parts []any, err error) {
+			if err != nil {
+				done(tensor.Stats{}, err)
+				return
+			}
+			m := tensor.NewMoments(k)
+			for _, p := range parts {
+				if p != nil {
+					m.Merge(p.(tensor.Moments))
+				}
+			}
+			done(m.Result(t.DType, t.Shape, t.Numel()), nil)
+		},
+	}
+}
+
+// momentsPart is the partial result of one chunk of a moments task.
+type momentsPart struct {
+	m, v  tensor.Moments
+	sumSq float64
+	n     int64
+}
+
+// block bounds the elements of both moments processed together, so that
+// the AdamW pass reads them from cache right after their statistics.
+const block = 1 << 14
+
+// momentsTask reads exp_avg and exp_avg_sq together: the statistics of each
+// and Σu² of the AdamW update.
+func momentsTask(c *Checkpoint, p *Param, pr *ParamResult, fail func(*ParamResult, error)) *stream.Task {
+	ma, va := p.ExpAvg, p.ExpAvgSq
+	km, kv := shift(ma), shift(va)
+	coef, adamOK := adamCoefficients(c, p)
+	return &stream.Task{
+		Numel:   ma.Numel(),
+		Sources: append(sources(ma), sources(va)...),
+		Chunk: func(lo, hi int64) any {
+			part := momentsPart{m: tensor.NewMoments(km), v: tensor.NewMoments(kv)}
+			for b := lo; b < hi; b += block {
+				e := min(b+block, hi)
+				accumulate(ma, b, e, &part.m)
+				accumulate(va, b, e, &part.v)
+				if adamOK {
+					for _, s := range pairSpans(ma, va, b, e) {
+						sq, n := tensor.AdamSquares(ma.Pieces[s.a].View, va.Pieces[s.b].View, s.aLo, s.bLo, s.n, coef.c1, coef.c2, coef.eps)
+						part.sumSq += sq
+						part.n += n
+					}
+				}
+			}
+			return part
+		},
+		Done: func(parts []any, err error) {
+			if err != nil {
+				fail(pr, fmt.Errorf("%s: %w", ma.File, err))
+				return
+			}
+			total := momentsPart{m: tensor.NewMoments(km), v: tensor.NewMoments(kv)}
+			for _, x := range parts {
+				if x == nil {
+					continue
+				}
+				part := x.(momentsPart)
+				total.m.Merge(part.m)
+				total.v.Merge(part.v)
+				total.sumSq += part.sumSq
+				total.n += part.n
+			}
+			sm := total.m.Result(ma.DType, ma.Shape, ma.Numel())
+			sv := total.v.Result(va.DType, va.Shape, va.Numel())
+			pr.ExpAvg, pr.ExpAvgSq = &sm, &sv
+			if adamOK && total.n > 0 {
+				pr.Adam = &Adam{Step: coef.step, LR: coef.lr, SumSq: total.sumSq, N: total.n,
+					UpdateRMS: math.Sqrt(total.sumSq / float64(total.n))}
+			}
+		},
+	}
+}
+
+type adamCoef struct {
+	step            int64
+	lr, c1, c2, eps float64
+}
+
+// adamCoefficients gathers what the AdamW update of p needs.
+func adamCoefficients(c *Checkpoint, p *Param) (adamCoef, bool) {
+	step := p.Step
+	if step == nil {
+		step = c.Step
+	}
+	if step == nil || *step <= 0 || p.Group < 0 || p.Group >= len(c.ParamGroups) {
+		return adamCoef{}, false
+	}
+	g := c.ParamGroups[p.Group]
+	if g.LR == nil || g.Betas == nil || g.Eps == nil {
+		return adamCoef{}, false
+	}
+	t := float64(*step)
+	return adamCoef{
+		step: *step, lr: *g.LR, eps: *g.Eps,
+		c1: 1 - math.Pow(g.Betas[0], t),
+		c2: 1 - math.Pow(g.Betas[1], t),
+	}, true
+}
+
+// pairSpan is a run of elements lying in one piece of each of two tensors.
+type pairSpan struct {
+	a, b     int   // piece indices
+	aLo, bLo int64 // piece-local start indices
+	n        int64
+}
+
+// pairSpans splits [lo, hi) where either tensor changes piece.
+func pairSpans(x, y *Tensor, lo, hi int64) []pairSpan {
+	sx, sy := spans(x, lo, hi), spans(y, lo, hi)
+	var out []pairSpan
+	i, j := 0, 0
+	pos := lo
+	for i < len(sx) && j < len(sy) {
+		ax := pos - (lo + prefix(sx, i))
+		ay := pos - (lo + prefix(sy, j))
+		n := min(sx[i].hi-sx[i].lo-ax, sy[j].hi-sy[j].lo-ay)
+		out = append(out, pairSpan{a: sx[i].piece, b: sy[j].piece, aLo: sx[i].lo + ax, bLo: sy[j].lo + ay, n: n})
+		pos += n
+		if ax+n == sx[i].hi-sx[i].lo {
+			i++
+		}
+		if ay+n == sy[j].hi-sy[j].lo {
+			j++
+		}
+	}
+	return out
+}
+
+// prefix returns the number of elements in spans before s[i].
+func prefix(s []span, i int) int64 {
+	var n int64
+	for _, x := range s[:i] {
+		n += x.hi - x.lo
+	}
+	return n
+}

@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"runtime"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/internal/progress"
+	"github.com/ckptinspect/ckptinspect/internal/report"
+	"github.com/ckptinspect/ckptinspect/stream"
+	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/torchsave"
+)
+
+// StatsOptions are the inputs of `ckptinspect stats`.
+type StatsOptions struct {
+	Streams Streams
+	Path    string
+	Format  output.Format
+	Jobs    int
+
+	// Checkpoint folders only.
+	Filter   string
+	Sort     string
+	Top      int
+	GroupBy  string
+	filterRE *regexp.Regexp
+}
+
+// NewStatsCmd builds `ckptinspect stats`. runF, when not nil, replaces the
+// command's behaviour (for tests of flag parsing).
+func NewStatsCmd(s Streams, runF func(*StatsOptions) error) *cobra.Command {
+	opts := &StatsOptions{Streams: s}
+	var format string
+	cmd := &cobra.Command{
+		Use:   "stats PATH",
+		Short: "Exact statistics of every parameter of a checkpoint, or every tensor of a file",
+		Long: `Compute, in one streaming pass, exact statistics (float64 sums over the finite
+elements): L2 norm, RMS, mean, population standard deviation, min, max and
+largest magnitude, and the counts of NaN, infinite and zero elements.
+
+PATH is a checkpoint folder — a Hugging Face Trainer folder (checkpoint-N/), a
+DeepSpeed universal tag folder (global_stepN_universal/) or its zero/ folder —
+or a single torch.save file.
+
+For a checkpoint, each parameter gets the statistics of its fp32 master weight,
+its bf16 module weight and its AdamW moments (exp_avg, exp_avg_sq), its step and
+group, the AdamW update RMS and update-to-weight ratio, and scale factors (one-
+element *_alpha parameters, YuLan-Mini's WeSaR) are listed with their values.
+--filter, --sort, --top and --group-by layer shape the report.
+
+For a file, each tensor gets one row, named by its dotted key path.
+
+Tensors are read in place from read-only memory maps, in parallel (-j), and
+their pages are released behind the scan, so memory stays bounded whatever the
+checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
+		Example: `  ckptinspect stats testdata/sample/checkpoint-120
+  ckptinspect stats checkpoint-120 --group-by layer
+  ckptinspect stats checkpoint-120 --sort adam.update_to_weight --top 10
+  ckptinspect stats checkpoint-120 --filter 'alpha$' --format csv > alphas.csv
+  ckptinspect stats global_step120_universal/zero/lm_head.weight/fp32.pt --format json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Path = args[0]
+			f, err := parseFormat(format)
+			if err != nil {
+				return err
+			}
+			opts.Format = f
+			if opts.Jobs < 0 {
+				return usageError("-j must be positive")
+			}
+			if err := opts.validateCheckpointFlags(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runStats(c, opts)
+		},
+	}
+	formatFlag(cmd, &format)
+	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
+	addCheckpointFlags(cmd, opts)
+	return cmd
+}
+
+func runStats(c *cobra.Command, o *StatsOptions) error {
+	fi, err := os.Stat(o.Path)
+	if err != nil {
+		return inputError(err)
+	}
+	if fi.IsDir() {
+		return runCheckpointStats(c, o)
+	}
+	if o.Filter != "" || o.Sort != "" || o.Top != 0 || o.GroupBy != "" {
+		return usageError("--filter, --sort, --top and --group-by apply to checkpoint folders, not to single files")
+	}
+	return runFileStats(c, o)
+}
+
+func runFileStats(c *cobra.Command, o *StatsOptions) error {
+	f, err := torchsave.Open(o.Path, torchsave.Options{})
+	if err != nil {
+		return inputError(err)
+	}
+	defer f.Close()
+	for _, w := range f.Warnings {
+		fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: warning: %s: %s\n", o.Path, w)
+	}
+	named, err := f.Tensors()
+	if err != nil {
+		return inputError(fmt.Errorf("%s: %w", o.Path, err))
+	}
+	results := make([]tensor.Stats, len(named))
+	errs := make([]error, len(named))
+	tasks := make([]*stream.Task, 0, len(named))
+	var total int64
+	for i, nt := range named {
+		v, err := nt.Tensor.View()
+		if err != nil {
+			return inputError(fmt.Errorf("%s: tensor %s: %w", o.Path, nt.Name, err))
+		}
+		src := stream.Source{View: v, Map: f.Mapping(), Offset: nt.Tensor.Storage.FileOffset()}
+		if src.Offset < 0 {
+			src.Map = nil
+		}
+		i := i
+		t := stream.StatsTask(src, func(s tensor.Stats, err error) { results[i], errs[i] = s, err })
+		total += t.Bytes()
+		tasks = append(tasks, t)
+	}
+	bar := progress.New(o.Streams.ErrOut, "stats", total, o.Streams.ErrIsTerminal)
+	err = stream.Run(c.Context(), tasks, stream.Options{Workers: o.Jobs, Progress: bar.Add})
+	bar.Finish()
+	if err != nil {
+		return err
+	}
+	for i, e := range errs {
+		if e != nil {
+			return inputError(fmt.Errorf("%s: tensor %s: %w", o.Path, named[i].Name, e))
+		}
+	}
+	rows := make([]report.NamedStats, len(named))
+	for i, nt := range named {
+		rows[i] = report.NamedStats{Name: nt.Name, Stats: report.FromStats(results[i])}
+	}
+	return writeFileStats(o, string(f.Format), rows)
+}
+
+func writeFileStats(o *StatsOptions, format string, rows []report.NamedStats) error {
+	if o.Format == output.JSON {
+		return output.WriteJSON(o.Streams.Out, report.FileStats{File: o.Path, Format: format, Tensors: rows})
+	}
+	tw := output.TableWriter{
+		Headers: []string{"name", "dtype", "shape", "numel", "l2", "rms", "mean", "std", "min", "max", "absmax", "nan", "inf", "zeros"},
+		Align:   []output.Align{output.Left, output.Left, output.Left, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right},
+	}
+	for _, r := range rows {
+		if o.Format == output.CSV {
+			tw.Add(r.Name, r.DType, output.ShapeCompact(r.Shape), strconv.FormatInt(r.Numel, 10),
+				csvNum(r.L2), csvNum(r.RMS), csvNum(r.Mean), csvNum(r.Std), csvNum(r.Min), csvNum(r.Max), csvNum(r.AbsMax),
+				strconv.FormatInt(r.NaN, 10), strconv.FormatInt(r.Inf, 10), strconv.FormatInt(r.Zeros, 10))
+			continue
+		}
+		tw.Add(r.Name, r.DType, output.ShapeCompact(r.Shape), output.Count(r.Numel),
+			output.Num(r.L2), output.Num(r.RMS), output.Num(r.Mean), output.Num(r.Std), output.Num(r.Min), output.Num(r.Max), output.Num(r.AbsMax),
+			output.Count(r.NaN), output.Count(r.Inf), output.Count(r.Zeros))
+	}
+	if o.Format == output.CSV {
+		return tw.WriteCSV(o.Streams.Out)
+	}
+	return tw.WriteText(o.Streams.Out)
+}
+
+// csvNum writes a float at full precision, or an empty cell for null.
+func csvNum(f *output.Float) string {
+	if f == nil {
+		return ""
+	}
+	return strconv.FormatFloat(float64(*f), 'g', -1, 64)
+}

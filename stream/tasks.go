@@ -1,0 +1,34 @@
+package stream
+
+import (
+	"github.com/ckptinspect/ckptinspect/tensor"
+)
+
+// StatsTask returns a task computing the statistics of src's view; done
+// receives them (or the error that stopped the task).
+func StatsTask(src Source, done func(tensor.Stats, error)) *Task {
+	v := src.View
+	shift := v.Shift()
+	return &Task{
+		Numel:   v.Numel(),
+		Sources: []Source{src},
+		Chunk: func(lo, hi int64) any {
+			m := tensor.NewMoments(shift)
+			v.Accumulate(lo, hi, &m)
+			return m
+		},
+		Done: func(parts []any, err error) {
+			if err != nil {
+				done(tensor.Stats{}, err)
+				return
+			}
+			m := tensor.NewMoments(shift)
+			for _, p := range parts {
+				if p != nil {
+					m.Merge(p.(tensor.Moments))
+				}
+			}
+			done(m.Result(v.DType, v.Shape, v.Numel()), nil)
+		},
+	}
+}

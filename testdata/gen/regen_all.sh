@@ -1,0 +1,14 @@
+#!/bin/sh
+# Regenerates every committed fixture under testdata/ (deterministic).
+# Run from the repository root:  sh testdata/gen/regen_all.sh
+set -e
+PY=/usr/bin/python3
+$PY testdata/gen/gen_torch.py
+$PY testdata/gen/gen_deepspeed.py
+rm -rf testdata/sample testdata/universal-intstep
+$PY testdata/gen/gen_universal.py --out testdata/sample \
+    --layers 2 --hidden 64 --intermediate 160 --vocab 256 --tp-pad-vocab 8 --heads 4 --kv-heads 2 \
+    --step 120 --step-format tensor --dp 2 --seed 1 --golden testdata/sample.golden.json
+$PY testdata/gen/gen_universal.py --out testdata/universal-intstep \
+    --layers 1 --hidden 32 --intermediate 64 --vocab 64 --tp-pad-vocab 0 --heads 2 --kv-heads 1 \
+    --step 7 --step-format int --dp 1 --seed 2 --golden testdata/universal-intstep.golden.json

@@ -1,0 +1,132 @@
+package torchsave
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/ckptinspect/ckptinspect/pickle"
+)
+
+// NamedTensor is a tensor with its dotted key path in the loaded object.
+type NamedTensor struct {
+	Name   string // e.g. "module.model.embed_tokens.weight", "state.0.exp_avg"
+	Tensor *Tensor
+}
+
+// PathElem formats one step of a dotted key path: a string key as is, an
+// integer key or index in decimal, anything else as its Python repr.
+func PathElem(k any) string {
+	switch x := k.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int:
+		return strconv.Itoa(x)
+	}
+	return pickle.Repr(k)
+}
+
+// Join appends elem to a dotted path.
+func Join(path, elem string) string {
+	if path == "" {
+		return elem
+	}
+	return path + "." + elem
+}
+
+// maxWalk bounds the number of values a walk visits, so that a pickle whose
+// shared references make a small graph into a huge tree cannot make a walk
+// run for ever.
+const maxWalk = 10_000_000
+
+// Walk calls fn for every value reachable from root, depth first, in the
+// order of the pickle, with its dotted path. Containers reached again
+// through a cycle are not entered twice. fn returns false to skip a value's
+// children. Walk returns an error if the walk exceeds its visit budget.
+func Walk(root any, fn func(path string, v any) bool) error {
+	w := walker{fn: fn, onPath: map[any]bool{}}
+	w.walk("", root)
+	if w.visits > maxWalk {
+		return fmt.Errorf("object graph too large to walk (more than %d values)", maxWalk)
+	}
+	return nil
+}
+
+type walker struct {
+	fn     func(string, any) bool
+	onPath map[any]bool
+	visits int
+}
+
+func (w *walker) walk(path string, v any) {
+	w.visits++
+	if w.visits > maxWalk {
+		return
+	}
+	if !w.fn(path, v) {
+		return
+	}
+	var key any
+	switch x := v.(type) {
+	case *pickle.Dict, *pickle.List, *pickle.Object, *pickle.Set:
+		key = x
+	default:
+		key = nil
+	}
+	if key != nil {
+		if w.onPath[key] {
+			return
+		}
+		w.onPath[key] = true
+		defer delete(w.onPath, key)
+	}
+	switch x := v.(type) {
+	case *pickle.Dict:
+		for _, it := range x.Items {
+			w.walk(Join(path, PathElem(it.Key)), it.Value)
+		}
+	case *pickle.List:
+		for i, e := range x.Items {
+			w.walk(Join(path, strconv.Itoa(i)), e)
+		}
+	case pickle.Tuple:
+		for i, e := range x {
+			w.walk(Join(path, strconv.Itoa(i)), e)
+		}
+	case *pickle.Set:
+		for i, e := range x.Items {
+			w.walk(Join(path, strconv.Itoa(i)), e)
+		}
+	case *pickle.Object:
+		for _, it := range x.Fields() {
+			w.walk(Join(path, PathElem(it.Key)), it.Value)
+		}
+		for _, it := range x.Items {
+			w.walk(Join(path, PathElem(it.Key)), it.Value)
+		}
+		for i, e := range x.Appended {
+			w.walk(Join(path, strconv.Itoa(i)), e)
+		}
+		if x.Fields() == nil {
+			for i, a := range x.Args {
+				w.walk(Join(path, "args."+strconv.Itoa(i)), a)
+			}
+		}
+	}
+}
+
+// Tensors returns every tensor of the file with its dotted path, in the
+// order of the pickle. A tensor reachable under two paths is listed under
+// both.
+func (f *File) Tensors() ([]NamedTensor, error) {
+	var out []NamedTensor
+	err := Walk(f.Root, func(path string, v any) bool {
+		if t, ok := v.(*Tensor); ok {
+			out = append(out, NamedTensor{Name: path, Tensor: t})
+			return false
+		}
+		return true
+	})
+	return out, err
+}

@@ -1,0 +1,563 @@
+// Package universal opens DeepSpeed universal checkpoints, the output of
+// DeepSpeed's ds_to_universal (FORMATS.md §4, §5, §7).
+//
+// [Open] accepts a Hugging Face Trainer folder (checkpoint-N/, through its
+// latest_universal file or its single global_step*_universal/ folder), a
+// universal tag folder (holding zero/), or the zero/ folder itself, and
+// returns a ckpt.Checkpoint: one parameter per folder of zero/, with its
+// fp32 weight and AdamW moments read in place from their files, its step,
+// its optimizer group (from the model states' param_shapes and
+// zero/optimizer_state.pt) and its bf16 module weight (from
+// mp_rank_00_model_states.pt). Optional pieces that are missing are
+// recorded as notes on the checkpoint, never as errors.
+package universal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/pickle"
+	"github.com/ckptinspect/ckptinspect/torchsave"
+)
+
+// ErrNotUniversal reports a path that holds no universal checkpoint.
+var ErrNotUniversal = errors.New("not a DeepSpeed universal checkpoint")
+
+// Layout is the layout name of checkpoints opened by this package.
+const Layout = "universal"
+
+// The state files every parameter folder should hold.
+const (
+	StateFP32     = "fp32"
+	StateExpAvg   = "exp_avg"
+	StateExpAvgSq = "exp_avg_sq"
+	StateStep     = "step"
+)
+
+// Options configures [Open].
+type Options struct {
+	// Torch configures the reading of every .pt file.
+	Torch torchsave.Options
+}
+
+// Paths are the locations Open resolved.
+type Paths struct {
+	Trainer string // the Trainer folder, or "" when not inside one
+	Tag     string // the universal tag folder (global_stepN_universal)
+	Zero    string // the zero/ folder
+}
+
+// Resolve finds the tag and zero folders for a user-given path.
+func Resolve(path string) (Paths, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return Paths{}, err
+	}
+	if !fi.IsDir() {
+		return Paths{}, fmt.Errorf("%s: %w: a file, not a folder", path, ErrNotUniversal)
+	}
+	clean := filepath.Clean(path)
+	switch {
+	case isDir(filepath.Join(clean, "zero")):
+		p := Paths{Tag: clean, Zero: filepath.Join(clean, "zero")}
+		p.Trainer = trainerOf(filepath.Dir(clean))
+		return p, nil
+	case filepath.Base(clean) == "zero" || hasParamFolders(clean):
+		tag := filepath.Dir(clean)
+		return Paths{Tag: tag, Zero: clean, Trainer: trainerOf(filepath.Dir(tag))}, nil
+	}
+	// A Trainer (or DeepSpeed save_dir) folder.
+	if b, err := os.ReadFile(filepath.Join(clean, "latest_universal")); err == nil {
+		tag := strings.TrimSpace(string(b))
+		if tag == "" || strings.ContainsAny(tag, "/\\") || tag == "." || tag == ".." {
+			return Paths{}, fmt.Errorf("%s: latest_universal names %q, not a tag folder", clean, tag)
+		}
+		dir := filepath.Join(clean, tag)
+		if !isDir(filepath.Join(dir, "zero")) {
+			return Paths{}, fmt.Errorf("%s: %w: latest_universal names %s, which has no zero/ folder", clean, ErrNotUniversal, tag)
+		}
+		return Paths{Trainer: clean, Tag: dir, Zero: filepath.Join(dir, "zero")}, nil
+	}
+	matches, _ := filepath.Glob(filepath.Join(clean, "global_step*_universal"))
+	var tags []string
+	for _, m := range matches {
+		if isDir(filepath.Join(m, "zero")) {
+			tags = append(tags, m)
+		}
+	}
+	switch len(tags) {
+	case 1:
+		return Paths{Trainer: clean, Tag: tags[0], Zero: filepath.Join(tags[0], "zero")}, nil
+	case 0:
+		return Paths{}, fmt.Errorf("%s: %w: no zero/ folder, latest_universal file or global_step*_universal/ folder", clean, ErrNotUniversal)
+	}
+	return Paths{}, fmt.Errorf("%s: %d universal tag folders and no latest_universal file to choose: %s", clean, len(tags), strings.Join(baseNames(tags), ", "))
+}
+
+func baseNames(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = filepath.Base(p)
+	}
+	return out
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func trainerOf(dir string) string {
+	for _, f := range []string{"trainer_state.json", "config.json", "latest_universal"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return dir
+		}
+	}
+	return ""
+}
+
+// hasParamFolders reports whether dir looks like a zero/ folder: a
+// subfolder holding fp32.pt.
+func hasParamFolders(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), "fp32.pt")); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Open opens the universal checkpoint at path.
+func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
+	paths, err := Resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &ckpt.Checkpoint{Path: path, Layout: Layout, Tag: filepath.Base(paths.Tag)}
+	ok := false
+	defer func() {
+		if !ok {
+			c.Close()
+		}
+	}()
+	o := opener{c: c, opt: opt}
+	if paths.Trainer != "" {
+		o.readTrainer(paths.Trainer)
+	} else {
+		c.Notef("not inside a Trainer folder: no trainer_state.json or config.json")
+	}
+	groups, order, module := o.readModelStates(filepath.Join(paths.Tag, "mp_rank_00_model_states.pt"))
+	o.readOptimizerState(filepath.Join(paths.Zero, "optimizer_state.pt"), groups)
+	if err := o.readParams(paths.Zero, order, module); err != nil {
+		return nil, err
+	}
+	ok = true
+	return c, nil
+}
+
+type opener struct {
+	c   *ckpt.Checkpoint
+	opt Options
+}
+
+func (o *opener) open(path string) (*torchsave.File, error) {
+	f, err := torchsave.Open(path, o.opt.Torch)
+	if err != nil {
+		return nil, err
+	}
+	o.c.Files = append(o.c.Files, f)
+	o.c.OnClose(f.Close)
+	for _, w := range f.Warnings {
+		o.c.Notef("%s: %s", path, w)
+	}
+	return f, nil
+}
+
+func (o *opener) readTrainer(dir string) {
+	var ts struct {
+		GlobalStep *int64 `json:"global_step"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "trainer_state.json")); err != nil {
+		o.c.Notef("no trainer_state.json in %s", dir)
+	} else if err := json.Unmarshal(b, &ts); err != nil {
+		o.c.Notef("%s: %v", filepath.Join(dir, "trainer_state.json"), err)
+	} else {
+		o.c.TrainerStep = ts.GlobalStep
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err != nil {
+		o.c.Notef("no config.json in %s", dir)
+	} else if err := json.Unmarshal(b, &o.c.Config); err != nil {
+		o.c.Notef("%s: %v", filepath.Join(dir, "config.json"), err)
+	}
+}
+
+// groupOf maps a parameter name to its group, from param_shapes.
+type groupOf map[string]int
+
+// readModelStates reads mp_rank_00_model_states.pt: the parameter groups
+// (names in flattening order), the module's parameter order, and the bf16
+// module tensors.
+func (o *opener) readModelStates(path string) (groupOf, []string, map[string]*ckpt.Tensor) {
+	groups := groupOf{}
+	module := map[string]*ckpt.Tensor{}
+	f, err := o.open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			o.c.Notef("no model states file %s: no bf16 weights, groups or global step", path)
+		} else {
+			o.c.Notef("model states unreadable: %v", err)
+		}
+		return groups, nil, module
+	}
+	root, ok := f.Root.(*pickle.Dict)
+	if !ok {
+		o.c.Notef("%s: not a dict", path)
+		return groups, nil, module
+	}
+	if v, ok := root.Get("global_steps"); ok {
+		if n, ok := v.(int64); ok {
+			o.c.Step = &n
+		}
+	}
+	if v, ok := root.Get("ds_version"); ok {
+		o.c.DSVersion, _ = v.(string)
+	}
+	if v, ok := root.Get("param_shapes"); ok {
+		if l, ok := v.(*pickle.List); ok {
+			for g, item := range l.Items {
+				d, ok := item.(*pickle.Dict)
+				if !ok {
+					continue
+				}
+				pg := ckpt.ParamGroup{Index: g}
+				for _, it := range d.Items {
+					name, ok := it.Key.(string)
+					if !ok {
+						continue
+					}
+					groups[name] = g
+					pg.Params = append(pg.Params, name)
+				}
+				o.c.ParamGroups = append(o.c.ParamGroups, pg)
+			}
+		}
+	} else {
+		o.c.Notef("%s: no param_shapes: parameter groups unknown", path)
+	}
+	var order []string
+	if v, ok := root.Get("module"); ok {
+		if d, ok := v.(*pickle.Dict); ok {
+			for _, it := range d.Items {
+				name, ok1 := it.Key.(string)
+				t, ok2 := it.Value.(*torchsave.Tensor)
+				if !ok1 || !ok2 {
+					continue
+				}
+				lt, err := ckpt.FromTorch("bf16", f, t)
+				if err != nil {
+					o.c.Notef("module weight %s: %v", name, err)
+					continue
+				}
+				module[name] = lt
+				order = append(order, name)
+			}
+		}
+	} else {
+		o.c.Notef("%s: no module: bf16 weights unknown", path)
+	}
+	return groups, order, module
+}
+
+// readOptimizerState reads zero/optimizer_state.pt for the groups' lr,
+// betas, eps and weight decay.
+func (o *opener) readOptimizerState(path string, groups groupOf) {
+	f, err := o.open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			o.c.Notef("no %s: learning rates and betas unknown, no AdamW update statistics", path)
+		} else {
+			o.c.Notef("optimizer state unreadable: %v", err)
+		}
+		return
+	}
+	root, ok := f.Root.(*pickle.Dict)
+	if !ok {
+		o.c.Notef("%s: not a dict", path)
+		return
+	}
+	v, ok := root.Get("param_groups")
+	if !ok {
+		if osd, ok := root.Get("optimizer_state_dict"); ok {
+			if d, ok := osd.(*pickle.Dict); ok {
+				v, ok = d.Get("param_groups")
+				_ = ok
+			}
+		}
+	}
+	l, ok := v.(*pickle.List)
+	if !ok {
+		o.c.Notef("%s: no param_groups", path)
+		return
+	}
+	for g, item := range l.Items {
+		d, ok := item.(*pickle.Dict)
+		if !ok {
+			continue
+		}
+		for len(o.c.ParamGroups) <= g {
+			o.c.ParamGroups = append(o.c.ParamGroups, ckpt.ParamGroup{Index: len(o.c.ParamGroups)})
+		}
+		pg := &o.c.ParamGroups[g]
+		pg.LR = number(d, "lr")
+		pg.Eps = number(d, "eps")
+		pg.WeightDecay = number(d, "weight_decay")
+		if b, ok := d.Get("betas"); ok {
+			var items []any
+			switch x := b.(type) {
+			case pickle.Tuple:
+				items = x
+			case *pickle.List:
+				items = x.Items
+			}
+			if len(items) == 2 {
+				b0, ok0 := toFloat(items[0])
+				b1, ok1 := toFloat(items[1])
+				if ok0 && ok1 {
+					pg.Betas = &[2]float64{b0, b1}
+				}
+			}
+		}
+	}
+	if len(l.Items) != len(o.c.ParamGroups) {
+		o.c.Notef("%s has %d param groups, the model states' param_shapes %d", path, len(l.Items), len(o.c.ParamGroups))
+	}
+}
+
+func number(d *pickle.Dict, key string) *float64 {
+	v, ok := d.Get(key)
+	if !ok {
+		return nil
+	}
+	f, ok := toFloat(v)
+	if !ok {
+		return nil
+	}
+	return &f
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+// readParams reads every parameter folder of zero/.
+func (o *opener) readParams(zero string, order []string, module map[string]*ckpt.Tensor) error {
+	entries, err := os.ReadDir(zero)
+	if err != nil {
+		return err
+	}
+	folders := map[string]bool{}
+	for _, e := range entries {
+		p := filepath.Join(zero, e.Name())
+		if isDir(p) {
+			folders[e.Name()] = true
+		} else if e.Name() != "optimizer_state.pt" {
+			o.c.Notef("stray file in zero/: %s", e.Name())
+		}
+	}
+	if len(folders) == 0 {
+		return fmt.Errorf("%s: %w: zero/ holds no parameter folders", zero, ErrNotUniversal)
+	}
+	groups := groupOf{}
+	for _, g := range o.c.ParamGroups {
+		for _, n := range g.Params {
+			groups[n] = g.Index
+		}
+	}
+	// Order: the module's, then the groups', then the rest by name.
+	var names []string
+	seen := map[string]bool{}
+	addName := func(n string) {
+		if folders[n] && !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	for _, n := range order {
+		addName(n)
+	}
+	for _, g := range o.c.ParamGroups {
+		for _, n := range g.Params {
+			addName(n)
+		}
+	}
+	var rest []string
+	for n := range folders {
+		if !seen[n] {
+			rest = append(rest, n)
+		}
+	}
+	sort.Strings(rest)
+	for _, n := range rest {
+		addName(n)
+	}
+	for _, name := range names {
+		p, err := o.readParam(filepath.Join(zero, name), name)
+		if err != nil {
+			return err
+		}
+		if g, ok := groups[name]; ok {
+			p.Group = g
+		} else if len(o.c.ParamGroups) > 0 {
+			o.c.Notef("parameter %s is in no param group of the model states", name)
+		}
+		if t, ok := module[name]; ok {
+			p.BF16 = t
+		}
+		if len(p.Shape) == 0 && p.FP32 == nil && o.c.ParamGroups != nil {
+			// Shape unknown without fp32.pt.
+		}
+		o.c.Params = append(o.c.Params, p)
+	}
+	return nil
+}
+
+// readParam reads one parameter folder.
+func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
+	p := &ckpt.Param{Name: name, Group: -1, Keys: map[string]map[string]any{}}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		file := filepath.Join(dir, e.Name())
+		state, isPT := strings.CutSuffix(e.Name(), ".pt")
+		if !isPT || isDir(file) {
+			o.c.Notef("stray entry in parameter folder %s: %s", name, e.Name())
+			continue
+		}
+		f, err := o.open(file)
+		if err != nil {
+			return nil, fmt.Errorf("parameter %s: %w", name, err)
+		}
+		if state == StateStep {
+			step, err := readStep(f)
+			if err != nil {
+				return nil, fmt.Errorf("parameter %s: %s: %w", name, file, err)
+			}
+			p.Step = &step
+			continue
+		}
+		t, keys, err := readState(f, state)
+		if err != nil {
+			return nil, fmt.Errorf("parameter %s: %w", name, err)
+		}
+		if len(keys) > 0 {
+			p.Keys[state] = keys
+		}
+		switch state {
+		case StateFP32:
+			p.FP32 = t
+			p.Shape = append([]int64{}, t.Shape...)
+		case StateExpAvg:
+			p.ExpAvg = t
+		case StateExpAvgSq:
+			p.ExpAvgSq = t
+		default:
+			p.Other = append(p.Other, t)
+		}
+	}
+	if p.FP32 == nil {
+		for _, t := range []*ckpt.Tensor{p.ExpAvg, p.ExpAvgSq} {
+			if t != nil {
+				p.Shape = append([]int64{}, t.Shape...)
+				break
+			}
+		}
+	}
+	return p, nil
+}
+
+// readState reads a {'param': tensor, 'cat_dim': ..., ...} state file.
+func readState(f *torchsave.File, state string) (*ckpt.Tensor, map[string]any, error) {
+	var t *torchsave.Tensor
+	keys := map[string]any{}
+	switch root := f.Root.(type) {
+	case *torchsave.Tensor:
+		t = root
+	case *pickle.Dict:
+		for _, it := range root.Items {
+			k, _ := it.Key.(string)
+			if k == "param" {
+				t, _ = it.Value.(*torchsave.Tensor)
+				continue
+			}
+			switch v := it.Value.(type) {
+			case int64, float64, bool, string, nil:
+				keys[k] = v
+			case pickle.Tuple, *pickle.List, torchsave.Size:
+				keys[k] = pickle.Repr(v)
+			default:
+				keys[k] = fmt.Sprintf("%T", v)
+			}
+		}
+	}
+	if t == nil {
+		return nil, nil, fmt.Errorf("%s: no 'param' tensor", f.Path)
+	}
+	lt, err := ckpt.FromTorch(state, f, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	return lt, keys, nil
+}
+
+// readStep reads step.pt: a Python int or float, a 0-dim tensor, or either
+// wrapped as {'param': ...}.
+func readStep(f *torchsave.File) (int64, error) {
+	v := f.Root
+	if d, ok := v.(*pickle.Dict); ok {
+		v, _ = d.Get("param")
+	}
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case float64:
+		if x == float64(int64(x)) {
+			return int64(x), nil
+		}
+	case *torchsave.Tensor:
+		if x.Numel() == 1 {
+			view, err := x.View()
+			if err != nil {
+				return 0, err
+			}
+			s := view.Float64At(0)
+			if s == float64(int64(s)) && s >= 0 {
+				return int64(s), nil
+			}
+			return 0, fmt.Errorf("step %v is not a whole number", s)
+		}
+	}
+	return 0, fmt.Errorf("step is %s, not an integer or a one-element tensor", pickle.Repr(v))
+}
