@@ -35,7 +35,7 @@ func checkStats(t *testing.T, what string, got, want Stats, tol float64) {
 		t.Fatalf("%s: min %v max %v absmax %v, want %v %v %v", what, got.Min, got.Max, got.AbsMax, want.Min, want.Max, want.AbsMax)
 	}
 	near := func(name string, g, w, scale float64) {
-		if math.IsNaN(w) || math.IsInf(w, 0) || math.IsInf(scale, 0) {
+		if math.IsNaN(w) || math.IsInf(w, 0) || math.IsNaN(scale) || math.IsInf(scale, 0) {
 			return // the reference's float64 sums overflowed (float64 data beyond 1e154)
 		}
 		if !(math.Abs(g-w) <= tol*scale) {

@@ -160,7 +160,7 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 	if o.GroupBy == "layer" {
 		doc.Groups = groupByLayer(res)
 	}
-	orderParams(doc.Params, o.Sort, o.Top)
+	doc.Params = orderParams(doc.Params, o.Sort, o.Top)
 	switch o.Format {
 	case output.JSON:
 		return output.WriteJSON(o.Streams.Out, doc)
@@ -243,6 +243,9 @@ func orderParams(ps []report.ParamStats, field string, top int) []report.ParamSt
 			}
 			return a > b
 		})
+	}
+	if top > 0 && len(ps) > top {
+		ps = ps[:top]
 	}
 	return ps
 }
@@ -441,9 +444,6 @@ func writeCheckpointText(o *StatsOptions, doc report.CheckpointStats) error {
 		}
 	} else {
 		ps := doc.Params
-		if o.Top > 0 && len(ps) > o.Top {
-			ps = ps[:o.Top]
-		}
 		tw := output.TableWriter{Headers: []string{"parameter", "shape", "fp32 rms", "absmax", "bf16 rms", "m rms", "v mean", "upd rms", "upd/w", "bad"},
 			Align: rightCols(10)}
 		tw.Align[1] = output.Left

@@ -166,11 +166,11 @@ func (b *treeBuilder) node(v any) report.Node {
 	case *pickle.Global:
 		return report.Node{Kind: "global", Class: x.String()}
 	}
-	if b.onPath[v] {
-		return report.Node{Kind: "cycle"}
-	}
 	switch v.(type) {
 	case *pickle.Dict, *pickle.List, *pickle.Set, *pickle.Object:
+		if b.onPath[v] {
+			return report.Node{Kind: "cycle"}
+		}
 		b.onPath[v] = true
 		defer delete(b.onPath, v)
 	}

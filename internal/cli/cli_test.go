@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ckptinspect/ckptinspect/internal/output"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden output files")
+
+// run executes the command line and returns stdout, stderr and the exit
+// code.
+func run(args ...string) (string, string, int) {
+	var out, errOut bytes.Buffer
+	code := Main(args, Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	return out.String(), errOut.String(), code
+}
+
+// checkGolden compares got with testdata/<name>, or rewrites it with
+// -update.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run go test -update after checking):\n%s", path, got)
+	}
+}
+
+const sample = "../../testdata/sample/checkpoint-120"
+
+func TestGoldenOutputs(t *testing.T) {
+	cases := []struct {
+		golden string
+		args   []string
+	}{
+		{"ls_views.txt", []string{"ls", "../../testdata/torch/views.pt"}},
+		{"ls_model_states.txt", []string{"ls", "../../testdata/deepspeed/mp_rank_00_model_states.pt", "--max-items", "4"}},
+		{"ls_optimizer_state.json", []string{"ls", "../../testdata/deepspeed/optimizer_state.pt", "--format", "json"}},
+		{"ls_legacy.csv", []string{"ls", "../../testdata/torch/legacy.pt", "--format", "csv"}},
+		{"stats_special.txt", []string{"stats", "../../testdata/torch/special.pt"}},
+		{"stats_special.json", []string{"stats", "../../testdata/torch/special.pt", "--format", "json"}},
+		{"stats_dtypes.csv", []string{"stats", "../../testdata/torch/dtypes.pt", "-f", "csv"}},
+		{"stats_sample.txt", []string{"stats", sample}},
+		{"stats_sample_layers.txt", []string{"stats", sample, "--group-by", "layer"}},
+		{"stats_sample_top.txt", []string{"stats", sample, "--sort", "adam.update_to_weight", "--top", "5", "--filter", "weight$"}},
+		{"stats_sample.json", []string{"stats", sample, "--format", "json", "--filter", "layers.0.self_attn.q_proj"}},
+		{"stats_sample.csv", []string{"stats", sample, "--format", "csv", "--filter", "alpha"}},
+	}
+	for _, c := range cases {
+		t.Run(c.golden, func(t *testing.T) {
+			out, errOut, code := run(c.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			// Paths are relative to this package; keep them stable.
+			checkGolden(t, c.golden, out)
+		})
+	}
+}
+
+func TestStatsJSONSchema(t *testing.T) {
+	out, errOut, code := run("stats", sample, "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"checkpoint", "params", "summary"} {
+		if doc[k] == nil {
+			t.Errorf("key %s missing", k)
+		}
+	}
+	p := doc["params"].([]any)[0].(map[string]any)
+	for _, k := range []string{"name", "shape", "numel", "step", "group", "scale", "fp32", "exp_avg", "exp_avg_sq", "bf16", "adam"} {
+		if _, ok := p[k]; !ok {
+			t.Errorf("param key %s missing", k)
+		}
+	}
+	st := p["fp32"].(map[string]any)
+	for _, k := range []string{"dtype", "shape", "numel", "l2", "rms", "mean", "std", "min", "max", "absmax", "nan", "inf", "zeros"} {
+		if _, ok := st[k]; !ok {
+			t.Errorf("stats key %s missing", k)
+		}
+	}
+	ci := doc["checkpoint"].(map[string]any)
+	for _, k := range []string{"path", "layout", "step", "ds_version", "param_groups"} {
+		if _, ok := ci[k]; !ok {
+			t.Errorf("checkpoint key %s missing", k)
+		}
+	}
+}
+
+// TestNullStatistics checks that tensors without finite values print null.
+func TestNullStatistics(t *testing.T) {
+	out, _, code := run("stats", "../../testdata/torch/special.pt", "--format", "json")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	var doc struct {
+		Tensors []struct {
+			Name string        `json:"name"`
+			L2   *output.Float `json:"l2"`
+			NaN  int64         `json:"nan"`
+		} `json:"tensors"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	nulls := 0
+	for _, tt := range doc.Tensors {
+		if tt.L2 == nil {
+			nulls++
+		}
+	}
+	if nulls == 0 {
+		t.Errorf("no tensor with null statistics in special.pt: %s", out)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.pt")
+	os.WriteFile(garbage, []byte("not a checkpoint"), 0o644)
+	good, _ := os.ReadFile("../../testdata/torch/dtypes.pt")
+	trunc := filepath.Join(dir, "trunc.pt")
+	os.WriteFile(trunc, good[:len(good)/3], 0o644)
+	evil := "../../pickle/testdata/evil_os_system.pkl"
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"ls", garbage}, ExitInput, garbage},
+		{[]string{"stats", garbage}, ExitInput, garbage},
+		{[]string{"ls", trunc}, ExitInput, trunc},
+		{[]string{"stats", trunc}, ExitInput, trunc},
+		{[]string{"ls", evil}, ExitInput, "refusing posix.system"},
+		{[]string{"stats", evil}, ExitInput, "refusing posix.system"},
+		{[]string{"ls", filepath.Join(dir, "missing.pt")}, ExitInput, "no such file"},
+		{[]string{"stats", dir}, ExitInput, "not a DeepSpeed universal checkpoint"},
+		{[]string{"ls"}, ExitUsage, "accepts 1 arg"},
+		{[]string{"ls", garbage, "--format", "yaml"}, ExitUsage, "unknown format"},
+		{[]string{"stats", sample, "--sort", "bogus"}, ExitUsage, "unknown field"},
+		{[]string{"stats", sample, "--filter", "("}, ExitUsage, "--filter"},
+		{[]string{"stats", "../../testdata/torch/dtypes.pt", "--top", "3"}, ExitUsage, "checkpoint folders"},
+		{[]string{"nope"}, ExitUsage, "unknown command"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			out, errOut, code := run(c.args...)
+			if code != c.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, c.code, errOut)
+			}
+			if !strings.Contains(errOut, c.msg) {
+				t.Errorf("stderr %q lacks %q", errOut, c.msg)
+			}
+			if lines := strings.Count(strings.TrimSpace(errOut), "\n"); c.code == ExitInput && lines != 0 {
+				t.Errorf("stderr has %d lines, want one: %q", lines+1, errOut)
+			}
+			if c.code != 0 && out != "" {
+				t.Errorf("stdout not empty: %q", out)
+			}
+		})
+	}
+}
+
+func TestFlagParsing(t *testing.T) {
+	var got *StatsOptions
+	cmd := NewStatsCmd(Streams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, func(o *StatsOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"ckpt", "-j", "3", "--format", "csv", "--sort", "fp32.rms", "--top", "7", "--filter", "^model", "--group-by", "layer"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Path != "ckpt" || got.Jobs != 3 || got.Format != output.CSV || got.Sort != "fp32.rms" || got.Top != 7 || got.GroupBy != "layer" || got.filterRE == nil {
+		t.Errorf("options = %+v", got)
+	}
+	var ls *LsOptions
+	lc := NewLsCmd(Streams{}, func(o *LsOptions) error { ls = o; return nil })
+	lc.SetArgs([]string{"f.pt", "--max-items", "3", "-f", "json"})
+	if err := lc.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if ls.Path != "f.pt" || ls.MaxItems != 3 || ls.Format != output.JSON {
+		t.Errorf("ls options = %+v", ls)
+	}
+}
