@@ -95,6 +95,12 @@ func Open(path string, opt Options) (*File, error) {
 	return f, nil
 }
 
+// Parse reads a torch.save file whose bytes are already in memory; name is
+// used in errors. The returned File keeps data.
+func Parse(name string, data []byte, opt Options) (*File, error) {
+	return newFile(name, mmap.FromBytes(name, data), opt)
+}
+
 func newFile(path string, m *mmap.File, opt Options) (*File, error) {
 	if opt.MaxInflate <= 0 {
 		opt.MaxInflate = defaultMaxInflate

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
@@ -203,5 +204,93 @@ func TestNotUniversal(t *testing.T) {
 	}
 	if _, err := Open(filepath.Join(dir, "missing"), Options{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing: %v", err)
+	}
+}
+
+// copySample copies the bundled sample's Trainer folder into a temporary
+// folder that a test may damage.
+func copySample(t *testing.T) string {
+	t.Helper()
+	src := "../testdata/universal-intstep/checkpoint-7"
+	dst := filepath.Join(t.TempDir(), "checkpoint-7")
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestMissingOptionalPieces removes what a checkpoint may lack and checks
+// that each absence is a note, never an error.
+func TestMissingOptionalPieces(t *testing.T) {
+	dir := copySample(t)
+	tag := filepath.Join(dir, "global_step7_universal")
+	for _, p := range []string{
+		filepath.Join(tag, "mp_rank_00_model_states.pt"),
+		filepath.Join(tag, "zero", "optimizer_state.pt"),
+		filepath.Join(dir, "trainer_state.json"),
+		filepath.Join(dir, "config.json"),
+	} {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An extra state and a stray file are reported, not fatal.
+	emb := filepath.Join(tag, "zero", "model.embed_tokens.weight")
+	b, _ := os.ReadFile(filepath.Join(emb, "exp_avg.pt"))
+	os.WriteFile(filepath.Join(emb, "max_exp_avg_sq.pt"), b, 0o644)
+	os.WriteFile(filepath.Join(emb, "README.txt"), []byte("x"), 0o644)
+
+	c, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	notes := fmt.Sprint(c.Notes)
+	for _, want := range []string{"model states", "optimizer_state.pt", "trainer_state.json", "config.json", "README.txt"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q: %s", want, notes)
+		}
+	}
+	if c.Step != nil || len(c.ParamGroups) != 0 {
+		t.Errorf("step %v, %d groups without model states", c.Step, len(c.ParamGroups))
+	}
+	res, err := ckpt.Scan(context.Background(), c, ckpt.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range res.Params {
+		if pr.FP32 == nil || pr.ExpAvg == nil || pr.BF16 != nil || pr.Adam != nil || pr.Param.Group != -1 {
+			t.Errorf("%s: fp32 %v exp_avg %v bf16 %v adam %v group %d", pr.Param.Name, pr.FP32 != nil, pr.ExpAvg != nil, pr.BF16 != nil, pr.Adam, pr.Param.Group)
+		}
+		if pr.Param.Name == "model.embed_tokens.weight" && (len(pr.Param.Other) != 1 || pr.Param.Other[0].State != "max_exp_avg_sq") {
+			t.Errorf("extra state not reported: %+v", pr.Param.Other)
+		}
+	}
+}
+
+// TestBrokenStateFile checks that a damaged state file is an error naming
+// the parameter and the file.
+func TestBrokenStateFile(t *testing.T) {
+	dir := copySample(t)
+	p := filepath.Join(dir, "global_step7_universal", "zero", "model.norm.weight", "exp_avg.pt")
+	b, _ := os.ReadFile(p)
+	os.WriteFile(p, b[:len(b)/2], 0o644)
+	_, err := Open(dir, Options{})
+	if err == nil || !strings.Contains(err.Error(), "model.norm.weight") || !strings.Contains(err.Error(), p) {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -70,6 +70,12 @@ func Open(name string) (*File, error) {
 	return m, nil
 }
 
+// FromBytes wraps data already in memory as a File named name (for data
+// that does not come from a file, and for tests). Close does not free it.
+func FromBytes(name string, data []byte) *File {
+	return &File{name: name, data: data}
+}
+
 // Name returns the path the file was opened with.
 func (m *File) Name() string { return m.name }
 
