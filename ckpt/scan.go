@@ -222,7 +222,7 @@ func shift(t *Tensor) float64 {
 	best, k := int64(-1), 0.0
 	for _, p := range t.Pieces {
 		if n := p.View.Numel(); n > best {
-			best, k = n, p.View.Shift()
+			best, k = n, stream.Shift(stream.Source{View: p.View, Map: p.Map, Offset: p.Offset})
 		}
 	}
 	return k

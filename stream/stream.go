@@ -197,6 +197,19 @@ func runChunk(c chunk, opt Options) {
 	}
 }
 
+// Shift returns src.View.Shift(), then drops from the process the pages
+// that sampling mapped (a few places of the tensor, but each may map a large
+// page-cache folio), so that sampling every tensor of a checkpoint before
+// scanning it does not add up.
+func Shift(src Source) float64 {
+	k := src.View.Shift()
+	if src.Map != nil {
+		lo, hi := byteRange(src.View, 0, src.View.Numel())
+		src.Map.Advise(src.Offset+lo, hi-lo, mmap.DontNeed)
+	}
+	return k
+}
+
 // byteRange returns the bytes of v.Data that the view's flat elements
 // [lo, hi) (clipped to the view) lie in: exact for contiguous views, the
 // touched extent otherwise.

@@ -8,7 +8,7 @@ import (
 // receives them (or the error that stopped the task).
 func StatsTask(src Source, done func(tensor.Stats, error)) *Task {
 	v := src.View
-	shift := v.Shift()
+	shift := Shift(src)
 	return &Task{
 		Numel:   v.Numel(),
 		Sources: []Source{src},

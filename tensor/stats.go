@@ -3,7 +3,6 @@ package tensor
 import (
 	"math"
 	"math/bits"
-	"slices"
 
 	"github.com/ckptinspect/ckptinspect/tensor/internal/kernel"
 )
@@ -60,31 +59,87 @@ func (m *Moments) Merge(o Moments) {
 	(*kernel.Moments)(m).Merge((*kernel.Moments)(&o))
 }
 
-// Shift returns a shift for the view's Moments: the median of the finite
-// values among up to 1024 elements at evenly spaced flat indices ⌊j·Numel/k⌋,
-// j = 0..k-1 with k = min(Numel, 1024) (the lower median for an even count),
-// or 0 if none of them is finite. It is cheap and deterministic, and it puts
-// the shift inside the bulk of the data, which makes the shifted sums of
-// Moments cancellation-free.
+// Shift returns a shift for the view's Moments: the median (the lower one
+// for an even count) of the finite values among up to 1024 sampled elements,
+// or 0 if none of them is finite. The sample is 16 runs of 64 consecutive
+// flat indices starting at ⌊j·Numel/16⌋, j = 0..15 (all elements when Numel
+// <= 1024): spread over the tensor, yet touching only 16 places of its
+// storage, so that sampling a memory-mapped tensor reads (and maps) little.
+// It puts the shift inside the bulk of the data, which makes the shifted sums
+// of Moments cancellation-free.
 func (v *View) Shift() float64 {
 	numel := v.Numel()
 	if numel == 0 {
 		return 0
 	}
-	k := min(numel, 1024)
-	sample := make([]float64, 0, k)
-	for j := range k {
-		hi, lo := bits.Mul64(uint64(j), uint64(numel))
-		i, _ := bits.Div64(hi, lo, uint64(k))
-		if x := v.Float64At(int64(i)); !math.IsNaN(x) && !math.IsInf(x, 0) {
-			sample = append(sample, x)
+	const runs, runLen = 16, 64
+	var buf [runs * runLen]float64
+	sample := buf[:0]
+	if numel <= runs*runLen {
+		sample = buf[:numel]
+		v.Float64s(0, sample)
+	} else {
+		for j := range int64(runs) {
+			hi, lo := bits.Mul64(uint64(j), uint64(numel))
+			start, _ := bits.Div64(hi, lo, runs)
+			n := min(runLen, numel-int64(start))
+			v.Float64s(int64(start), buf[len(sample):len(sample)+int(n)])
+			sample = buf[:len(sample)+int(n)]
 		}
 	}
-	if len(sample) == 0 {
+	finite := sample[:0]
+	for _, x := range sample {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			finite = append(finite, x)
+		}
+	}
+	if len(finite) == 0 {
 		return 0
 	}
-	slices.Sort(sample)
-	return sample[(len(sample)-1)/2]
+	return selectKth(finite, (len(finite)-1)/2)
+}
+
+// selectKth reorders a (no NaNs) so that a[k] holds the value it would hold
+// were a sorted, and returns it: Hoare's quickselect with a median-of-three
+// pivot, in place.
+func selectKth(a []float64, k int) float64 {
+	lo, hi := 0, len(a)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if a[mid] < a[lo] {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if a[hi] < a[lo] {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if a[hi] < a[mid] {
+			a[hi], a[mid] = a[mid], a[hi]
+		}
+		p := a[mid]
+		i, j := lo, hi
+		for i <= j {
+			for a[i] < p {
+				i++
+			}
+			for a[j] > p {
+				j--
+			}
+			if i <= j {
+				a[i], a[j] = a[j], a[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return a[k] // between j and i: equal to the pivot
+		}
+	}
+	return a[k]
 }
 
 // Accumulate adds the elements at flat row-major indices [lo, hi) to m,
@@ -166,11 +221,12 @@ func decoder(dt DType) kernel.Decoder {
 }
 
 // Stats returns the statistics of all the view's elements: one call of
-// Shift, one pass of Accumulate over [0, Numel()), then Result.
+// Shift, one pass of Accumulate over all elements of StorageOrder() (the
+// same elements, walked in storage order), then Result.
 func (v *View) Stats() Stats {
 	m := NewMoments(v.Shift())
 	numel := v.Numel()
-	v.Accumulate(0, numel, &m)
+	v.StorageOrder().Accumulate(0, numel, &m)
 	return m.Result(v.DType, v.Shape, numel)
 }
 
@@ -181,9 +237,12 @@ func (v *View) Stats() Stats {
 // ignored. When Finite is 0 (an empty tensor, or one with only NaN and Inf)
 // Valid reports false and every float figure is NaN, to be shown as null.
 //
-// The sums are float64: with float64 elements beyond about 1e154 in
-// magnitude the squares overflow, and L2, RMS and Std become +Inf (Std may
-// become NaN).
+// The sums are float64, whose normal range holds the square of every value of
+// every dtype except float64 and complex128. With those, elements beyond
+// about 1e154 in magnitude make the squares overflow, and L2, RMS and Std
+// become +Inf (Std may become NaN); nonzero elements below about 1e-154 have
+// subnormal squares, and those three figures lose relative precision. The
+// counts, Min, Max and AbsMax are exact in every case.
 type Stats struct {
 	DType DType   // element type
 	Shape []int64 // dimensions

@@ -56,6 +56,13 @@ func TestNewView(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v, err := NewView(c.dt, c.data, c.offset, c.shape, c.strides)
+			if size := c.dt.Size(); size > 0 && len(c.data)%size == 0 {
+				// CheckView applies the same checks without the data.
+				if cerr := CheckView(c.dt, int64(len(c.data)/size), c.offset, c.shape, c.strides); (cerr == nil) != (err == nil) ||
+					err != nil && cerr.Error() != err.Error() {
+					t.Fatalf("CheckView: %v, NewView: %v", cerr, err)
+				}
+			}
 			if c.err != "" {
 				if err == nil {
 					t.Fatalf("accepted, want error containing %q", c.err)

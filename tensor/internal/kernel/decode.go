@@ -123,18 +123,31 @@ var (
 )
 
 // Abs returns the modulus of re+im·i: NaN if either part is NaN, otherwise
-// +Inf if either part is infinite, otherwise sqrt(re²+im²): computed directly
-// (within an ulp) when the larger part is between 2⁻⁴⁵⁰ and 2⁵⁰⁰, by
-// math.Hypot otherwise.
+// +Inf if either part is infinite, otherwise sqrt(re²+im²). When the larger
+// part is between 2⁻⁴⁵⁰ and 2⁵⁰⁰ the sum of squares is carried with its
+// rounding errors (exact products by FMA, an exact two-sum) and the square
+// root gets one Newton correction, which makes the result correctly rounded
+// in all but astronomically rare cases, as C's hypot (used by NumPy and
+// PyTorch) is; math.Hypot, used outside that range, can be an ulp off.
 func Abs(re, im float64) float64 {
 	if re != re || im != im {
 		return math.NaN()
 	}
 	a, b := math.Abs(re), math.Abs(im)
 	if hi := max(a, b); hi > 0x1p-450 && hi < 0x1p500 {
-		// a² + b² cannot overflow, and a part whose square is subnormal
-		// is below half an ulp of the larger square.
-		return math.Sqrt(a*a + b*b)
+		// a² + b² cannot overflow; a part whose square is subnormal is
+		// far below an ulp of the larger square.
+		p1, p2 := a*a, b*b
+		e1, e2 := math.FMA(a, a, -p1), math.FMA(b, b, -p2)
+		s := p1 + p2
+		bv := s - p1
+		e3 := (p1 - (s - bv)) + (p2 - bv) // two-sum error of p1 + p2
+		h := math.Sqrt(s)
+		if h == 0 {
+			return 0
+		}
+		r := math.FMA(-h, h, s) + (e1 + e2 + e3)
+		return h + r/(2*h)
 	}
 	return math.Hypot(re, im)
 }

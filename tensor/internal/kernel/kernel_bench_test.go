@@ -1,8 +1,6 @@
 package kernel
 
 import (
-	"encoding/binary"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -39,6 +37,3 @@ func BenchmarkKernels(b *testing.B) {
 		})
 	}
 }
-
-var _ = fmt.Sprint
-var _ = binary.LittleEndian
