@@ -35,6 +35,12 @@ type Checkpoint struct {
 	Config map[string]any
 	// Notes say what was missing or odd but did not stop reading.
 	Notes []string
+	// Issues are the structural problems found while opening, for checks
+	// (a subset of Notes, with their check ids).
+	Issues []Issue
+	// ModelShapes gives each parameter's shape as the model states'
+	// param_shapes record it, when they were read.
+	ModelShapes map[string][]int64
 	// Files are every torch.save file opened, for integrity checks.
 	Files []*torchsave.File
 
@@ -141,4 +147,41 @@ func (c *Checkpoint) Close() error {
 // Notef records a note.
 func (c *Checkpoint) Notef(format string, args ...any) {
 	c.Notes = append(c.Notes, fmt.Sprintf(format, args...))
+}
+
+// Severity ranks an [Issue].
+type Severity int
+
+// Severities, from the least to the most serious.
+const (
+	Info Severity = iota
+	Warning
+	Error
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Info:
+		return "info"
+	case Warning:
+		return "warning"
+	}
+	return "error"
+}
+
+// Issue is a problem of a checkpoint's structure found while opening it:
+// which check found it, how serious it is, and where.
+type Issue struct {
+	Check    string // stable check id, e.g. "structure.missing_state"
+	Severity Severity
+	Param    string // the parameter concerned, or ""
+	File     string // the file concerned, or ""
+	Message  string
+}
+
+// Report records an issue, and as a note when it is not an error.
+func (c *Checkpoint) Report(check string, sev Severity, param, file, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	c.Issues = append(c.Issues, Issue{Check: check, Severity: sev, Param: param, File: file, Message: msg})
+	c.Notes = append(c.Notes, msg)
 }

@@ -16,8 +16,9 @@ type ScanOptions struct {
 	Progress func(bytes int64) // called as bytes are read
 	Filter   func(*Param) bool // when set, only matching parameters are scanned
 	Stream   stream.Options    // chunking and page handling (Workers and Progress are set from above)
-	Adam     bool              // compute the AdamW update statistics (default true via DefaultScan)
-	_        struct{}          // future options
+	// Compare reads each parameter's fp32 master and bf16 module weights
+	// together and compares them (ParamResult.Master).
+	Compare bool
 }
 
 // Result is what [Scan] measured.
@@ -38,6 +39,10 @@ type ParamResult struct {
 	// name ending in "_alpha"), whose fp32 value is ScaleValue.
 	Scale      bool
 	ScaleValue float64
+	// Master compares the module weight with the fp32 master rounded to
+	// the module's dtype (with ScanOptions.Compare, when both exist and
+	// their shapes allow: equal, or the module having extra padding rows).
+	Master *tensor.Comparison
 	// Err is the first error met while reading the parameter's data.
 	Err error
 }
@@ -104,10 +109,15 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 			pr.Scale = true
 			pr.ScaleValue = p.FP32.Pieces[0].View.Float64At(0)
 		}
-		for _, st := range []struct {
+		weights := []struct {
 			t   *Tensor
 			dst **tensor.Stats
-		}{{p.FP32, &pr.FP32}, {p.BF16, &pr.BF16}} {
+		}{{p.FP32, &pr.FP32}, {p.BF16, &pr.BF16}}
+		if opt.Compare && comparable(p.FP32, p.BF16) {
+			tasks = append(tasks, weightsTask(p, pr, fail))
+			weights = nil
+		}
+		for _, st := range weights {
 			if st.t == nil {
 				continue
 			}
@@ -385,4 +395,79 @@ func prefix(s []span, i int) int64 {
 		n += x.hi - x.lo
 	}
 	return n
+}
+
+// comparable reports whether a master and a module weight can be compared
+// element by element: the module is bf16 or fp16 and has the master's shape,
+// or the same shape with more rows (vocabulary padding): then the master is
+// compared with the module's leading elements.
+func comparable(master, module *Tensor) bool {
+	if master == nil || module == nil || master.DType != tensor.Float32 ||
+		(module.DType != tensor.BFloat16 && module.DType != tensor.Float16) {
+		return false
+	}
+	a, b := master.Shape, module.Shape
+	if len(a) != len(b) {
+		return master.Numel() == module.Numel()
+	}
+	for i := range a {
+		if a[i] != b[i] && !(i == 0 && b[0] > a[0]) {
+			return false
+		}
+	}
+	return true
+}
+
+// weightsPart is the partial result of one chunk of a weights task.
+type weightsPart struct {
+	w, b tensor.Moments
+	cmp  tensor.Comparison
+}
+
+// weightsTask reads the fp32 master and the module weight together: the
+// statistics of each and their comparison. The task runs over the longer
+// of the two (the module may have padding rows).
+func weightsTask(p *Param, pr *ParamResult, fail func(*ParamResult, error)) *stream.Task {
+	w, b := p.FP32, p.BF16
+	kw, kb := shift(w), shift(b)
+	nw, nb := w.Numel(), b.Numel()
+	return &stream.Task{
+		Numel:   max(nw, nb),
+		Sources: append(sources(w), sources(b)...),
+		Chunk: func(lo, hi int64) any {
+			part := weightsPart{w: tensor.NewMoments(kw), b: tensor.NewMoments(kb), cmp: tensor.Comparison{First: -1}}
+			for x := lo; x < hi; x += block {
+				e := min(x+block, hi)
+				if x < nw {
+					accumulate(w, x, min(e, nw), &part.w)
+					for _, s := range pairSpans(w, b, x, min(e, nw)) {
+						part.cmp.Merge(tensor.CompareRounded(w.Pieces[s.a].View, b.Pieces[s.b].View, s.aLo, s.bLo, s.n, x))
+					}
+				}
+				if x < nb {
+					accumulate(b, x, min(e, nb), &part.b)
+				}
+			}
+			return part
+		},
+		Done: func(parts []any, err error) {
+			if err != nil {
+				fail(pr, fmt.Errorf("%s: %w", w.File, err))
+				return
+			}
+			total := weightsPart{w: tensor.NewMoments(kw), b: tensor.NewMoments(kb), cmp: tensor.Comparison{First: -1}}
+			for _, x := range parts {
+				if x == nil {
+					continue
+				}
+				part := x.(weightsPart)
+				total.w.Merge(part.w)
+				total.b.Merge(part.b)
+				total.cmp.Merge(part.cmp)
+			}
+			sw := total.w.Result(w.DType, w.Shape, nw)
+			sb := total.b.Result(b.DType, b.Shape, nb)
+			pr.FP32, pr.BF16, pr.Master = &sw, &sb, &total.cmp
+		},
+	}
 }

@@ -146,7 +146,9 @@ func (f *File) openZip() error {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, zip.ErrFormat) {
-			return f.errorf("zip directory", -1, ErrFormat, "%v (truncated or not a zip file)", err)
+			// The file starts like a zip archive but its directory, at the
+			// end, is missing or cut: the file was truncated.
+			return f.errorf("zip directory", -1, ErrTruncated, "%v (the file starts as a zip archive but its directory is missing or cut short)", err)
 		}
 		return f.errorf("zip directory", -1, ErrFormat, "%v", err)
 	}

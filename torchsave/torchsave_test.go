@@ -163,7 +163,7 @@ func TestBad(t *testing.T) {
 	}{
 		{"empty", nil, ErrFormat},
 		{"garbage", []byte("this is not a checkpoint at all"), ErrFormat},
-		{"truncated zip", good[:len(good)/2], ErrFormat},
+		{"truncated zip", good[:len(good)/2], ErrTruncated},
 		{"truncated legacy", legacy[:len(legacy)-10], ErrTruncated},
 		{"truncated legacy pickle", legacy[:200], pickle.ErrTruncated},
 		{"tar", append(make([]byte, 257), []byte("ustar\x0000")...), ErrUnsupported},

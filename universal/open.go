@@ -29,6 +29,22 @@ import (
 // ErrNotUniversal reports a path that holds no universal checkpoint.
 var ErrNotUniversal = errors.New("not a DeepSpeed universal checkpoint")
 
+// ErrMissingTag reports a latest_universal file naming a tag folder that
+// does not exist (or has no zero/ folder).
+var ErrMissingTag = errors.New("the tag folder named by latest_universal is missing")
+
+// Check ids of the structural issues Open reports (see ckpt.Issue).
+const (
+	CheckUnreadable     = "structure.unreadable"
+	CheckTruncated      = "structure.truncated"
+	CheckMissingState   = "structure.missing_state"
+	CheckStray          = "structure.stray"
+	CheckParamNames     = "structure.param_names"
+	CheckModelStates    = "structure.model_states"
+	CheckOptimizerState = "structure.optimizer_state"
+	CheckTrainer        = "structure.trainer"
+)
+
 // Layout is the layout name of checkpoints opened by this package.
 const Layout = "universal"
 
@@ -44,6 +60,10 @@ const (
 type Options struct {
 	// Torch configures the reading of every .pt file.
 	Torch torchsave.Options
+	// Tolerant makes an unreadable parameter state file an issue of the
+	// checkpoint (ckpt.Checkpoint.Issues) instead of an error, so that a
+	// check can report every problem at once.
+	Tolerant bool
 }
 
 // Paths are the locations Open resolved.
@@ -80,7 +100,7 @@ func Resolve(path string) (Paths, error) {
 		}
 		dir := filepath.Join(clean, tag)
 		if !isDir(filepath.Join(dir, "zero")) {
-			return Paths{}, fmt.Errorf("%s: %w: latest_universal names %s, which has no zero/ folder", clean, ErrNotUniversal, tag)
+			return Paths{}, fmt.Errorf("%s: %w: latest_universal names %s, which has no zero/ folder", clean, ErrMissingTag, tag)
 		}
 		return Paths{Trainer: clean, Tag: dir, Zero: filepath.Join(dir, "zero")}, nil
 	}
@@ -154,7 +174,7 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 	if paths.Trainer != "" {
 		o.readTrainer(paths.Trainer)
 	} else {
-		c.Notef("not inside a Trainer folder: no trainer_state.json or config.json")
+		c.Report(CheckTrainer, ckpt.Info, "", "", "not inside a Trainer folder: no trainer_state.json or config.json")
 	}
 	groups, order, module := o.readModelStates(filepath.Join(paths.Tag, "mp_rank_00_model_states.pt"))
 	o.readOptimizerState(filepath.Join(paths.Zero, "optimizer_state.pt"), groups)
@@ -188,16 +208,16 @@ func (o *opener) readTrainer(dir string) {
 		GlobalStep *int64 `json:"global_step"`
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "trainer_state.json")); err != nil {
-		o.c.Notef("no trainer_state.json in %s", dir)
+		o.c.Report(CheckTrainer, ckpt.Info, "", filepath.Join(dir, "trainer_state.json"), "no trainer_state.json in %s", dir)
 	} else if err := json.Unmarshal(b, &ts); err != nil {
-		o.c.Notef("%s: %v", filepath.Join(dir, "trainer_state.json"), err)
+		o.c.Report(CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "trainer_state.json"), "%s: %v", filepath.Join(dir, "trainer_state.json"), err)
 	} else {
 		o.c.TrainerStep = ts.GlobalStep
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err != nil {
-		o.c.Notef("no config.json in %s", dir)
+		o.c.Report(CheckTrainer, ckpt.Info, "", filepath.Join(dir, "config.json"), "no config.json in %s", dir)
 	} else if err := json.Unmarshal(b, &o.c.Config); err != nil {
-		o.c.Notef("%s: %v", filepath.Join(dir, "config.json"), err)
+		o.c.Report(CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "config.json"), "%s: %v", filepath.Join(dir, "config.json"), err)
 	}
 }
 
@@ -213,15 +233,15 @@ func (o *opener) readModelStates(path string) (groupOf, []string, map[string]*ck
 	f, err := o.open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			o.c.Notef("no model states file %s: no bf16 weights, groups or global step", path)
+			o.c.Report(CheckModelStates, ckpt.Warning, "", path, "no model states file %s: no bf16 weights, groups or global step", path)
 		} else {
-			o.c.Notef("model states unreadable: %v", err)
+			o.c.Report(stateCheck(err), ckpt.Error, "", path, "model states unreadable: %v", err)
 		}
 		return groups, nil, module
 	}
 	root, ok := f.Root.(*pickle.Dict)
 	if !ok {
-		o.c.Notef("%s: not a dict", path)
+		o.c.Report(CheckModelStates, ckpt.Error, "", path, "%s: not a dict", path)
 		return groups, nil, module
 	}
 	if v, ok := root.Get("global_steps"); ok {
@@ -240,6 +260,9 @@ func (o *opener) readModelStates(path string) (groupOf, []string, map[string]*ck
 					continue
 				}
 				pg := ckpt.ParamGroup{Index: g}
+				if o.c.ModelShapes == nil {
+					o.c.ModelShapes = map[string][]int64{}
+				}
 				for _, it := range d.Items {
 					name, ok := it.Key.(string)
 					if !ok {
@@ -247,12 +270,15 @@ func (o *opener) readModelStates(path string) (groupOf, []string, map[string]*ck
 					}
 					groups[name] = g
 					pg.Params = append(pg.Params, name)
+					if sz, ok := it.Value.(torchsave.Size); ok {
+						o.c.ModelShapes[name] = []int64(sz)
+					}
 				}
 				o.c.ParamGroups = append(o.c.ParamGroups, pg)
 			}
 		}
 	} else {
-		o.c.Notef("%s: no param_shapes: parameter groups unknown", path)
+		o.c.Report(CheckModelStates, ckpt.Warning, "", path, "%s: no param_shapes: parameter groups unknown", path)
 	}
 	var order []string
 	if v, ok := root.Get("module"); ok {
@@ -265,7 +291,7 @@ func (o *opener) readModelStates(path string) (groupOf, []string, map[string]*ck
 				}
 				lt, err := ckpt.FromTorch("bf16", f, t)
 				if err != nil {
-					o.c.Notef("module weight %s: %v", name, err)
+					o.c.Report(CheckModelStates, ckpt.Error, name, path, "module weight %s: %v", name, err)
 					continue
 				}
 				module[name] = lt
@@ -273,7 +299,7 @@ func (o *opener) readModelStates(path string) (groupOf, []string, map[string]*ck
 			}
 		}
 	} else {
-		o.c.Notef("%s: no module: bf16 weights unknown", path)
+		o.c.Report(CheckModelStates, ckpt.Warning, "", path, "%s: no module: bf16 weights unknown", path)
 	}
 	return groups, order, module
 }
@@ -284,15 +310,15 @@ func (o *opener) readOptimizerState(path string, groups groupOf) {
 	f, err := o.open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			o.c.Notef("no %s: learning rates and betas unknown, no AdamW update statistics", path)
+			o.c.Report(CheckOptimizerState, ckpt.Warning, "", path, "no %s: learning rates and betas unknown, no AdamW update statistics", path)
 		} else {
-			o.c.Notef("optimizer state unreadable: %v", err)
+			o.c.Report(stateCheck(err), ckpt.Error, "", path, "optimizer state unreadable: %v", err)
 		}
 		return
 	}
 	root, ok := f.Root.(*pickle.Dict)
 	if !ok {
-		o.c.Notef("%s: not a dict", path)
+		o.c.Report(CheckOptimizerState, ckpt.Error, "", path, "%s: not a dict", path)
 		return
 	}
 	v, ok := root.Get("param_groups")
@@ -306,7 +332,7 @@ func (o *opener) readOptimizerState(path string, groups groupOf) {
 	}
 	l, ok := v.(*pickle.List)
 	if !ok {
-		o.c.Notef("%s: no param_groups", path)
+		o.c.Report(CheckOptimizerState, ckpt.Error, "", path, "%s: no param_groups", path)
 		return
 	}
 	for g, item := range l.Items {
@@ -339,7 +365,7 @@ func (o *opener) readOptimizerState(path string, groups groupOf) {
 		}
 	}
 	if len(l.Items) != len(o.c.ParamGroups) {
-		o.c.Notef("%s has %d param groups, the model states' param_shapes %d", path, len(l.Items), len(o.c.ParamGroups))
+		o.c.Report(CheckOptimizerState, ckpt.Error, "", path, "%s has %d param groups, the model states' param_shapes %d", path, len(l.Items), len(o.c.ParamGroups))
 	}
 }
 
@@ -382,7 +408,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 		if isDir(p) {
 			folders[e.Name()] = true
 		} else if e.Name() != "optimizer_state.pt" {
-			o.c.Notef("stray file in zero/: %s", e.Name())
+			o.c.Report(CheckStray, ckpt.Warning, "", p, "stray file in zero/: %s", e.Name())
 		}
 	}
 	if len(folders) == 0 {
@@ -421,6 +447,13 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 	for _, n := range rest {
 		addName(n)
 	}
+	for _, g := range o.c.ParamGroups {
+		for _, n := range g.Params {
+			if !folders[n] {
+				o.c.Report(CheckParamNames, ckpt.Error, n, filepath.Join(zero, n), "parameter %s of the model states' param_shapes has no folder in zero/", n)
+			}
+		}
+	}
 	for _, name := range names {
 		p, err := o.readParam(filepath.Join(zero, name), name)
 		if err != nil {
@@ -429,7 +462,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 		if g, ok := groups[name]; ok {
 			p.Group = g
 		} else if len(o.c.ParamGroups) > 0 {
-			o.c.Notef("parameter %s is in no param group of the model states", name)
+			o.c.Report(CheckParamNames, ckpt.Error, name, filepath.Join(zero, name), "parameter folder %s is in no param group of the model states' param_shapes", name)
 		}
 		if t, ok := module[name]; ok {
 			p.BF16 = t
@@ -453,24 +486,29 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 		file := filepath.Join(dir, e.Name())
 		state, isPT := strings.CutSuffix(e.Name(), ".pt")
 		if !isPT || isDir(file) {
-			o.c.Notef("stray entry in parameter folder %s: %s", name, e.Name())
+			o.c.Report(CheckStray, ckpt.Warning, name, file, "stray entry in parameter folder %s: %s", name, e.Name())
 			continue
 		}
 		f, err := o.open(file)
-		if err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", name, err)
-		}
-		if state == StateStep {
-			step, err := readStep(f)
-			if err != nil {
-				return nil, fmt.Errorf("parameter %s: %s: %w", name, file, err)
+		if err == nil && state == StateStep {
+			var step int64
+			if step, err = readStep(f); err == nil {
+				p.Step = &step
+				continue
 			}
-			p.Step = &step
-			continue
+			err = fmt.Errorf("%s: %w", file, err)
 		}
-		t, keys, err := readState(f, state)
+		var t *ckpt.Tensor
+		var keys map[string]any
+		if err == nil {
+			t, keys, err = readState(f, state)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", name, err)
+			if !o.opt.Tolerant {
+				return nil, fmt.Errorf("parameter %s: %w", name, err)
+			}
+			o.c.Report(stateCheck(err), ckpt.Error, name, file, "parameter %s: %v", name, err)
+			continue
 		}
 		if len(keys) > 0 {
 			p.Keys[state] = keys
@@ -560,4 +598,12 @@ func readStep(f *torchsave.File) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("step is %s, not an integer or a one-element tensor", pickle.Repr(v))
+}
+
+// stateCheck tells a truncated file from an otherwise unreadable one.
+func stateCheck(err error) string {
+	if errors.Is(err, torchsave.ErrTruncated) || errors.Is(err, pickle.ErrTruncated) {
+		return CheckTruncated
+	}
+	return CheckUnreadable
 }

@@ -1,0 +1,71 @@
+package tensor
+
+import (
+	"math"
+
+	"github.com/x448/float16"
+)
+
+// RoundTo rounds a float32 value to dtype dt (BFloat16 or Float16) with
+// round-to-nearest-even, as PyTorch's .to(dtype) does, and returns the
+// rounded value. NaN stays NaN. It panics for other dtypes.
+func RoundTo(x float32, dt DType) float64 {
+	switch dt {
+	case BFloat16:
+		return float64(BFloat16ToFloat32(Float32ToBFloat16(x)))
+	case Float16:
+		return float64(float16.Fromfloat32(x).Float32())
+	}
+	panic("tensor: RoundTo " + dt.String())
+}
+
+// Comparison is the result of CompareRounded.
+type Comparison struct {
+	Compared int64   // elements compared
+	Mismatch int64   // elements whose module value differs from the rounded master
+	MaxDiff  float64 // largest |module − master| over the mismatches (in float64)
+	First    int64   // flat index of the first mismatch, or -1
+}
+
+// Merge adds o, which covers later elements than c, to c.
+func (c *Comparison) Merge(o Comparison) {
+	if c.First < 0 && o.First >= 0 {
+		c.First = o.First
+	}
+	c.Compared += o.Compared
+	c.Mismatch += o.Mismatch
+	c.MaxDiff = max(c.MaxDiff, o.MaxDiff)
+}
+
+// CompareRounded compares n elements of a float32 master tensor, from flat
+// index mLo, with the elements of a lower-precision module tensor (bfloat16
+// or float16), from flat index dLo: an element matches when the module
+// value equals the master value rounded to the module's dtype with
+// round-to-nearest-even (NaN matches NaN). base is added to the indices
+// reported in First.
+func CompareRounded(master, module *View, mLo, dLo, n, base int64) Comparison {
+	c := Comparison{First: -1}
+	var bm, bd [adamBlock]float64
+	for done := int64(0); done < n; {
+		k := min(n-done, adamBlock)
+		master.Float64s(mLo+done, bm[:k])
+		module.Float64s(dLo+done, bd[:k])
+		for i := int64(0); i < k; i++ {
+			want := RoundTo(float32(bm[i]), module.DType)
+			got := bd[i]
+			if got == want || (got != got && want != want) {
+				continue
+			}
+			if c.First < 0 {
+				c.First = base + done + i
+			}
+			c.Mismatch++
+			if d := math.Abs(got - bm[i]); d > c.MaxDiff || d != d {
+				c.MaxDiff = d
+			}
+		}
+		done += k
+	}
+	c.Compared = n
+	return c
+}

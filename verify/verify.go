@@ -1,0 +1,373 @@
+// Package verify checks that a checkpoint's optimizer state is intact
+// before training resumes from it.
+//
+// [Run] turns the structural issues found while opening the checkpoint into
+// findings, then runs one scan over every byte (the scan `stats` does, with
+// the master and module weights read together) and checks shapes, values,
+// steps, the master-vs-module rounding and the optimizer groups. Only the
+// rare tensors already known to be bad are read a second time, to locate
+// their first bad element. With Options.Deep it also recomputes the CRC-32
+// of every zip record. Every finding names its check (a stable id, listed in
+// [Checks]), its severity, the parameter and the file.
+package verify
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/tensor"
+)
+
+// Check describes one check.
+type Check struct {
+	ID       string
+	Severity ckpt.Severity
+	What     string
+}
+
+// Checks lists every check, in the order findings are reported.
+var Checks = []Check{
+	{"structure.tag", ckpt.Error, "the tag folder named by latest_universal exists"},
+	{"structure.unreadable", ckpt.Error, "every file can be read: a valid torch.save file, zip directory consistent"},
+	{"structure.truncated", ckpt.Error, "no file is truncated: every storage byte range lies inside its file"},
+	{"structure.missing_state", ckpt.Error, "every parameter has fp32, exp_avg and exp_avg_sq (and step, if any parameter has one)"},
+	{"structure.param_names", ckpt.Error, "every name of the model states' param_shapes has a folder and every folder a name"},
+	{"structure.model_states", ckpt.Error, "mp_rank_00_model_states.pt is present and readable (needed to resume)"},
+	{"structure.optimizer_state", ckpt.Error, "zero/optimizer_state.pt is present and readable, with one param group per param_shapes group"},
+	{"structure.stray", ckpt.Warning, "no stray files beside the state files"},
+	{"structure.trainer", ckpt.Warning, "trainer_state.json and config.json, when present, are valid JSON"},
+	{"shapes.mismatch", ckpt.Error, "fp32, exp_avg, exp_avg_sq and the bf16 module weight have the shape param_shapes gives"},
+	{"values.nonfinite", ckpt.Error, "no NaN or Inf in any state"},
+	{"values.negative_exp_avg_sq", ckpt.Error, "exp_avg_sq >= 0 everywhere"},
+	{"values.stale_moments", ckpt.Warning, "a moment is not entirely zero while the step is > 0"},
+	{"step.mismatch", ckpt.Error, "all parameters share one step, equal to the model states' global_steps"},
+	{"step.trainer", ckpt.Warning, "trainer_state.json's global_step equals the model states' global_steps"},
+	{"master.mismatch", ckpt.Error, "the bf16 module weight equals the fp32 master rounded to bf16 (round to nearest even)"},
+	{"optimizer.groups", ckpt.Error, "every param group has lr >= 0, betas in [0, 1) and eps > 0"},
+	{"integrity.crc", ckpt.Error, "(--deep) every zip record's CRC-32 matches the zip directory"},
+}
+
+// Finding is one problem found.
+type Finding struct {
+	Check    string
+	Severity ckpt.Severity
+	Param    string
+	File     string
+	Message  string
+}
+
+// Options configures [Run].
+type Options struct {
+	Workers  int
+	Progress func(bytes int64)
+	// Deep recomputes the CRC-32 of every zip record.
+	Deep bool
+}
+
+// Report is what [Run] found.
+type Report struct {
+	Findings []Finding
+	Params   int
+	Files    int
+	// BytesScanned counts tensor bytes read by the value scan; BytesDeep
+	// the bytes read by the CRC pass.
+	BytesScanned, BytesDeep int64
+	Errors, Warnings        int
+}
+
+// Run checks c.
+func Run(ctx context.Context, c *ckpt.Checkpoint, opt Options) (*Report, error) {
+	r := &Report{Params: len(c.Params), Files: len(c.Files)}
+	for _, is := range c.Issues {
+		sev := is.Severity
+		switch {
+		case sev == ckpt.Info:
+			continue
+		case is.Check == "structure.model_states" || is.Check == "structure.optimizer_state":
+			sev = ckpt.Error // resuming needs both files
+		}
+		r.add(Finding{Check: is.Check, Severity: sev, Param: is.Param, File: is.File, Message: is.Message})
+	}
+	checkStructure(r, c)
+	checkShapes(r, c)
+	checkSteps(r, c)
+	checkGroups(r, c)
+	res, err := ckpt.Scan(ctx, c, ckpt.ScanOptions{Workers: opt.Workers, Progress: opt.Progress, Compare: true})
+	if err != nil {
+		return nil, err
+	}
+	r.BytesScanned = res.Summary.BytesScanned
+	for _, pr := range res.Params {
+		checkValues(r, pr)
+	}
+	if opt.Deep {
+		n, err := checkCRC(ctx, r, c, opt)
+		r.BytesDeep = n
+		if err != nil {
+			return nil, err
+		}
+	}
+	order := map[string]int{}
+	for i, ch := range Checks {
+		order[ch.ID] = i
+	}
+	sort.SliceStable(r.Findings, func(i, j int) bool {
+		a, b := r.Findings[i], r.Findings[j]
+		if order[a.Check] != order[b.Check] {
+			return order[a.Check] < order[b.Check]
+		}
+		return a.Param < b.Param
+	})
+	return r, nil
+}
+
+func (r *Report) add(f Finding) {
+	r.Findings = append(r.Findings, f)
+	switch f.Severity {
+	case ckpt.Error:
+		r.Errors++
+	case ckpt.Warning:
+		r.Warnings++
+	}
+}
+
+func (r *Report) addf(check string, sev ckpt.Severity, param, file, format string, args ...any) {
+	r.add(Finding{Check: check, Severity: sev, Param: param, File: file, Message: fmt.Sprintf(format, args...)})
+}
+
+func fileOf(t *ckpt.Tensor) string {
+	if t == nil {
+		return ""
+	}
+	return t.File
+}
+
+func checkStructure(r *Report, c *ckpt.Checkpoint) {
+	anyStep := false
+	for _, p := range c.Params {
+		if p.Step != nil {
+			anyStep = true
+		}
+	}
+	for _, p := range c.Params {
+		var missing []string
+		for _, st := range []struct {
+			name string
+			t    *ckpt.Tensor
+		}{{"fp32", p.FP32}, {"exp_avg", p.ExpAvg}, {"exp_avg_sq", p.ExpAvgSq}} {
+			if st.t == nil && !unreadable(c, p.Name, st.name) {
+				missing = append(missing, st.name+".pt")
+			}
+		}
+		if anyStep && p.Step == nil && !unreadable(c, p.Name, "step") {
+			missing = append(missing, "step.pt")
+		}
+		for _, m := range missing {
+			r.addf("structure.missing_state", ckpt.Error, p.Name, "", "parameter %s has no %s", p.Name, m)
+		}
+	}
+}
+
+// unreadable reports whether opening found the state file of a parameter
+// unreadable (already a finding of its own).
+func unreadable(c *ckpt.Checkpoint, param, state string) bool {
+	for _, is := range c.Issues {
+		if is.Param == param && (is.Check == "structure.unreadable" || is.Check == "structure.truncated") &&
+			len(is.File) > len(state)+3 && is.File[len(is.File)-len(state)-3:] == state+".pt" {
+			return true
+		}
+	}
+	return false
+}
+
+func sameShape(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func isVocab(p *ckpt.Param, state string) bool {
+	v, _ := p.Keys[state]["vocab_tensor"].(bool)
+	return v
+}
+
+func checkShapes(r *Report, c *ckpt.Checkpoint) {
+	for _, p := range c.Params {
+		want, known := c.ModelShapes[p.Name]
+		for _, t := range []*ckpt.Tensor{p.FP32, p.ExpAvg, p.ExpAvgSq} {
+			if t == nil {
+				continue
+			}
+			switch {
+			case known && sameShape(t.Shape, want):
+			case known && isVocab(p, t.State) && len(t.Shape) == len(want) && len(want) > 0 &&
+				t.Shape[0] <= want[0] && sameShape(t.Shape[1:], want[1:]):
+				// A vocabulary tensor without its padding rows.
+			case known:
+				r.addf("shapes.mismatch", ckpt.Error, p.Name, t.File, "%s of %s has shape %v, param_shapes says %v", t.State, p.Name, t.Shape, want)
+			case p.FP32 != nil && !sameShape(t.Shape, p.FP32.Shape):
+				r.addf("shapes.mismatch", ckpt.Error, p.Name, t.File, "%s of %s has shape %v, fp32 has %v", t.State, p.Name, t.Shape, p.FP32.Shape)
+			}
+		}
+		if p.BF16 != nil && known && !sameShape(p.BF16.Shape, want) {
+			r.addf("shapes.mismatch", ckpt.Error, p.Name, p.BF16.File, "module weight of %s has shape %v, param_shapes says %v", p.Name, p.BF16.Shape, want)
+		}
+	}
+}
+
+func checkSteps(r *Report, c *ckpt.Checkpoint) {
+	want := c.Step
+	if want == nil {
+		// Without global_steps, the most common step is the reference.
+		counts := map[int64]int{}
+		for _, p := range c.Params {
+			if p.Step != nil {
+				counts[*p.Step]++
+			}
+		}
+		best := -1
+		for s, n := range counts {
+			if n > best || (n == best && s < *want) {
+				s := s
+				want, best = &s, n
+			}
+		}
+	}
+	if want == nil {
+		return
+	}
+	for _, p := range c.Params {
+		if p.Step != nil && *p.Step != *want {
+			file := ""
+			if p.FP32 != nil {
+				file = p.FP32.File[:len(p.FP32.File)-len("fp32.pt")] + "step.pt"
+			}
+			r.addf("step.mismatch", ckpt.Error, p.Name, file, "parameter %s is at step %d, the checkpoint at step %d", p.Name, *p.Step, *want)
+		}
+	}
+	if c.TrainerStep != nil && c.Step != nil && *c.TrainerStep != *c.Step {
+		r.addf("step.trainer", ckpt.Warning, "", "trainer_state.json", "trainer_state.json says global_step %d, the model states %d", *c.TrainerStep, *c.Step)
+	}
+}
+
+func checkGroups(r *Report, c *ckpt.Checkpoint) {
+	for _, g := range c.ParamGroups {
+		var bad []string
+		if g.LR == nil || !(*g.LR >= 0) || math.IsInf(*g.LR, 0) {
+			bad = append(bad, "lr "+optString(g.LR))
+		}
+		if g.Betas == nil {
+			bad = append(bad, "betas missing")
+		} else {
+			for i, b := range g.Betas {
+				if !(b >= 0 && b < 1) {
+					bad = append(bad, fmt.Sprintf("beta%d %v not in [0, 1)", i+1, b))
+				}
+			}
+		}
+		if g.Eps == nil || !(*g.Eps > 0) || math.IsInf(*g.Eps, 0) {
+			bad = append(bad, "eps "+optString(g.Eps))
+		}
+		for _, b := range bad {
+			r.addf("optimizer.groups", ckpt.Error, "", "", "param group %d: %s", g.Index, b)
+		}
+	}
+}
+
+func optString(f *float64) string {
+	if f == nil {
+		return "missing"
+	}
+	return fmt.Sprint(*f)
+}
+
+func checkValues(r *Report, pr *ckpt.ParamResult) {
+	p := pr.Param
+	if pr.Err != nil {
+		r.addf("structure.unreadable", ckpt.Error, p.Name, "", "reading %s: %v", p.Name, pr.Err)
+		return
+	}
+	for _, st := range []struct {
+		t *ckpt.Tensor
+		s *tensor.Stats
+	}{{p.FP32, pr.FP32}, {p.ExpAvg, pr.ExpAvg}, {p.ExpAvgSq, pr.ExpAvgSq}, {p.BF16, pr.BF16}} {
+		if st.s == nil || st.s.NaN+st.s.Inf == 0 {
+			continue
+		}
+		first := firstIndex(st.t, func(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) })
+		r.addf("values.nonfinite", ckpt.Error, p.Name, st.t.File, "%s of %s has %d NaN and %d Inf of %d elements; the first at flat index %d",
+			st.t.State, p.Name, st.s.NaN, st.s.Inf, st.s.Numel, first)
+	}
+	if s := pr.ExpAvgSq; s != nil && s.Valid() && s.Min < 0 {
+		n, first := countWhere(p.ExpAvgSq, func(x float64) bool { return x < 0 })
+		r.addf("values.negative_exp_avg_sq", ckpt.Error, p.Name, p.ExpAvgSq.File, "exp_avg_sq of %s has %d negative elements (min %g); the first at flat index %d",
+			p.Name, n, s.Min, first)
+	}
+	step := int64(0)
+	if p.Step != nil {
+		step = *p.Step
+	}
+	if step > 0 {
+		for _, st := range []struct {
+			t *ckpt.Tensor
+			s *tensor.Stats
+		}{{p.ExpAvg, pr.ExpAvg}, {p.ExpAvgSq, pr.ExpAvgSq}} {
+			if st.s != nil && st.s.Numel > 0 && st.s.Zeros == st.s.Numel {
+				r.addf("values.stale_moments", ckpt.Warning, p.Name, st.t.File, "%s of %s is entirely zero at step %d", st.t.State, p.Name, step)
+			}
+		}
+	}
+	if m := pr.Master; m != nil && m.Mismatch > 0 {
+		r.addf("master.mismatch", ckpt.Error, p.Name, p.BF16.File, "module weight of %s differs from the fp32 master rounded to %s in %d of %d elements (largest difference %g, first at flat index %d)",
+			p.Name, p.BF16.DType, m.Mismatch, m.Compared, m.MaxDiff, m.First)
+	}
+}
+
+// firstIndex returns the flat index of the first element of t for which
+// pred holds, or -1.
+func firstIndex(t *ckpt.Tensor, pred func(float64) bool) int64 {
+	_, first := scanWhere(t, pred, true)
+	return first
+}
+
+// countWhere counts the elements of t for which pred holds, and returns
+// the first one's flat index.
+func countWhere(t *ckpt.Tensor, pred func(float64) bool) (int64, int64) {
+	return scanWhere(t, pred, false)
+}
+
+func scanWhere(t *ckpt.Tensor, pred func(float64) bool, stopAtFirst bool) (int64, int64) {
+	var buf [4096]float64
+	var count int64
+	first := int64(-1)
+	var base int64
+	for _, pc := range t.Pieces {
+		n := pc.View.Numel()
+		for lo := int64(0); lo < n; lo += int64(len(buf)) {
+			k := min(n-lo, int64(len(buf)))
+			pc.View.Float64s(lo, buf[:k])
+			for i, x := range buf[:k] {
+				if pred(x) {
+					if first < 0 {
+						first = base + lo + int64(i)
+						if stopAtFirst {
+							return 1, first
+						}
+					}
+					count++
+				}
+			}
+		}
+		base += n
+	}
+	return count, first
+}
