@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func TestVerifyCommand(t *testing.T) {
+	out, errOut, code := run("verify", sample)
+	if code != 0 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "verify OK") {
+		t.Errorf("clean sample: exit %d, out %q, err %q", code, out, errOut)
+	}
+
+	// A latest_universal naming a missing tag is a finding, exit 1.
+	dir := copyTree(t, "../../testdata/universal-intstep/checkpoint-7")
+	os.WriteFile(filepath.Join(dir, "latest_universal"), []byte("global_step9_universal"), 0o644)
+	out, _, code = run("verify", dir, "--format", "json")
+	var doc struct {
+		Findings []struct{ Check, Severity, Param, File, Message string } `json:"findings"`
+		Summary  struct {
+			Errors int  `json:"errors"`
+			OK     bool `json:"ok"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if code != ExitFindings || len(doc.Findings) != 1 || doc.Findings[0].Check != "structure.tag" || doc.Summary.OK {
+		t.Errorf("missing tag: exit %d, %+v", code, doc)
+	}
+
+	// Missing files are errors grouped by check; a stray file a warning.
+	dir = copyTree(t, "../../testdata/universal-intstep/checkpoint-7")
+	zero := filepath.Join(dir, "global_step7_universal", "zero")
+	os.Remove(filepath.Join(zero, "model.norm.weight", "exp_avg.pt"))
+	os.Remove(filepath.Join(zero, "lm_head_alpha", "exp_avg.pt"))
+	os.WriteFile(filepath.Join(zero, "notes.txt"), []byte("x"), 0o644)
+	out, _, code = run("verify", dir)
+	if code != ExitFindings || !strings.Contains(out, "structure.missing_state  error (2)") ||
+		!strings.Contains(out, "structure.stray  warning (1)") || !strings.Contains(out, "2 errors, 1 warnings") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+
+	// Not a checkpoint at all: could not check.
+	_, errOut, code = run("verify", t.TempDir())
+	if code != ExitInput || !strings.Contains(errOut, "not a DeepSpeed universal checkpoint") {
+		t.Errorf("empty folder: exit %d, %q", code, errOut)
+	}
+}
