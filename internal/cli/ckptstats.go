@@ -14,8 +14,8 @@ import (
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
+	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/tensor"
-	"github.com/ckptinspect/ckptinspect/universal"
 )
 
 // sortFields are the values --sort accepts, with how to read each.
@@ -125,7 +125,7 @@ func (o *StatsOptions) validateCheckpointFlags() error {
 }
 
 func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
-	cp, err := universal.Open(o.Path, universal.Options{})
+	cp, err := layout.Open(o.Path, layout.Options{})
 	if err != nil {
 		return inputError(err)
 	}

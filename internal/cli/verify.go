@@ -11,6 +11,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
+	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/universal"
 	"github.com/ckptinspect/ckptinspect/verify"
 )
@@ -70,7 +71,7 @@ checks failed, 2 when the checkpoint could not be checked at all.`,
 
 func runVerify(c *cobra.Command, o *VerifyOptions) error {
 	doc := report.Verification{Findings: []report.FindingInfo{}, Summary: report.VerifySummary{Path: o.Path, Deep: o.Deep}}
-	cp, err := universal.Open(o.Path, universal.Options{Tolerant: true})
+	cp, err := layout.Open(o.Path, layout.Options{Tolerant: true})
 	switch {
 	case errors.Is(err, universal.ErrMissingTag):
 		doc.Findings = append(doc.Findings, report.FindingInfo{Check: "structure.tag", Severity: "error", File: o.Path, Message: err.Error()})
