@@ -83,6 +83,9 @@ def parse_args(argv=None):
     p.add_argument("--betas", type=float, nargs=2, default=(0.9, 0.95))
     p.add_argument("--eps", type=float, default=1e-15)
     p.add_argument("--weight-decay", type=float, default=0.1)
+    p.add_argument("--zero-shards", action="store_true",
+                   help="also write global_step<N>/: the ZeRO-2 shards (one optim_states file per --dp rank) "
+                        "the universal checkpoint is made from, with the same weights and moments")
     p.add_argument("--out", required=True, help="writes OUT/checkpoint-<step>/")
     p.add_argument("--golden", help="write the per-parameter golden JSON here")
     a = p.parse_args(argv)
@@ -275,6 +278,13 @@ def main(argv=None):
             where[s[0]] = (gi, off)
             off += cm.numel(s[1])
 
+    # ZeRO-2 flat fp32 / exp_avg / exp_avg_sq groups, for --zero-shards
+    flat32 = flatm = flatv = None
+    if a.zero_shards:
+        flat32 = [np.zeros(n, np.float32) for n in gsize]
+        flatm = [np.zeros(n, np.float32) for n in gsize]
+        flatv = [np.zeros(n, np.float32) for n in gsize]
+
     step_obj = cm.step_value(a.step, a.step_format)
     b1, b2 = a.betas
     gold_params = []
@@ -287,6 +297,10 @@ def main(argv=None):
         g, off = where[name]
         n = cm.numel(shape)
         flat16[g][off:off + n] = torch.from_numpy(w.reshape(-1)).to(torch.bfloat16)
+        if a.zero_shards:
+            flat32[g][off:off + n] = w.reshape(-1)
+            flatm[g][off:off + n] = m.reshape(-1)
+            flatv[g][off:off + n] = v.reshape(-1)
         pdir = os.path.join(zdir, name)
         os.makedirs(pdir, exist_ok=True)
         saved = {}
@@ -330,6 +344,8 @@ def main(argv=None):
     osd["ds_version"] = dsfake.DS_VERSION
     osd["param_groups"] = pgroups
     torch.save(osd, os.path.join(zdir, "optimizer_state.pt"))
+    if a.zero_shards:
+        write_zero_shards(a, ck, tag, groups, flat32, flatm, flatv, ms, cfg, pgroups)
     print(f"done: {ck} ({du(ck) / 2**20:,.1f} MiB) in {time.time() - t0:.1f}s")
 
     if a.golden:
@@ -356,6 +372,54 @@ def main(argv=None):
         ])
         tdlib.write_json(a.golden, gold)
         print(f"golden: {a.golden}")
+
+
+def write_zero_shards(a, ck, tag, groups, flat32, flatm, flatv, ms, cfg, pgroups):
+    """Writes ck/global_step<N>/ as DeepSpeed ZeRO-2 (stage_1_and_2.state_dict) saves it: the model
+    states, and per data-parallel rank r a bf16_zero_pp_rank_<r>_mp_rank_00_optim_states.pt with rank r's
+    equal partition of each flat group: exp_avg / exp_avg_sq with the alignment padding kept, the fp32
+    partition with the padding removed on the last rank, and param_slice_mappings giving each parameter's
+    fragment (numel, start) inside the partition; a parameter can straddle partitions."""
+    sdir = os.path.join(ck, tag)
+    os.makedirs(sdir, exist_ok=True)
+    torch.save(ms, os.path.join(sdir, "mp_rank_00_model_states.pt"))
+    dp = a.dp
+    totals = [sum(cm.numel(s[1]) for s in grp) for grp in groups]
+    for rank in range(dp):
+        osd = OrderedDict()
+        osd["loss_scaler"] = dsfake.LossScaler(scale=1.0)
+        osd["dynamic_loss_scale"] = False
+        osd["overflow"] = False
+        osd["clip_grad"] = 1.0
+        state, parts32, paddings, mappings = {}, [], [], []
+        for gi, grp in enumerate(groups):
+            psize = len(flat32[gi]) // dp
+            lo, hi = rank * psize, (rank + 1) * psize
+            state[gi] = {"step": cm.step_value(a.step, a.step_format),
+                         "exp_avg": torch.from_numpy(flatm[gi][lo:hi].copy()),
+                         "exp_avg_sq": torch.from_numpy(flatv[gi][lo:hi].copy())}
+            pad = len(flat32[gi]) - totals[gi] if rank == dp - 1 else 0
+            paddings.append(pad)
+            parts32.append(torch.from_numpy(flat32[gi][lo:hi - pad].copy()))
+            mp = OrderedDict()
+            off = 0
+            for name, shape, _, _ in grp:
+                n = cm.numel(shape)
+                s0, e0 = max(off, lo), min(off + n, hi)
+                if s0 < e0:
+                    mp[name] = dsfake.fragment_address(numel=e0 - s0, start=s0 - lo)
+                off += n
+            mappings.append(mp)
+        osd["base_optimizer_state"] = {"state": state, "param_groups": pgroups}
+        osd["single_partition_of_fp32_groups"] = parts32
+        osd["zero_stage"] = dsfake.ZeroStageEnum.gradients
+        osd["group_paddings"] = paddings
+        osd["partition_count"] = [dp] * len(groups)
+        osd["ds_version"] = dsfake.DS_VERSION
+        osd["param_slice_mappings"] = mappings
+        torch.save({"optimizer_state_dict": osd, "ds_config": cfg, "ds_version": dsfake.DS_VERSION},
+                   os.path.join(sdir, f"bf16_zero_pp_rank_{rank}_mp_rank_00_optim_states.pt"))
+    print(f"  ZeRO-2 shards: {sdir} ({dp} ranks, group paddings {[len(f) - t for f, t in zip(flat32, totals)]})")
 
 
 def param_golden(a, name, gi, saved, bf16, lr, b1, b2, sums, bad):
