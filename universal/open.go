@@ -13,7 +13,6 @@
 package universal
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/dsmeta"
 	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/torchsave"
 )
@@ -32,18 +32,6 @@ var ErrNotUniversal = errors.New("not a DeepSpeed universal checkpoint")
 // ErrMissingTag reports a latest_universal file naming a tag folder that
 // does not exist (or has no zero/ folder).
 var ErrMissingTag = errors.New("the tag folder named by latest_universal is missing")
-
-// Check ids of the structural issues Open reports (see ckpt.Issue).
-const (
-	CheckUnreadable     = "structure.unreadable"
-	CheckTruncated      = "structure.truncated"
-	CheckMissingState   = "structure.missing_state"
-	CheckStray          = "structure.stray"
-	CheckParamNames     = "structure.param_names"
-	CheckModelStates    = "structure.model_states"
-	CheckOptimizerState = "structure.optimizer_state"
-	CheckTrainer        = "structure.trainer"
-)
 
 // Layout is the layout name of checkpoints opened by this package.
 const Layout = "universal"
@@ -170,15 +158,15 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 			c.Close()
 		}
 	}()
-	o := opener{c: c, opt: opt}
+	o := opener{c: c, opt: opt, r: dsmeta.Reader{C: c, Torch: opt.Torch}}
 	if paths.Trainer != "" {
-		o.readTrainer(paths.Trainer)
+		o.r.ReadTrainer(paths.Trainer)
 	} else {
-		c.Report(CheckTrainer, ckpt.Info, "", "", "not inside a Trainer folder: no trainer_state.json or config.json")
+		c.Report(dsmeta.CheckTrainer, ckpt.Info, "", "", "not inside a Trainer folder: no trainer_state.json or config.json")
 	}
-	groups, order, module := o.readModelStates(filepath.Join(paths.Tag, "mp_rank_00_model_states.pt"))
-	o.readOptimizerState(filepath.Join(paths.Zero, "optimizer_state.pt"), groups)
-	if err := o.readParams(paths.Zero, order, module); err != nil {
+	ms := o.r.ReadModelStates(filepath.Join(paths.Tag, "mp_rank_00_model_states.pt"))
+	o.r.ReadOptimizerState(filepath.Join(paths.Zero, "optimizer_state.pt"))
+	if err := o.readParams(paths.Zero, ms.Order, ms.Module); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -188,212 +176,7 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 type opener struct {
 	c   *ckpt.Checkpoint
 	opt Options
-}
-
-func (o *opener) open(path string) (*torchsave.File, error) {
-	f, err := torchsave.Open(path, o.opt.Torch)
-	if err != nil {
-		return nil, err
-	}
-	o.c.Files = append(o.c.Files, f)
-	o.c.OnClose(f.Close)
-	for _, w := range f.Warnings {
-		o.c.Notef("%s: %s", path, w)
-	}
-	return f, nil
-}
-
-func (o *opener) readTrainer(dir string) {
-	var ts struct {
-		GlobalStep *int64 `json:"global_step"`
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "trainer_state.json")); err != nil {
-		o.c.Report(CheckTrainer, ckpt.Info, "", filepath.Join(dir, "trainer_state.json"), "no trainer_state.json in %s", dir)
-	} else if err := json.Unmarshal(b, &ts); err != nil {
-		o.c.Report(CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "trainer_state.json"), "%s: %v", filepath.Join(dir, "trainer_state.json"), err)
-	} else {
-		o.c.TrainerStep = ts.GlobalStep
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err != nil {
-		o.c.Report(CheckTrainer, ckpt.Info, "", filepath.Join(dir, "config.json"), "no config.json in %s", dir)
-	} else if err := json.Unmarshal(b, &o.c.Config); err != nil {
-		o.c.Report(CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "config.json"), "%s: %v", filepath.Join(dir, "config.json"), err)
-	}
-}
-
-// groupOf maps a parameter name to its group, from param_shapes.
-type groupOf map[string]int
-
-// readModelStates reads mp_rank_00_model_states.pt: the parameter groups
-// (names in flattening order), the module's parameter order, and the bf16
-// module tensors.
-func (o *opener) readModelStates(path string) (groupOf, []string, map[string]*ckpt.Tensor) {
-	groups := groupOf{}
-	module := map[string]*ckpt.Tensor{}
-	f, err := o.open(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			o.c.Report(CheckModelStates, ckpt.Warning, "", path, "no model states file %s: no bf16 weights, groups or global step", path)
-		} else {
-			o.c.Report(stateCheck(err), ckpt.Error, "", path, "model states unreadable: %v", err)
-		}
-		return groups, nil, module
-	}
-	root, ok := f.Root.(*pickle.Dict)
-	if !ok {
-		o.c.Report(CheckModelStates, ckpt.Error, "", path, "%s: not a dict", path)
-		return groups, nil, module
-	}
-	if v, ok := root.Get("global_steps"); ok {
-		if n, ok := v.(int64); ok {
-			o.c.Step = &n
-		}
-	}
-	if v, ok := root.Get("ds_version"); ok {
-		o.c.DSVersion, _ = v.(string)
-	}
-	if v, ok := root.Get("param_shapes"); ok {
-		if l, ok := v.(*pickle.List); ok {
-			for g, item := range l.Items {
-				d, ok := item.(*pickle.Dict)
-				if !ok {
-					continue
-				}
-				pg := ckpt.ParamGroup{Index: g}
-				if o.c.ModelShapes == nil {
-					o.c.ModelShapes = map[string][]int64{}
-				}
-				for _, it := range d.Items {
-					name, ok := it.Key.(string)
-					if !ok {
-						continue
-					}
-					groups[name] = g
-					pg.Params = append(pg.Params, name)
-					if sz, ok := it.Value.(torchsave.Size); ok {
-						o.c.ModelShapes[name] = []int64(sz)
-					}
-				}
-				o.c.ParamGroups = append(o.c.ParamGroups, pg)
-			}
-		}
-	} else {
-		o.c.Report(CheckModelStates, ckpt.Warning, "", path, "%s: no param_shapes: parameter groups unknown", path)
-	}
-	var order []string
-	if v, ok := root.Get("module"); ok {
-		if d, ok := v.(*pickle.Dict); ok {
-			for _, it := range d.Items {
-				name, ok1 := it.Key.(string)
-				t, ok2 := it.Value.(*torchsave.Tensor)
-				if !ok1 || !ok2 {
-					continue
-				}
-				lt, err := ckpt.FromTorch("bf16", f, t)
-				if err != nil {
-					o.c.Report(CheckModelStates, ckpt.Error, name, path, "module weight %s: %v", name, err)
-					continue
-				}
-				module[name] = lt
-				order = append(order, name)
-			}
-		}
-	} else {
-		o.c.Report(CheckModelStates, ckpt.Warning, "", path, "%s: no module: bf16 weights unknown", path)
-	}
-	return groups, order, module
-}
-
-// readOptimizerState reads zero/optimizer_state.pt for the groups' lr,
-// betas, eps and weight decay.
-func (o *opener) readOptimizerState(path string, groups groupOf) {
-	f, err := o.open(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			o.c.Report(CheckOptimizerState, ckpt.Warning, "", path, "no %s: learning rates and betas unknown, no AdamW update statistics", path)
-		} else {
-			o.c.Report(stateCheck(err), ckpt.Error, "", path, "optimizer state unreadable: %v", err)
-		}
-		return
-	}
-	root, ok := f.Root.(*pickle.Dict)
-	if !ok {
-		o.c.Report(CheckOptimizerState, ckpt.Error, "", path, "%s: not a dict", path)
-		return
-	}
-	v, ok := root.Get("param_groups")
-	if !ok {
-		if osd, ok := root.Get("optimizer_state_dict"); ok {
-			if d, ok := osd.(*pickle.Dict); ok {
-				v, ok = d.Get("param_groups")
-				_ = ok
-			}
-		}
-	}
-	l, ok := v.(*pickle.List)
-	if !ok {
-		o.c.Report(CheckOptimizerState, ckpt.Error, "", path, "%s: no param_groups", path)
-		return
-	}
-	for g, item := range l.Items {
-		d, ok := item.(*pickle.Dict)
-		if !ok {
-			continue
-		}
-		for len(o.c.ParamGroups) <= g {
-			o.c.ParamGroups = append(o.c.ParamGroups, ckpt.ParamGroup{Index: len(o.c.ParamGroups)})
-		}
-		pg := &o.c.ParamGroups[g]
-		pg.LR = number(d, "lr")
-		pg.Eps = number(d, "eps")
-		pg.WeightDecay = number(d, "weight_decay")
-		if b, ok := d.Get("betas"); ok {
-			var items []any
-			switch x := b.(type) {
-			case pickle.Tuple:
-				items = x
-			case *pickle.List:
-				items = x.Items
-			}
-			if len(items) == 2 {
-				b0, ok0 := toFloat(items[0])
-				b1, ok1 := toFloat(items[1])
-				if ok0 && ok1 {
-					pg.Betas = &[2]float64{b0, b1}
-				}
-			}
-		}
-	}
-	if len(l.Items) != len(o.c.ParamGroups) {
-		o.c.Report(CheckOptimizerState, ckpt.Error, "", path, "%s has %d param groups, the model states' param_shapes %d", path, len(l.Items), len(o.c.ParamGroups))
-	}
-}
-
-func number(d *pickle.Dict, key string) *float64 {
-	v, ok := d.Get(key)
-	if !ok {
-		return nil
-	}
-	f, ok := toFloat(v)
-	if !ok {
-		return nil
-	}
-	return &f
-}
-
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	}
-	return 0, false
+	r   dsmeta.Reader
 }
 
 // readParams reads every parameter folder of zero/.
@@ -408,13 +191,13 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 		if isDir(p) {
 			folders[e.Name()] = true
 		} else if e.Name() != "optimizer_state.pt" {
-			o.c.Report(CheckStray, ckpt.Warning, "", p, "stray file in zero/: %s", e.Name())
+			o.c.Report(dsmeta.CheckStray, ckpt.Warning, "", p, "stray file in zero/: %s", e.Name())
 		}
 	}
 	if len(folders) == 0 {
 		return fmt.Errorf("%s: %w: zero/ holds no parameter folders", zero, ErrNotUniversal)
 	}
-	groups := groupOf{}
+	groups := map[string]int{}
 	for _, g := range o.c.ParamGroups {
 		for _, n := range g.Params {
 			groups[n] = g.Index
@@ -450,7 +233,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 	for _, g := range o.c.ParamGroups {
 		for _, n := range g.Params {
 			if !folders[n] {
-				o.c.Report(CheckParamNames, ckpt.Error, n, filepath.Join(zero, n), "parameter %s of the model states' param_shapes has no folder in zero/", n)
+				o.c.Report(dsmeta.CheckParamNames, ckpt.Error, n, filepath.Join(zero, n), "parameter %s of the model states' param_shapes has no folder in zero/", n)
 			}
 		}
 	}
@@ -462,7 +245,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 		if g, ok := groups[name]; ok {
 			p.Group = g
 		} else if len(o.c.ParamGroups) > 0 {
-			o.c.Report(CheckParamNames, ckpt.Error, name, filepath.Join(zero, name), "parameter folder %s is in no param group of the model states' param_shapes", name)
+			o.c.Report(dsmeta.CheckParamNames, ckpt.Error, name, filepath.Join(zero, name), "parameter folder %s is in no param group of the model states' param_shapes", name)
 		}
 		if t, ok := module[name]; ok {
 			p.BF16 = t
@@ -486,10 +269,10 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 		file := filepath.Join(dir, e.Name())
 		state, isPT := strings.CutSuffix(e.Name(), ".pt")
 		if !isPT || isDir(file) {
-			o.c.Report(CheckStray, ckpt.Warning, name, file, "stray entry in parameter folder %s: %s", name, e.Name())
+			o.c.Report(dsmeta.CheckStray, ckpt.Warning, name, file, "stray entry in parameter folder %s: %s", name, e.Name())
 			continue
 		}
-		f, err := o.open(file)
+		f, err := o.r.Open(file)
 		if err == nil && state == StateStep {
 			var step int64
 			if step, err = readStep(f); err == nil {
@@ -507,7 +290,7 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 			if !o.opt.Tolerant {
 				return nil, fmt.Errorf("parameter %s: %w", name, err)
 			}
-			o.c.Report(stateCheck(err), ckpt.Error, name, file, "parameter %s: %v", name, err)
+			o.c.Report(dsmeta.StateCheck(err), ckpt.Error, name, file, "parameter %s: %v", name, err)
 			continue
 		}
 		if len(keys) > 0 {
@@ -598,12 +381,4 @@ func readStep(f *torchsave.File) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("step is %s, not an integer or a one-element tensor", pickle.Repr(v))
-}
-
-// stateCheck tells a truncated file from an otherwise unreadable one.
-func stateCheck(err error) string {
-	if errors.Is(err, torchsave.ErrTruncated) || errors.Is(err, pickle.ErrTruncated) {
-		return CheckTruncated
-	}
-	return CheckUnreadable
 }

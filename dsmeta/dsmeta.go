@@ -1,0 +1,275 @@
+// Package dsmeta reads the files DeepSpeed and the Hugging Face Trainer
+// write around the optimizer state of a checkpoint — the model states
+// (mp_rank_00_model_states.pt: bf16 module weights, param_shapes,
+// global_steps), param groups, trainer_state.json and config.json — into a
+// ckpt.Checkpoint, for every layout package (universal, zero). Missing or
+// unreadable optional pieces become issues of the checkpoint, never errors.
+package dsmeta
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+
+	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/pickle"
+	"github.com/ckptinspect/ckptinspect/torchsave"
+)
+
+// Check ids of the structural issues the layout readers report (see
+// ckpt.Issue and package verify).
+const (
+	CheckUnreadable     = "structure.unreadable"
+	CheckTruncated      = "structure.truncated"
+	CheckMissingState   = "structure.missing_state"
+	CheckStray          = "structure.stray"
+	CheckParamNames     = "structure.param_names"
+	CheckModelStates    = "structure.model_states"
+	CheckOptimizerState = "structure.optimizer_state"
+	CheckTrainer        = "structure.trainer"
+)
+
+// Reader reads DeepSpeed files into a checkpoint.
+type Reader struct {
+	C     *ckpt.Checkpoint
+	Torch torchsave.Options
+}
+
+// ModelStates is what ReadModelStates found beside the checkpoint fields it
+// sets (Step, DSVersion, ParamGroups' names, ModelShapes).
+type ModelStates struct {
+	// Order lists the module's parameters in the model's order.
+	Order []string
+	// Module holds the module (bf16) weights by name.
+	Module map[string]*ckpt.Tensor
+	// Groups maps a parameter to its group, from param_shapes.
+	Groups map[string]int
+	// UniversalInfo is the model states' universal_checkpoint_info, or nil.
+	UniversalInfo *pickle.Dict
+}
+
+// Open opens a torch.save file and registers it with the checkpoint, which
+// closes it.
+func (o *Reader) Open(path string) (*torchsave.File, error) {
+	f, err := torchsave.Open(path, o.Torch)
+	if err != nil {
+		return nil, err
+	}
+	o.C.Files = append(o.C.Files, f)
+	o.C.OnClose(f.Close)
+	for _, w := range f.Warnings {
+		o.C.Notef("%s: %s", path, w)
+	}
+	return f, nil
+}
+
+// ReadTrainer reads trainer_state.json (global_step) and config.json from
+// a Trainer folder.
+func (o *Reader) ReadTrainer(dir string) {
+	var ts struct {
+		GlobalStep *int64 `json:"global_step"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "trainer_state.json")); err != nil {
+		o.C.Report(CheckTrainer, ckpt.Info, "", filepath.Join(dir, "trainer_state.json"), "no trainer_state.json in %s", dir)
+	} else if err := json.Unmarshal(b, &ts); err != nil {
+		o.C.Report(CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "trainer_state.json"), "%s: %v", filepath.Join(dir, "trainer_state.json"), err)
+	} else {
+		o.C.TrainerStep = ts.GlobalStep
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err != nil {
+		o.C.Report(CheckTrainer, ckpt.Info, "", filepath.Join(dir, "config.json"), "no config.json in %s", dir)
+	} else if err := json.Unmarshal(b, &o.C.Config); err != nil {
+		o.C.Report(CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "config.json"), "%s: %v", filepath.Join(dir, "config.json"), err)
+	}
+}
+
+// ReadModelStates reads a model states file: global_steps, ds_version, the
+// parameter groups (names in flattening order) and shapes from
+// param_shapes, the module's parameter order and its (bf16) weights.
+func (o *Reader) ReadModelStates(path string) ModelStates {
+	groups := map[string]int{}
+	module := map[string]*ckpt.Tensor{}
+	f, err := o.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			o.C.Report(CheckModelStates, ckpt.Warning, "", path, "no model states file %s: no bf16 weights, groups or global step", path)
+		} else {
+			o.C.Report(StateCheck(err), ckpt.Error, "", path, "model states unreadable: %v", err)
+		}
+		return ModelStates{Groups: groups, Module: module}
+	}
+	root, ok := f.Root.(*pickle.Dict)
+	if !ok {
+		o.C.Report(CheckModelStates, ckpt.Error, "", path, "%s: not a dict", path)
+		return ModelStates{Groups: groups, Module: module}
+	}
+	if v, ok := root.Get("global_steps"); ok {
+		if n, ok := v.(int64); ok {
+			o.C.Step = &n
+		}
+	}
+	if v, ok := root.Get("ds_version"); ok {
+		o.C.DSVersion, _ = v.(string)
+	}
+	if v, ok := root.Get("param_shapes"); ok {
+		if l, ok := v.(*pickle.List); ok {
+			for g, item := range l.Items {
+				d, ok := item.(*pickle.Dict)
+				if !ok {
+					continue
+				}
+				pg := ckpt.ParamGroup{Index: g}
+				if o.C.ModelShapes == nil {
+					o.C.ModelShapes = map[string][]int64{}
+				}
+				for _, it := range d.Items {
+					name, ok := it.Key.(string)
+					if !ok {
+						continue
+					}
+					groups[name] = g
+					pg.Params = append(pg.Params, name)
+					if sz, ok := it.Value.(torchsave.Size); ok {
+						o.C.ModelShapes[name] = []int64(sz)
+					}
+				}
+				o.C.ParamGroups = append(o.C.ParamGroups, pg)
+			}
+		}
+	} else {
+		o.C.Report(CheckModelStates, ckpt.Warning, "", path, "%s: no param_shapes: parameter groups unknown", path)
+	}
+	var info *pickle.Dict
+	if v, ok := root.Get("universal_checkpoint_info"); ok {
+		info, _ = v.(*pickle.Dict)
+	}
+	var order []string
+	if v, ok := root.Get("module"); ok {
+		if d, ok := v.(*pickle.Dict); ok {
+			for _, it := range d.Items {
+				name, ok1 := it.Key.(string)
+				t, ok2 := it.Value.(*torchsave.Tensor)
+				if !ok1 || !ok2 {
+					continue
+				}
+				lt, err := ckpt.FromTorch("bf16", f, t)
+				if err != nil {
+					o.C.Report(CheckModelStates, ckpt.Error, name, path, "module weight %s: %v", name, err)
+					continue
+				}
+				module[name] = lt
+				order = append(order, name)
+			}
+		}
+	} else {
+		o.C.Report(CheckModelStates, ckpt.Warning, "", path, "%s: no module: bf16 weights unknown", path)
+	}
+	return ModelStates{Order: order, Module: module, Groups: groups, UniversalInfo: info}
+}
+
+// ReadOptimizerState reads a universal checkpoint's zero/optimizer_state.pt
+// for the groups' lr, betas, eps and weight decay.
+func (o *Reader) ReadOptimizerState(path string) {
+	f, err := o.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			o.C.Report(CheckOptimizerState, ckpt.Warning, "", path, "no %s: learning rates and betas unknown, no AdamW update statistics", path)
+		} else {
+			o.C.Report(StateCheck(err), ckpt.Error, "", path, "optimizer state unreadable: %v", err)
+		}
+		return
+	}
+	root, ok := f.Root.(*pickle.Dict)
+	if !ok {
+		o.C.Report(CheckOptimizerState, ckpt.Error, "", path, "%s: not a dict", path)
+		return
+	}
+	v, ok := root.Get("param_groups")
+	if !ok {
+		if osd, ok := root.Get("optimizer_state_dict"); ok {
+			if d, ok := osd.(*pickle.Dict); ok {
+				v, ok = d.Get("param_groups")
+				_ = ok
+			}
+		}
+	}
+	l, ok := v.(*pickle.List)
+	if !ok {
+		o.C.Report(CheckOptimizerState, ckpt.Error, "", path, "%s: no param_groups", path)
+		return
+	}
+	o.SetParamGroups(l, path)
+}
+
+// SetParamGroups reads an optimizer's param_groups list (lr, betas, eps,
+// weight_decay of each group) into the checkpoint's groups, by index.
+func (o *Reader) SetParamGroups(l *pickle.List, path string) {
+	for g, item := range l.Items {
+		d, ok := item.(*pickle.Dict)
+		if !ok {
+			continue
+		}
+		for len(o.C.ParamGroups) <= g {
+			o.C.ParamGroups = append(o.C.ParamGroups, ckpt.ParamGroup{Index: len(o.C.ParamGroups)})
+		}
+		pg := &o.C.ParamGroups[g]
+		pg.LR = number(d, "lr")
+		pg.Eps = number(d, "eps")
+		pg.WeightDecay = number(d, "weight_decay")
+		if b, ok := d.Get("betas"); ok {
+			var items []any
+			switch x := b.(type) {
+			case pickle.Tuple:
+				items = x
+			case *pickle.List:
+				items = x.Items
+			}
+			if len(items) == 2 {
+				b0, ok0 := toFloat(items[0])
+				b1, ok1 := toFloat(items[1])
+				if ok0 && ok1 {
+					pg.Betas = &[2]float64{b0, b1}
+				}
+			}
+		}
+	}
+	if len(l.Items) != len(o.C.ParamGroups) {
+		o.C.Report(CheckOptimizerState, ckpt.Error, "", path, "%s has %d param groups, the model states' param_shapes %d", path, len(l.Items), len(o.C.ParamGroups))
+	}
+}
+
+func number(d *pickle.Dict, key string) *float64 {
+	v, ok := d.Get(key)
+	if !ok {
+		return nil
+	}
+	f, ok := toFloat(v)
+	if !ok {
+		return nil
+	}
+	return &f
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+// StateCheck tells a truncated file from an otherwise unreadable one.
+func StateCheck(err error) string {
+	if errors.Is(err, torchsave.ErrTruncated) || errors.Is(err, pickle.ErrTruncated) {
+		return CheckTruncated
+	}
+	return CheckUnreadable
+}
