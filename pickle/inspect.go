@@ -20,12 +20,17 @@ type Limits struct {
 	// MaxIntBytes bounds the size of one integer argument: decimal digits
 	// for INT and LONG, bytes for LONG1 and LONG4. Default 4096.
 	MaxIntBytes int
+	// MaxGlobals bounds the number of global references (GLOBAL,
+	// STACK_GLOBAL and INST opcodes) in one pickle. Python's pickler
+	// memoizes globals, so a real pickle names each one once. Default
+	// 1<<16.
+	MaxGlobals int
 }
 
 // DefaultLimits are the limits used where a field of [Limits] is zero. They
 // are far above what any checkpoint needs and far below what exhausts
 // memory.
-var DefaultLimits = Limits{MaxStack: 1 << 20, MaxMarks: 4096, MaxDepth: 512, MaxIntBytes: 4096}
+var DefaultLimits = Limits{MaxStack: 1 << 20, MaxMarks: 4096, MaxDepth: 512, MaxIntBytes: 4096, MaxGlobals: 1 << 16}
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxStack <= 0 {
@@ -39,6 +44,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxIntBytes <= 0 {
 		l.MaxIntBytes = DefaultLimits.MaxIntBytes
+	}
+	if l.MaxGlobals <= 0 {
+		l.MaxGlobals = DefaultLimits.MaxGlobals
 	}
 	return l
 }
@@ -98,35 +106,46 @@ type Program struct {
 }
 
 // slot is the abstract value of one stack entry during inspection: enough
-// to resolve STACK_GLOBAL arguments and to judge getattr calls.
+// to resolve STACK_GLOBAL arguments and to judge getattr calls. It holds
+// no pointers and is 16 bytes, so that a stack of a million values stays
+// small and cheap to grow.
 type slot struct {
-	kind uint8 // kOther, kString, kGlobal, kTuple
-	str  string
-	ref  int    // index into Program.Globals for kGlobal
-	tup  []slot // elements, for small tuples (kTuple)
+	off  int64  // kString, kPair: offset of the string's bytes in the data
+	ref  int32  // kGlobal, kPair: index into Program.Globals
+	n    uint16 // kString, kPair: length of the string
+	kind uint8  // kOther, kString, kGlobal, kPair
 }
 
 const (
-	kOther uint8 = iota
-	kString
-	kGlobal
-	kTuple
+	kOther  uint8 = iota
+	kString       // a string literal of the pickle
+	kGlobal       // a global
+	kPair         // a 2-tuple (global, string literal): getattr's arguments
 )
 
-const (
-	maxTrackedString = 512 // longest string kept for STACK_GLOBAL resolution
-	maxTrackedTuple  = 4   // longest tuple whose elements are tracked
-)
+const maxTrackedString = 512 // longest string kept for STACK_GLOBAL resolution
 
 // Inspect walks the pickle at the start of data without building anything,
 // checks it against lim (see [Limits]) and returns where it ends and which
 // globals it references. Bytes after the STOP opcode are ignored (legacy
 // torch files hold several pickles and raw storage bytes back to back).
+//
+// On error the Program is not nil: it lists the globals referenced before
+// the error (which Python would already have imported and possibly called)
+// and its End is 0.
 func Inspect(data []byte, lim Limits) (*Program, error) {
 	lim = lim.withDefaults()
-	in := inspector{data: data, lim: lim, memo: map[uint64]slot{}}
-	return in.run()
+	in := inspector{data: data, lim: lim}
+	prog, err := in.run()
+	if err != nil {
+		in.prog.End = 0
+		return &in.prog, err
+	}
+	return prog, nil
 }
+
+// str returns the string of a kString or kPair slot.
+func (in *inspector) str(s slot) string { return string(in.data[s.off : s.off+int64(s.n)]) }
 
 type inspector struct {
 	data  []byte
@@ -135,7 +154,11 @@ type inspector struct {
 	prog  Program
 	stack []slot
 	marks []int
-	memo  map[uint64]slot
+	// The memo: entries 0..len(memo)-1, written in order as Python's
+	// pickler does, in a slice; entries written out of order in memoX,
+	// whose keys are all >= len(memo).
+	memo  []slot
+	memoX map[uint64]slot
 }
 
 func (in *inspector) run() (*Program, error) {
@@ -222,6 +245,7 @@ type argument struct {
 	i     int64
 	data  []byte // for length-prefixed and line arguments (line without '\n')
 	data2 []byte // second line of aLine2
+	off   int    // offset of data in the pickle, for length-prefixed arguments
 }
 
 func (in *inspector) need(start int, name string, n uint64) error {
@@ -330,7 +354,7 @@ func (in *inspector) readArg(start int, info *opInfo) (argument, error) {
 		if err := in.need(start, info.name, n); err != nil {
 			return a, err
 		}
-		a.data = in.data[in.pos : in.pos+int(n)]
+		a.data, a.off = in.data[in.pos:in.pos+int(n)], in.pos
 		in.pos += int(n)
 	}
 	return a, nil
@@ -376,11 +400,14 @@ func (in *inspector) peek(start int, name string) (*slot, error) {
 	return &in.stack[len(in.stack)-1], nil
 }
 
-func (in *inspector) addGlobal(start int, module, name string, dynamic bool) slot {
+func (in *inspector) addGlobal(start int, op, module, name string, dynamic bool) (slot, error) {
+	if len(in.prog.Globals) >= in.lim.MaxGlobals {
+		return slot{}, errorf(ErrLimit, start, op, "more than %d global references", in.lim.MaxGlobals)
+	}
 	in.prog.Globals = append(in.prog.Globals, GlobalRef{
 		Module: normModule(module), Name: name, Offset: int64(start), Dynamic: dynamic,
 	})
-	return slot{kind: kGlobal, ref: len(in.prog.Globals) - 1}
+	return slot{kind: kGlobal, ref: int32(len(in.prog.Globals) - 1)}, nil
 }
 
 // markUse records what is done with a global found on the stack.
@@ -471,7 +498,7 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 		}
 		s := slot{}
 		if name != "UNICODE" && len(a.data) <= maxTrackedString {
-			s = slot{kind: kString, str: string(a.data)}
+			s = slot{kind: kString, off: int64(a.off), n: uint16(len(a.data))}
 		}
 		in.push(s)
 	case "PERSID":
@@ -482,22 +509,39 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 		}
 		in.push(slot{})
 	case "GLOBAL":
-		in.push(in.addGlobal(start, string(a.data), string(a.data2), false))
+		g, err := in.addGlobal(start, name, string(a.data), string(a.data2), false)
+		if err != nil {
+			return false, err
+		}
+		in.push(g)
 	case "STACK_GLOBAL":
 		v, err := in.pop(start, name, 2)
 		if err != nil {
 			return false, err
 		}
 		mod, nm := v[0], v[1]
-		dyn := mod.kind != kString || nm.kind != kString
-		in.push(in.addGlobal(start, mod.str, nm.str, dyn))
+		var ms, ns string
+		if mod.kind == kString {
+			ms = in.str(mod)
+		}
+		if nm.kind == kString {
+			ns = in.str(nm)
+		}
+		g, err := in.addGlobal(start, name, ms, ns, mod.kind != kString || nm.kind != kString)
+		if err != nil {
+			return false, err
+		}
+		in.push(g)
 	case "INST":
 		vals, err := in.popMark(start, name)
 		if err != nil {
 			return false, err
 		}
 		_ = vals
-		g := in.addGlobal(start, string(a.data), string(a.data2), false)
+		g, err := in.addGlobal(start, name, string(a.data), string(a.data2), false)
+		if err != nil {
+			return false, err
+		}
 		in.markUse(g, UseCall)
 		in.push(slot{})
 	case "OBJ":
@@ -520,12 +564,12 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 		if fn.kind == kGlobal {
 			g := &in.prog.Globals[fn.ref]
 			if g.Module == "builtins" && g.Name == "getattr" {
-				if args.kind == kTuple && len(args.tup) == 2 && args.tup[0].kind == kGlobal && args.tup[1].kind == kString {
-					target := &in.prog.Globals[args.tup[0].ref]
+				if args.kind == kPair {
+					target := &in.prog.Globals[args.ref]
 					if target.Use < UseGetattr {
 						target.Use = UseGetattr
 					}
-					g.Attrs = append(g.Attrs, Attr{Of: target.Module + "." + target.Name, Name: args.tup[1].str})
+					g.Attrs = append(g.Attrs, Attr{Of: target.Module + "." + target.Name, Name: in.str(args)})
 				} else {
 					g.NonLiteral = true
 				}
@@ -621,7 +665,7 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 			}
 			idx = n
 		}
-		s, ok := in.memo[idx]
+		s, ok := in.memoGet(idx)
 		if !ok {
 			return false, errorf(ErrFormat, start, name, "memo index %d was never stored", idx)
 		}
@@ -640,9 +684,9 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 			}
 			idx = n
 		case "MEMOIZE":
-			idx = uint64(len(in.memo))
+			idx = uint64(len(in.memo) + len(in.memoX))
 		}
-		in.memo[idx] = *s
+		in.memoPut(idx, *s)
 	case "EXT1", "EXT2", "EXT4":
 		return false, errorf(ErrUnsafe, start, name, "extension registry codes are not supported")
 	case "NEXT_BUFFER", "READONLY_BUFFER":
@@ -653,11 +697,36 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 	return false, nil
 }
 
-func tupleSlot(vals []slot) slot {
-	if len(vals) > maxTrackedTuple {
-		return slot{}
+func (in *inspector) memoGet(idx uint64) (slot, bool) {
+	if idx < uint64(len(in.memo)) {
+		return in.memo[idx], true
 	}
-	return slot{kind: kTuple, tup: append([]slot(nil), vals...)}
+	s, ok := in.memoX[idx]
+	return s, ok
+}
+
+func (in *inspector) memoPut(idx uint64, s slot) {
+	switch {
+	case idx < uint64(len(in.memo)):
+		in.memo[idx] = s
+	case idx == uint64(len(in.memo)):
+		delete(in.memoX, idx)
+		in.memo = append(in.memo, s)
+	default:
+		if in.memoX == nil {
+			in.memoX = map[uint64]slot{}
+		}
+		in.memoX[idx] = s
+	}
+}
+
+// tupleSlot is the abstract value of a tuple: a kPair for (global, string
+// literal), the only tuple whose elements matter (getattr's arguments).
+func tupleSlot(vals []slot) slot {
+	if len(vals) == 2 && vals[0].kind == kGlobal && vals[1].kind == kString {
+		return slot{kind: kPair, ref: vals[0].ref, off: vals[1].off, n: vals[1].n}
+	}
+	return slot{}
 }
 
 // checkDecimal accepts the argument forms of INT and LONG.
