@@ -4,17 +4,24 @@
 package layout
 
 import (
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/universal"
+	"github.com/ckptinspect/ckptinspect/zero"
 )
 
 // Names of the layouts Open can read.
 const (
 	Auto      = ""
 	Universal = universal.Layout
+	Zero      = zero.Layout
 )
+
+// ErrUnknown reports a path that holds no checkpoint layout Open reads.
+var ErrUnknown = errors.New("not a checkpoint ckptinspect can read")
 
 // Options configures [Open].
 type Options struct {
@@ -25,11 +32,46 @@ type Options struct {
 	Tolerant bool
 }
 
-// Open opens the checkpoint at path.
+// Open opens the checkpoint at path. With Auto, a folder holding both a
+// universal checkpoint and ZeRO shards (latest_universal and latest) is
+// read as universal, and a note says so.
 func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 	switch opt.Layout {
-	case Auto, Universal:
+	case Universal:
 		return universal.Open(path, universal.Options{Tolerant: opt.Tolerant})
+	case Zero:
+		return zero.Open(path, zero.Options{Tolerant: opt.Tolerant})
+	case Auto:
+	default:
+		return nil, fmt.Errorf("unknown layout %q (want %s or %s)", opt.Layout, Universal, Zero)
 	}
-	return nil, fmt.Errorf("unknown layout %q", opt.Layout)
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	_, uerr := universal.Resolve(path)
+	_, zerr := zero.Resolve(path)
+	switch {
+	case uerr == nil:
+		c, err := universal.Open(path, universal.Options{Tolerant: opt.Tolerant})
+		if err == nil && zerr == nil {
+			c.Notef("the folder also holds ZeRO shards (latest); read the universal checkpoint (latest_universal); use --layout zero for the shards")
+		}
+		return c, err
+	case zerr == nil:
+		return zero.Open(path, zero.Options{Tolerant: opt.Tolerant})
+	case errors.Is(uerr, universal.ErrMissingTag):
+		return nil, uerr
+	case errors.Is(zerr, zero.ErrMissingTag):
+		return nil, zerr
+	}
+	return nil, fmt.Errorf("%s: %w: %v; %v", path, ErrUnknown, trim(uerr, path), trim(zerr, path))
+}
+
+// trim drops the path prefix the layout packages put on their errors.
+func trim(err error, path string) string {
+	s := err.Error()
+	if len(s) > len(path)+2 && s[:len(path)+2] == path+": " {
+		return s[len(path)+2:]
+	}
+	return s
 }

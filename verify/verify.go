@@ -35,6 +35,8 @@ var Checks = []Check{
 	{"structure.truncated", ckpt.Error, "no file is truncated: every storage byte range lies inside its file"},
 	{"structure.missing_state", ckpt.Error, "every parameter has fp32, exp_avg and exp_avg_sq (and step, if any parameter has one)"},
 	{"structure.param_names", ckpt.Error, "every name of the model states' param_shapes has a folder and every folder a name"},
+	{"structure.missing_rank", ckpt.Error, "(ZeRO shards) every data-parallel rank's optimizer shard is present, per partition_count"},
+	{"structure.fragments", ckpt.Error, "(ZeRO shards) the fragments of each parameter cover it exactly once, with no gap or overlap"},
 	{"structure.model_states", ckpt.Error, "mp_rank_00_model_states.pt is present and readable (needed to resume)"},
 	{"structure.optimizer_state", ckpt.Error, "zero/optimizer_state.pt is present and readable, with one param group per param_shapes group"},
 	{"structure.stray", ckpt.Warning, "no stray files beside the state files"},

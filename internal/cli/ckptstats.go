@@ -102,6 +102,7 @@ func addCheckpointFlags(cmd *cobra.Command, o *StatsOptions) {
 	cmd.Flags().StringVar(&o.Sort, "sort", "", "sort parameters by a field, largest first (name sorts A-Z): "+sortFieldNames())
 	cmd.Flags().IntVar(&o.Top, "top", 0, "show only the first N parameters (after --sort)")
 	cmd.Flags().StringVar(&o.GroupBy, "group-by", "", `aggregate parameters: "layer" (per transformer layer)`)
+	layoutFlag(cmd, &o.Layout)
 }
 
 func (o *StatsOptions) validateCheckpointFlags() error {
@@ -125,7 +126,7 @@ func (o *StatsOptions) validateCheckpointFlags() error {
 }
 
 func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
-	cp, err := layout.Open(o.Path, layout.Options{})
+	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout})
 	if err != nil {
 		return inputError(err)
 	}
@@ -506,4 +507,9 @@ func writeCheckpointText(o *StatsOptions, doc report.CheckpointStats) error {
 		output.NumF(float64(s.WeightNorm)), output.NumF(float64(s.BF16Norm)), output.NumF(float64(s.ExpAvgNorm)),
 		output.NumF(float64(s.ExpAvgSqNorm)), output.Count(s.NaN), output.Count(s.Inf))
 	return nil
+}
+
+// layoutFlag adds --layout to a command reading checkpoint folders.
+func layoutFlag(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVar(dst, "layout", "", `checkpoint layout: "universal" or "zero" (default: detect; a folder with both is read as universal)`)
 }

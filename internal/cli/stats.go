@@ -29,6 +29,7 @@ type StatsOptions struct {
 	Sort     string
 	Top      int
 	GroupBy  string
+	Layout   string
 	filterRE *regexp.Regexp
 }
 
@@ -98,8 +99,8 @@ func runStats(c *cobra.Command, o *StatsOptions) error {
 	if fi.IsDir() {
 		return runCheckpointStats(c, o)
 	}
-	if o.Filter != "" || o.Sort != "" || o.Top != 0 || o.GroupBy != "" {
-		return usageError("--filter, --sort, --top and --group-by apply to checkpoint folders, not to single files")
+	if o.Filter != "" || o.Sort != "" || o.Top != 0 || o.GroupBy != "" || o.Layout != "" {
+		return usageError("--filter, --sort, --top, --group-by and --layout apply to checkpoint folders, not to single files")
 	}
 	return runFileStats(c, o)
 }

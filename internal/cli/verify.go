@@ -14,6 +14,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/universal"
 	"github.com/ckptinspect/ckptinspect/verify"
+	"github.com/ckptinspect/ckptinspect/zero"
 )
 
 // VerifyOptions are the inputs of `ckptinspect verify`.
@@ -23,6 +24,7 @@ type VerifyOptions struct {
 	Format  output.Format
 	Jobs    int
 	Deep    bool
+	Layout  string
 }
 
 // NewVerifyCmd builds `ckptinspect verify`. runF, when not nil, replaces
@@ -66,14 +68,15 @@ checks failed, 2 when the checkpoint could not be checked at all.`,
 	formatFlag(cmd, &format)
 	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
 	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "also recompute the CRC-32 of every zip record, storage bytes included")
+	layoutFlag(cmd, &opts.Layout)
 	return cmd
 }
 
 func runVerify(c *cobra.Command, o *VerifyOptions) error {
 	doc := report.Verification{Findings: []report.FindingInfo{}, Summary: report.VerifySummary{Path: o.Path, Deep: o.Deep}}
-	cp, err := layout.Open(o.Path, layout.Options{Tolerant: true})
+	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Tolerant: true})
 	switch {
-	case errors.Is(err, universal.ErrMissingTag):
+	case errors.Is(err, universal.ErrMissingTag) || errors.Is(err, zero.ErrMissingTag):
 		doc.Findings = append(doc.Findings, report.FindingInfo{Check: "structure.tag", Severity: "error", File: o.Path, Message: err.Error()})
 		doc.Summary.Errors = 1
 		return writeVerification(o, doc)

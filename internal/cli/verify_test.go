@@ -73,3 +73,17 @@ func TestVerifyCommand(t *testing.T) {
 		t.Errorf("empty folder: exit %d, %q", code, errOut)
 	}
 }
+
+func TestVerifyShards(t *testing.T) {
+	const fixture = "../../testdata/zero-dp3/checkpoint-50"
+	out, errOut, code := run("verify", fixture, "--layout", "zero", "--deep")
+	if code != 0 || !strings.HasPrefix(out, "verify OK") {
+		t.Errorf("clean shards: exit %d %q %q", code, out, errOut)
+	}
+	dir := copyTree(t, fixture)
+	os.Remove(filepath.Join(dir, "global_step50", "bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt"))
+	out, _, code = run("verify", dir, "--layout", "zero")
+	if code != ExitFindings || !strings.Contains(out, "structure.missing_rank") || !strings.Contains(out, "structure.fragments") {
+		t.Errorf("missing rank: exit %d\n%s", code, out)
+	}
+}

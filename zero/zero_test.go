@@ -1,0 +1,210 @@
+package zero
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/internal/golden"
+	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/universal"
+)
+
+const fixture = "../testdata/zero-dp3/checkpoint-50"
+
+func scan(t *testing.T, c *ckpt.Checkpoint) map[string]*ckpt.ParamResult {
+	t.Helper()
+	res, err := ckpt.Scan(context.Background(), c, ckpt.ScanOptions{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*ckpt.ParamResult{}
+	for _, pr := range res.Params {
+		if pr.Err != nil {
+			t.Fatalf("%s: %v", pr.Param.Name, pr.Err)
+		}
+		out[pr.Param.Name] = pr
+	}
+	return out
+}
+
+func same(a, b *tensor.Stats) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	rel := func(x, y float64) bool { return x == y || math.Abs(x-y) <= 1e-12*math.Max(math.Abs(x), math.Abs(y)) }
+	return a.Numel == b.Numel && a.Finite == b.Finite && a.NaN == b.NaN && a.Inf == b.Inf && a.Zeros == b.Zeros &&
+		a.Min == b.Min && a.Max == b.Max && rel(a.L2, b.L2) && rel(a.Mean, b.Mean) && rel(a.Std, b.Std)
+}
+
+// TestShardsMatchUniversal reads the ZeRO-2 shards (3 ranks, parameters
+// straddling partitions, a padded last partition) and the universal
+// checkpoint made from them, and requires identical statistics.
+func TestShardsMatchUniversal(t *testing.T) {
+	z, err := Open(fixture, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	u, err := universal.Open(fixture, universal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	if z.Layout != Layout || z.Tag != "global_step50" || *z.Step != 50 {
+		t.Errorf("layout %s tag %s step %v", z.Layout, z.Tag, z.Step)
+	}
+	if len(z.Issues) != 0 {
+		t.Errorf("issues: %+v", z.Issues)
+	}
+	zs, us := scan(t, z), scan(t, u)
+	if len(zs) != len(us) || len(zs) == 0 {
+		t.Fatalf("%d params from shards, %d from universal", len(zs), len(us))
+	}
+	straddling := 0
+	for _, p := range z.Params {
+		if p.FP32 != nil && len(p.FP32.Pieces) > 1 {
+			straddling++
+		}
+	}
+	if straddling == 0 {
+		t.Error("no parameter straddles a partition boundary")
+	}
+	for name, a := range zs {
+		b := us[name]
+		if b == nil {
+			t.Errorf("%s missing from universal", name)
+			continue
+		}
+		for _, st := range []struct {
+			n    string
+			x, y *tensor.Stats
+		}{{"fp32", a.FP32, b.FP32}, {"exp_avg", a.ExpAvg, b.ExpAvg}, {"exp_avg_sq", a.ExpAvgSq, b.ExpAvgSq}, {"bf16", a.BF16, b.BF16}} {
+			if !same(st.x, st.y) {
+				t.Errorf("%s %s: shards %+v, universal %+v", name, st.n, st.x, st.y)
+			}
+		}
+		if *a.Param.Step != *b.Param.Step || a.Param.Group != b.Param.Group || a.Adam == nil || b.Adam == nil ||
+			math.Abs(a.Adam.UpdateRMS-b.Adam.UpdateRMS) > 1e-12*b.Adam.UpdateRMS {
+			t.Errorf("%s: step/group/adam differ", name)
+		}
+	}
+}
+
+// TestShardsGolden checks the shards against PyTorch's float64 goldens.
+func TestShardsGolden(t *testing.T) {
+	var raw struct {
+		Params []struct {
+			Name     string       `json:"name"`
+			FP32     golden.Stats `json:"fp32"`
+			ExpAvg   golden.Stats `json:"exp_avg"`
+			ExpAvgSq golden.Stats `json:"exp_avg_sq"`
+			BF16     golden.Stats `json:"bf16"`
+		} `json:"params"`
+	}
+	if err := golden.Load("../testdata/zero-dp3.golden.json", &raw); err != nil {
+		t.Fatal(err)
+	}
+	z, err := Open(fixture, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	got := scan(t, z)
+	for _, want := range raw.Params {
+		pr := got[want.Name]
+		if pr == nil {
+			t.Errorf("%s missing", want.Name)
+			continue
+		}
+		for _, st := range []struct {
+			n string
+			s *tensor.Stats
+			w golden.Stats
+		}{{"fp32", pr.FP32, want.FP32}, {"exp_avg", pr.ExpAvg, want.ExpAvg}, {"exp_avg_sq", pr.ExpAvgSq, want.ExpAvgSq}, {"bf16", pr.BF16, want.BF16}} {
+			for _, d := range golden.Compare(*st.s, st.w) {
+				t.Errorf("%s %s: %s", want.Name, st.n, d)
+			}
+		}
+	}
+}
+
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func TestDamagedShards(t *testing.T) {
+	shard := func(dir string, r int) string {
+		return filepath.Join(dir, "global_step50", "bf16_zero_pp_rank_"+string(rune('0'+r))+"_mp_rank_00_optim_states.pt")
+	}
+	t.Run("missing rank", func(t *testing.T) {
+		dir := copyDir(t, fixture)
+		os.Remove(shard(dir, 2))
+		c, err := Open(dir, Options{Tolerant: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var checks []string
+		for _, is := range c.Issues {
+			checks = append(checks, is.Check)
+		}
+		s := strings.Join(checks, " ")
+		if !strings.Contains(s, CheckMissingRank) || !strings.Contains(s, CheckFragments) {
+			t.Errorf("issues %v", checks)
+		}
+		if _, err := Open(dir, Options{}); err == nil {
+			t.Error("strict open of a checkpoint with a missing rank succeeded")
+		}
+	})
+	t.Run("overlapping mapping", func(t *testing.T) {
+		dir := copyDir(t, fixture)
+		b, _ := os.ReadFile(shard(dir, 0))
+		os.WriteFile(shard(dir, 1), b, 0o644) // rank 1 now maps rank 0's fragments
+		c, err := Open(dir, Options{Tolerant: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		found := false
+		for _, is := range c.Issues {
+			if is.Check == CheckFragments && (strings.Contains(is.Message, "overlap") || strings.Contains(is.Message, "gap")) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no fragment issue: %+v", c.Issues)
+		}
+	})
+	t.Run("latest names a missing tag", func(t *testing.T) {
+		dir := copyDir(t, fixture)
+		os.WriteFile(filepath.Join(dir, "latest"), []byte("global_step99"), 0o644)
+		if _, err := Open(dir, Options{}); !errors.Is(err, ErrMissingTag) {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
