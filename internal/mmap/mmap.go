@@ -38,6 +38,12 @@ type File struct {
 // Open maps the named file read-only. Directories and other non-regular
 // files are refused.
 func Open(name string) (*File, error) {
+	// Check before opening: opening a FIFO blocks until a writer comes.
+	if fi, err := os.Stat(name); err != nil {
+		return nil, err
+	} else if err := checkRegular(name, fi); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
@@ -47,11 +53,8 @@ func Open(name string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if fi.IsDir() {
-		return nil, &os.PathError{Op: "open", Path: name, Err: errors.New("is a directory, not a file")}
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &os.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")}
+	if err := checkRegular(name, fi); err != nil {
+		return nil, err
 	}
 	size := fi.Size()
 	if size < 0 || int64(int(size)) != size {
@@ -68,6 +71,16 @@ func Open(name string) (*File, error) {
 	m.data, m.mmap = data, mapped
 	runtime.SetFinalizer(m, (*File).Close)
 	return m, nil
+}
+
+func checkRegular(name string, fi os.FileInfo) error {
+	if fi.IsDir() {
+		return &os.PathError{Op: "open", Path: name, Err: errors.New("is a directory, not a file")}
+	}
+	if !fi.Mode().IsRegular() {
+		return &os.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")}
+	}
+	return nil
 }
 
 // FromBytes wraps data already in memory as a File named name (for data
