@@ -46,6 +46,14 @@ func same(a, b *tensor.Stats) bool {
 // straddling partitions, a padded last partition) and the universal
 // checkpoint made from them, and requires identical statistics.
 func TestShardsMatchUniversal(t *testing.T) {
+	for _, f := range []struct{ dir, tag string }{{fixture, "global_step50"}, {fixture3, "global_step9"}} {
+		t.Run(f.dir, func(t *testing.T) { matchUniversal(t, f.dir, f.tag) })
+	}
+}
+
+const fixture3 = "../testdata/zero3-dp3/checkpoint-9"
+
+func matchUniversal(t *testing.T, fixture, tag string) {
 	z, err := Open(fixture, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +64,7 @@ func TestShardsMatchUniversal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer u.Close()
-	if z.Layout != Layout || z.Tag != "global_step50" || *z.Step != 50 {
+	if z.Layout != Layout || z.Tag != tag || *z.Step != *u.Step {
 		t.Errorf("layout %s tag %s step %v", z.Layout, z.Tag, z.Step)
 	}
 	if len(z.Issues) != 0 {
@@ -85,6 +93,9 @@ func TestShardsMatchUniversal(t *testing.T) {
 			n    string
 			x, y *tensor.Stats
 		}{{"fp32", a.FP32, b.FP32}, {"exp_avg", a.ExpAvg, b.ExpAvg}, {"exp_avg_sq", a.ExpAvgSq, b.ExpAvgSq}, {"bf16", a.BF16, b.BF16}} {
+			if st.n == "bf16" && st.x == nil && fixture == fixture3 {
+				continue // ZeRO-3 keeps no whole module weight
+			}
 			if !same(st.x, st.y) {
 				t.Errorf("%s %s: shards %+v, universal %+v", name, st.n, st.x, st.y)
 			}

@@ -86,6 +86,9 @@ def parse_args(argv=None):
     p.add_argument("--zero-shards", action="store_true",
                    help="also write global_step<N>/: the ZeRO-2 shards (one optim_states file per --dp rank) "
                         "the universal checkpoint is made from, with the same weights and moments")
+    p.add_argument("--zero3-shards", action="store_true",
+                   help="also write global_step<N>/ as ZeRO-3 shards (stage3: every parameter partitioned "
+                        "evenly across the --dp ranks, with per-parameter padding) of the same weights")
     p.add_argument("--out", required=True, help="writes OUT/checkpoint-<step>/")
     p.add_argument("--golden", help="write the per-parameter golden JSON here")
     a = p.parse_args(argv)
@@ -280,7 +283,7 @@ def main(argv=None):
 
     # ZeRO-2 flat fp32 / exp_avg / exp_avg_sq groups, for --zero-shards
     flat32 = flatm = flatv = None
-    if a.zero_shards:
+    if a.zero_shards or a.zero3_shards:
         flat32 = [np.zeros(n, np.float32) for n in gsize]
         flatm = [np.zeros(n, np.float32) for n in gsize]
         flatv = [np.zeros(n, np.float32) for n in gsize]
@@ -297,7 +300,7 @@ def main(argv=None):
         g, off = where[name]
         n = cm.numel(shape)
         flat16[g][off:off + n] = torch.from_numpy(w.reshape(-1)).to(torch.bfloat16)
-        if a.zero_shards:
+        if a.zero_shards or a.zero3_shards:
             flat32[g][off:off + n] = w.reshape(-1)
             flatm[g][off:off + n] = m.reshape(-1)
             flatv[g][off:off + n] = v.reshape(-1)
@@ -346,6 +349,8 @@ def main(argv=None):
     torch.save(osd, os.path.join(zdir, "optimizer_state.pt"))
     if a.zero_shards:
         write_zero_shards(a, ck, tag, groups, flat32, flatm, flatv, ms, cfg, pgroups)
+    if a.zero3_shards:
+        write_zero3_shards(a, ck, tag, groups, flat32, flatm, flatv, ms, cfg, pgroups)
     print(f"done: {ck} ({du(ck) / 2**20:,.1f} MiB) in {time.time() - t0:.1f}s")
 
     if a.golden:
@@ -420,6 +425,52 @@ def write_zero_shards(a, ck, tag, groups, flat32, flatm, flatv, ms, cfg, pgroups
         torch.save({"optimizer_state_dict": osd, "ds_config": cfg, "ds_version": dsfake.DS_VERSION},
                    os.path.join(sdir, f"bf16_zero_pp_rank_{rank}_mp_rank_00_optim_states.pt"))
     print(f"  ZeRO-2 shards: {sdir} ({dp} ranks, group paddings {[len(f) - t for f, t in zip(flat32, totals)]})")
+
+
+def write_zero3_shards(a, ck, tag, groups, flat32, flatm, flatv, ms, cfg, pgroups):
+    """Writes ck/global_step<N>/ as DeepSpeed ZeRO-3 saves it (stage3._rigid_state_dict): per rank r,
+    zero_pp_rank_<r>_mp_rank_00_optim_states.pt = {'optimizer_state_dict': {zero_stage, loss_scaler, ...,
+    partition_count, optimizer_state_dict: base optimizer state_dict (flat per-group exp_avg / exp_avg_sq of
+    the rank), fp32_flat_groups: [flat fp32 per group]}, ds_config, ds_version}, where each parameter of a
+    group contributes ceil(numel / dp) elements to every rank's flat group (rank r holds its elements
+    [r * pn, (r + 1) * pn), zero-padded past numel); and zero_pp_rank_<r>_mp_rank_00_model_states.pt with
+    the module's parameters as empty placeholders (ZeRO-3 keeps no whole weight) and param_shapes."""
+    sdir = os.path.join(ck, tag)
+    os.makedirs(sdir, exist_ok=True)
+    dp = a.dp
+    empty = OrderedDict((k, torch.zeros(0, dtype=torch.bfloat16)) for k in ms["module"])
+    ms3 = OrderedDict(ms)
+    ms3["module"] = empty
+    for rank in range(dp):
+        torch.save(ms3, os.path.join(sdir, f"zero_pp_rank_{rank}_mp_rank_00_model_states.pt"))
+        state, flats = {}, []
+        for gi, grp in enumerate(groups):
+            parts32, partsm, partsv = [], [], []
+            off = 0
+            for name, shape, _, _ in grp:
+                n = cm.numel(shape)
+                pn = -(-n // dp)
+                lo, hi = min(n, rank * pn), min(n, (rank + 1) * pn)
+                for src, dst in ((flat32, parts32), (flatm, partsm), (flatv, partsv)):
+                    part = np.zeros(pn, np.float32)
+                    part[:hi - lo] = src[gi][off + lo:off + hi]
+                    dst.append(part)
+                off += n
+            flats.append(torch.from_numpy(np.concatenate(parts32)))
+            state[gi] = {"step": cm.step_value(a.step, a.step_format),
+                         "exp_avg": torch.from_numpy(np.concatenate(partsm)),
+                         "exp_avg_sq": torch.from_numpy(np.concatenate(partsv))}
+        osd = OrderedDict()
+        osd["zero_stage"] = dsfake.ZeroStageEnum.weights
+        osd["loss_scaler"] = dsfake.LossScaler(scale=1.0)
+        osd["dynamic_loss_scale"] = False
+        osd["overflow"] = False
+        osd["partition_count"] = dp
+        osd["optimizer_state_dict"] = {"state": state, "param_groups": pgroups}
+        osd["fp32_flat_groups"] = flats
+        torch.save({"optimizer_state_dict": osd, "ds_config": cfg, "ds_version": dsfake.DS_VERSION},
+                   os.path.join(sdir, f"zero_pp_rank_{rank}_mp_rank_00_optim_states.pt"))
+    print(f"  ZeRO-3 shards: {sdir} ({dp} ranks)")
 
 
 def param_golden(a, name, gi, saved, bf16, lr, b1, b2, sums, bad):

@@ -16,3 +16,7 @@ rm -rf testdata/zero-dp3
 $PY testdata/gen/gen_universal.py --out testdata/zero-dp3 \
     --layers 1 --hidden 32 --intermediate 72 --vocab 60 --tp-pad-vocab 4 --heads 2 --kv-heads 1 \
     --step 50 --step-format int --dp 3 --seed 3 --zero-shards --golden testdata/zero-dp3.golden.json
+rm -rf testdata/zero3-dp3
+$PY testdata/gen/gen_universal.py --out testdata/zero3-dp3 \
+    --layers 1 --hidden 16 --intermediate 40 --vocab 30 --tp-pad-vocab 2 --heads 2 --kv-heads 1 \
+    --step 9 --step-format tensor --dp 3 --seed 4 --zero3-shards --golden testdata/zero3-dp3.golden.json
