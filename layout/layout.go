@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/universal"
 	"github.com/ckptinspect/ckptinspect/zero"
 )
@@ -32,21 +34,36 @@ type Options struct {
 	Tolerant bool
 }
 
-// Open opens the checkpoint at path. With Auto, a folder holding both a
-// universal checkpoint and ZeRO shards (latest_universal and latest) is
-// read as universal, and a note says so.
+// Open opens the checkpoint at path. With Auto: a safetensors file or
+// index, or a folder holding a universal checkpoint, ZeRO shards, or (if
+// neither) model.safetensors. A folder holding both a universal checkpoint
+// and ZeRO shards (latest_universal and latest) is read as universal, and
+// a note says so.
 func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 	switch opt.Layout {
 	case Universal:
 		return universal.Open(path, universal.Options{Tolerant: opt.Tolerant})
 	case Zero:
 		return zero.Open(path, zero.Options{Tolerant: opt.Tolerant})
+	case Safetensors:
+		return openSafetensors(path)
 	case Auto:
 	default:
-		return nil, fmt.Errorf("unknown layout %q (want %s or %s)", opt.Layout, Universal, Zero)
+		return nil, fmt.Errorf("unknown layout %q (want %s, %s or %s)", opt.Layout, Universal, Zero, Safetensors)
 	}
-	if _, err := os.Stat(path); err != nil {
+	fi, err := os.Stat(path)
+	if err != nil {
 		return nil, err
+	}
+	if !fi.IsDir() {
+		if f, err := os.Open(path); err == nil {
+			head := make([]byte, 16)
+			n, _ := f.Read(head)
+			f.Close()
+			if safetensors.Sniff(head[:n], fi.Size()) || strings.HasSuffix(path, ".safetensors.index.json") {
+				return openSafetensors(path)
+			}
+		}
 	}
 	_, uerr := universal.Resolve(path)
 	_, zerr := zero.Resolve(path)
@@ -61,6 +78,8 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 		return zero.Open(path, zero.Options{Tolerant: opt.Tolerant})
 	case errors.Is(uerr, universal.ErrMissingTag):
 		return nil, uerr
+	case fi.IsDir() && hasSafetensors(path):
+		return openSafetensors(path)
 	case errors.Is(zerr, zero.ErrMissingTag):
 		return nil, zerr
 	}

@@ -97,6 +97,11 @@ func TestGoldenOutputs(t *testing.T) {
 		{"stats_sample_top.txt", []string{"stats", sample, "--sort", "adam.update_to_weight", "--top", "5", "--filter", "weight$"}},
 		{"stats_sample.json", []string{"stats", sample, "--format", "json", "--filter", "layers.0.self_attn.q_proj"}},
 		{"stats_sample.csv", []string{"stats", sample, "--format", "csv", "--filter", "alpha"}},
+		{"ls_safetensors.txt", []string{"ls", "../../testdata/safetensors/model.safetensors", "--max-items", "8"}},
+		{"stats_safetensors.txt", []string{"stats", "../../testdata/safetensors/model.safetensors"}},
+		{"stats_safetensors_set.txt", []string{"stats", "../../testdata/safetensors/sharded", "--group-by", "layer"}},
+		{"stats_zero.txt", []string{"stats", "../../testdata/zero-dp3/checkpoint-50", "--layout", "zero", "--group-by", "layer"}},
+		{"stats_zero3.txt", []string{"stats", "../../testdata/zero3-dp3/checkpoint-9", "--layout", "zero", "--top", "5"}},
 	}
 	for _, c := range cases {
 		t.Run(c.golden, func(t *testing.T) {

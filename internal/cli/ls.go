@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/pickle"
+	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/torchsave"
 )
 
@@ -61,6 +63,9 @@ their dotted key paths; --format csv prints that tensor list only.`,
 }
 
 func runLs(o *LsOptions) error {
+	if isSafetensors(o.Path) {
+		return runLsSafetensors(o)
+	}
 	f, err := torchsave.Open(o.Path, torchsave.Options{})
 	if err != nil {
 		return inputError(err)
@@ -350,4 +355,57 @@ func writeTree(w io.Writer, n report.Node, label string, depth int) error {
 		fmt.Fprintf(w, "%s  ... %d more\n", indent, n.Truncated)
 	}
 	return nil
+}
+
+// runLsSafetensors lists a safetensors file: its metadata and tensors.
+func runLsSafetensors(o *LsOptions) error {
+	f, err := safetensors.Open(o.Path)
+	if err != nil {
+		return inputError(err)
+	}
+	defer f.Close()
+	root := report.Node{Kind: "dict"}
+	if f.Metadata != nil {
+		keys := make([]string, 0, len(f.Metadata))
+		for k := range f.Metadata {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		md := report.Node{Kind: "dict", Entries: []report.Entry{}}
+		for _, k := range keys {
+			md.Entries = append(md.Entries, report.Entry{Key: k, Value: report.Node{Kind: "str", Value: f.Metadata[k]}})
+		}
+		root.Entries = append(root.Entries, report.Entry{Key: "__metadata__", Value: md})
+	}
+	var infos []report.TensorInfo
+	var total int64
+	for _, t := range f.Tensors {
+		v := t.View
+		off, nb := int64(0), v.NBytes()
+		total += nb
+		root.Entries = append(root.Entries, report.Entry{Key: t.Name, Value: report.Node{Kind: "tensor", DType: t.DType.String(),
+			Shape: nonNil(t.Shape), Strides: nonNil(v.Strides), StorageOffset: &off, NBytes: &nb}})
+		infos = append(infos, report.TensorInfo{Name: t.Name, DType: t.DType.String(), Shape: nonNil(t.Shape),
+			Strides: nonNil(v.Strides), NBytes: nb, Storage: t.Name, StorageNumel: v.Numel()})
+	}
+	if infos == nil {
+		infos = []report.TensorInfo{}
+	}
+	switch o.Format {
+	case output.JSON:
+		return output.WriteJSON(o.Streams.Out, report.Listing{File: o.Path, Format: "safetensors", Size: int64(f.Mapping().Len()),
+			Warnings: []string{}, Tree: root, Tensors: infos})
+	case output.CSV:
+		tw := output.TableWriter{Headers: []string{"name", "dtype", "shape", "strides", "storage_offset", "nbytes"}}
+		for _, t := range infos {
+			tw.Add(t.Name, t.DType, output.ShapeCompact(t.Shape), output.ShapeCompact(t.Strides), "0", strconv.FormatInt(t.NBytes, 10))
+		}
+		return tw.WriteCSV(o.Streams.Out)
+	}
+	fmt.Fprintf(o.Streams.Out, "%s: safetensors format, %s, %d tensors holding %s\n", o.Path, output.Bytes(int64(f.Mapping().Len())), len(infos), output.Bytes(total))
+	if o.MaxItems > 0 && len(root.Entries) > o.MaxItems {
+		root.Truncated = len(root.Entries) - o.MaxItems
+		root.Entries = root.Entries[:o.MaxItems]
+	}
+	return writeTree(o.Streams.Out, root, "", 0)
 }

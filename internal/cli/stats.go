@@ -14,7 +14,6 @@ import (
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/stream"
 	"github.com/ckptinspect/ckptinspect/tensor"
-	"github.com/ckptinspect/ckptinspect/torchsave"
 )
 
 // StatsOptions are the inputs of `ckptinspect stats`.
@@ -106,7 +105,7 @@ func runStats(c *cobra.Command, o *StatsOptions) error {
 }
 
 func runFileStats(c *cobra.Command, o *StatsOptions) error {
-	f, err := torchsave.Open(o.Path, torchsave.Options{})
+	f, err := openTensorFile(o.Path)
 	if err != nil {
 		return inputError(err)
 	}
@@ -114,25 +113,14 @@ func runFileStats(c *cobra.Command, o *StatsOptions) error {
 	for _, w := range f.Warnings {
 		fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: warning: %s: %s\n", o.Path, w)
 	}
-	named, err := f.Tensors()
-	if err != nil {
-		return inputError(fmt.Errorf("%s: %w", o.Path, err))
-	}
+	named := f.Tensors
 	results := make([]tensor.Stats, len(named))
 	errs := make([]error, len(named))
 	tasks := make([]*stream.Task, 0, len(named))
 	var total int64
 	for i, nt := range named {
-		v, err := nt.Tensor.View()
-		if err != nil {
-			return inputError(fmt.Errorf("%s: tensor %s: %w", o.Path, nt.Name, err))
-		}
-		src := stream.Source{View: v, Map: f.Mapping(), Offset: nt.Tensor.Storage.FileOffset()}
-		if src.Offset < 0 {
-			src.Map = nil
-		}
 		i := i
-		t := stream.StatsTask(src, func(s tensor.Stats, err error) { results[i], errs[i] = s, err })
+		t := stream.StatsTask(nt.Src, func(s tensor.Stats, err error) { results[i], errs[i] = s, err })
 		total += t.Bytes()
 		tasks = append(tasks, t)
 	}
@@ -151,7 +139,7 @@ func runFileStats(c *cobra.Command, o *StatsOptions) error {
 	for i, nt := range named {
 		rows[i] = report.NamedStats{Name: nt.Name, Stats: report.FromStats(results[i])}
 	}
-	return writeFileStats(o, string(f.Format), rows)
+	return writeFileStats(o, f.Format, rows)
 }
 
 func writeFileStats(o *StatsOptions, format string, rows []report.NamedStats) error {

@@ -1,0 +1,59 @@
+package layout
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/dsmeta"
+	"github.com/ckptinspect/ckptinspect/safetensors"
+	"github.com/ckptinspect/ckptinspect/tensor"
+)
+
+// Safetensors is the layout of weights-only checkpoints in safetensors
+// files (model.safetensors, or a sharded set with its index).
+const Safetensors = "safetensors"
+
+// hasSafetensors reports whether a folder holds a safetensors model.
+func hasSafetensors(dir string) bool {
+	for _, f := range []string{"model.safetensors.index.json", "model.safetensors"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// openSafetensors opens a weights-only checkpoint: every tensor is a
+// parameter whose weight is its fp32 state when it is stored in 32 or 64
+// bits, its bf16 (module) state when stored in 16 bits.
+func openSafetensors(path string) (*ckpt.Checkpoint, error) {
+	set, err := safetensors.OpenSet(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &ckpt.Checkpoint{Path: path, Layout: Safetensors, Tag: filepath.Base(path)}
+	c.OnClose(set.Close)
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		if _, err := os.Stat(filepath.Join(path, "trainer_state.json")); err == nil {
+			r := dsmeta.Reader{C: c}
+			r.ReadTrainer(path)
+			c.Step = c.TrainerStep
+		}
+	}
+	for _, t := range set.Tensors {
+		lt := &ckpt.Tensor{File: t.File.Path, DType: t.DType, Shape: append([]int64{}, t.Shape...),
+			Pieces: []ckpt.Piece{{View: t.View, Map: t.File.Mapping(), Offset: t.Offset, File: t.File.Path}}}
+		p := &ckpt.Param{Name: t.Name, Shape: append([]int64{}, t.Shape...), Group: -1}
+		switch t.DType {
+		case tensor.BFloat16, tensor.Float16:
+			lt.State = "bf16"
+			p.BF16 = lt
+		default:
+			lt.State = "fp32"
+			p.FP32 = lt
+		}
+		c.Params = append(c.Params, p)
+	}
+	return c, nil
+}
