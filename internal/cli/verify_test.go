@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +86,57 @@ func TestVerifyShards(t *testing.T) {
 	out, _, code = run("verify", dir, "--layout", "zero")
 	if code != ExitFindings || !strings.Contains(out, "structure.missing_rank") || !strings.Contains(out, "structure.fragments") {
 		t.Errorf("missing rank: exit %d\n%s", code, out)
+	}
+	dir = copyTree(t, fixture)
+	b, _ := os.ReadFile(filepath.Join(dir, "global_step50", "bf16_zero_pp_rank_0_mp_rank_00_optim_states.pt"))
+	os.WriteFile(filepath.Join(dir, "global_step50", "bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt"), b, 0o644)
+	out, _, code = run("verify", dir, "--layout", "zero")
+	if code != ExitFindings || !strings.Contains(out, "structure.fragments") || !strings.Contains(out, "overlap") {
+		t.Errorf("overlapping mapping: exit %d\n%s", code, out)
+	}
+}
+
+// TestStatsShardsEqualUniversal runs `stats --format json` on the ZeRO-2
+// shards and on the universal checkpoint made from them: every parameter's
+// statistics agree (counts, extremes exactly; sums to 1e-12).
+func TestStatsShardsEqualUniversal(t *testing.T) {
+	const fixture = "../../testdata/zero-dp3/checkpoint-50"
+	type doc struct {
+		Params []map[string]any `json:"params"`
+	}
+	get := func(layout string) map[string]map[string]any {
+		out, errOut, code := run("stats", fixture, "--layout", layout, "--format", "json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d %s", layout, code, errOut)
+		}
+		var d doc
+		if err := json.Unmarshal([]byte(out), &d); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]map[string]any{}
+		for _, p := range d.Params {
+			m[p["name"].(string)] = p
+		}
+		return m
+	}
+	z, u := get("zero"), get("universal")
+	if len(z) != len(u) || len(z) != 25 {
+		t.Fatalf("%d and %d params", len(z), len(u))
+	}
+	for name, zp := range z {
+		up := u[name]
+		for _, st := range []string{"fp32", "exp_avg", "exp_avg_sq", "bf16"} {
+			a, b := zp[st].(map[string]any), up[st].(map[string]any)
+			for k, av := range a {
+				bv := b[k]
+				if af, ok := av.(float64); ok {
+					bf := bv.(float64)
+					if af != bf && (k == "min" || k == "max" || k == "absmax" || k == "nan" || k == "inf" || k == "zeros" || k == "numel" ||
+						math.Abs(af-bf) > 1e-12*math.Max(math.Abs(af), math.Abs(bf))) {
+						t.Errorf("%s %s %s: shards %v, universal %v", name, st, k, av, bv)
+					}
+				}
+			}
+		}
 	}
 }
