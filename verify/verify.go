@@ -177,6 +177,9 @@ func checkStructure(r *Report, c *ckpt.Checkpoint) {
 // unreadable (already a finding of its own).
 func unreadable(c *ckpt.Checkpoint, param, state string) bool {
 	for _, is := range c.Issues {
+		if is.Param == param && is.Check == "structure.fragments" {
+			return true // the fragments finding says why the state is missing
+		}
 		if is.Param == param && (is.Check == "structure.unreadable" || is.Check == "structure.truncated") &&
 			len(is.File) > len(state)+3 && is.File[len(is.File)-len(state)-3:] == state+".pt" {
 			return true

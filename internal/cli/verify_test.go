@@ -91,7 +91,8 @@ func TestVerifyShards(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, "global_step50", "bf16_zero_pp_rank_0_mp_rank_00_optim_states.pt"))
 	os.WriteFile(filepath.Join(dir, "global_step50", "bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt"), b, 0o644)
 	out, _, code = run("verify", dir, "--layout", "zero")
-	if code != ExitFindings || !strings.Contains(out, "structure.fragments") || !strings.Contains(out, "overlap") {
+	if code != ExitFindings || !strings.Contains(out, "structure.fragments") || strings.Contains(out, "structure.missing_state") ||
+		!(strings.Contains(out, "overlap") || strings.Contains(out, "gap")) {
 		t.Errorf("overlapping mapping: exit %d\n%s", code, out)
 	}
 }
