@@ -80,11 +80,24 @@ type GlobalRef struct {
 	// Dynamic is true for a STACK_GLOBAL whose module or name is not a
 	// string literal of the pickle: its target cannot be known statically.
 	Dynamic bool
-	// For builtins.getattr: the calls made with (global, "literal")
-	// arguments, and whether any call had other arguments. This is how
-	// [Policy.Judge] tells the harmless enum-member form apart.
+	// Calls with literal arguments, which is how [Policy.Judge] tells the
+	// harmless forms of some globals apart. Attrs: for builtins.getattr,
+	// the calls getattr(global, "literal"). Payloads: for other globals,
+	// the calls with one bytes literal as the only argument (what
+	// torch.storage._load_from_bytes hands to torch.load). NonLiteral: some
+	// call had other arguments, or was made by OBJ, INST or NEWOBJ.
 	Attrs      []Attr
+	Payloads   []Payload
 	NonLiteral bool
+}
+
+// Payload is a bytes literal passed as the only argument of a call.
+type Payload struct {
+	Offset, Length int64 // where the literal's bytes are in the pickle
+	// Latin1 is true when the bytes are written as _codecs.encode(text,
+	// "latin1"), as protocols 0-2 write bytes: Offset and Length then
+	// locate the UTF-8 text, each of whose characters is one byte.
+	Latin1 bool
 }
 
 // Attr is one getattr(Of, Name) call with a global and a literal name.
@@ -106,22 +119,46 @@ type Program struct {
 }
 
 // slot is the abstract value of one stack entry during inspection: enough
-// to resolve STACK_GLOBAL arguments and to judge getattr calls. It holds
-// no pointers and is 16 bytes, so that a stack of a million values stays
-// small and cheap to grow.
+// to resolve STACK_GLOBAL arguments and to judge getattr and
+// _load_from_bytes calls. It holds no pointers and is 16 bytes, so that a
+// stack of a million values stays small and cheap to grow. Literal kinds
+// locate their bytes in the data: off, and a 48-bit length made of n (low
+// 16 bits) and ref (high 32 bits) — except kPair, whose ref is the global
+// and whose string is at most maxTrackedString bytes.
 type slot struct {
-	off  int64  // kString, kPair: offset of the string's bytes in the data
-	ref  int32  // kGlobal, kPair: index into Program.Globals
-	n    uint16 // kString, kPair: length of the string
-	kind uint8  // kOther, kString, kGlobal, kPair
+	off  int64
+	ref  int32 // kGlobal, kPair: index into Program.Globals
+	n    uint16
+	kind uint8
 }
 
 const (
-	kOther  uint8 = iota
-	kString       // a string literal of the pickle
-	kGlobal       // a global
-	kPair         // a 2-tuple (global, string literal): getattr's arguments
+	kOther      uint8 = iota
+	kString           // a string literal
+	kGlobal           // a global
+	kPair             // a 2-tuple (global, short string literal): getattr's arguments
+	kBytes            // a bytes literal
+	kLatin1           // _codecs.encode(text, "latin1"): bytes written as a string literal (the span)
+	kLatin1Args       // the 2-tuple (text, "latin1")
+	kBytesArg         // a 1-tuple (bytes literal)
+	kLatin1Arg        // a 1-tuple (kLatin1)
 )
+
+// literal returns a slot of kind k for the n bytes at off in the data.
+func literal(k uint8, off int64, n int64) slot {
+	if n < 0 || n >= 1<<48 {
+		return slot{}
+	}
+	return slot{kind: k, off: off, n: uint16(n), ref: int32(uint32(n >> 16))}
+}
+
+// length returns the length of a literal slot's bytes.
+func (s slot) length() int64 {
+	if s.kind == kPair {
+		return int64(s.n)
+	}
+	return int64(uint32(s.ref))<<16 | int64(s.n)
+}
 
 const maxTrackedString = 512 // longest string kept for STACK_GLOBAL resolution
 
@@ -144,8 +181,8 @@ func Inspect(data []byte, lim Limits) (*Program, error) {
 	return prog, nil
 }
 
-// str returns the string of a kString or kPair slot.
-func (in *inspector) str(s slot) string { return string(in.data[s.off : s.off+int64(s.n)]) }
+// str returns the bytes of a literal slot as a string.
+func (in *inspector) str(s slot) string { return string(in.data[s.off : s.off+s.length()]) }
 
 type inspector struct {
 	data  []byte
@@ -489,16 +526,17 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 		}
 		in.push(slot{})
 	case "BININT", "BININT1", "BININT2", "NONE", "NEWTRUE", "NEWFALSE", "BINFLOAT",
-		"BINSTRING", "SHORT_BINSTRING", "STRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8",
-		"BYTEARRAY8", "EMPTY_DICT", "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_SET":
+		"BINSTRING", "SHORT_BINSTRING", "STRING", "EMPTY_DICT", "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_SET":
 		in.push(slot{})
+	case "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8":
+		in.push(literal(kBytes, int64(a.off), int64(len(a.data))))
 	case "UNICODE", "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8":
 		if name == "UNICODE" {
 			in.prog.unicodeOps = append(in.prog.unicodeOps, start)
 		}
 		s := slot{}
-		if name != "UNICODE" && len(a.data) <= maxTrackedString {
-			s = slot{kind: kString, off: int64(a.off), n: uint16(len(a.data))}
+		if name != "UNICODE" {
+			s = literal(kString, int64(a.off), int64(len(a.data)))
 		}
 		in.push(s)
 	case "PERSID":
@@ -521,13 +559,14 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 		}
 		mod, nm := v[0], v[1]
 		var ms, ns string
-		if mod.kind == kString {
+		lit := func(s slot) bool { return s.kind == kString && s.length() <= maxTrackedString }
+		if lit(mod) {
 			ms = in.str(mod)
 		}
-		if nm.kind == kString {
+		if lit(nm) {
 			ns = in.str(nm)
 		}
-		g, err := in.addGlobal(start, name, ms, ns, mod.kind != kString || nm.kind != kString)
+		g, err := in.addGlobal(start, name, ms, ns, !lit(mod) || !lit(nm))
 		if err != nil {
 			return false, err
 		}
@@ -543,6 +582,7 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 			return false, err
 		}
 		in.markUse(g, UseCall)
+		in.prog.Globals[g.ref].NonLiteral = true
 		in.push(slot{})
 	case "OBJ":
 		vals, err := in.popMark(start, name)
@@ -553,6 +593,7 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 			return false, errorf(ErrFormat, start, name, "no class on the stack")
 		}
 		in.markUse(vals[0], UseCall)
+		in.nonLiteral(vals[0])
 		in.push(slot{})
 	case "REDUCE":
 		v, err := in.pop(start, name, 2)
@@ -561,9 +602,11 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 		}
 		fn, args := v[0], v[1]
 		in.markUse(fn, UseCall)
+		out := slot{}
 		if fn.kind == kGlobal {
 			g := &in.prog.Globals[fn.ref]
-			if g.Module == "builtins" && g.Name == "getattr" {
+			switch {
+			case g.Module == "builtins" && g.Name == "getattr":
 				if args.kind == kPair {
 					target := &in.prog.Globals[args.ref]
 					if target.Use < UseGetattr {
@@ -573,15 +616,23 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 				} else {
 					g.NonLiteral = true
 				}
+			case g.Module == "_codecs" && g.Name == "encode" && args.kind == kLatin1Args:
+				out = args
+				out.kind = kLatin1
+			case args.kind == kBytesArg || args.kind == kLatin1Arg:
+				g.Payloads = append(g.Payloads, Payload{Offset: args.off, Length: args.length(), Latin1: args.kind == kLatin1Arg})
+			default:
+				g.NonLiteral = true
 			}
 		}
-		in.push(slot{})
+		in.push(out)
 	case "NEWOBJ":
 		v, err := in.pop(start, name, 2)
 		if err != nil {
 			return false, err
 		}
 		in.markUse(v[0], UseNew)
+		in.nonLiteral(v[0])
 		in.push(slot{})
 	case "NEWOBJ_EX":
 		v, err := in.pop(start, name, 3)
@@ -589,6 +640,7 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 			return false, err
 		}
 		in.markUse(v[0], UseNew)
+		in.nonLiteral(v[0])
 		in.push(slot{})
 	case "BUILD":
 		if _, err := in.pop(start, name, 1); err != nil {
@@ -648,14 +700,14 @@ func (in *inspector) apply(start int, op byte, name string, a argument) (bool, e
 		if err != nil {
 			return false, err
 		}
-		in.push(tupleSlot(vals))
+		in.push(in.tupleSlot(vals))
 	case "TUPLE1", "TUPLE2", "TUPLE3":
 		n := int(op - 0x85 + 1)
 		vals, err := in.pop(start, name, n)
 		if err != nil {
 			return false, err
 		}
-		in.push(tupleSlot(vals))
+		in.push(in.tupleSlot(vals))
 	case "GET", "BINGET", "LONG_BINGET":
 		idx := a.u
 		if name == "GET" {
@@ -720,11 +772,35 @@ func (in *inspector) memoPut(idx uint64, s slot) {
 	}
 }
 
-// tupleSlot is the abstract value of a tuple: a kPair for (global, string
-// literal), the only tuple whose elements matter (getattr's arguments).
-func tupleSlot(vals []slot) slot {
-	if len(vals) == 2 && vals[0].kind == kGlobal && vals[1].kind == kString {
-		return slot{kind: kPair, ref: vals[0].ref, off: vals[1].off, n: vals[1].n}
+// nonLiteral records that a global is called with arguments Inspect does
+// not follow.
+func (in *inspector) nonLiteral(s slot) {
+	if s.kind == kGlobal {
+		in.prog.Globals[s.ref].NonLiteral = true
+	}
+}
+
+// tupleSlot is the abstract value of a tuple: only the tuples that are the
+// arguments of the calls Inspect follows are kept (see GlobalRef.Attrs and
+// GlobalRef.Payloads).
+func (in *inspector) tupleSlot(vals []slot) slot {
+	switch {
+	case len(vals) == 2 && vals[0].kind == kGlobal && vals[1].kind == kString && vals[1].length() <= maxTrackedString:
+		return slot{kind: kPair, ref: vals[0].ref, off: vals[1].off, n: uint16(vals[1].length())}
+	case len(vals) == 2 && vals[0].kind == kString && vals[1].kind == kString && vals[1].length() <= 8:
+		if enc := in.str(vals[1]); enc == "latin1" || enc == "latin-1" {
+			s := vals[0]
+			s.kind = kLatin1Args
+			return s
+		}
+	case len(vals) == 1 && vals[0].kind == kBytes:
+		s := vals[0]
+		s.kind = kBytesArg
+		return s
+	case len(vals) == 1 && vals[0].kind == kLatin1:
+		s := vals[0]
+		s.kind = kLatin1Arg
+		return s
 	}
 	return slot{}
 }
