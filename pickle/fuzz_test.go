@@ -43,6 +43,17 @@ func FuzzInspect(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		prog, err := Inspect(data, Limits{})
+		// Also after an error: what was found lies inside the data.
+		for _, g := range prog.Globals {
+			if g.Offset < 0 || g.Offset >= int64(len(data)) {
+				t.Fatalf("global %s.%s at offset %d of %d bytes", g.Module, g.Name, g.Offset, len(data))
+			}
+			for _, p := range g.Payloads {
+				if p.Offset < 0 || p.Length < 0 || p.Offset+p.Length > int64(len(data)) {
+					t.Fatalf("payload %+v outside %d bytes", p, len(data))
+				}
+			}
+		}
 		if err != nil {
 			return
 		}
