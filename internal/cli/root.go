@@ -90,6 +90,7 @@ exact per-tensor statistics, and per-parameter AdamW state.`,
 		return &ExitError{Code: ExitUsage, Err: err}
 	})
 	root.AddCommand(NewLsCmd(s, nil), NewStatsCmd(s, nil))
+	root.AddCommand(NewScanCmd(s, nil))
 	root.AddCommand(NewVerifyCmd(s, nil))
 	return root
 }
