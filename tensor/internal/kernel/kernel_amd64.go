@@ -2,9 +2,125 @@
 
 package kernel
 
-// This file holds the entry points on amd64. Assembly kernels, when added,
-// are dispatched from here by CPU feature (kernel_amd64.s beside it); an
-// entry point without assembly calls its pure-Go implementation.
+import "math"
+
+// This file holds the entry points on amd64: each runs the assembly of the
+// active path (see Path) on the bulk of its input and the pure-Go code on
+// what the assembly does not take (short runs, broadcasts, the last few
+// elements, strides too large to gather).
+
+const (
+	// asmBlock is the most elements one assembly call sums: the partial
+	// sums of each block are added to the Moments, which keeps the rounding
+	// error of long sums small.
+	asmBlock = 1 << 14
+	// minAsm is the shortest run given to the assembly.
+	minAsm = 64
+	// maxGatherStride is the largest stride, in bytes, the strided kernels
+	// take: 15 strides must fit in an int32 gather index.
+	maxGatherStride = math.MaxInt32 / 16
+)
+
+// momentsAsm is the assembly of one dtype's moments kernels.
+type momentsAsm struct {
+	size       int // element size in bytes
+	contiguous [numPaths]func(p *byte, n int, shift float64, out *part)
+	strided    [numPaths]func(p *byte, n, stride int, shift float64, out *part)
+	// Steps: n must be a multiple of these.
+	stepContiguous, stepStrided [numPaths]int
+	generic                     func(b []byte, n, strideBytes int, shift float64, m *Moments)
+}
+
+var (
+	f32Asm = momentsAsm{
+		size:           4,
+		contiguous:     [numPaths]func(*byte, int, float64, *part){AVX2: momentsF32AVX2, AVX512: momentsF32AVX512},
+		strided:        [numPaths]func(*byte, int, int, float64, *part){AVX2: momentsF32StrideAVX2, AVX512: momentsF32StrideAVX512},
+		stepContiguous: [numPaths]int{AVX2: 8, AVX512: 16},
+		stepStrided:    [numPaths]int{AVX2: 8, AVX512: 16},
+		generic:        F32Generic,
+	}
+	bf16Asm = momentsAsm{
+		size:           2,
+		contiguous:     [numPaths]func(*byte, int, float64, *part){AVX2: momentsBF16AVX2, AVX512: momentsBF16AVX512},
+		strided:        [numPaths]func(*byte, int, int, float64, *part){AVX2: momentsBF16StrideAVX2, AVX512: momentsBF16StrideAVX512},
+		stepContiguous: [numPaths]int{AVX2: 16, AVX512: 32},
+		stepStrided:    [numPaths]int{AVX2: 8, AVX512: 16},
+		generic:        BF16Generic,
+	}
+	f16Asm = momentsAsm{
+		size:           2,
+		contiguous:     [numPaths]func(*byte, int, float64, *part){AVX2: momentsF16AVX2, AVX512: momentsF16AVX512},
+		strided:        [numPaths]func(*byte, int, int, float64, *part){AVX2: momentsF16StrideAVX2, AVX512: momentsF16StrideAVX512},
+		stepContiguous: [numPaths]int{AVX2: 8, AVX512: 16},
+		stepStrided:    [numPaths]int{AVX2: 8, AVX512: 16},
+		generic:        F16Generic,
+	}
+	f64Asm = momentsAsm{
+		size:           8,
+		contiguous:     [numPaths]func(*byte, int, float64, *part){AVX2: momentsF64AVX2, AVX512: momentsF64AVX512},
+		strided:        [numPaths]func(*byte, int, int, float64, *part){AVX2: momentsF64StrideAVX2, AVX512: momentsF64StrideAVX512},
+		stepContiguous: [numPaths]int{AVX2: 4, AVX512: 8},
+		stepStrided:    [numPaths]int{AVX2: 4, AVX512: 8},
+		generic:        F64Generic,
+	}
+)
+
+// run accumulates n elements of b, every s bytes, into m: the assembly of
+// path p takes whole steps, in blocks of at most asmBlock elements, and the
+// generic code the rest.
+func (k *momentsAsm) run(p Path, b []byte, n, s int, shift float64, m *Moments) {
+	done := 0
+	if p != Generic && n >= minAsm {
+		switch {
+		case s == k.size:
+			step := k.stepContiguous[p]
+			for n-done >= step {
+				c := min(n-done, asmBlock) / step * step
+				var r part
+				k.contiguous[p](&b[done*s], c, shift, &r)
+				r.merge(m, c)
+				done += c
+			}
+		case s > 0 && s <= maxGatherStride:
+			// A gather loads 4 bytes at each element: for 2-byte elements
+			// the last one is left to Go, lest its load pass the end of b.
+			limit := n
+			if k.size < 4 {
+				limit--
+			}
+			step := k.stepStrided[p]
+			for limit-done >= step {
+				c := min(limit-done, asmBlock) / step * step
+				var r part
+				k.strided[p](&b[done*s], c, s, shift, &r)
+				r.merge(m, c)
+				done += c
+			}
+		}
+	}
+	if done < n {
+		k.generic(b[done*s:], n-done, s, shift, m)
+	}
+}
+
+// merge adds the result of an assembly call over n elements to m, giving
+// zero extremes their sign as Moments.Add would.
+func (r *part) merge(m *Moments, n int) {
+	m.N += int64(n) - r.nonFinite
+	m.NaN += r.nan
+	m.PosInf += r.posInf
+	m.NegInf += r.nonFinite - r.nan - r.posInf
+	m.Zeros += r.zeros
+	m.S1 += r.s1
+	m.S2 += r.s2
+	lo, hi := r.lo, r.hi
+	if lo == 0 || hi == 0 {
+		lo, hi = settleZeros(lo, hi, r.negZeros > 0, r.zeros > r.negZeros)
+	}
+	m.Min = min(m.Min, lo)
+	m.Max = max(m.Max, hi)
+}
 
 // F32 accumulates n float32 elements of b into m:
 //
@@ -13,7 +129,7 @@ package kernel
 //		m.Add(float64(math.Float32frombits(u)), shift)
 //	}
 func F32(b []byte, n, strideBytes int, shift float64, m *Moments) {
-	F32Generic(b, n, strideBytes, shift, m)
+	f32Asm.run(Active(), b, n, strideBytes, shift, m)
 }
 
 // BF16 accumulates n bfloat16 elements of b into m:
@@ -23,7 +139,7 @@ func F32(b []byte, n, strideBytes int, shift float64, m *Moments) {
 //		m.Add(float64(math.Float32frombits(uint32(u)<<16)), shift)
 //	}
 func BF16(b []byte, n, strideBytes int, shift float64, m *Moments) {
-	BF16Generic(b, n, strideBytes, shift, m)
+	bf16Asm.run(Active(), b, n, strideBytes, shift, m)
 }
 
 // F16 accumulates n float16 elements of b into m:
@@ -33,7 +149,7 @@ func BF16(b []byte, n, strideBytes int, shift float64, m *Moments) {
 //		m.Add(FromF16(h), shift)
 //	}
 func F16(b []byte, n, strideBytes int, shift float64, m *Moments) {
-	F16Generic(b, n, strideBytes, shift, m)
+	f16Asm.run(Active(), b, n, strideBytes, shift, m)
 }
 
 // F64 accumulates n float64 elements of b into m:
@@ -43,14 +159,106 @@ func F16(b []byte, n, strideBytes int, shift float64, m *Moments) {
 //		m.Add(math.Float64frombits(u), shift)
 //	}
 func F64(b []byte, n, strideBytes int, shift float64, m *Moments) {
-	F64Generic(b, n, strideBytes, shift, m)
+	f64Asm.run(Active(), b, n, strideBytes, shift, m)
 }
 
-// Table8 accumulates n one-byte elements of b, decoded through tab, into m:
+// Table8 accumulates n one-byte elements of b, decoded through tab, into m
+// (it has no assembly):
 //
 //	for i := 0; i < n; i++ {
 //		m.Add(tab[b[i*strideBytes]], shift)
 //	}
 func Table8(b []byte, n, strideBytes int, tab *[256]float64, shift float64, m *Moments) {
 	Table8Generic(b, n, strideBytes, tab, shift, m)
+}
+
+// AdamF32 returns Σu² and the number of finite u over n pairs of
+// contiguous float32 elements of m and v (see AdamU):
+//
+//	for i := 0; i < n; i++ {
+//		mi := float64(math.Float32frombits(binary.LittleEndian.Uint32(m[4*i:])))
+//		vi := float64(math.Float32frombits(binary.LittleEndian.Uint32(v[4*i:])))
+//		if u := AdamU(mi, vi, k1, k2, eps); !math.IsNaN(u) && !math.IsInf(u, 0) {
+//			sumSq += u * u
+//			count++
+//		}
+//	}
+func AdamF32(m, v []byte, n int, k1, k2, eps float64) (sumSq float64, count int64) {
+	p := Active()
+	done := 0
+	if p != Generic && n >= minAsm {
+		m, v = m[:4*n], v[:4*n]
+		step := 8
+		kernel := adamF32AVX2
+		if p == AVX512 {
+			step, kernel = 16, adamF32AVX512
+		}
+		for n-done >= step {
+			c := min(n-done, asmBlock) / step * step
+			var r adamPart
+			kernel(&m[4*done], &v[4*done], c, k1, k2, eps, &r)
+			sumSq += r.sumSq
+			count += r.count
+			done += c
+		}
+	}
+	if done < n {
+		s, c := AdamF32Generic(m[4*done:], v[4*done:], n-done, k1, k2, eps)
+		sumSq += s
+		count += c
+	}
+	return sumSq, count
+}
+
+// roundedBlock is the number of elements the rounding comparisons count
+// with assembly at a time; a block with a mismatch is compared again in Go
+// for the index of the first one and the largest difference.
+const roundedBlock = 2048
+
+// RoundedBF16 compares n contiguous float32 master values with n
+// contiguous bfloat16 module values (see Rounded):
+//
+//	for i := 0; i < n; i++ {
+//		u := binary.LittleEndian.Uint32(master[4*i:])
+//		g := binary.LittleEndian.Uint16(module[2*i:])
+//		if !MatchBF16(u, g) {
+//			r.add(i, FromBF16(g)-float64(math.Float32frombits(u)))
+//		}
+//	}
+func RoundedBF16(master, module []byte, n int) Rounded {
+	return rounded(master, module, n, [numPaths]func(*byte, *byte, int) int{AVX2: roundedBF16AVX2, AVX512: roundedBF16AVX512}, RoundedBF16Generic)
+}
+
+// RoundedF16 is RoundedBF16 for float16 module values:
+//
+//	for i := 0; i < n; i++ {
+//		u := binary.LittleEndian.Uint32(master[4*i:])
+//		g := binary.LittleEndian.Uint16(module[2*i:])
+//		if !MatchF16(u, g) {
+//			r.add(i, FromF16(g)-float64(math.Float32frombits(u)))
+//		}
+//	}
+func RoundedF16(master, module []byte, n int) Rounded {
+	return rounded(master, module, n, [numPaths]func(*byte, *byte, int) int{AVX2: roundedF16AVX2, AVX512: roundedF16AVX512}, RoundedF16Generic)
+}
+
+func rounded(master, module []byte, n int, asm [numPaths]func(*byte, *byte, int) int, generic func([]byte, []byte, int) Rounded) Rounded {
+	p := Active()
+	if p == Generic || n < minAsm {
+		return generic(master, module, n)
+	}
+	master, module = master[:4*n], module[:2*n]
+	r := Rounded{First: -1}
+	done := 0
+	for n-done >= 16 {
+		c := min(n-done, roundedBlock) / 16 * 16
+		if asm[p](&master[4*done], &module[2*done], c) != 0 {
+			r.merge(generic(master[4*done:], module[2*done:], c), done)
+		}
+		done += c
+	}
+	if done < n {
+		r.merge(generic(master[4*done:], module[2*done:], n-done), done)
+	}
+	return r
 }

@@ -6,6 +6,9 @@ package kernel
 // architectures, or the purego or noasm tags): each calls its pure-Go
 // implementation.
 
+// supported lists the paths this build can run.
+var supported = []Path{Generic}
+
 // F32 accumulates n float32 elements of b into m:
 //
 //	for i := 0; i < n; i++ {
@@ -53,4 +56,46 @@ func F64(b []byte, n, strideBytes int, shift float64, m *Moments) {
 //	}
 func Table8(b []byte, n, strideBytes int, tab *[256]float64, shift float64, m *Moments) {
 	Table8Generic(b, n, strideBytes, tab, shift, m)
+}
+
+// AdamF32 returns Σu² and the number of finite u over n pairs of
+// contiguous float32 elements of m and v (see AdamU):
+//
+//	for i := 0; i < n; i++ {
+//		mi := float64(math.Float32frombits(binary.LittleEndian.Uint32(m[4*i:])))
+//		vi := float64(math.Float32frombits(binary.LittleEndian.Uint32(v[4*i:])))
+//		if u := AdamU(mi, vi, k1, k2, eps); !math.IsNaN(u) && !math.IsInf(u, 0) {
+//			sumSq += u * u
+//			count++
+//		}
+//	}
+func AdamF32(m, v []byte, n int, k1, k2, eps float64) (sumSq float64, count int64) {
+	return AdamF32Generic(m, v, n, k1, k2, eps)
+}
+
+// RoundedBF16 compares n contiguous float32 master values with n
+// contiguous bfloat16 module values (see Rounded):
+//
+//	for i := 0; i < n; i++ {
+//		u := binary.LittleEndian.Uint32(master[4*i:])
+//		g := binary.LittleEndian.Uint16(module[2*i:])
+//		if !MatchBF16(u, g) {
+//			r.add(i, FromBF16(g)-float64(math.Float32frombits(u)))
+//		}
+//	}
+func RoundedBF16(master, module []byte, n int) Rounded {
+	return RoundedBF16Generic(master, module, n)
+}
+
+// RoundedF16 is RoundedBF16 for float16 module values:
+//
+//	for i := 0; i < n; i++ {
+//		u := binary.LittleEndian.Uint32(master[4*i:])
+//		g := binary.LittleEndian.Uint16(module[2*i:])
+//		if !MatchF16(u, g) {
+//			r.add(i, FromF16(g)-float64(math.Float32frombits(u)))
+//		}
+//	}
+func RoundedF16(master, module []byte, n int) Rounded {
+	return RoundedF16Generic(master, module, n)
 }

@@ -1,0 +1,1026 @@
+// Command _generate writes asm_amd64.s, the AVX2 and AVX-512 kernels of
+// package kernel, with avo. Run it through go generate in package kernel:
+//
+//	cd tensor/internal/kernel && go generate
+//
+// The Go declarations of the functions written here, and their documentation
+// (each kernel's reference loop), are in asm_amd64.go, kept by hand; go vet
+// checks that both agree.
+//
+// Conventions shared by every kernel:
+//
+//   - A kernel processes exactly n elements, n a multiple of its step (the
+//     elements of one iteration of its last loop); the Go caller handles the
+//     remainder and checks everything.
+//   - Moments kernels classify every element without branches: NaN, +Inf and
+//     non-finite counts, zero and negative-zero counts. Non-finite elements
+//     are masked out of the sums and the extremes. Sums are float64, in
+//     several independent accumulators; extremes of float32-family data are
+//     kept in float32 (exact). Zeros compare equal, so the sign of a zero
+//     extreme is settled by the caller from the zero counts.
+//   - Results are written through out, a pointer to a struct of 8-byte
+//     fields (see part and friends in asm_amd64.go).
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// Offsets of the fields of part (asm_amd64.go).
+const (
+	offS1        = 0
+	offS2        = 8
+	offLo        = 16
+	offHi        = 24
+	offZeros     = 32
+	offNegZeros  = 40
+	offNonFinite = 48
+	offNaN       = 56
+	offPosInf    = 64
+)
+
+type dtype int
+
+const (
+	f32 dtype = iota
+	bf16
+	f16
+	f64
+)
+
+func (d dtype) name() string { return [...]string{"F32", "BF16", "F16", "F64"}[d] }
+func (d dtype) size() int    { return [...]int{4, 2, 2, 8}[d] }
+
+func main() {
+	ConstraintExpr("amd64,!purego,!noasm")
+	genCPU()
+	for _, dt := range []dtype{f32, bf16, f16, f64} {
+		moments512(dt, false)
+		moments512(dt, true)
+		moments2(dt, false)
+		moments2(dt, true)
+	}
+	adam512()
+	adam2()
+	rounded512(bf16)
+	rounded512(f16)
+	rounded2(bf16)
+	rounded2(f16)
+	Generate()
+}
+
+// ---------------------------------------------------------------- CPU
+
+func genCPU() {
+	TEXT("cpuid", NOSPLIT, "func(leaf, sub uint32) (eax, ebx, ecx, edx uint32)")
+	Doc("cpuid executes CPUID with EAX = leaf and ECX = sub.")
+	Load(Param("leaf"), EAX)
+	Load(Param("sub"), ECX)
+	CPUID()
+	Store(EAX, Return("eax"))
+	Store(EBX, Return("ebx"))
+	Store(ECX, Return("ecx"))
+	Store(EDX, Return("edx"))
+	RET()
+
+	TEXT("xgetbv", NOSPLIT, "func() (eax, edx uint32)")
+	Doc("xgetbv reads extended control register 0 (XCR0).")
+	XORL(ECX, ECX)
+	XGETBV()
+	Store(EAX, Return("eax"))
+	Store(EDX, Return("edx"))
+	RET()
+}
+
+// ---------------------------------------------------------------- constants
+
+var constCache = map[string]Mem{}
+
+// vconst returns a 32-byte read-only vector of v repeated (v is 4 or 8
+// bytes wide).
+func vconst32(v uint32) Mem {
+	name := fmt.Sprintf("c32_%08x", v)
+	if m, ok := constCache[name]; ok {
+		return m
+	}
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(v))
+	}
+	constCache[name] = m
+	return m
+}
+
+func vconst64(v uint64) Mem {
+	name := fmt.Sprintf("c64_%016x", v)
+	if m, ok := constCache[name]; ok {
+		return m
+	}
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := 0; i < 4; i++ {
+		DATA(8*i, U64(v))
+	}
+	constCache[name] = m
+	return m
+}
+
+// iota32 returns 64 bytes holding the int32s 0, 1, ..., 15.
+func iota32() Mem {
+	if m, ok := constCache["iota32"]; ok {
+		return m
+	}
+	m := GLOBL("iota32", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(uint32(i)))
+	}
+	constCache["iota32"] = m
+	return m
+}
+
+// packWords returns the VPSHUFB control that moves the low word of each
+// dword of a 128-bit lane into the lane's low 8 bytes.
+func packWords() Mem {
+	if m, ok := constCache["packw"]; ok {
+		return m
+	}
+	m := GLOBL("packw", RODATA|NOPTR)
+	b := []byte{0, 1, 4, 5, 8, 9, 12, 13, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80}
+	for lane := 0; lane < 2; lane++ {
+		for i, c := range b {
+			DATA(16*lane+i, U8(c))
+		}
+	}
+	constCache["packw"] = m
+	return m
+}
+
+// bcastZ32 returns a ZMM holding v in every dword.
+func bcastZ32(v uint32) VecVirtual {
+	r := GP32()
+	MOVL(U32(v), r)
+	z := ZMM()
+	VPBROADCASTD(r, z)
+	return z
+}
+
+// ---------------------------------------------------------------- reductions
+
+// Each reduction leaves its result in the low element of an XMM register.
+
+func sumPD512(z Register) VecVirtual {
+	y := YMM()
+	VEXTRACTF64X4(U8(1), z, y)
+	VADDPD(y, z.(VecVirtual).AsY(), y)
+	return sumPD256(y)
+}
+
+func sumPD256(y Register) VecVirtual {
+	x := XMM()
+	VEXTRACTF128(U8(1), y, x)
+	VADDPD(x, y.(VecVirtual).AsX(), x)
+	t := XMM()
+	VPERMILPD(U8(1), x, t)
+	VADDSD(t, x, x)
+	return x
+}
+
+func sumD512(z Register) VecVirtual {
+	y := YMM()
+	VEXTRACTI64X4(U8(1), z, y)
+	VPADDD(y, z.(VecVirtual).AsY(), y)
+	x := XMM()
+	VEXTRACTI128(U8(1), y, x)
+	VPADDD(x, y.AsX(), x)
+	t := XMM()
+	VPSHUFD(U8(0x4e), x, t)
+	VPADDD(t, x, x)
+	VPSHUFD(U8(0xb1), x, t)
+	VPADDD(t, x, x)
+	return x
+}
+
+// minmaxPS512 reduces a ZMM of float32 with op (VMINPS or VMAXPS) and
+// returns the result as a float64.
+func minmaxPS512(z Register, op func(...Op)) VecVirtual {
+	y := YMM()
+	VEXTRACTF64X4(U8(1), z, y)
+	op(y, z.(VecVirtual).AsY(), y)
+	return minmaxPS256(y, op)
+}
+
+func minmaxPS256(y Register, op func(...Op)) VecVirtual {
+	x := XMM()
+	VEXTRACTF128(U8(1), y, x)
+	op(x, y.(VecVirtual).AsX(), x)
+	t := XMM()
+	VPERMILPS(U8(0x4e), x, t)
+	op(t, x, x)
+	VPERMILPS(U8(0xb1), x, t)
+	op(t, x, x)
+	VCVTSS2SD(x, x, x)
+	return x
+}
+
+func minmaxPD512(z Register, op func(...Op)) VecVirtual {
+	y := YMM()
+	VEXTRACTF64X4(U8(1), z, y)
+	op(y, z.(VecVirtual).AsY(), y)
+	return minmaxPD256(y, op)
+}
+
+func minmaxPD256(y Register, op func(...Op)) VecVirtual {
+	x := XMM()
+	VEXTRACTF128(U8(1), y, x)
+	op(x, y.(VecVirtual).AsX(), x)
+	t := XMM()
+	VPERMILPD(U8(1), x, t)
+	op(t, x, x)
+	return x
+}
+
+func storeSD(x Register, out Register, off int) { MOVSD(x, Mem{Base: out, Disp: off}) }
+
+func storeD(x Register, out Register, off int) {
+	r := GP32()
+	VMOVD(x, r)
+	MOVQ(r.As64(), Mem{Base: out, Disp: off})
+}
+
+// ---------------------------------------------------------------- AVX-512 moments
+
+// acc512 holds the accumulators of an AVX-512 moments kernel.
+type acc512 struct {
+	wide   bool // float64 data
+	shift  VecVirtual
+	one    VecVirtual
+	s1, s2 [4]VecVirtual
+	lo, hi VecVirtual
+	// counts, int32 lanes: non-finite, NaN, +Inf, zero, -0.
+	cnt  [5]VecVirtual
+	next int // accumulator pair for the next stage
+}
+
+func newAcc512(wide bool) *acc512 {
+	a := &acc512{wide: wide}
+	sx := XMM()
+	Load(Param("shift"), sx)
+	a.shift = ZMM()
+	VBROADCASTSD(sx, a.shift)
+	a.one = bcastZ32(1)
+	for i := range a.s1 {
+		a.s1[i], a.s2[i] = ZMM(), ZMM()
+		VXORPD(a.s1[i], a.s1[i], a.s1[i])
+		VXORPD(a.s2[i], a.s2[i], a.s2[i])
+	}
+	for i := range a.cnt {
+		a.cnt[i] = ZMM()
+		VPXORD(a.cnt[i], a.cnt[i], a.cnt[i])
+	}
+	if wide {
+		a.lo, a.hi = ZMM(), ZMM()
+		r := GP64()
+		MOVQ(U64(0x7ff0000000000000), r)
+		VPBROADCASTQ(r, a.lo)
+		MOVQ(U64(0xfff0000000000000), r)
+		VPBROADCASTQ(r, a.hi)
+	} else {
+		a.lo = bcastZ32(0x7f800000)
+		a.hi = bcastZ32(0xff800000)
+	}
+	return a
+}
+
+// classify counts the classes of the elements of x (float32 lanes, or
+// float64 lanes when wide) and returns the mask of the finite ones.
+func (a *acc512) classify(x Op) Register {
+	fpclass := VFPCLASSPSZ
+	if a.wide {
+		fpclass = VFPCLASSPDZ
+	}
+	knf := K()
+	fpclass(U8(0x99), x, knf) // QNaN | SNaN | +Inf | -Inf
+	VPADDD(a.one, a.cnt[0], knf, a.cnt[0])
+	for i, class := range []uint8{0x81, 0x08, 0x06, 0x04} { // NaN, +Inf, ±0, -0
+		k := K()
+		fpclass(U8(class), x, k)
+		VPADDD(a.one, a.cnt[i+1], k, a.cnt[i+1])
+	}
+	kfin := K()
+	if a.wide {
+		KNOTB(knf, kfin)
+	} else {
+		KNOTW(knf, kfin)
+	}
+	return kfin
+}
+
+// stageF32 adds the 16 float32 values of x to the accumulators. lowMem and
+// highMem, when not nil, are the same values in memory (8 each), which
+// saves extracting the high half.
+func (a *acc512) stageF32(x VecVirtual, lowMem, highMem *Mem) {
+	kfin := a.classify(x)
+	VMINPS(x, a.lo, kfin, a.lo)
+	VMAXPS(x, a.hi, kfin, a.hi)
+	xl, xh := ZMM(), ZMM()
+	if lowMem != nil {
+		VCVTPS2PD(*lowMem, xl)
+		VCVTPS2PD(*highMem, xh)
+	} else {
+		VCVTPS2PD(x.AsY(), xl)
+		t := YMM()
+		VEXTRACTF64X4(U8(1), x, t)
+		VCVTPS2PD(t, xh)
+	}
+	kh := K()
+	KSHIFTRW(U8(8), kfin, kh)
+	VSUBPD_Z(a.shift, xl, kfin, xl)
+	VSUBPD_Z(a.shift, xh, kh, xh)
+	i := a.next
+	a.next = (a.next + 2) % 4
+	VADDPD(xl, a.s1[i], a.s1[i])
+	VADDPD(xh, a.s1[i+1], a.s1[i+1])
+	VFMADD231PD(xl, xl, a.s2[i])
+	VFMADD231PD(xh, xh, a.s2[i+1])
+}
+
+// stageF64 adds the 8 float64 values of x to the accumulators.
+func (a *acc512) stageF64(x VecVirtual) {
+	kfin := a.classify(x)
+	VMINPD(x, a.lo, kfin, a.lo)
+	VMAXPD(x, a.hi, kfin, a.hi)
+	d := ZMM()
+	VSUBPD_Z(a.shift, x, kfin, d)
+	i := a.next
+	a.next = (a.next + 1) % 4
+	VADDPD(d, a.s1[i], a.s1[i])
+	VFMADD231PD(d, d, a.s2[i])
+}
+
+func (a *acc512) store(out GPVirtual) {
+	VADDPD(a.s1[1], a.s1[0], a.s1[0])
+	VADDPD(a.s1[3], a.s1[2], a.s1[2])
+	VADDPD(a.s1[2], a.s1[0], a.s1[0])
+	storeSD(sumPD512(a.s1[0]), out, offS1)
+	VADDPD(a.s2[1], a.s2[0], a.s2[0])
+	VADDPD(a.s2[3], a.s2[2], a.s2[2])
+	VADDPD(a.s2[2], a.s2[0], a.s2[0])
+	storeSD(sumPD512(a.s2[0]), out, offS2)
+	if a.wide {
+		storeSD(minmaxPD512(a.lo, VMINPD), out, offLo)
+		storeSD(minmaxPD512(a.hi, VMAXPD), out, offHi)
+	} else {
+		storeSD(minmaxPS512(a.lo, VMINPS), out, offLo)
+		storeSD(minmaxPS512(a.hi, VMAXPS), out, offHi)
+	}
+	for i, off := range []int{offNonFinite, offNaN, offPosInf, offZeros, offNegZeros} {
+		storeD(sumD512(a.cnt[i]), out, off)
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// moments512 writes the AVX-512 moments kernel of dt, contiguous or
+// strided (gathering with 32-bit byte offsets: the caller guarantees that
+// 15·stride fits in an int32, and for 2-byte types that the 4 bytes at
+// every element are readable, i.e. it leaves the last element to Go).
+func moments512(dt dtype, strided bool) {
+	name := "moments" + dt.name()
+	sig := "func(p *byte, n int, shift float64, out *byte)"
+	if strided {
+		name += "Stride"
+		sig = "func(p *byte, n, stride int, shift float64, out *byte)"
+	}
+	TEXT(name+"AVX512", NOSPLIT, sig)
+	p := Load(Param("p"), GP64())
+	n := Load(Param("n"), GP64())
+	a := newAcc512(dt == f64)
+	out := GP64()
+
+	if strided {
+		s := GP64()
+		Load(Param("stride"), s)
+		sv := ZMM()
+		VPBROADCASTD(s.As32(), sv)
+		idx := ZMM()
+		VPMULLD(iota32(), sv, idx)
+		lanes := 16
+		if dt == f64 {
+			lanes = 8
+		}
+		step := GP64()
+		MOVQ(s, step)
+		SHLQ(U8(map[int]uint8{16: 4, 8: 3}[lanes]), step)
+		Label("loop")
+		CMPQ(n, U32(lanes))
+		JB(LabelRef("done"))
+		k := K()
+		KXNORW(k, k, k)
+		x := ZMM()
+		switch dt {
+		case f64:
+			VXORPD(x, x, x)
+			VGATHERDPD(Mem{Base: p, Index: idx.AsY(), Scale: 1}, k, x)
+			a.stageF64(x)
+		default:
+			VPXORD(x, x, x)
+			VPGATHERDD(Mem{Base: p, Index: idx, Scale: 1}, k, x)
+			switch dt {
+			case bf16:
+				VPSLLD(U8(16), x, x)
+			case f16:
+				y := YMM()
+				VPMOVDW(x, y)
+				VCVTPH2PS(y, x)
+			}
+			a.stageF32(x, nil, nil)
+		}
+		ADDQ(step, p)
+		SUBQ(U32(lanes), n)
+		JMP(LabelRef("loop"))
+		Label("done")
+		Load(Param("out"), out)
+		a.store(out)
+		return
+	}
+
+	// Contiguous: a main loop of unroll steps, then single steps.
+	type stepKind struct {
+		elems int
+		emit  func(off int)
+	}
+	var one stepKind
+	switch dt {
+	case f32:
+		one = stepKind{16, func(off int) {
+			x := ZMM()
+			VMOVUPS(Mem{Base: p, Disp: off}, x)
+			lo, hi := Mem{Base: p, Disp: off}, Mem{Base: p, Disp: off + 32}
+			a.stageF32(x, &lo, &hi)
+		}}
+	case bf16:
+		zero := ZMM()
+		VPXORD(zero, zero, zero)
+		one = stepKind{32, func(off int) {
+			x := ZMM()
+			VMOVDQU16(Mem{Base: p, Disp: off}, x)
+			lo, hi := ZMM(), ZMM()
+			VPUNPCKLWD(x, zero, lo)
+			VPUNPCKHWD(x, zero, hi)
+			a.stageF32(lo, nil, nil)
+			a.stageF32(hi, nil, nil)
+		}}
+	case f16:
+		one = stepKind{16, func(off int) {
+			x := ZMM()
+			VCVTPH2PS(Mem{Base: p, Disp: off}, x)
+			a.stageF32(x, nil, nil)
+		}}
+	case f64:
+		one = stepKind{8, func(off int) {
+			x := ZMM()
+			VMOVUPD(Mem{Base: p, Disp: off}, x)
+			a.stageF64(x)
+		}}
+	}
+	unroll := map[dtype]int{f32: 2, bf16: 1, f16: 2, f64: 4}[dt]
+	bytes := one.elems * dt.size()
+	if unroll > 1 {
+		Label("loop")
+		CMPQ(n, U32(unroll*one.elems))
+		JB(LabelRef("single"))
+		for u := 0; u < unroll; u++ {
+			one.emit(u * bytes)
+		}
+		ADDQ(U32(unroll*bytes), p)
+		SUBQ(U32(unroll*one.elems), n)
+		JMP(LabelRef("loop"))
+	}
+	Label("single")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	one.emit(0)
+	ADDQ(U32(bytes), p)
+	SUBQ(U32(one.elems), n)
+	JMP(LabelRef("single"))
+	Label("done")
+	Load(Param("out"), out)
+	a.store(out)
+}
+
+// ---------------------------------------------------------------- AVX2 moments
+
+// acc2 holds the accumulators of an AVX2 moments kernel. Counts are kept in
+// general-purpose registers (VMOVMSK + POPCNT), constants in memory.
+type acc2 struct {
+	wide   bool
+	shift  VecVirtual
+	s1, s2 [2]VecVirtual
+	lo, hi VecVirtual
+	cnt    [5]GPVirtual // non-finite, NaN, +Inf, zero, -0
+	next   int
+}
+
+func newAcc2(wide bool) *acc2 {
+	a := &acc2{wide: wide}
+	sx := XMM()
+	Load(Param("shift"), sx)
+	a.shift = YMM()
+	VBROADCASTSD(sx, a.shift)
+	for i := range a.s1 {
+		a.s1[i], a.s2[i] = YMM(), YMM()
+		VXORPD(a.s1[i], a.s1[i], a.s1[i])
+		VXORPD(a.s2[i], a.s2[i], a.s2[i])
+	}
+	for i := range a.cnt {
+		a.cnt[i] = GP64()
+		XORQ(a.cnt[i], a.cnt[i])
+	}
+	a.lo, a.hi = YMM(), YMM()
+	if wide {
+		VMOVUPD(vconst64(0x7ff0000000000000), a.lo)
+		VMOVUPD(vconst64(0xfff0000000000000), a.hi)
+	} else {
+		VMOVUPS(vconst32(0x7f800000), a.lo)
+		VMOVUPS(vconst32(0xff800000), a.hi)
+	}
+	return a
+}
+
+func (a *acc2) count(mask VecVirtual, i int) {
+	r := GP64()
+	if a.wide {
+		VMOVMSKPD(mask, r.As32())
+	} else {
+		VMOVMSKPS(mask, r.As32())
+	}
+	POPCNTL(r.As32(), r.As32())
+	ADDQ(r, a.cnt[i])
+}
+
+// classify counts the classes of x and returns x with its non-finite
+// elements replaced by NaN (all bits set), and the non-finite mask.
+func (a *acc2) classify(x VecVirtual) (VecVirtual, VecVirtual) {
+	var abs, maxf, inf, sign, zero Mem
+	gt, eq := VPCMPGTD, VPCMPEQD
+	if a.wide {
+		abs, maxf, inf, sign, zero = vconst64(1<<63-1), vconst64(0x7fefffffffffffff), vconst64(0x7ff0000000000000), vconst64(1<<63), vconst64(0)
+		gt, eq = VPCMPGTQ, VPCMPEQQ
+	} else {
+		abs, maxf, inf, sign, zero = vconst32(1<<31-1), vconst32(0x7f7fffff), vconst32(0x7f800000), vconst32(1<<31), vconst32(0)
+	}
+	ab := YMM()
+	VPAND(abs, x, ab)
+	nf := YMM()
+	gt(maxf, ab, nf)
+	a.count(nf, 0)
+	t := YMM()
+	gt(inf, ab, t)
+	a.count(t, 1)
+	eq(inf, x, t)
+	a.count(t, 2)
+	eq(zero, ab, t)
+	a.count(t, 3)
+	eq(sign, x, t)
+	a.count(t, 4)
+	xn := YMM()
+	VPOR(nf, x, xn)
+	return xn, nf
+}
+
+// stageF32 adds the 8 float32 values of x to the accumulators.
+func (a *acc2) stageF32(x VecVirtual) {
+	xn, _ := a.classify(x)
+	// MINPS returns its second source when either is NaN: the accumulator.
+	VMINPS(a.lo, xn, a.lo)
+	VMAXPS(a.hi, xn, a.hi)
+	xl, xh := YMM(), YMM()
+	VCVTPS2PD(xn.AsX(), xl)
+	t := XMM()
+	VEXTRACTF128(U8(1), xn, t)
+	VCVTPS2PD(t, xh)
+	i := a.next
+	a.next = (a.next + 1) % 2
+	for _, d := range []VecVirtual{xl, xh} {
+		VSUBPD(a.shift, d, d)
+		m := YMM()
+		VCMPPD(U8(7), d, d, m) // ordered: not a masked NaN
+		VANDPD(m, d, d)
+		VADDPD(d, a.s1[i], a.s1[i])
+		VFMADD231PD(d, d, a.s2[i])
+	}
+}
+
+// stageF64 adds the 4 float64 values of x to the accumulators.
+func (a *acc2) stageF64(x VecVirtual) {
+	xn, nf := a.classify(x)
+	VMINPD(a.lo, xn, a.lo)
+	VMAXPD(a.hi, xn, a.hi)
+	d := YMM()
+	VSUBPD(a.shift, x, d)
+	VANDNPD(d, nf, d)
+	i := a.next
+	a.next = (a.next + 1) % 2
+	VADDPD(d, a.s1[i], a.s1[i])
+	VFMADD231PD(d, d, a.s2[i])
+}
+
+func (a *acc2) store(out GPVirtual) {
+	VADDPD(a.s1[1], a.s1[0], a.s1[0])
+	storeSD(sumPD256(a.s1[0]), out, offS1)
+	VADDPD(a.s2[1], a.s2[0], a.s2[0])
+	storeSD(sumPD256(a.s2[0]), out, offS2)
+	if a.wide {
+		storeSD(minmaxPD256(a.lo, VMINPD), out, offLo)
+		storeSD(minmaxPD256(a.hi, VMAXPD), out, offHi)
+	} else {
+		storeSD(minmaxPS256(a.lo, VMINPS), out, offLo)
+		storeSD(minmaxPS256(a.hi, VMAXPS), out, offHi)
+	}
+	for i, off := range []int{offNonFinite, offNaN, offPosInf, offZeros, offNegZeros} {
+		MOVQ(a.cnt[i], Mem{Base: out, Disp: off})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// moments2 writes the AVX2 moments kernel of dt, contiguous or strided
+// (same gather rules as moments512, with 7·stride fitting in an int32).
+func moments2(dt dtype, strided bool) {
+	name := "moments" + dt.name()
+	sig := "func(p *byte, n int, shift float64, out *byte)"
+	if strided {
+		name += "Stride"
+		sig = "func(p *byte, n, stride int, shift float64, out *byte)"
+	}
+	TEXT(name+"AVX2", NOSPLIT, sig)
+	p := Load(Param("p"), GP64())
+	n := Load(Param("n"), GP64())
+	a := newAcc2(dt == f64)
+	out := GP64()
+
+	if strided {
+		s := GP64()
+		Load(Param("stride"), s)
+		sx := XMM()
+		VMOVD(s.As32(), sx)
+		lanes := 8
+		if dt == f64 {
+			lanes = 4
+		}
+		idx := YMM()
+		VPBROADCASTD(sx, idx)
+		VPMULLD(iota32(), idx, idx)
+		step := GP64()
+		MOVQ(s, step)
+		SHLQ(U8(map[int]uint8{8: 3, 4: 2}[lanes]), step)
+		Label("loop")
+		CMPQ(n, U32(lanes))
+		JB(LabelRef("done"))
+		mask, x := YMM(), YMM()
+		VPCMPEQD(mask, mask, mask)
+		switch dt {
+		case f64:
+			VXORPD(x, x, x)
+			VGATHERDPD(mask, Mem{Base: p, Index: idx.AsX(), Scale: 1}, x)
+			a.stageF64(x)
+		default:
+			VPXOR(x, x, x)
+			VPGATHERDD(mask, Mem{Base: p, Index: idx, Scale: 1}, x)
+			switch dt {
+			case bf16:
+				VPSLLD(U8(16), x, x)
+			case f16:
+				VPSHUFB(packWords(), x, x)
+				VPERMQ(U8(0x08), x, x)
+				VCVTPH2PS(x.AsX(), x)
+			}
+			a.stageF32(x)
+		}
+		ADDQ(step, p)
+		SUBQ(U32(lanes), n)
+		JMP(LabelRef("loop"))
+		Label("done")
+		Load(Param("out"), out)
+		a.store(out)
+		return
+	}
+
+	var elems int
+	var emit func()
+	switch dt {
+	case f32:
+		elems = 8
+		emit = func() {
+			x := YMM()
+			VMOVUPS(Mem{Base: p}, x)
+			a.stageF32(x)
+		}
+	case bf16:
+		elems = 16
+		emit = func() {
+			x, zero, lo, hi := YMM(), YMM(), YMM(), YMM()
+			VMOVDQU(Mem{Base: p}, x)
+			VPXOR(zero, zero, zero)
+			VPUNPCKLWD(x, zero, lo)
+			VPUNPCKHWD(x, zero, hi)
+			a.stageF32(lo)
+			a.stageF32(hi)
+		}
+	case f16:
+		elems = 8
+		emit = func() {
+			x := YMM()
+			VCVTPH2PS(Mem{Base: p}, x)
+			a.stageF32(x)
+		}
+	case f64:
+		elems = 4
+		emit = func() {
+			x := YMM()
+			VMOVUPD(Mem{Base: p}, x)
+			a.stageF64(x)
+		}
+	}
+	Label("loop")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	emit()
+	ADDQ(U32(elems*dt.size()), p)
+	SUBQ(U32(elems), n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	Load(Param("out"), out)
+	a.store(out)
+}
+
+// ---------------------------------------------------------------- AdamW
+
+// Offsets of adamPart.
+const (
+	offAdamSum   = 0
+	offAdamCount = 8
+)
+
+// adam512 writes adamF32AVX512: over n pairs (m, v) of float32 (n a
+// multiple of 16), u = (m·k1) / (sqrt(v)·k2 + eps) in float64, rounded
+// at every operation as the Go reference; Σu² and the count over the
+// finite u.
+func adam512() {
+	TEXT("adamF32AVX512", NOSPLIT, "func(m, v *byte, n int, k1, k2, eps float64, out *byte)")
+	pm := Load(Param("m"), GP64())
+	pv := Load(Param("v"), GP64())
+	n := Load(Param("n"), GP64())
+	var k [3]VecVirtual
+	for i, name := range []string{"k1", "k2", "eps"} {
+		x := XMM()
+		Load(Param(name), x)
+		k[i] = ZMM()
+		VBROADCASTSD(x, k[i])
+	}
+	one := bcastZ32(1)
+	acc := [2]VecVirtual{ZMM(), ZMM()}
+	cnt := ZMM()
+	for _, z := range acc {
+		VXORPD(z, z, z)
+	}
+	VPXORD(cnt, cnt, cnt)
+	Label("loop")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	for h := 0; h < 2; h++ {
+		a, r := ZMM(), ZMM()
+		VCVTPS2PD(Mem{Base: pm, Disp: 32 * h}, a)
+		VCVTPS2PD(Mem{Base: pv, Disp: 32 * h}, r)
+		VMULPD(k[0], a, a)
+		VSQRTPD(r, r)
+		VMULPD(k[1], r, r)
+		VADDPD(k[2], r, r)
+		VDIVPD(r, a, a)
+		knf, kf := K(), K()
+		VFPCLASSPDZ(U8(0x99), a, knf)
+		KNOTB(knf, kf)
+		VFMADD231PD(a, a, kf, acc[h])
+		VPADDD(one, cnt, kf, cnt)
+	}
+	ADDQ(U32(64), pm)
+	ADDQ(U32(64), pv)
+	SUBQ(U32(16), n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	out := Load(Param("out"), GP64())
+	VADDPD(acc[1], acc[0], acc[0])
+	storeSD(sumPD512(acc[0]), out, offAdamSum)
+	storeD(sumD512(cnt), out, offAdamCount)
+	VZEROUPPER()
+	RET()
+}
+
+// adam2 writes adamF32AVX2, adam512 with AVX2 (n a multiple of 8).
+func adam2() {
+	TEXT("adamF32AVX2", NOSPLIT, "func(m, v *byte, n int, k1, k2, eps float64, out *byte)")
+	pm := Load(Param("m"), GP64())
+	pv := Load(Param("v"), GP64())
+	n := Load(Param("n"), GP64())
+	var k [3]VecVirtual
+	for i, name := range []string{"k1", "k2", "eps"} {
+		x := XMM()
+		Load(Param(name), x)
+		k[i] = YMM()
+		VBROADCASTSD(x, k[i])
+	}
+	acc := [2]VecVirtual{YMM(), YMM()}
+	for _, y := range acc {
+		VXORPD(y, y, y)
+	}
+	cnt := GP64()
+	XORQ(cnt, cnt)
+	Label("loop")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	for h := 0; h < 2; h++ {
+		a, r := YMM(), YMM()
+		VCVTPS2PD(Mem{Base: pm, Disp: 16 * h}, a)
+		VCVTPS2PD(Mem{Base: pv, Disp: 16 * h}, r)
+		VMULPD(k[0], a, a)
+		VSQRTPD(r, r)
+		VMULPD(k[1], r, r)
+		VADDPD(k[2], r, r)
+		VDIVPD(r, a, a)
+		t := YMM()
+		VSUBPD(a, a, t)        // 0 when a is finite, NaN otherwise
+		VCMPPD(U8(7), t, t, t) // ordered: a finite
+		VANDPD(t, a, a)
+		VFMADD231PD(a, a, acc[h])
+		r2 := GP64()
+		VMOVMSKPD(t, r2.As32())
+		POPCNTL(r2.As32(), r2.As32())
+		ADDQ(r2, cnt)
+	}
+	ADDQ(U32(32), pm)
+	ADDQ(U32(32), pv)
+	SUBQ(U32(8), n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	out := Load(Param("out"), GP64())
+	VADDPD(acc[1], acc[0], acc[0])
+	storeSD(sumPD256(acc[0]), out, offAdamSum)
+	MOVQ(cnt, Mem{Base: out, Disp: offAdamCount})
+	VZEROUPPER()
+	RET()
+}
+
+// ---------------------------------------------------------------- rounding comparison
+
+// rounded512 writes rounded{BF16,F16}AVX512: the number of the n float32
+// master values (n a multiple of 16) that do not match the module value
+// (bfloat16 or float16) when rounded to it with round-to-nearest-even: a
+// module value matches when it is equal to the rounded master as a float
+// (so +0 matches -0) or when both are NaN.
+func rounded512(dt dtype) {
+	TEXT("rounded"+dt.name()+"AVX512", NOSPLIT, "func(master, module *byte, n int) int")
+	pm := Load(Param("master"), GP64())
+	pd := Load(Param("module"), GP64())
+	n := Load(Param("n"), GP64())
+	matches := GP64()
+	XORQ(matches, matches)
+	var one, c7fff, cnan VecVirtual
+	if dt == bf16 {
+		one = bcastZ32(1)
+		c7fff = bcastZ32(0x7fff)
+		cnan = bcastZ32(0x7f80)
+	} else {
+		c7fff = bcastZ32(0x7fff7fff)
+		cnan = bcastZ32(0x7c007c00)
+	}
+	Label("loop")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	x := ZMM()
+	VMOVUPS(Mem{Base: pm}, x)
+	match := K()
+	if dt == bf16 {
+		g, r := ZMM(), ZMM()
+		VPMOVZXWD(Mem{Base: pd}, g)
+		// r = (x + 0x7fff + ((x >> 16) & 1)) >> 16
+		VPSRLD(U8(16), x, r)
+		VPANDD(one, r, r)
+		VPADDD(x, r, r)
+		VPADDD(c7fff, r, r)
+		VPSRLD(U8(16), r, r)
+		kmn, keq, kbz, kgn := K(), K(), K(), K()
+		VFPCLASSPSZ(U8(0x81), x, kmn)
+		VPCMPEQD(r, g, keq)
+		t := ZMM()
+		VPORD(r, g, t)
+		VPTESTNMD(c7fff, t, kbz)
+		VPANDD(c7fff, g, t)
+		VPCMPUD(U8(6), cnan, t, kgn) // t > 0x7f80: module NaN
+		// match = ((eq | bothZero) &^ masterNaN) | (masterNaN & moduleNaN)
+		KORW(keq, kbz, match)
+		KANDNW(match, kmn, match)
+		KANDW(kmn, kgn, kgn)
+		KORW(kgn, match, match)
+	} else {
+		r, g, t := YMM(), YMM(), YMM()
+		VCVTPS2PH(U8(0), x, r) // round to nearest even
+		VMOVDQU(Mem{Base: pd}, g)
+		keq, kbz, krn, kgn := K(), K(), K(), K()
+		VPCMPEQW(r, g, keq)
+		VPOR(r, g, t)
+		VPTESTNMW(c7fff.AsY(), t, kbz)
+		VPAND(c7fff.AsY(), r, t)
+		VPCMPUW(U8(6), cnan.AsY(), t, krn)
+		VPAND(c7fff.AsY(), g, t)
+		VPCMPUW(U8(6), cnan.AsY(), t, kgn)
+		KORW(keq, kbz, match)
+		KANDW(krn, kgn, kgn)
+		KORW(kgn, match, match)
+	}
+	r := GP32()
+	KMOVW(match, r)
+	POPCNTL(r, r)
+	ADDQ(r.As64(), matches)
+	ADDQ(U32(64), pm)
+	ADDQ(U32(32), pd)
+	SUBQ(U32(16), n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	res := Load(Param("n"), GP64())
+	SUBQ(matches, res)
+	Store(res, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// rounded2 writes rounded{BF16,F16}AVX2, rounded512 with AVX2 and F16C (n
+// a multiple of 8).
+func rounded2(dt dtype) {
+	TEXT("rounded"+dt.name()+"AVX2", NOSPLIT, "func(master, module *byte, n int) int")
+	pm := Load(Param("master"), GP64())
+	pd := Load(Param("module"), GP64())
+	n := Load(Param("n"), GP64())
+	matches := GP64()
+	XORQ(matches, matches)
+	Label("loop")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	x := YMM()
+	VMOVUPS(Mem{Base: pm}, x)
+	r := GP64()
+	if dt == bf16 {
+		g, rr, t, mn, ok := YMM(), YMM(), YMM(), YMM(), YMM()
+		VPMOVZXWD(Mem{Base: pd}, g)
+		VPSRLD(U8(16), x, rr)
+		VPAND(vconst32(1), rr, rr)
+		VPADDD(x, rr, rr)
+		VPADDD(vconst32(0x7fff), rr, rr)
+		VPSRLD(U8(16), rr, rr)
+		VPAND(vconst32(1<<31-1), x, mn)
+		VPCMPGTD(vconst32(0x7f800000), mn, mn) // master NaN
+		VPCMPEQD(rr, g, ok)                    // equal
+		VPOR(rr, g, t)
+		VPAND(vconst32(0x7fff), t, t)
+		VPCMPEQD(vconst32(0), t, t) // both zero
+		VPOR(t, ok, ok)
+		VPANDN(ok, mn, ok) // &^ master NaN
+		VPAND(vconst32(0x7fff), g, t)
+		VPCMPGTD(vconst32(0x7f80), t, t) // module NaN
+		VPAND(mn, t, t)
+		VPOR(t, ok, ok)
+		VMOVMSKPS(ok, r.As32())
+		POPCNTL(r.As32(), r.As32())
+	} else {
+		rr, g, t, ok, t2 := XMM(), XMM(), XMM(), XMM(), XMM()
+		VCVTPS2PH(U8(0), x, rr)
+		VMOVDQU(Mem{Base: pd}, g)
+		VPCMPEQW(rr, g, ok)
+		VPOR(rr, g, t)
+		VPAND(vconst32(0x7fff7fff), t, t)
+		VPCMPEQW(vconst32(0), t, t)
+		VPOR(t, ok, ok)
+		VPAND(vconst32(0x7fff7fff), rr, t)
+		VPCMPGTW(vconst32(0x7c007c00), t, t)
+		VPAND(vconst32(0x7fff7fff), g, t2)
+		VPCMPGTW(vconst32(0x7c007c00), t2, t2)
+		VPAND(t2, t, t)
+		VPOR(t, ok, ok)
+		VPMOVMSKB(ok, r.As32())
+		POPCNTL(r.As32(), r.As32())
+		SHRQ(U8(1), r)
+	}
+	ADDQ(r, matches)
+	ADDQ(U32(32), pm)
+	ADDQ(U32(16), pd)
+	SUBQ(U32(8), n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	res := Load(Param("n"), GP64())
+	SUBQ(matches, res)
+	Store(res, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
