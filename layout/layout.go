@@ -55,7 +55,7 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !fi.IsDir() {
+	if fi.Mode().IsRegular() { // never open a FIFO: that blocks
 		if f, err := os.Open(path); err == nil {
 			head := make([]byte, 16)
 			n, _ := f.Read(head)

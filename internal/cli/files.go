@@ -32,6 +32,9 @@ func (f *tensorFile) Close() error { return f.close() }
 
 // isSafetensors tells a safetensors file by its header.
 func isSafetensors(path string) bool {
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		return false // never open a FIFO: that blocks
+	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return false
