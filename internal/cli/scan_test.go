@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -95,6 +96,17 @@ func TestScanPayloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A valid safetensors file (header: "{", spaces, "}") whose first
+	// bytes (the header length 0x560280) also start a pickle: PROTO 2,
+	// UNICODE up to the first newline, which is in the tensor data, where
+	// the payload follows.
+	polyglot := make([]byte, 8+0x560280)
+	binary.LittleEndian.PutUint64(polyglot, 0x560280)
+	for i := 9; i < len(polyglot)-1; i++ {
+		polyglot[i] = ' '
+	}
+	polyglot[8], polyglot[len(polyglot)-1] = '{', '}'
+	polyglot = append(polyglot, "\ncos\nsystem\n(S'echo pwned'\ntR."...)
 	// A pickle whose STACK_GLOBAL takes its name from a computed value.
 	dynamic := []byte("\x80\x04\x8c\x02os\x94)\x8c\x06system\x94\x93\x94.")
 	cases := []struct {
@@ -130,6 +142,7 @@ func TestScanPayloads(t *testing.T) {
 		{"enum getattr", "a.pt", fixture.MustRead("../../testdata/deepspeed/optimizer_state.pt"), []string{"--strict"}, ExitOK, "builtins.getattr", "safe", "optimizer_state/data.pkl"},
 		{"protocol 0 without PROTO", "a.pkl", []byte("cos\nsystem\n(S'echo pwned'\ntR."), nil, ExitFindings, "os.system", "dangerous", "pickle 1"},
 		{"dangerous, then truncated", "a.pkl", []byte("cos\nsystem\n(S'echo pwned'\ntR"), nil, ExitFindings, "os.system", "dangerous", "pickle 1"},
+		{"safetensors and pickle", "a.bin", polyglot, nil, ExitFindings, "os.system", "dangerous", "pickle 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/internal/mmap"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/pickle"
+	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/torchsave"
 )
 
@@ -27,7 +28,7 @@ import (
 // (pickle.Inspect): nothing is ever built from a scanned pickle.
 
 // scanExts are the file name extensions a folder scan picks up.
-var scanExts = []string{".pt", ".pth", ".bin", ".pkl", ".ckpt", ".pickle"}
+var scanExts = []string{".pt", ".pth", ".bin", ".pkl", ".ckpt", ".pickle", ".safetensors"}
 
 const (
 	maxWhere      = 16      // references listed per global
@@ -150,6 +151,16 @@ func (s *scanner) scanData(r *scanResult, data []byte, c scanCtx) {
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")) || bytes.HasPrefix(data, []byte("PK\x05\x06")):
 		setFormat(string(torchsave.FormatZip))
 		s.scanZip(r, data, c)
+	case c.depth == 0 && safetensors.Sniff(data, int64(len(data))):
+		// A safetensors file holds no pickle. But torch.load reads any
+		// file that is not a zip archive as a pickle, and a safetensors
+		// header can start a valid one: judge what that would run.
+		setFormat("safetensors")
+		if prog, err := s.inspect(data); err != nil && len(prog.Globals) == 0 {
+			return
+		}
+		setFormat("safetensors+pickle")
+		s.scanStream(r, data, 0, func(i int) string { return fmt.Sprintf("pickle %d", i) }, c)
 	case len(data) > 262 && string(data[257:262]) == "ustar":
 		r.fail(r.errorf(what, 257, torchsave.ErrUnsupported, "a tar archive (the torch.save format of PyTorch < 0.4): its pickles are not scanned"))
 	default:
