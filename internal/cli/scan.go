@@ -46,10 +46,11 @@ Nothing is loaded: each pickle is only walked opcode by opcode.
 PATH is a file — a torch.save zip file (every .pkl record is scanned), a
 legacy torch.save file (its five pickles) or a plain pickle file (every
 pickle up to the end) — or a folder, searched recursively for .pt, .pth,
-.bin, .pkl, .ckpt and .pickle files. Symbolic links to files are followed,
-symbolic links to folders are not. Storages pickled by value
+.bin, .pkl, .ckpt, .pickle and .safetensors files. Symbolic links to files
+are followed, symbolic links to folders are not. Storages pickled by value
 (torch.storage._load_from_bytes) are torch.save files of their own and are
-scanned in turn.
+scanned in turn. A safetensors file holds no pickle; it is clean unless its
+first bytes also start one (torch.load would run that).
 
 Exit status: 0 when no dangerous global is found (unknown ones are allowed
 unless --strict), 1 when one is (or an unknown one, with --strict), 2 when a
