@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -251,6 +252,12 @@ func TestScanExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.pt")
 	os.WriteFile(garbage, []byte("not a checkpoint"), 0o644)
+	var many bytes.Buffer // 5000 pickles, each naming another global
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&many, "cmod%d\nx\n.", i)
+	}
+	manyGlobals := filepath.Join(dir, "many.pkl")
+	os.WriteFile(manyGlobals, many.Bytes(), 0o644)
 	cases := []struct {
 		args []string
 		code int
@@ -259,6 +266,7 @@ func TestScanExitCodes(t *testing.T) {
 		{[]string{"scan", garbage}, ExitInput, garbage + " (byte 0): not a valid torch.save file: neither a zip archive nor a pickle"},
 		{[]string{"scan", filepath.Join(dir, "missing.pt")}, ExitInput, "missing.pt: no such file or directory"},
 		{[]string{"scan", garbage, scanData + "/zip_eval.pt"}, ExitFindings, garbage},
+		{[]string{"scan", manyGlobals}, ExitInput, "many.pkl: pickle 4097 (byte 48042): pickle: limit exceeded: more than 4096 distinct globals"},
 		{[]string{"scan"}, ExitUsage, "requires at least 1 arg"},
 		{[]string{"scan", garbage, "--format", "yaml"}, ExitUsage, "unknown format"},
 		{[]string{"scan", garbage, "--allow", "os"}, ExitUsage, "--allow"},

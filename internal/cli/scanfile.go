@@ -32,6 +32,7 @@ var scanExts = []string{".pt", ".pth", ".bin", ".pkl", ".ckpt", ".pickle", ".saf
 
 const (
 	maxWhere      = 16      // references listed per global
+	maxDistinct   = 4096    // distinct globals per file (real checkpoints name a few dozen)
 	maxNesting    = 4       // nested _load_from_bytes payloads followed
 	maxInflateRec = 1 << 30 // largest compressed .pkl record inflated
 )
@@ -184,7 +185,9 @@ func (s *scanner) scanPickles(r *scanResult, data []byte, c scanCtx, setFormat f
 				return
 			}
 			prog, err := s.inspect(data[pos:])
-			s.record(r, data[pos:], pos, prog, name, c)
+			if !s.record(r, data[pos:], pos, prog, name, c) {
+				return
+			}
 			if err != nil {
 				r.fail(s.pickleError(r, c.prefix+name, pos, err))
 				return
@@ -210,7 +213,9 @@ func (s *scanner) scanStream(r *scanResult, data []byte, base int64, name func(i
 	pos := int64(0)
 	for i := 1; pos < int64(len(data)); i++ {
 		prog, err := s.inspect(data[pos:])
-		s.record(r, data[pos:], base+pos, prog, name(i), c)
+		if !s.record(r, data[pos:], base+pos, prog, name(i), c) {
+			return
+		}
 		if err != nil {
 			what := name(i)
 			if i > 1 {
@@ -328,8 +333,9 @@ func zipRecord(r *scanResult, zf *zip.File, data []byte, c scanCtx) ([]byte, int
 
 // record adds the globals of one pickle, at byte base of the file (or
 // payload), to the result, and scans the torch.save payloads of its
-// _load_from_bytes calls. data starts with the pickle.
-func (s *scanner) record(r *scanResult, data []byte, base int64, prog *pickle.Program, name string, c scanCtx) {
+// _load_from_bytes calls. data starts with the pickle. It returns false
+// when the file names too many distinct globals to go on.
+func (s *scanner) record(r *scanResult, data []byte, base int64, prog *pickle.Program, name string, c scanCtx) bool {
 	r.pickles++
 	for _, g := range prog.Globals {
 		v, why := s.policy.Judge(g)
@@ -339,6 +345,10 @@ func (s *scanner) record(r *scanResult, data []byte, base int64, prog *pickle.Pr
 		}
 		key := module + "\x00" + gname
 		a := r.globals[key]
+		if a == nil && len(r.globals) >= maxDistinct {
+			r.fail(r.errorf(c.prefix+name, base+g.Offset, pickle.ErrLimit, "more than %d distinct globals", maxDistinct))
+			return false
+		}
 		if a == nil {
 			a = &globalAgg{module: module, name: gname}
 			r.globals[key] = a
@@ -369,6 +379,7 @@ func (s *scanner) record(r *scanResult, data []byte, base int64, prog *pickle.Pr
 			a.verdict, a.reason = v, why
 		}
 	}
+	return true
 }
 
 // scanPayload scans the torch.save file a _load_from_bytes call hands to
