@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -293,6 +294,73 @@ func TestScanFlags(t *testing.T) {
 	}
 	if strings.Join(got.Paths, ",") != "a.pt,dir" || !got.Strict || got.Format != output.CSV || strings.Join(got.Allow, ",") != "mylib.*,x.Y" {
 		t.Errorf("options = %+v", got)
+	}
+}
+
+// overlappingZip returns a zip file whose directory lists the one stored
+// record pkl k times, under k names.
+func overlappingZip(pkl []byte, k int) []byte {
+	le := binary.LittleEndian
+	crc := crc32.ChecksumIEEE(pkl)
+	var b []byte
+	b = le.AppendUint32(b, 0x04034b50)
+	b = le.AppendUint16(b, 20)
+	b = append(b, make([]byte, 8)...) // flags, method (stored), time, date
+	b = le.AppendUint32(b, crc)
+	b = le.AppendUint32(b, uint32(len(pkl)))
+	b = le.AppendUint32(b, uint32(len(pkl)))
+	b = le.AppendUint16(b, 8)
+	b = le.AppendUint16(b, 0)
+	b = append(b, "data.pkl"...)
+	b = append(b, pkl...)
+	cd := len(b)
+	for i := 0; i < k; i++ {
+		name := fmt.Sprintf("r%06d.pkl", i)
+		b = le.AppendUint32(b, 0x02014b50)
+		b = le.AppendUint16(b, 20)
+		b = le.AppendUint16(b, 20)
+		b = append(b, make([]byte, 8)...)
+		b = le.AppendUint32(b, crc)
+		b = le.AppendUint32(b, uint32(len(pkl)))
+		b = le.AppendUint32(b, uint32(len(pkl)))
+		b = le.AppendUint16(b, uint16(len(name)))
+		b = append(b, make([]byte, 12)...) // extra, comment, disk, attributes
+		b = le.AppendUint32(b, 0)          // the local header: the same for all
+		b = append(b, name...)
+	}
+	end := len(b)
+	b = le.AppendUint32(b, 0x06054b50)
+	b = append(b, make([]byte, 4)...)
+	b = le.AppendUint16(b, uint16(k))
+	b = le.AppendUint16(b, uint16(k))
+	b = le.AppendUint32(b, uint32(end-cd))
+	b = le.AppendUint32(b, uint32(cd))
+	return le.AppendUint16(b, 0)
+}
+
+// TestScanAmplification checks that bytes referenced many times are
+// scanned once: a memoized _load_from_bytes payload called again and
+// again at every nesting level, and zip directory entries that all point
+// at the same record.
+func TestScanAmplification(t *testing.T) {
+	call := func(payload []byte, n int) []byte {
+		b := []byte("\x80\x04\x8c\x0dtorch.storage\x8c\x10_load_from_bytes\x93q\x00B")
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
+		b = append(append(b, payload...), "\x85q\x01"...)
+		return append(append(b, bytes.Repeat([]byte("h\x00h\x01R0"), n)...), "N."...)
+	}
+	nested := fixture.MustRead(scanData + "/tensor_p4.pkl")
+	for i := 0; i < 3; i++ {
+		nested = call(nested, 200) // 200^3 calls, 4 distinct payloads
+	}
+	doc, errOut, code := scanBytes(t, "nested.pkl", nested)
+	if code != ExitOK || doc.Files[0].Pickles != 3+6 {
+		t.Errorf("nested calls: exit %d, %d pickles (%s)", code, doc.Files[0].Pickles, errOut)
+	}
+	pkl := append(bytes.Repeat([]byte("N"), 100000), '.')
+	doc, errOut, code = scanBytes(t, "overlap.pt", overlappingZip(pkl, 3000))
+	if code != ExitInput || doc.Files[0].Pickles > 3 || !strings.Contains(errOut, "the .pkl records overlap") {
+		t.Errorf("overlapping records: exit %d, %d pickles (%s)", code, doc.Files[0].Pickles, errOut)
 	}
 }
 

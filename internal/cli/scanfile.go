@@ -34,7 +34,7 @@ const (
 	maxWhere      = 16      // references listed per global
 	maxDistinct   = 4096    // distinct globals per file (real checkpoints name a few dozen)
 	maxNesting    = 4       // nested _load_from_bytes payloads followed
-	maxInflateRec = 1 << 30 // largest compressed .pkl record inflated
+	maxInflateRec = 1 << 30 // bytes of compressed .pkl records inflated per file
 )
 
 // legacy torch.save pickle names, after the magic number.
@@ -263,16 +263,30 @@ func (s *scanner) scanZip(r *scanResult, data []byte, c scanCtx) {
 		}
 		return
 	}
+	// The records of a zip file do not overlap, so their stored bytes
+	// add up to at most the file's size; a directory whose entries point
+	// into the same bytes again and again would make the scan read them
+	// again and again.
+	var stored, inflated int64
 	n := 0
 	for _, zf := range zr.File {
 		if !strings.HasSuffix(zf.Name, ".pkl") {
 			continue
 		}
 		n++
-		b, base, err := zipRecord(r, zf, data, c)
+		b, base, err := zipRecord(r, zf, data, c, maxInflateRec-inflated)
 		if err != nil {
 			r.fail(err)
 			continue
+		}
+		if base >= 0 {
+			stored += int64(len(b))
+		} else {
+			inflated += int64(len(b))
+		}
+		if stored > int64(len(data)) {
+			r.fail(r.errorf(c.prefix+"zip record "+zf.Name, base, torchsave.ErrFormat, "the .pkl records overlap: together they hold more bytes than the file"))
+			return
 		}
 		name := zf.Name
 		if base < 0 {
@@ -292,9 +306,9 @@ func (s *scanner) scanZip(r *scanResult, data []byte, c scanCtx) {
 }
 
 // zipRecord returns the bytes of a zip record: a slice of the file for a
-// stored record, with its offset in the file; an inflated copy, with
-// offset -1, for a compressed one.
-func zipRecord(r *scanResult, zf *zip.File, data []byte, c scanCtx) ([]byte, int64, error) {
+// stored record, with its offset in the file; an inflated copy of at most
+// limit bytes, with offset -1, for a compressed one.
+func zipRecord(r *scanResult, zf *zip.File, data []byte, c scanCtx, limit int64) ([]byte, int64, error) {
 	what := c.prefix + "zip record " + zf.Name
 	off, err := zf.DataOffset()
 	if err != nil {
@@ -319,12 +333,12 @@ func zipRecord(r *scanResult, zf *zip.File, data []byte, c scanCtx) ([]byte, int
 		// Grow with the data actually inflated, not with the size the
 		// header claims.
 		var buf bytes.Buffer
-		n, err := buf.ReadFrom(io.LimitReader(rc, maxInflateRec+1))
+		n, err := buf.ReadFrom(io.LimitReader(rc, limit+1))
 		if err != nil {
 			return nil, 0, r.errorf(what, off, torchsave.ErrFormat, "inflating: %v", err)
 		}
-		if n > maxInflateRec {
-			return nil, 0, r.errorf(what, off, torchsave.ErrFormat, "record inflates to more than %d bytes", int64(maxInflateRec))
+		if n > limit {
+			return nil, 0, r.errorf(what, off, torchsave.ErrFormat, "the .pkl records inflate to more than %d bytes", int64(maxInflateRec))
 		}
 		return buf.Bytes(), -1, nil
 	}
@@ -337,6 +351,10 @@ func zipRecord(r *scanResult, zf *zip.File, data []byte, c scanCtx) ([]byte, int
 // when the file names too many distinct globals to go on.
 func (s *scanner) record(r *scanResult, data []byte, base int64, prog *pickle.Program, name string, c scanCtx) bool {
 	r.pickles++
+	// A payload literal memoized and passed to many calls is scanned
+	// once: the nested scans of a pickle then cover its bytes at most
+	// once, not once per call.
+	scanned := map[pickle.Payload]bool{}
 	for _, g := range prog.Globals {
 		v, why := s.policy.Judge(g)
 		module, gname := g.Module, g.Name
@@ -370,8 +388,11 @@ func (s *scanner) record(r *scanResult, data []byte, base int64, prog *pickle.Pr
 				v, why = pickle.Dangerous, fmt.Sprintf("torch.load payloads nested more than %d deep", maxNesting)
 			} else {
 				for _, p := range g.Payloads {
-					a.payloads++
-					s.scanPayload(r, data, base, p, name, c)
+					if !scanned[p] {
+						scanned[p] = true
+						a.payloads++
+						s.scanPayload(r, data, base, p, name, c)
+					}
 				}
 			}
 		}
