@@ -12,6 +12,12 @@ $PY testdata/gen/gen_universal.py --out testdata/sample \
 $PY testdata/gen/gen_universal.py --out testdata/universal-intstep \
     --layers 1 --hidden 32 --intermediate 64 --vocab 64 --tp-pad-vocab 0 --heads 2 --kv-heads 1 \
     --step 7 --step-format int --dp 1 --seed 2 --golden testdata/universal-intstep.golden.json
+rm -rf testdata/drift
+$PY testdata/gen/gen_drift.py --base testdata/universal-intstep/checkpoint-7 \
+    --steps 5 --drift 1.0 --drift-seed 3 --freeze 'lm_head_alpha$' \
+    --out testdata/drift --golden testdata/drift.golden.json -- \
+    --layers 1 --hidden 32 --intermediate 64 --vocab 64 --tp-pad-vocab 0 --heads 2 --kv-heads 1 \
+    --step-format int --dp 1 --seed 2
 rm -rf testdata/zero-dp3
 $PY testdata/gen/gen_universal.py --out testdata/zero-dp3 \
     --layers 1 --hidden 32 --intermediate 72 --vocab 60 --tp-pad-vocab 4 --heads 2 --kv-heads 1 \

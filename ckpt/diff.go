@@ -1,0 +1,257 @@
+package ckpt
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/ckptinspect/ckptinspect/stream"
+	"github.com/ckptinspect/ckptinspect/tensor"
+)
+
+// DiffStates returns the states [Diff] compares, in report order.
+func DiffStates() []string { return []string{"fp32", "bf16", "exp_avg", "exp_avg_sq"} }
+
+// DiffOptions configures [Diff].
+type DiffOptions struct {
+	Workers  int               // parallel workers; 0 for all cores
+	Progress func(bytes int64) // called as bytes are read
+	// Filter, when set, restricts the comparison to the parameters whose
+	// name it accepts (on either side).
+	Filter func(name string) bool
+	// States lists the states to compare (see [DiffStates]); nil means all.
+	States []string
+	Stream stream.Options // chunking and page handling (Workers and Progress are set from above)
+}
+
+// DiffResult is what [Diff] measured.
+type DiffResult struct {
+	A, B *Checkpoint
+	// Params are the parameters present on both sides, in A's order.
+	Params []*ParamDiff
+	// OnlyA and OnlyB name the parameters present on one side only, in
+	// that side's order.
+	OnlyA, OnlyB []string
+	// Totals adds up, per state, the sums of every parameter whose state
+	// was compared; a state compared nowhere has no entry.
+	Totals map[string]*StateDiff
+	// BytesScanned counts the bytes read, both sides together.
+	BytesScanned int64
+}
+
+// ParamDiff compares one parameter present in both checkpoints.
+type ParamDiff struct {
+	Name string
+	A, B *Param
+	// States holds a comparison for every state both sides have (among
+	// DiffOptions.States), by state name.
+	States map[string]*StateDiff
+	// Err is the first error met while reading the parameter's data.
+	Err error
+}
+
+// ShapeMismatch reports whether the two sides give the parameter different
+// shapes.
+func (d *ParamDiff) ShapeMismatch() bool { return !slices.Equal(d.A.Shape, d.B.Shape) }
+
+// StateDiff compares one state (fp32, bf16, exp_avg or exp_avg_sq) of a
+// parameter in two checkpoints A and B, element by element, over the pairs
+// (a, b) of elements at the same flat index where both are finite.
+type StateDiff struct {
+	State          string
+	ShapeA, ShapeB []int64
+	// Compared is false when the shapes differ: nothing was read and Sums
+	// is zero.
+	Compared bool
+	Sums     tensor.PairSums
+}
+
+// DeltaL2 returns ‖B−A‖ = √Σ(b−a)², and false when no pair was finite.
+func (d *StateDiff) DeltaL2() (float64, bool) { return math.Sqrt(d.Sums.SumDD), d.Sums.Pairs > 0 }
+
+// NormA returns ‖A‖ = √Σa² over the finite pairs, and false when there is
+// none.
+func (d *StateDiff) NormA() (float64, bool) { return math.Sqrt(d.Sums.SumAA), d.Sums.Pairs > 0 }
+
+// NormB returns ‖B‖ = √Σb² over the finite pairs, and false when there is
+// none.
+func (d *StateDiff) NormB() (float64, bool) { return math.Sqrt(d.Sums.SumBB), d.Sums.Pairs > 0 }
+
+// MaxAbsDelta returns max |b−a|, and false when no pair was finite.
+func (d *StateDiff) MaxAbsDelta() (float64, bool) { return d.Sums.MaxAbs, d.Sums.Pairs > 0 }
+
+// RelChange returns the relative change ‖B−A‖/‖A‖, and false when ‖A‖ is
+// 0 (or no pair was finite).
+func (d *StateDiff) RelChange() (float64, bool) {
+	if d.Sums.SumAA == 0 {
+		return 0, false
+	}
+	return math.Sqrt(d.Sums.SumDD) / math.Sqrt(d.Sums.SumAA), true
+}
+
+// Cosine returns the cosine similarity Σab/(‖A‖·‖B‖), and false when
+// either norm is 0.
+func (d *StateDiff) Cosine() (float64, bool) {
+	if d.Sums.SumAA == 0 || d.Sums.SumBB == 0 {
+		return 0, false
+	}
+	return d.Sums.SumAB / (math.Sqrt(d.Sums.SumAA) * math.Sqrt(d.Sums.SumBB)), true
+}
+
+// NormRatio returns ‖B‖/‖A‖, and false when ‖A‖ is 0.
+func (d *StateDiff) NormRatio() (float64, bool) {
+	if d.Sums.SumAA == 0 {
+		return 0, false
+	}
+	return math.Sqrt(d.Sums.SumBB) / math.Sqrt(d.Sums.SumAA), true
+}
+
+// State returns the tensor of p's state named s ("fp32", "bf16",
+// "exp_avg", "exp_avg_sq"), or nil.
+func (p *Param) State(s string) *Tensor {
+	switch s {
+	case "fp32":
+		return p.FP32
+	case "bf16":
+		return p.BF16
+	case "exp_avg":
+		return p.ExpAvg
+	case "exp_avg_sq":
+		return p.ExpAvgSq
+	}
+	return nil
+}
+
+// StepOf returns the training step of a checkpoint: the model states'
+// global_steps, else trainer_state.json's global_step, else the step all
+// its parameters share; false when none is known.
+func StepOf(c *Checkpoint) (int64, bool) {
+	switch {
+	case c.Step != nil:
+		return *c.Step, true
+	case c.TrainerStep != nil:
+		return *c.TrainerStep, true
+	}
+	var step *int64
+	for _, p := range c.Params {
+		if p.Step == nil || (step != nil && *p.Step != *step) {
+			return 0, false
+		}
+		step = p.Step
+	}
+	if step == nil {
+		return 0, false
+	}
+	return *step, true
+}
+
+// Diff compares two checkpoints of one model, parameter by parameter and
+// state by state, in one pass over both: each state present on both sides
+// with the same shape is read once from each side, the two streams aligned
+// element by element, and [tensor.DiffPairs] sums Σ(b−a)², Σa², Σb² and
+// Σab in float64. States whose shapes differ are reported, not read.
+// Results do not depend on the number of workers.
+func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, error) {
+	states := opt.States
+	if states == nil {
+		states = DiffStates()
+	}
+	res := &DiffResult{A: a, B: b, Totals: map[string]*StateDiff{}}
+	keep := func(name string) bool { return opt.Filter == nil || opt.Filter(name) }
+	inB := make(map[string]*Param, len(b.Params))
+	for _, q := range b.Params {
+		inB[q.Name] = q
+	}
+	inA := make(map[string]bool, len(a.Params))
+	var tasks []*stream.Task
+	var mu sync.Mutex
+	for _, p := range a.Params {
+		inA[p.Name] = true
+		if !keep(p.Name) {
+			continue
+		}
+		q := inB[p.Name]
+		if q == nil {
+			res.OnlyA = append(res.OnlyA, p.Name)
+			continue
+		}
+		pd := &ParamDiff{Name: p.Name, A: p, B: q, States: map[string]*StateDiff{}}
+		res.Params = append(res.Params, pd)
+		fail := func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if pd.Err == nil {
+				pd.Err = err
+			}
+		}
+		for _, s := range states {
+			x, y := p.State(s), q.State(s)
+			if x == nil || y == nil {
+				continue
+			}
+			sd := &StateDiff{State: s, ShapeA: x.Shape, ShapeB: y.Shape, Compared: slices.Equal(x.Shape, y.Shape)}
+			pd.States[s] = sd
+			if sd.Compared {
+				tasks = append(tasks, diffTask(x, y, sd, fail))
+			}
+		}
+	}
+	for _, q := range b.Params {
+		if !inA[q.Name] && keep(q.Name) {
+			res.OnlyB = append(res.OnlyB, q.Name)
+		}
+	}
+	for _, t := range tasks {
+		res.BytesScanned += t.Bytes()
+	}
+	sopt := opt.Stream
+	sopt.Workers, sopt.Progress = opt.Workers, opt.Progress
+	if err := stream.Run(ctx, tasks, sopt); err != nil {
+		return nil, err
+	}
+	for _, pd := range res.Params {
+		for _, s := range states {
+			sd := pd.States[s]
+			if sd == nil || !sd.Compared {
+				continue
+			}
+			t := res.Totals[s]
+			if t == nil {
+				t = &StateDiff{State: s, Compared: true}
+				res.Totals[s] = t
+			}
+			t.Sums.Merge(sd.Sums)
+		}
+	}
+	return res, nil
+}
+
+// diffTask reads two equally shaped tensors together and sums their pairs.
+func diffTask(x, y *Tensor, sd *StateDiff, fail func(error)) *stream.Task {
+	return &stream.Task{
+		Numel:   x.Numel(),
+		Sources: append(sources(x), sources(y)...),
+		Chunk: func(lo, hi int64) any {
+			var s tensor.PairSums
+			for _, sp := range pairSpans(x, y, lo, hi) {
+				s.Merge(tensor.DiffPairs(x.Pieces[sp.a].View, y.Pieces[sp.b].View, sp.aLo, sp.bLo, sp.n))
+			}
+			return s
+		},
+		Done: func(parts []any, err error) {
+			if err != nil {
+				fail(fmt.Errorf("%s, %s: %w", x.File, y.File, err))
+				return
+			}
+			var total tensor.PairSums
+			for _, p := range parts {
+				if p != nil {
+					total.Merge(p.(tensor.PairSums))
+				}
+			}
+			sd.Sums = total
+		},
+	}
+}
