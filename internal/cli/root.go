@@ -92,6 +92,7 @@ exact per-tensor statistics, and per-parameter AdamW state.`,
 	root.AddCommand(NewLsCmd(s, nil), NewStatsCmd(s, nil))
 	root.AddCommand(NewScanCmd(s, nil))
 	root.AddCommand(NewVerifyCmd(s, nil))
+	root.AddCommand(NewDiffCmd(s, nil), NewReportCmd(s, nil), NewHistCmd(s, nil))
 	return root
 }
 
