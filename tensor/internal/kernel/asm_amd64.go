@@ -12,13 +12,13 @@ package kernel
 
 // part is what an assembly moments kernel writes: over the n elements it
 // read, the shifted sums and extremes of the finite ones and the counts of
-// each class. Min and max do not order -0 and +0 (see merge). The field
+// each class. The AVX2 min and max do not order -0 and +0 (see merge). The field
 // offsets are fixed by _generate/gen.go.
 type part struct {
 	s1, s2    float64 // Σ (x−shift), Σ (x−shift)² over finite x
 	lo, hi    float64 // smallest and largest finite x; +Inf and -Inf if none
 	zeros     int64   // ±0 elements
-	negZeros  int64   // -0 elements
+	negZeros  int64   // -0 elements (AVX2 only: the AVX-512 extremes order -0 before +0)
 	nonFinite int64   // NaN and ±Inf elements
 	nan       int64   // NaN elements
 	posInf    int64   // +Inf elements

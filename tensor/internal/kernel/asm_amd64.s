@@ -25,218 +25,17 @@ TEXT ·xgetbv(SB), NOSPLIT, $0-8
 	RET
 
 // func momentsF32AVX512(p *byte, n int, shift float64, out *byte)
-// Requires: AVX, AVX2, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, SSE2
 TEXT ·momentsF32AVX512(SB), NOSPLIT, $0-32
 	MOVQ         p+0(FP), AX
 	MOVQ         n+8(FP), CX
 	MOVSD        shift+16(FP), X0
 	VBROADCASTSD X0, Z0
 	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z5
+	MOVL         $0x7fffffff, DX
 	VPBROADCASTD DX, Z6
-	VXORPD       Z7, Z7, Z7
-	VXORPD       Z8, Z8, Z8
-	VXORPD       Z9, Z9, Z9
-	VXORPD       Z10, Z10, Z10
-	VXORPD       Z11, Z11, Z11
-	VXORPD       Z12, Z12, Z12
-	VXORPD       Z13, Z13, Z13
-	VXORPD       Z14, Z14, Z14
-	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z3, Z3, Z3
-	VPXORD       Z4, Z4, Z4
-	VPXORD       Z5, Z5, Z5
 	MOVL         $0x7f800000, DX
-	VPBROADCASTD DX, Z15
-	MOVL         $0xff800000, DX
-	VPBROADCASTD DX, Z16
-
-loop:
-	CMPQ        CX, $0x00000020
-	JB          single
-	VMOVUPS     (AX), Z17
-	VFPCLASSPSZ $0x99, Z17, K1
-	VPADDD      Z6, Z1, K1, Z1
-	VFPCLASSPSZ $0x81, Z17, K2
-	VPADDD      Z6, Z2, K2, Z2
-	VFPCLASSPSZ $0x08, Z17, K2
-	VPADDD      Z6, Z3, K2, Z3
-	VFPCLASSPSZ $0x06, Z17, K2
-	VPADDD      Z6, Z4, K2, Z4
-	VFPCLASSPSZ $0x04, Z17, K2
-	VPADDD      Z6, Z5, K2, Z5
-	KNOTW       K1, K1
-	VMINPS      Z17, Z15, K1, Z15
-	VMAXPS      Z17, Z16, K1, Z16
-	VCVTPS2PD   (AX), Z17
-	VCVTPS2PD   32(AX), Z18
-	KSHIFTRW    $0x08, K1, K2
-	VSUBPD.Z    Z0, Z17, K1, Z17
-	VSUBPD.Z    Z0, Z18, K2, Z18
-	VADDPD      Z17, Z7, Z7
-	VADDPD      Z18, Z9, Z9
-	VFMADD231PD Z17, Z17, Z8
-	VFMADD231PD Z18, Z18, Z10
-	VMOVUPS     64(AX), Z17
-	VFPCLASSPSZ $0x99, Z17, K1
-	VPADDD      Z6, Z1, K1, Z1
-	VFPCLASSPSZ $0x81, Z17, K2
-	VPADDD      Z6, Z2, K2, Z2
-	VFPCLASSPSZ $0x08, Z17, K2
-	VPADDD      Z6, Z3, K2, Z3
-	VFPCLASSPSZ $0x06, Z17, K2
-	VPADDD      Z6, Z4, K2, Z4
-	VFPCLASSPSZ $0x04, Z17, K2
-	VPADDD      Z6, Z5, K2, Z5
-	KNOTW       K1, K1
-	VMINPS      Z17, Z15, K1, Z15
-	VMAXPS      Z17, Z16, K1, Z16
-	VCVTPS2PD   64(AX), Z17
-	VCVTPS2PD   96(AX), Z18
-	KSHIFTRW    $0x08, K1, K2
-	VSUBPD.Z    Z0, Z17, K1, Z17
-	VSUBPD.Z    Z0, Z18, K2, Z18
-	VADDPD      Z17, Z11, Z11
-	VADDPD      Z18, Z13, Z13
-	VFMADD231PD Z17, Z17, Z12
-	VFMADD231PD Z18, Z18, Z14
-	ADDQ        $0x00000080, AX
-	SUBQ        $0x00000020, CX
-	JMP         loop
-
-single:
-	TESTQ       CX, CX
-	JZ          done
-	VMOVUPS     (AX), Z17
-	VFPCLASSPSZ $0x99, Z17, K1
-	VPADDD      Z6, Z1, K1, Z1
-	VFPCLASSPSZ $0x81, Z17, K2
-	VPADDD      Z6, Z2, K2, Z2
-	VFPCLASSPSZ $0x08, Z17, K2
-	VPADDD      Z6, Z3, K2, Z3
-	VFPCLASSPSZ $0x06, Z17, K2
-	VPADDD      Z6, Z4, K2, Z4
-	VFPCLASSPSZ $0x04, Z17, K2
-	VPADDD      Z6, Z5, K2, Z5
-	KNOTW       K1, K1
-	VMINPS      Z17, Z15, K1, Z15
-	VMAXPS      Z17, Z16, K1, Z16
-	VCVTPS2PD   (AX), Z17
-	VCVTPS2PD   32(AX), Z18
-	KSHIFTRW    $0x08, K1, K2
-	VSUBPD.Z    Z0, Z17, K1, Z17
-	VSUBPD.Z    Z0, Z18, K2, Z18
-	VADDPD      Z17, Z7, Z7
-	VADDPD      Z18, Z9, Z9
-	VFMADD231PD Z17, Z17, Z8
-	VFMADD231PD Z18, Z18, Z10
-	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, CX
-	JMP         single
-
-done:
-	MOVQ          out+24(FP), AX
-	VADDPD        Z9, Z7, Z7
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z11, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z7, Y0
-	VADDPD        Y0, Y7, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, (AX)
-	VADDPD        Z10, Z8, Z8
-	VADDPD        Z14, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z8, Y0
-	VADDPD        Y0, Y8, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, 8(AX)
-	VEXTRACTF64X4 $0x01, Z15, Y0
-	VMINPS        Y0, Y15, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMINPS        X6, X0, X6
-	VPERMILPS     $0x4e, X6, X0
-	VMINPS        X0, X6, X6
-	VPERMILPS     $0xb1, X6, X0
-	VMINPS        X0, X6, X6
-	VCVTSS2SD     X6, X6, X6
-	MOVSD         X6, 16(AX)
-	VEXTRACTF64X4 $0x01, Z16, Y0
-	VMAXPS        Y0, Y16, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMAXPS        X6, X0, X6
-	VPERMILPS     $0x4e, X6, X0
-	VMAXPS        X0, X6, X6
-	VPERMILPS     $0xb1, X6, X0
-	VMAXPS        X0, X6, X6
-	VCVTSS2SD     X6, X6, X6
-	MOVSD         X6, 24(AX)
-	VEXTRACTI64X4 $0x01, Z1, Y0
-	VPADDD        Y0, Y1, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 48(AX)
-	VEXTRACTI64X4 $0x01, Z2, Y0
-	VPADDD        Y0, Y2, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 56(AX)
-	VEXTRACTI64X4 $0x01, Z3, Y0
-	VPADDD        Y0, Y3, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 64(AX)
-	VEXTRACTI64X4 $0x01, Z4, Y0
-	VPADDD        Y0, Y4, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 32(AX)
-	VEXTRACTI64X4 $0x01, Z5, Y0
-	VPADDD        Y0, Y5, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 40(AX)
-	VZEROUPPER
-	RET
-
-// func momentsF32StrideAVX512(p *byte, n int, stride int, shift float64, out *byte)
-// Requires: AVX, AVX2, AVX512DQ, AVX512F, SSE2
-TEXT ·momentsF32StrideAVX512(SB), NOSPLIT, $0-40
-	MOVQ         p+0(FP), AX
-	MOVQ         n+8(FP), CX
-	MOVSD        shift+24(FP), X0
-	VBROADCASTSD X0, Z0
-	MOVL         $0x00000001, DX
 	VPBROADCASTD DX, Z7
 	VXORPD       Z8, Z8, Z8
 	VXORPD       Z9, Z9, Z9
@@ -250,91 +49,125 @@ TEXT ·momentsF32StrideAVX512(SB), NOSPLIT, $0-40
 	VPXORD       Z2, Z2, Z2
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z4, Z4, Z4
-	VPXORD       Z5, Z5, Z5
-	MOVL         $0x7f800000, DX
-	VPBROADCASTD DX, Z16
-	MOVL         $0xff800000, DX
-	VPBROADCASTD DX, Z17
-	MOVQ         stride+16(FP), DX
-	VPBROADCASTD DX, Z18
-	VPMULLD      iota32<>+0(SB), Z18, Z18
-	SHLQ         $0x04, DX
+	XORQ         DX, DX
+	MOVL         $0x7f800000, BX
+	VPBROADCASTD BX, Z16
+	MOVL         $0xff800000, BX
+	VPBROADCASTD BX, Z17
 
 loop:
-	CMPQ          CX, $0x00000010
-	JB            done
-	KXNORW        K1, K1, K1
-	VPXORD        Z6, Z6, Z6
-	VPGATHERDD    (AX)(Z18*1), K1, Z6
-	VFPCLASSPSZ   $0x99, Z6, K2
-	VPADDD        Z7, Z1, K2, Z1
-	VFPCLASSPSZ   $0x81, Z6, K3
-	VPADDD        Z7, Z2, K3, Z2
-	VFPCLASSPSZ   $0x08, Z6, K3
-	VPADDD        Z7, Z3, K3, Z3
-	VFPCLASSPSZ   $0x06, Z6, K3
-	VPADDD        Z7, Z4, K3, Z4
-	VFPCLASSPSZ   $0x04, Z6, K3
-	VPADDD        Z7, Z5, K3, Z5
-	KNOTW         K2, K2
-	VMINPS        Z6, Z16, K2, Z16
-	VMAXPS        Z6, Z17, K2, Z17
-	VCVTPS2PD     Y6, Z19
-	VEXTRACTF64X4 $0x01, Z6, Y20
-	VCVTPS2PD     Y20, Z20
-	KSHIFTRW      $0x08, K2, K3
-	VSUBPD.Z      Z0, Z19, K2, Z19
-	VSUBPD.Z      Z0, Z20, K3, Z20
-	VADDPD        Z19, Z8, Z8
-	VADDPD        Z20, Z10, Z10
-	VFMADD231PD   Z19, Z19, Z9
-	VFMADD231PD   Z20, Z20, Z11
-	ADDQ          DX, AX
-	SUBQ          $0x00000010, CX
-	JMP           loop
+	CMPQ        CX, $0x00000020
+	JB          single
+	VMOVUPS     (AX), Z18
+	VFPCLASSPSZ $0x99, Z18, K1
+	VPANDD      Z6, Z18, Z19
+	VPMINUD     Z5, Z19, Z20
+	VPADDD      Z20, Z4, Z4
+	KORTESTW    K1, K1
+	JNZ         nonfinite1
+	VCVTPS2PD   (AX), Z19
+	VCVTPS2PD   32(AX), Z20
+	VRANGEPS    $0x04, Z18, Z16, Z16
+	VRANGEPS    $0x05, Z18, Z17, Z17
+	VSUBPD      Z0, Z19, Z19
+	VSUBPD      Z0, Z20, Z20
+	VADDPD      Z19, Z8, Z8
+	VADDPD      Z20, Z10, Z10
+	VFMADD231PD Z19, Z19, Z9
+	VFMADD231PD Z20, Z20, Z11
+
+join1:
+	VMOVUPS     64(AX), Z18
+	VFPCLASSPSZ $0x99, Z18, K1
+	VPANDD      Z6, Z18, Z19
+	VPMINUD     Z5, Z19, Z20
+	VPADDD      Z20, Z4, Z4
+	KORTESTW    K1, K1
+	JNZ         nonfinite2
+	VCVTPS2PD   64(AX), Z19
+	VCVTPS2PD   96(AX), Z20
+	VRANGEPS    $0x04, Z18, Z16, Z16
+	VRANGEPS    $0x05, Z18, Z17, Z17
+	VSUBPD      Z0, Z19, Z19
+	VSUBPD      Z0, Z20, Z20
+	VADDPD      Z19, Z12, Z12
+	VADDPD      Z20, Z14, Z14
+	VFMADD231PD Z19, Z19, Z13
+	VFMADD231PD Z20, Z20, Z15
+
+join2:
+	ADDQ $0x00000080, AX
+	SUBQ $0x00000020, CX
+	JMP  loop
+
+single:
+	TESTQ       CX, CX
+	JZ          done
+	VMOVUPS     (AX), Z18
+	VFPCLASSPSZ $0x99, Z18, K1
+	VPANDD      Z6, Z18, Z19
+	VPMINUD     Z5, Z19, Z20
+	VPADDD      Z20, Z4, Z4
+	KORTESTW    K1, K1
+	JNZ         nonfinite3
+	VCVTPS2PD   (AX), Z19
+	VCVTPS2PD   32(AX), Z20
+	VRANGEPS    $0x04, Z18, Z16, Z16
+	VRANGEPS    $0x05, Z18, Z17, Z17
+	VSUBPD      Z0, Z19, Z19
+	VSUBPD      Z0, Z20, Z20
+	VADDPD      Z19, Z8, Z8
+	VADDPD      Z20, Z10, Z10
+	VFMADD231PD Z19, Z19, Z9
+	VFMADD231PD Z20, Z20, Z11
+
+join3:
+	ADDQ $0x00000040, AX
+	SUBQ $0x00000010, CX
+	JMP  single
 
 done:
-	MOVQ          out+32(FP), AX
+	MOVQ          out+24(FP), AX
 	VADDPD        Z10, Z8, Z8
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z12, Z8, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y0
 	VADDPD        Y0, Y8, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, (AX)
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, (AX)
 	VADDPD        Z11, Z9, Z9
 	VADDPD        Z15, Z13, Z13
 	VADDPD        Z13, Z9, Z9
 	VEXTRACTF64X4 $0x01, Z9, Y0
 	VADDPD        Y0, Y9, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, 8(AX)
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, 8(AX)
 	VEXTRACTF64X4 $0x01, Z16, Y0
-	VMINPS        Y0, Y16, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMINPS        X6, X0, X6
-	VPERMILPS     $0x4e, X6, X0
-	VMINPS        X0, X6, X6
-	VPERMILPS     $0xb1, X6, X0
-	VMINPS        X0, X6, X6
-	VCVTSS2SD     X6, X6, X6
-	MOVSD         X6, 16(AX)
+	VRANGEPS      $0x04, Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPS      $0x04, X5, X0, X5
+	VPERMILPS     $0x4e, X5, X0
+	VRANGEPS      $0x04, X0, X5, X5
+	VPERMILPS     $0xb1, X5, X0
+	VRANGEPS      $0x04, X0, X5, X5
+	VCVTSS2SD     X5, X5, X5
+	MOVSD         X5, 16(AX)
 	VEXTRACTF64X4 $0x01, Z17, Y0
-	VMAXPS        Y0, Y17, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMAXPS        X6, X0, X6
-	VPERMILPS     $0x4e, X6, X0
-	VMAXPS        X0, X6, X6
-	VPERMILPS     $0xb1, X6, X0
-	VMAXPS        X0, X6, X6
-	VCVTSS2SD     X6, X6, X6
-	MOVSD         X6, 24(AX)
+	VRANGEPS      $0x05, Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPS      $0x05, X5, X0, X5
+	VPERMILPS     $0x4e, X5, X0
+	VRANGEPS      $0x05, X0, X5, X5
+	VPERMILPS     $0xb1, X5, X0
+	VRANGEPS      $0x05, X0, X5, X5
+	VCVTSS2SD     X5, X5, X5
+	MOVSD         X5, 24(AX)
 	VEXTRACTI64X4 $0x01, Z1, Y0
 	VPADDD        Y0, Y1, Y0
 	VEXTRACTI128  $0x01, Y0, X1
@@ -364,7 +197,9 @@ done:
 	VPSHUFD       $0xb1, X1, X0
 	VPADDD        X0, X1, X1
 	VMOVD         X1, CX
-	MOVQ          CX, 64(AX)
+	SUBQ          CX, DX
+	MOVQ          DX, 64(AX)
+	MOVQ          n+8(FP), CX
 	VEXTRACTI64X4 $0x01, Z4, Y0
 	VPADDD        Y0, Y4, Y0
 	VEXTRACTI128  $0x01, Y0, X1
@@ -373,10 +208,190 @@ done:
 	VPADDD        X0, X1, X1
 	VPSHUFD       $0xb1, X1, X0
 	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
+	VMOVD         X1, DX
+	SUBQ          DX, CX
 	MOVQ          CX, 32(AX)
-	VEXTRACTI64X4 $0x01, Z5, Y0
-	VPADDD        Y0, Y5, Y0
+	MOVQ          $0x00000000, 40(AX)
+	VZEROUPPER
+	RET
+
+nonfinite1:
+	VPADDD      Z5, Z1, K1, Z1
+	VPSUBD      Z19, Z7, Z19
+	VPSRLD      $0x1f, Z19, Z19
+	VPADDD      Z19, Z2, Z2
+	VPXORD      Z7, Z18, Z19
+	VPMINUD     Z5, Z19, Z19
+	VPADDD      Z19, Z3, Z3
+	ADDQ        $0x00000010, DX
+	KNOTW       K1, K1
+	VCVTPS2PD   (AX), Z19
+	VCVTPS2PD   32(AX), Z20
+	VRANGEPS    $0x04, Z18, Z16, K1, Z16
+	VRANGEPS    $0x05, Z18, Z17, K1, Z17
+	KSHIFTRW    $0x08, K1, K2
+	VSUBPD.Z    Z0, Z19, K1, Z19
+	VSUBPD.Z    Z0, Z20, K2, Z20
+	VADDPD      Z19, Z8, Z8
+	VADDPD      Z20, Z10, Z10
+	VFMADD231PD Z19, Z19, Z9
+	VFMADD231PD Z20, Z20, Z11
+	JMP         join1
+
+nonfinite2:
+	VPADDD      Z5, Z1, K1, Z1
+	VPSUBD      Z19, Z7, Z19
+	VPSRLD      $0x1f, Z19, Z19
+	VPADDD      Z19, Z2, Z2
+	VPXORD      Z7, Z18, Z19
+	VPMINUD     Z5, Z19, Z19
+	VPADDD      Z19, Z3, Z3
+	ADDQ        $0x00000010, DX
+	KNOTW       K1, K1
+	VCVTPS2PD   64(AX), Z19
+	VCVTPS2PD   96(AX), Z20
+	VRANGEPS    $0x04, Z18, Z16, K1, Z16
+	VRANGEPS    $0x05, Z18, Z17, K1, Z17
+	KSHIFTRW    $0x08, K1, K2
+	VSUBPD.Z    Z0, Z19, K1, Z19
+	VSUBPD.Z    Z0, Z20, K2, Z20
+	VADDPD      Z19, Z12, Z12
+	VADDPD      Z20, Z14, Z14
+	VFMADD231PD Z19, Z19, Z13
+	VFMADD231PD Z20, Z20, Z15
+	JMP         join2
+
+nonfinite3:
+	VPADDD      Z5, Z1, K1, Z1
+	VPSUBD      Z19, Z7, Z19
+	VPSRLD      $0x1f, Z19, Z19
+	VPADDD      Z19, Z2, Z2
+	VPXORD      Z7, Z18, Z19
+	VPMINUD     Z5, Z19, Z19
+	VPADDD      Z19, Z3, Z3
+	ADDQ        $0x00000010, DX
+	KNOTW       K1, K1
+	VCVTPS2PD   (AX), Z19
+	VCVTPS2PD   32(AX), Z20
+	VRANGEPS    $0x04, Z18, Z16, K1, Z16
+	VRANGEPS    $0x05, Z18, Z17, K1, Z17
+	KSHIFTRW    $0x08, K1, K2
+	VSUBPD.Z    Z0, Z19, K1, Z19
+	VSUBPD.Z    Z0, Z20, K2, Z20
+	VADDPD      Z19, Z8, Z8
+	VADDPD      Z20, Z10, Z10
+	VFMADD231PD Z19, Z19, Z9
+	VFMADD231PD Z20, Z20, Z11
+	JMP         join3
+
+// func momentsF32StrideAVX512(p *byte, n int, stride int, shift float64, out *byte)
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, SSE2
+TEXT ·momentsF32StrideAVX512(SB), NOSPLIT, $0-40
+	MOVQ         p+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVSD        shift+24(FP), X0
+	VBROADCASTSD X0, Z0
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z6
+	MOVL         $0x7fffffff, DX
+	VPBROADCASTD DX, Z7
+	MOVL         $0x7f800000, DX
+	VPBROADCASTD DX, Z8
+	VXORPD       Z9, Z9, Z9
+	VXORPD       Z10, Z10, Z10
+	VXORPD       Z11, Z11, Z11
+	VXORPD       Z12, Z12, Z12
+	VXORPD       Z13, Z13, Z13
+	VXORPD       Z14, Z14, Z14
+	VXORPD       Z15, Z15, Z15
+	VXORPD       Z16, Z16, Z16
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	XORQ         DX, DX
+	MOVL         $0x7f800000, BX
+	VPBROADCASTD BX, Z17
+	MOVL         $0xff800000, BX
+	VPBROADCASTD BX, Z18
+	MOVQ         stride+16(FP), BX
+	VPBROADCASTD BX, Z19
+	VPMULLD      iota32<>+0(SB), Z19, Z19
+	SHLQ         $0x04, BX
+
+loop:
+	CMPQ          CX, $0x00000010
+	JB            done
+	KXNORW        K1, K1, K1
+	VPXORD        Z5, Z5, Z5
+	VPGATHERDD    (AX)(Z19*1), K1, Z5
+	VFPCLASSPSZ   $0x99, Z5, K2
+	VPANDD        Z7, Z5, Z20
+	VPMINUD       Z6, Z20, Z21
+	VPADDD        Z21, Z4, Z4
+	KORTESTW      K2, K2
+	JNZ           nonfinite1
+	VCVTPS2PD     Y5, Z20
+	VEXTRACTF64X4 $0x01, Z5, Y21
+	VCVTPS2PD     Y21, Z21
+	VRANGEPS      $0x04, Z5, Z17, Z17
+	VRANGEPS      $0x05, Z5, Z18, Z18
+	VSUBPD        Z0, Z20, Z20
+	VSUBPD        Z0, Z21, Z21
+	VADDPD        Z20, Z9, Z9
+	VADDPD        Z21, Z11, Z11
+	VFMADD231PD   Z20, Z20, Z10
+	VFMADD231PD   Z21, Z21, Z12
+
+join1:
+	ADDQ BX, AX
+	SUBQ $0x00000010, CX
+	JMP  loop
+
+done:
+	MOVQ          out+32(FP), AX
+	VADDPD        Z11, Z9, Z9
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z13, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z9, Y0
+	VADDPD        Y0, Y9, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, (AX)
+	VADDPD        Z12, Z10, Z10
+	VADDPD        Z16, Z14, Z14
+	VADDPD        Z14, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y0
+	VADDPD        Y0, Y10, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, 8(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VRANGEPS      $0x04, Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPS      $0x04, X5, X0, X5
+	VPERMILPS     $0x4e, X5, X0
+	VRANGEPS      $0x04, X0, X5, X5
+	VPERMILPS     $0xb1, X5, X0
+	VRANGEPS      $0x04, X0, X5, X5
+	VCVTSS2SD     X5, X5, X5
+	MOVSD         X5, 16(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y0
+	VRANGEPS      $0x05, Y0, Y18, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPS      $0x05, X5, X0, X5
+	VPERMILPS     $0x4e, X5, X0
+	VRANGEPS      $0x05, X0, X5, X5
+	VPERMILPS     $0xb1, X5, X0
+	VRANGEPS      $0x05, X0, X5, X5
+	VCVTSS2SD     X5, X5, X5
+	MOVSD         X5, 24(AX)
+	VEXTRACTI64X4 $0x01, Z1, Y0
+	VPADDD        Y0, Y1, Y0
 	VEXTRACTI128  $0x01, Y0, X1
 	VPADDD        X1, X0, X1
 	VPSHUFD       $0x4e, X1, X0
@@ -384,9 +399,67 @@ done:
 	VPSHUFD       $0xb1, X1, X0
 	VPADDD        X0, X1, X1
 	VMOVD         X1, CX
-	MOVQ          CX, 40(AX)
+	MOVQ          CX, 48(AX)
+	VEXTRACTI64X4 $0x01, Z2, Y0
+	VPADDD        Y0, Y2, Y0
+	VEXTRACTI128  $0x01, Y0, X1
+	VPADDD        X1, X0, X1
+	VPSHUFD       $0x4e, X1, X0
+	VPADDD        X0, X1, X1
+	VPSHUFD       $0xb1, X1, X0
+	VPADDD        X0, X1, X1
+	VMOVD         X1, CX
+	MOVQ          CX, 56(AX)
+	VEXTRACTI64X4 $0x01, Z3, Y0
+	VPADDD        Y0, Y3, Y0
+	VEXTRACTI128  $0x01, Y0, X1
+	VPADDD        X1, X0, X1
+	VPSHUFD       $0x4e, X1, X0
+	VPADDD        X0, X1, X1
+	VPSHUFD       $0xb1, X1, X0
+	VPADDD        X0, X1, X1
+	VMOVD         X1, CX
+	SUBQ          CX, DX
+	MOVQ          DX, 64(AX)
+	MOVQ          n+8(FP), CX
+	VEXTRACTI64X4 $0x01, Z4, Y0
+	VPADDD        Y0, Y4, Y0
+	VEXTRACTI128  $0x01, Y0, X1
+	VPADDD        X1, X0, X1
+	VPSHUFD       $0x4e, X1, X0
+	VPADDD        X0, X1, X1
+	VPSHUFD       $0xb1, X1, X0
+	VPADDD        X0, X1, X1
+	VMOVD         X1, DX
+	SUBQ          DX, CX
+	MOVQ          CX, 32(AX)
+	MOVQ          $0x00000000, 40(AX)
 	VZEROUPPER
 	RET
+
+nonfinite1:
+	VPADDD        Z6, Z1, K2, Z1
+	VPSUBD        Z20, Z8, Z20
+	VPSRLD        $0x1f, Z20, Z20
+	VPADDD        Z20, Z2, Z2
+	VPXORD        Z8, Z5, Z20
+	VPMINUD       Z6, Z20, Z20
+	VPADDD        Z20, Z3, Z3
+	ADDQ          $0x00000010, DX
+	KNOTW         K2, K2
+	VCVTPS2PD     Y5, Z20
+	VEXTRACTF64X4 $0x01, Z5, Y21
+	VCVTPS2PD     Y21, Z21
+	VRANGEPS      $0x04, Z5, Z17, K2, Z17
+	VRANGEPS      $0x05, Z5, Z18, K2, Z18
+	KSHIFTRW      $0x08, K2, K3
+	VSUBPD.Z      Z0, Z20, K2, Z20
+	VSUBPD.Z      Z0, Z21, K3, Z21
+	VADDPD        Z20, Z9, Z9
+	VADDPD        Z21, Z11, Z11
+	VFMADD231PD   Z20, Z20, Z10
+	VFMADD231PD   Z21, Z21, Z12
+	JMP           join1
 
 DATA iota32<>+0(SB)/4, $0x00000000
 DATA iota32<>+4(SB)/4, $0x00000001
@@ -678,13 +751,17 @@ done:
 	RET
 
 // func momentsBF16AVX512(p *byte, n int, shift float64, out *byte)
-// Requires: AVX, AVX2, AVX512BW, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX2, AVX512BW, AVX512DQ, AVX512F, AVX512VL, SSE2
 TEXT ·momentsBF16AVX512(SB), NOSPLIT, $0-32
 	MOVQ         p+0(FP), AX
 	MOVQ         n+8(FP), CX
 	MOVSD        shift+16(FP), X0
 	VBROADCASTSD X0, Z0
-	MOVL         $0x00000001, DX
+	MOVL         $0x00010001, DX
+	VPBROADCASTD DX, Z5
+	MOVL         $0x7fff7fff, DX
+	VPBROADCASTD DX, Z6
+	MOVL         $0x7f807f80, DX
 	VPBROADCASTD DX, Z7
 	VXORPD       Z8, Z8, Z8
 	VXORPD       Z9, Z9, Z9
@@ -698,68 +775,55 @@ TEXT ·momentsBF16AVX512(SB), NOSPLIT, $0-32
 	VPXORD       Z2, Z2, Z2
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z4, Z4, Z4
-	VPXORD       Z5, Z5, Z5
-	MOVL         $0x7f800000, DX
-	VPBROADCASTD DX, Z16
-	MOVL         $0xff800000, DX
-	VPBROADCASTD DX, Z17
-	VPXORD       Z6, Z6, Z6
+	XORQ         DX, DX
+	MOVL         $0x7f800000, BX
+	VPBROADCASTD BX, Z16
+	MOVL         $0xff800000, BX
+	VPBROADCASTD BX, Z17
+	MOVL         $0xffff0000, BX
+	VPBROADCASTD BX, Z18
+	MOVL         $0x7f7f7f7f, BX
+	VPBROADCASTD BX, Z19
 
 single:
 	TESTQ         CX, CX
 	JZ            done
-	VMOVDQU16     (AX), Z18
-	VPUNPCKLWD    Z18, Z6, Z19
-	VPUNPCKHWD    Z18, Z6, Z18
-	VFPCLASSPSZ   $0x99, Z19, K1
-	VPADDD        Z7, Z1, K1, Z1
-	VFPCLASSPSZ   $0x81, Z19, K2
-	VPADDD        Z7, Z2, K2, Z2
-	VFPCLASSPSZ   $0x08, Z19, K2
-	VPADDD        Z7, Z3, K2, Z3
-	VFPCLASSPSZ   $0x06, Z19, K2
-	VPADDD        Z7, Z4, K2, Z4
-	VFPCLASSPSZ   $0x04, Z19, K2
-	VPADDD        Z7, Z5, K2, Z5
-	KNOTW         K1, K1
-	VMINPS        Z19, Z16, K1, Z16
-	VMAXPS        Z19, Z17, K1, Z17
-	VCVTPS2PD     Y19, Z20
-	VEXTRACTF64X4 $0x01, Z19, Y19
-	VCVTPS2PD     Y19, Z19
-	KSHIFTRW      $0x08, K1, K2
-	VSUBPD.Z      Z0, Z20, K1, Z20
-	VSUBPD.Z      Z0, Z19, K2, Z19
-	VADDPD        Z20, Z8, Z8
-	VADDPD        Z19, Z10, Z10
-	VFMADD231PD   Z20, Z20, Z9
-	VFMADD231PD   Z19, Z19, Z11
-	VFPCLASSPSZ   $0x99, Z18, K1
-	VPADDD        Z7, Z1, K1, Z1
-	VFPCLASSPSZ   $0x81, Z18, K2
-	VPADDD        Z7, Z2, K2, Z2
-	VFPCLASSPSZ   $0x08, Z18, K2
-	VPADDD        Z7, Z3, K2, Z3
-	VFPCLASSPSZ   $0x06, Z18, K2
-	VPADDD        Z7, Z4, K2, Z4
-	VFPCLASSPSZ   $0x04, Z18, K2
-	VPADDD        Z7, Z5, K2, Z5
-	KNOTW         K1, K1
-	VMINPS        Z18, Z16, K1, Z16
-	VMAXPS        Z18, Z17, K1, Z17
-	VCVTPS2PD     Y18, Z19
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	KSHIFTRW      $0x08, K1, K2
-	VSUBPD.Z      Z0, Z19, K1, Z19
-	VSUBPD.Z      Z0, Z18, K2, Z18
-	VADDPD        Z19, Z12, Z12
-	VADDPD        Z18, Z14, Z14
-	VFMADD231PD   Z19, Z19, Z13
-	VFMADD231PD   Z18, Z18, Z15
-	ADDQ          $0x00000040, AX
-	SUBQ          $0x00000020, CX
-	JMP           single
+	VMOVDQU16     (AX), Z20
+	VPANDD        Z6, Z20, Z21
+	VPMINUW       Z5, Z21, Z22
+	VPADDW        Z22, Z4, Z4
+	VPCMPUW       $0x06, Z19, Z21, K1
+	KORTESTD      K1, K1
+	JNZ           nonfinite1
+	VPSLLD        $0x10, Z20, Z21
+	VPANDD        Z18, Z20, Z20
+	VCVTPS2PD     Y21, Z22
+	VEXTRACTF64X4 $0x01, Z21, Y23
+	VCVTPS2PD     Y23, Z23
+	VRANGEPS      $0x04, Z21, Z16, Z16
+	VRANGEPS      $0x05, Z21, Z17, Z17
+	VSUBPD        Z0, Z22, Z22
+	VSUBPD        Z0, Z23, Z23
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z10, Z10
+	VFMADD231PD   Z22, Z22, Z9
+	VFMADD231PD   Z23, Z23, Z11
+	VCVTPS2PD     Y20, Z21
+	VEXTRACTF64X4 $0x01, Z20, Y22
+	VCVTPS2PD     Y22, Z22
+	VRANGEPS      $0x04, Z20, Z16, Z16
+	VRANGEPS      $0x05, Z20, Z17, Z17
+	VSUBPD        Z0, Z21, Z21
+	VSUBPD        Z0, Z22, Z22
+	VADDPD        Z21, Z12, Z12
+	VADDPD        Z22, Z14, Z14
+	VFMADD231PD   Z21, Z21, Z13
+	VFMADD231PD   Z22, Z22, Z15
+
+join1:
+	ADDQ $0x00000040, AX
+	SUBQ $0x00000020, CX
+	JMP  single
 
 done:
 	MOVQ          out+24(FP), AX
@@ -768,41 +832,44 @@ done:
 	VADDPD        Z12, Z8, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y0
 	VADDPD        Y0, Y8, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, (AX)
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, (AX)
 	VADDPD        Z11, Z9, Z9
 	VADDPD        Z15, Z13, Z13
 	VADDPD        Z13, Z9, Z9
 	VEXTRACTF64X4 $0x01, Z9, Y0
 	VADDPD        Y0, Y9, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, 8(AX)
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, 8(AX)
 	VEXTRACTF64X4 $0x01, Z16, Y0
-	VMINPS        Y0, Y16, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMINPS        X6, X0, X6
-	VPERMILPS     $0x4e, X6, X0
-	VMINPS        X0, X6, X6
-	VPERMILPS     $0xb1, X6, X0
-	VMINPS        X0, X6, X6
-	VCVTSS2SD     X6, X6, X6
-	MOVSD         X6, 16(AX)
+	VRANGEPS      $0x04, Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPS      $0x04, X5, X0, X5
+	VPERMILPS     $0x4e, X5, X0
+	VRANGEPS      $0x04, X0, X5, X5
+	VPERMILPS     $0xb1, X5, X0
+	VRANGEPS      $0x04, X0, X5, X5
+	VCVTSS2SD     X5, X5, X5
+	MOVSD         X5, 16(AX)
 	VEXTRACTF64X4 $0x01, Z17, Y0
-	VMAXPS        Y0, Y17, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMAXPS        X6, X0, X6
-	VPERMILPS     $0x4e, X6, X0
-	VMAXPS        X0, X6, X6
-	VPERMILPS     $0xb1, X6, X0
-	VMAXPS        X0, X6, X6
-	VCVTSS2SD     X6, X6, X6
-	MOVSD         X6, 24(AX)
+	VRANGEPS      $0x05, Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPS      $0x05, X5, X0, X5
+	VPERMILPS     $0x4e, X5, X0
+	VRANGEPS      $0x05, X0, X5, X5
+	VPERMILPS     $0xb1, X5, X0
+	VRANGEPS      $0x05, X0, X5, X5
+	VCVTSS2SD     X5, X5, X5
+	MOVSD         X5, 24(AX)
+	MOVL          $0x00010001, CX
+	VPBROADCASTD  CX, Z0
+	VPMADDWD      Z0, Z1, Z1
 	VEXTRACTI64X4 $0x01, Z1, Y0
 	VPADDD        Y0, Y1, Y0
 	VEXTRACTI128  $0x01, Y0, X1
@@ -813,6 +880,9 @@ done:
 	VPADDD        X0, X1, X1
 	VMOVD         X1, CX
 	MOVQ          CX, 48(AX)
+	MOVL          $0x00010001, CX
+	VPBROADCASTD  CX, Z0
+	VPMADDWD      Z0, Z2, Z2
 	VEXTRACTI64X4 $0x01, Z2, Y0
 	VPADDD        Y0, Y2, Y0
 	VEXTRACTI128  $0x01, Y0, X1
@@ -823,6 +893,9 @@ done:
 	VPADDD        X0, X1, X1
 	VMOVD         X1, CX
 	MOVQ          CX, 56(AX)
+	MOVL          $0x00010001, CX
+	VPBROADCASTD  CX, Z0
+	VPMADDWD      Z0, Z3, Z3
 	VEXTRACTI64X4 $0x01, Z3, Y0
 	VPADDD        Y0, Y3, Y0
 	VEXTRACTI128  $0x01, Y0, X1
@@ -832,7 +905,12 @@ done:
 	VPSHUFD       $0xb1, X1, X0
 	VPADDD        X0, X1, X1
 	VMOVD         X1, CX
-	MOVQ          CX, 64(AX)
+	SUBQ          CX, DX
+	MOVQ          DX, 64(AX)
+	MOVQ          n+8(FP), CX
+	MOVL          $0x00010001, DX
+	VPBROADCASTD  DX, Z0
+	VPMADDWD      Z0, Z4, Z4
 	VEXTRACTI64X4 $0x01, Z4, Y0
 	VPADDD        Y0, Y4, Y0
 	VEXTRACTI128  $0x01, Y0, X1
@@ -841,31 +919,67 @@ done:
 	VPADDD        X0, X1, X1
 	VPSHUFD       $0xb1, X1, X0
 	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
+	VMOVD         X1, DX
+	SUBQ          DX, CX
 	MOVQ          CX, 32(AX)
-	VEXTRACTI64X4 $0x01, Z5, Y0
-	VPADDD        Y0, Y5, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 40(AX)
+	MOVQ          $0x00000000, 40(AX)
 	VZEROUPPER
 	RET
 
+nonfinite1:
+	VPADDW        Z5, Z1, K1, Z1
+	VPSUBW        Z21, Z7, Z21
+	VPSRLW        $0x0f, Z21, Z21
+	VPADDW        Z21, Z2, Z2
+	VPXORD        Z7, Z20, Z21
+	VPMINUW       Z5, Z21, Z21
+	VPADDW        Z21, Z3, Z3
+	ADDQ          $0x00000020, DX
+	VPSLLD        $0x10, Z20, Z21
+	VPANDD        Z18, Z20, Z20
+	VFPCLASSPSZ   $0x99, Z21, K1
+	KNOTW         K1, K1
+	VCVTPS2PD     Y21, Z22
+	VEXTRACTF64X4 $0x01, Z21, Y23
+	VCVTPS2PD     Y23, Z23
+	VRANGEPS      $0x04, Z21, Z16, K1, Z16
+	VRANGEPS      $0x05, Z21, Z17, K1, Z17
+	KSHIFTRW      $0x08, K1, K2
+	VSUBPD.Z      Z0, Z22, K1, Z22
+	VSUBPD.Z      Z0, Z23, K2, Z23
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z10, Z10
+	VFMADD231PD   Z22, Z22, Z9
+	VFMADD231PD   Z23, Z23, Z11
+	VFPCLASSPSZ   $0x99, Z20, K1
+	KNOTW         K1, K1
+	VCVTPS2PD     Y20, Z21
+	VEXTRACTF64X4 $0x01, Z20, Y22
+	VCVTPS2PD     Y22, Z22
+	VRANGEPS      $0x04, Z20, Z16, K1, Z16
+	VRANGEPS      $0x05, Z20, Z17, K1, Z17
+	KSHIFTRW      $0x08, K1, K2
+	VSUBPD.Z      Z0, Z21, K1, Z21
+	VSUBPD.Z      Z0, Z22, K2, Z22
+	VADDPD        Z21, Z12, Z12
+	VADDPD        Z22, Z14, Z14
+	VFMADD231PD   Z21, Z21, Z13
+	VFMADD231PD   Z22, Z22, Z15
+	JMP           join1
+
 // func momentsBF16StrideAVX512(p *byte, n int, stride int, shift float64, out *byte)
-// Requires: AVX, AVX2, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, SSE2
 TEXT ·momentsBF16StrideAVX512(SB), NOSPLIT, $0-40
 	MOVQ         p+0(FP), AX
 	MOVQ         n+8(FP), CX
 	MOVSD        shift+24(FP), X0
 	VBROADCASTSD X0, Z0
 	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z6
+	MOVL         $0x7fffffff, DX
 	VPBROADCASTD DX, Z7
-	VXORPD       Z8, Z8, Z8
+	MOVL         $0x7f800000, DX
+	VPBROADCASTD DX, Z8
 	VXORPD       Z9, Z9, Z9
 	VXORPD       Z10, Z10, Z10
 	VXORPD       Z11, Z11, Z11
@@ -873,96 +987,93 @@ TEXT ·momentsBF16StrideAVX512(SB), NOSPLIT, $0-40
 	VXORPD       Z13, Z13, Z13
 	VXORPD       Z14, Z14, Z14
 	VXORPD       Z15, Z15, Z15
+	VXORPD       Z16, Z16, Z16
 	VPXORD       Z1, Z1, Z1
 	VPXORD       Z2, Z2, Z2
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z4, Z4, Z4
-	VPXORD       Z5, Z5, Z5
-	MOVL         $0x7f800000, DX
-	VPBROADCASTD DX, Z16
-	MOVL         $0xff800000, DX
-	VPBROADCASTD DX, Z17
-	MOVQ         stride+16(FP), DX
-	VPBROADCASTD DX, Z18
-	VPMULLD      iota32<>+0(SB), Z18, Z18
-	SHLQ         $0x04, DX
+	XORQ         DX, DX
+	MOVL         $0x7f800000, BX
+	VPBROADCASTD BX, Z17
+	MOVL         $0xff800000, BX
+	VPBROADCASTD BX, Z18
+	MOVQ         stride+16(FP), BX
+	VPBROADCASTD BX, Z19
+	VPMULLD      iota32<>+0(SB), Z19, Z19
+	SHLQ         $0x04, BX
 
 loop:
 	CMPQ          CX, $0x00000010
 	JB            done
 	KXNORW        K1, K1, K1
-	VPXORD        Z6, Z6, Z6
-	VPGATHERDD    (AX)(Z18*1), K1, Z6
-	VPSLLD        $0x10, Z6, Z6
-	VFPCLASSPSZ   $0x99, Z6, K2
-	VPADDD        Z7, Z1, K2, Z1
-	VFPCLASSPSZ   $0x81, Z6, K3
-	VPADDD        Z7, Z2, K3, Z2
-	VFPCLASSPSZ   $0x08, Z6, K3
-	VPADDD        Z7, Z3, K3, Z3
-	VFPCLASSPSZ   $0x06, Z6, K3
-	VPADDD        Z7, Z4, K3, Z4
-	VFPCLASSPSZ   $0x04, Z6, K3
-	VPADDD        Z7, Z5, K3, Z5
-	KNOTW         K2, K2
-	VMINPS        Z6, Z16, K2, Z16
-	VMAXPS        Z6, Z17, K2, Z17
-	VCVTPS2PD     Y6, Z19
-	VEXTRACTF64X4 $0x01, Z6, Y20
-	VCVTPS2PD     Y20, Z20
-	KSHIFTRW      $0x08, K2, K3
-	VSUBPD.Z      Z0, Z19, K2, Z19
-	VSUBPD.Z      Z0, Z20, K3, Z20
-	VADDPD        Z19, Z8, Z8
-	VADDPD        Z20, Z10, Z10
-	VFMADD231PD   Z19, Z19, Z9
-	VFMADD231PD   Z20, Z20, Z11
-	ADDQ          DX, AX
-	SUBQ          $0x00000010, CX
-	JMP           loop
+	VPXORD        Z5, Z5, Z5
+	VPGATHERDD    (AX)(Z19*1), K1, Z5
+	VPSLLD        $0x10, Z5, Z5
+	VFPCLASSPSZ   $0x99, Z5, K2
+	VPANDD        Z7, Z5, Z20
+	VPMINUD       Z6, Z20, Z21
+	VPADDD        Z21, Z4, Z4
+	KORTESTW      K2, K2
+	JNZ           nonfinite1
+	VCVTPS2PD     Y5, Z20
+	VEXTRACTF64X4 $0x01, Z5, Y21
+	VCVTPS2PD     Y21, Z21
+	VRANGEPS      $0x04, Z5, Z17, Z17
+	VRANGEPS      $0x05, Z5, Z18, Z18
+	VSUBPD        Z0, Z20, Z20
+	VSUBPD        Z0, Z21, Z21
+	VADDPD        Z20, Z9, Z9
+	VADDPD        Z21, Z11, Z11
+	VFMADD231PD   Z20, Z20, Z10
+	VFMADD231PD   Z21, Z21, Z12
+
+join1:
+	ADDQ BX, AX
+	SUBQ $0x00000010, CX
+	JMP  loop
 
 done:
 	MOVQ          out+32(FP), AX
-	VADDPD        Z10, Z8, Z8
-	VADDPD        Z14, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z8, Y0
-	VADDPD        Y0, Y8, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, (AX)
 	VADDPD        Z11, Z9, Z9
 	VADDPD        Z15, Z13, Z13
 	VADDPD        Z13, Z9, Z9
 	VEXTRACTF64X4 $0x01, Z9, Y0
 	VADDPD        Y0, Y9, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, 8(AX)
-	VEXTRACTF64X4 $0x01, Z16, Y0
-	VMINPS        Y0, Y16, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMINPS        X6, X0, X6
-	VPERMILPS     $0x4e, X6, X0
-	VMINPS        X0, X6, X6
-	VPERMILPS     $0xb1, X6, X0
-	VMINPS        X0, X6, X6
-	VCVTSS2SD     X6, X6, X6
-	MOVSD         X6, 16(AX)
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, (AX)
+	VADDPD        Z12, Z10, Z10
+	VADDPD        Z16, Z14, Z14
+	VADDPD        Z14, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y0
+	VADDPD        Y0, Y10, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, 8(AX)
 	VEXTRACTF64X4 $0x01, Z17, Y0
-	VMAXPS        Y0, Y17, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMAXPS        X6, X0, X6
-	VPERMILPS     $0x4e, X6, X0
-	VMAXPS        X0, X6, X6
-	VPERMILPS     $0xb1, X6, X0
-	VMAXPS        X0, X6, X6
-	VCVTSS2SD     X6, X6, X6
-	MOVSD         X6, 24(AX)
+	VRANGEPS      $0x04, Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPS      $0x04, X5, X0, X5
+	VPERMILPS     $0x4e, X5, X0
+	VRANGEPS      $0x04, X0, X5, X5
+	VPERMILPS     $0xb1, X5, X0
+	VRANGEPS      $0x04, X0, X5, X5
+	VCVTSS2SD     X5, X5, X5
+	MOVSD         X5, 16(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y0
+	VRANGEPS      $0x05, Y0, Y18, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPS      $0x05, X5, X0, X5
+	VPERMILPS     $0x4e, X5, X0
+	VRANGEPS      $0x05, X0, X5, X5
+	VPERMILPS     $0xb1, X5, X0
+	VRANGEPS      $0x05, X0, X5, X5
+	VCVTSS2SD     X5, X5, X5
+	MOVSD         X5, 24(AX)
 	VEXTRACTI64X4 $0x01, Z1, Y0
 	VPADDD        Y0, Y1, Y0
 	VEXTRACTI128  $0x01, Y0, X1
@@ -992,7 +1103,9 @@ done:
 	VPSHUFD       $0xb1, X1, X0
 	VPADDD        X0, X1, X1
 	VMOVD         X1, CX
-	MOVQ          CX, 64(AX)
+	SUBQ          CX, DX
+	MOVQ          DX, 64(AX)
+	MOVQ          n+8(FP), CX
 	VEXTRACTI64X4 $0x01, Z4, Y0
 	VPADDD        Y0, Y4, Y0
 	VEXTRACTI128  $0x01, Y0, X1
@@ -1001,20 +1114,36 @@ done:
 	VPADDD        X0, X1, X1
 	VPSHUFD       $0xb1, X1, X0
 	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
+	VMOVD         X1, DX
+	SUBQ          DX, CX
 	MOVQ          CX, 32(AX)
-	VEXTRACTI64X4 $0x01, Z5, Y0
-	VPADDD        Y0, Y5, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 40(AX)
+	MOVQ          $0x00000000, 40(AX)
 	VZEROUPPER
 	RET
+
+nonfinite1:
+	VPADDD        Z6, Z1, K2, Z1
+	VPSUBD        Z20, Z8, Z20
+	VPSRLD        $0x1f, Z20, Z20
+	VPADDD        Z20, Z2, Z2
+	VPXORD        Z8, Z5, Z20
+	VPMINUD       Z6, Z20, Z20
+	VPADDD        Z20, Z3, Z3
+	ADDQ          $0x00000010, DX
+	KNOTW         K2, K2
+	VCVTPS2PD     Y5, Z20
+	VEXTRACTF64X4 $0x01, Z5, Y21
+	VCVTPS2PD     Y21, Z21
+	VRANGEPS      $0x04, Z5, Z17, K2, Z17
+	VRANGEPS      $0x05, Z5, Z18, K2, Z18
+	KSHIFTRW      $0x08, K2, K3
+	VSUBPD.Z      Z0, Z20, K2, Z20
+	VSUBPD.Z      Z0, Z21, K3, Z21
+	VADDPD        Z20, Z9, Z9
+	VADDPD        Z21, Z11, Z11
+	VFMADD231PD   Z20, Z20, Z10
+	VFMADD231PD   Z21, Z21, Z12
+	JMP           join1
 
 // func momentsBF16AVX2(p *byte, n int, shift float64, out *byte)
 // Requires: AVX, AVX2, FMA3, POPCNT, SSE2
@@ -1269,221 +1398,17 @@ done:
 	RET
 
 // func momentsF16AVX512(p *byte, n int, shift float64, out *byte)
-// Requires: AVX, AVX2, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, SSE2
 TEXT ·momentsF16AVX512(SB), NOSPLIT, $0-32
 	MOVQ         p+0(FP), AX
 	MOVQ         n+8(FP), CX
 	MOVSD        shift+16(FP), X0
 	VBROADCASTSD X0, Z0
 	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z5
+	MOVL         $0x7fffffff, DX
 	VPBROADCASTD DX, Z6
-	VXORPD       Z7, Z7, Z7
-	VXORPD       Z8, Z8, Z8
-	VXORPD       Z9, Z9, Z9
-	VXORPD       Z10, Z10, Z10
-	VXORPD       Z11, Z11, Z11
-	VXORPD       Z12, Z12, Z12
-	VXORPD       Z13, Z13, Z13
-	VXORPD       Z14, Z14, Z14
-	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z3, Z3, Z3
-	VPXORD       Z4, Z4, Z4
-	VPXORD       Z5, Z5, Z5
 	MOVL         $0x7f800000, DX
-	VPBROADCASTD DX, Z15
-	MOVL         $0xff800000, DX
-	VPBROADCASTD DX, Z16
-
-loop:
-	CMPQ          CX, $0x00000020
-	JB            single
-	VCVTPH2PS     (AX), Z17
-	VFPCLASSPSZ   $0x99, Z17, K1
-	VPADDD        Z6, Z1, K1, Z1
-	VFPCLASSPSZ   $0x81, Z17, K2
-	VPADDD        Z6, Z2, K2, Z2
-	VFPCLASSPSZ   $0x08, Z17, K2
-	VPADDD        Z6, Z3, K2, Z3
-	VFPCLASSPSZ   $0x06, Z17, K2
-	VPADDD        Z6, Z4, K2, Z4
-	VFPCLASSPSZ   $0x04, Z17, K2
-	VPADDD        Z6, Z5, K2, Z5
-	KNOTW         K1, K1
-	VMINPS        Z17, Z15, K1, Z15
-	VMAXPS        Z17, Z16, K1, Z16
-	VCVTPS2PD     Y17, Z18
-	VEXTRACTF64X4 $0x01, Z17, Y17
-	VCVTPS2PD     Y17, Z17
-	KSHIFTRW      $0x08, K1, K2
-	VSUBPD.Z      Z0, Z18, K1, Z18
-	VSUBPD.Z      Z0, Z17, K2, Z17
-	VADDPD        Z18, Z7, Z7
-	VADDPD        Z17, Z9, Z9
-	VFMADD231PD   Z18, Z18, Z8
-	VFMADD231PD   Z17, Z17, Z10
-	VCVTPH2PS     32(AX), Z17
-	VFPCLASSPSZ   $0x99, Z17, K1
-	VPADDD        Z6, Z1, K1, Z1
-	VFPCLASSPSZ   $0x81, Z17, K2
-	VPADDD        Z6, Z2, K2, Z2
-	VFPCLASSPSZ   $0x08, Z17, K2
-	VPADDD        Z6, Z3, K2, Z3
-	VFPCLASSPSZ   $0x06, Z17, K2
-	VPADDD        Z6, Z4, K2, Z4
-	VFPCLASSPSZ   $0x04, Z17, K2
-	VPADDD        Z6, Z5, K2, Z5
-	KNOTW         K1, K1
-	VMINPS        Z17, Z15, K1, Z15
-	VMAXPS        Z17, Z16, K1, Z16
-	VCVTPS2PD     Y17, Z18
-	VEXTRACTF64X4 $0x01, Z17, Y17
-	VCVTPS2PD     Y17, Z17
-	KSHIFTRW      $0x08, K1, K2
-	VSUBPD.Z      Z0, Z18, K1, Z18
-	VSUBPD.Z      Z0, Z17, K2, Z17
-	VADDPD        Z18, Z11, Z11
-	VADDPD        Z17, Z13, Z13
-	VFMADD231PD   Z18, Z18, Z12
-	VFMADD231PD   Z17, Z17, Z14
-	ADDQ          $0x00000040, AX
-	SUBQ          $0x00000020, CX
-	JMP           loop
-
-single:
-	TESTQ         CX, CX
-	JZ            done
-	VCVTPH2PS     (AX), Z17
-	VFPCLASSPSZ   $0x99, Z17, K1
-	VPADDD        Z6, Z1, K1, Z1
-	VFPCLASSPSZ   $0x81, Z17, K2
-	VPADDD        Z6, Z2, K2, Z2
-	VFPCLASSPSZ   $0x08, Z17, K2
-	VPADDD        Z6, Z3, K2, Z3
-	VFPCLASSPSZ   $0x06, Z17, K2
-	VPADDD        Z6, Z4, K2, Z4
-	VFPCLASSPSZ   $0x04, Z17, K2
-	VPADDD        Z6, Z5, K2, Z5
-	KNOTW         K1, K1
-	VMINPS        Z17, Z15, K1, Z15
-	VMAXPS        Z17, Z16, K1, Z16
-	VCVTPS2PD     Y17, Z18
-	VEXTRACTF64X4 $0x01, Z17, Y17
-	VCVTPS2PD     Y17, Z17
-	KSHIFTRW      $0x08, K1, K2
-	VSUBPD.Z      Z0, Z18, K1, Z18
-	VSUBPD.Z      Z0, Z17, K2, Z17
-	VADDPD        Z18, Z7, Z7
-	VADDPD        Z17, Z9, Z9
-	VFMADD231PD   Z18, Z18, Z8
-	VFMADD231PD   Z17, Z17, Z10
-	ADDQ          $0x00000020, AX
-	SUBQ          $0x00000010, CX
-	JMP           single
-
-done:
-	MOVQ          out+24(FP), AX
-	VADDPD        Z9, Z7, Z7
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z11, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z7, Y0
-	VADDPD        Y0, Y7, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, (AX)
-	VADDPD        Z10, Z8, Z8
-	VADDPD        Z14, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z8, Y0
-	VADDPD        Y0, Y8, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, 8(AX)
-	VEXTRACTF64X4 $0x01, Z15, Y0
-	VMINPS        Y0, Y15, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMINPS        X6, X0, X6
-	VPERMILPS     $0x4e, X6, X0
-	VMINPS        X0, X6, X6
-	VPERMILPS     $0xb1, X6, X0
-	VMINPS        X0, X6, X6
-	VCVTSS2SD     X6, X6, X6
-	MOVSD         X6, 16(AX)
-	VEXTRACTF64X4 $0x01, Z16, Y0
-	VMAXPS        Y0, Y16, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMAXPS        X6, X0, X6
-	VPERMILPS     $0x4e, X6, X0
-	VMAXPS        X0, X6, X6
-	VPERMILPS     $0xb1, X6, X0
-	VMAXPS        X0, X6, X6
-	VCVTSS2SD     X6, X6, X6
-	MOVSD         X6, 24(AX)
-	VEXTRACTI64X4 $0x01, Z1, Y0
-	VPADDD        Y0, Y1, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 48(AX)
-	VEXTRACTI64X4 $0x01, Z2, Y0
-	VPADDD        Y0, Y2, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 56(AX)
-	VEXTRACTI64X4 $0x01, Z3, Y0
-	VPADDD        Y0, Y3, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 64(AX)
-	VEXTRACTI64X4 $0x01, Z4, Y0
-	VPADDD        Y0, Y4, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 32(AX)
-	VEXTRACTI64X4 $0x01, Z5, Y0
-	VPADDD        Y0, Y5, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 40(AX)
-	VZEROUPPER
-	RET
-
-// func momentsF16StrideAVX512(p *byte, n int, stride int, shift float64, out *byte)
-// Requires: AVX, AVX2, AVX512DQ, AVX512F, SSE2
-TEXT ·momentsF16StrideAVX512(SB), NOSPLIT, $0-40
-	MOVQ         p+0(FP), AX
-	MOVQ         n+8(FP), CX
-	MOVSD        shift+24(FP), X0
-	VBROADCASTSD X0, Z0
-	MOVL         $0x00000001, DX
 	VPBROADCASTD DX, Z7
 	VXORPD       Z8, Z8, Z8
 	VXORPD       Z9, Z9, Z9
@@ -1497,93 +1422,128 @@ TEXT ·momentsF16StrideAVX512(SB), NOSPLIT, $0-40
 	VPXORD       Z2, Z2, Z2
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z4, Z4, Z4
-	VPXORD       Z5, Z5, Z5
-	MOVL         $0x7f800000, DX
-	VPBROADCASTD DX, Z16
-	MOVL         $0xff800000, DX
-	VPBROADCASTD DX, Z17
-	MOVQ         stride+16(FP), DX
-	VPBROADCASTD DX, Z18
-	VPMULLD      iota32<>+0(SB), Z18, Z18
-	SHLQ         $0x04, DX
+	XORQ         DX, DX
+	MOVL         $0x7f800000, BX
+	VPBROADCASTD BX, Z16
+	MOVL         $0xff800000, BX
+	VPBROADCASTD BX, Z17
 
 loop:
-	CMPQ          CX, $0x00000010
-	JB            done
-	KXNORW        K1, K1, K1
-	VPXORD        Z6, Z6, Z6
-	VPGATHERDD    (AX)(Z18*1), K1, Z6
-	VPMOVDW       Z6, Y6
-	VCVTPH2PS     Y6, Z6
-	VFPCLASSPSZ   $0x99, Z6, K2
-	VPADDD        Z7, Z1, K2, Z1
-	VFPCLASSPSZ   $0x81, Z6, K3
-	VPADDD        Z7, Z2, K3, Z2
-	VFPCLASSPSZ   $0x08, Z6, K3
-	VPADDD        Z7, Z3, K3, Z3
-	VFPCLASSPSZ   $0x06, Z6, K3
-	VPADDD        Z7, Z4, K3, Z4
-	VFPCLASSPSZ   $0x04, Z6, K3
-	VPADDD        Z7, Z5, K3, Z5
-	KNOTW         K2, K2
-	VMINPS        Z6, Z16, K2, Z16
-	VMAXPS        Z6, Z17, K2, Z17
-	VCVTPS2PD     Y6, Z19
-	VEXTRACTF64X4 $0x01, Z6, Y20
+	CMPQ          CX, $0x00000020
+	JB            single
+	VCVTPH2PS     (AX), Z18
+	VFPCLASSPSZ   $0x99, Z18, K1
+	VPANDD        Z6, Z18, Z19
+	VPMINUD       Z5, Z19, Z20
+	VPADDD        Z20, Z4, Z4
+	KORTESTW      K1, K1
+	JNZ           nonfinite1
+	VCVTPS2PD     Y18, Z19
+	VEXTRACTF64X4 $0x01, Z18, Y20
 	VCVTPS2PD     Y20, Z20
-	KSHIFTRW      $0x08, K2, K3
-	VSUBPD.Z      Z0, Z19, K2, Z19
-	VSUBPD.Z      Z0, Z20, K3, Z20
+	VRANGEPS      $0x04, Z18, Z16, Z16
+	VRANGEPS      $0x05, Z18, Z17, Z17
+	VSUBPD        Z0, Z19, Z19
+	VSUBPD        Z0, Z20, Z20
 	VADDPD        Z19, Z8, Z8
 	VADDPD        Z20, Z10, Z10
 	VFMADD231PD   Z19, Z19, Z9
 	VFMADD231PD   Z20, Z20, Z11
-	ADDQ          DX, AX
-	SUBQ          $0x00000010, CX
-	JMP           loop
+
+join1:
+	VCVTPH2PS     32(AX), Z18
+	VFPCLASSPSZ   $0x99, Z18, K1
+	VPANDD        Z6, Z18, Z19
+	VPMINUD       Z5, Z19, Z20
+	VPADDD        Z20, Z4, Z4
+	KORTESTW      K1, K1
+	JNZ           nonfinite2
+	VCVTPS2PD     Y18, Z19
+	VEXTRACTF64X4 $0x01, Z18, Y20
+	VCVTPS2PD     Y20, Z20
+	VRANGEPS      $0x04, Z18, Z16, Z16
+	VRANGEPS      $0x05, Z18, Z17, Z17
+	VSUBPD        Z0, Z19, Z19
+	VSUBPD        Z0, Z20, Z20
+	VADDPD        Z19, Z12, Z12
+	VADDPD        Z20, Z14, Z14
+	VFMADD231PD   Z19, Z19, Z13
+	VFMADD231PD   Z20, Z20, Z15
+
+join2:
+	ADDQ $0x00000040, AX
+	SUBQ $0x00000020, CX
+	JMP  loop
+
+single:
+	TESTQ         CX, CX
+	JZ            done
+	VCVTPH2PS     (AX), Z18
+	VFPCLASSPSZ   $0x99, Z18, K1
+	VPANDD        Z6, Z18, Z19
+	VPMINUD       Z5, Z19, Z20
+	VPADDD        Z20, Z4, Z4
+	KORTESTW      K1, K1
+	JNZ           nonfinite3
+	VCVTPS2PD     Y18, Z19
+	VEXTRACTF64X4 $0x01, Z18, Y20
+	VCVTPS2PD     Y20, Z20
+	VRANGEPS      $0x04, Z18, Z16, Z16
+	VRANGEPS      $0x05, Z18, Z17, Z17
+	VSUBPD        Z0, Z19, Z19
+	VSUBPD        Z0, Z20, Z20
+	VADDPD        Z19, Z8, Z8
+	VADDPD        Z20, Z10, Z10
+	VFMADD231PD   Z19, Z19, Z9
+	VFMADD231PD   Z20, Z20, Z11
+
+join3:
+	ADDQ $0x00000020, AX
+	SUBQ $0x00000010, CX
+	JMP  single
 
 done:
-	MOVQ          out+32(FP), AX
+	MOVQ          out+24(FP), AX
 	VADDPD        Z10, Z8, Z8
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z12, Z8, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y0
 	VADDPD        Y0, Y8, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, (AX)
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, (AX)
 	VADDPD        Z11, Z9, Z9
 	VADDPD        Z15, Z13, Z13
 	VADDPD        Z13, Z9, Z9
 	VEXTRACTF64X4 $0x01, Z9, Y0
 	VADDPD        Y0, Y9, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, 8(AX)
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, 8(AX)
 	VEXTRACTF64X4 $0x01, Z16, Y0
-	VMINPS        Y0, Y16, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMINPS        X6, X0, X6
-	VPERMILPS     $0x4e, X6, X0
-	VMINPS        X0, X6, X6
-	VPERMILPS     $0xb1, X6, X0
-	VMINPS        X0, X6, X6
-	VCVTSS2SD     X6, X6, X6
-	MOVSD         X6, 16(AX)
+	VRANGEPS      $0x04, Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPS      $0x04, X5, X0, X5
+	VPERMILPS     $0x4e, X5, X0
+	VRANGEPS      $0x04, X0, X5, X5
+	VPERMILPS     $0xb1, X5, X0
+	VRANGEPS      $0x04, X0, X5, X5
+	VCVTSS2SD     X5, X5, X5
+	MOVSD         X5, 16(AX)
 	VEXTRACTF64X4 $0x01, Z17, Y0
-	VMAXPS        Y0, Y17, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMAXPS        X6, X0, X6
-	VPERMILPS     $0x4e, X6, X0
-	VMAXPS        X0, X6, X6
-	VPERMILPS     $0xb1, X6, X0
-	VMAXPS        X0, X6, X6
-	VCVTSS2SD     X6, X6, X6
-	MOVSD         X6, 24(AX)
+	VRANGEPS      $0x05, Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPS      $0x05, X5, X0, X5
+	VPERMILPS     $0x4e, X5, X0
+	VRANGEPS      $0x05, X0, X5, X5
+	VPERMILPS     $0xb1, X5, X0
+	VRANGEPS      $0x05, X0, X5, X5
+	VCVTSS2SD     X5, X5, X5
+	MOVSD         X5, 24(AX)
 	VEXTRACTI64X4 $0x01, Z1, Y0
 	VPADDD        Y0, Y1, Y0
 	VEXTRACTI128  $0x01, Y0, X1
@@ -1613,7 +1573,9 @@ done:
 	VPSHUFD       $0xb1, X1, X0
 	VPADDD        X0, X1, X1
 	VMOVD         X1, CX
-	MOVQ          CX, 64(AX)
+	SUBQ          CX, DX
+	MOVQ          DX, 64(AX)
+	MOVQ          n+8(FP), CX
 	VEXTRACTI64X4 $0x01, Z4, Y0
 	VPADDD        Y0, Y4, Y0
 	VEXTRACTI128  $0x01, Y0, X1
@@ -1622,10 +1584,195 @@ done:
 	VPADDD        X0, X1, X1
 	VPSHUFD       $0xb1, X1, X0
 	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
+	VMOVD         X1, DX
+	SUBQ          DX, CX
 	MOVQ          CX, 32(AX)
-	VEXTRACTI64X4 $0x01, Z5, Y0
-	VPADDD        Y0, Y5, Y0
+	MOVQ          $0x00000000, 40(AX)
+	VZEROUPPER
+	RET
+
+nonfinite1:
+	VPADDD        Z5, Z1, K1, Z1
+	VPSUBD        Z19, Z7, Z19
+	VPSRLD        $0x1f, Z19, Z19
+	VPADDD        Z19, Z2, Z2
+	VPXORD        Z7, Z18, Z19
+	VPMINUD       Z5, Z19, Z19
+	VPADDD        Z19, Z3, Z3
+	ADDQ          $0x00000010, DX
+	KNOTW         K1, K1
+	VCVTPS2PD     Y18, Z19
+	VEXTRACTF64X4 $0x01, Z18, Y20
+	VCVTPS2PD     Y20, Z20
+	VRANGEPS      $0x04, Z18, Z16, K1, Z16
+	VRANGEPS      $0x05, Z18, Z17, K1, Z17
+	KSHIFTRW      $0x08, K1, K2
+	VSUBPD.Z      Z0, Z19, K1, Z19
+	VSUBPD.Z      Z0, Z20, K2, Z20
+	VADDPD        Z19, Z8, Z8
+	VADDPD        Z20, Z10, Z10
+	VFMADD231PD   Z19, Z19, Z9
+	VFMADD231PD   Z20, Z20, Z11
+	JMP           join1
+
+nonfinite2:
+	VPADDD        Z5, Z1, K1, Z1
+	VPSUBD        Z19, Z7, Z19
+	VPSRLD        $0x1f, Z19, Z19
+	VPADDD        Z19, Z2, Z2
+	VPXORD        Z7, Z18, Z19
+	VPMINUD       Z5, Z19, Z19
+	VPADDD        Z19, Z3, Z3
+	ADDQ          $0x00000010, DX
+	KNOTW         K1, K1
+	VCVTPS2PD     Y18, Z19
+	VEXTRACTF64X4 $0x01, Z18, Y20
+	VCVTPS2PD     Y20, Z20
+	VRANGEPS      $0x04, Z18, Z16, K1, Z16
+	VRANGEPS      $0x05, Z18, Z17, K1, Z17
+	KSHIFTRW      $0x08, K1, K2
+	VSUBPD.Z      Z0, Z19, K1, Z19
+	VSUBPD.Z      Z0, Z20, K2, Z20
+	VADDPD        Z19, Z12, Z12
+	VADDPD        Z20, Z14, Z14
+	VFMADD231PD   Z19, Z19, Z13
+	VFMADD231PD   Z20, Z20, Z15
+	JMP           join2
+
+nonfinite3:
+	VPADDD        Z5, Z1, K1, Z1
+	VPSUBD        Z19, Z7, Z19
+	VPSRLD        $0x1f, Z19, Z19
+	VPADDD        Z19, Z2, Z2
+	VPXORD        Z7, Z18, Z19
+	VPMINUD       Z5, Z19, Z19
+	VPADDD        Z19, Z3, Z3
+	ADDQ          $0x00000010, DX
+	KNOTW         K1, K1
+	VCVTPS2PD     Y18, Z19
+	VEXTRACTF64X4 $0x01, Z18, Y20
+	VCVTPS2PD     Y20, Z20
+	VRANGEPS      $0x04, Z18, Z16, K1, Z16
+	VRANGEPS      $0x05, Z18, Z17, K1, Z17
+	KSHIFTRW      $0x08, K1, K2
+	VSUBPD.Z      Z0, Z19, K1, Z19
+	VSUBPD.Z      Z0, Z20, K2, Z20
+	VADDPD        Z19, Z8, Z8
+	VADDPD        Z20, Z10, Z10
+	VFMADD231PD   Z19, Z19, Z9
+	VFMADD231PD   Z20, Z20, Z11
+	JMP           join3
+
+// func momentsF16StrideAVX512(p *byte, n int, stride int, shift float64, out *byte)
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, SSE2
+TEXT ·momentsF16StrideAVX512(SB), NOSPLIT, $0-40
+	MOVQ         p+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVSD        shift+24(FP), X0
+	VBROADCASTSD X0, Z0
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z6
+	MOVL         $0x7fffffff, DX
+	VPBROADCASTD DX, Z7
+	MOVL         $0x7f800000, DX
+	VPBROADCASTD DX, Z8
+	VXORPD       Z9, Z9, Z9
+	VXORPD       Z10, Z10, Z10
+	VXORPD       Z11, Z11, Z11
+	VXORPD       Z12, Z12, Z12
+	VXORPD       Z13, Z13, Z13
+	VXORPD       Z14, Z14, Z14
+	VXORPD       Z15, Z15, Z15
+	VXORPD       Z16, Z16, Z16
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	XORQ         DX, DX
+	MOVL         $0x7f800000, BX
+	VPBROADCASTD BX, Z17
+	MOVL         $0xff800000, BX
+	VPBROADCASTD BX, Z18
+	MOVQ         stride+16(FP), BX
+	VPBROADCASTD BX, Z19
+	VPMULLD      iota32<>+0(SB), Z19, Z19
+	SHLQ         $0x04, BX
+
+loop:
+	CMPQ          CX, $0x00000010
+	JB            done
+	KXNORW        K1, K1, K1
+	VPXORD        Z5, Z5, Z5
+	VPGATHERDD    (AX)(Z19*1), K1, Z5
+	VPMOVDW       Z5, Y5
+	VCVTPH2PS     Y5, Z5
+	VFPCLASSPSZ   $0x99, Z5, K2
+	VPANDD        Z7, Z5, Z20
+	VPMINUD       Z6, Z20, Z21
+	VPADDD        Z21, Z4, Z4
+	KORTESTW      K2, K2
+	JNZ           nonfinite1
+	VCVTPS2PD     Y5, Z20
+	VEXTRACTF64X4 $0x01, Z5, Y21
+	VCVTPS2PD     Y21, Z21
+	VRANGEPS      $0x04, Z5, Z17, Z17
+	VRANGEPS      $0x05, Z5, Z18, Z18
+	VSUBPD        Z0, Z20, Z20
+	VSUBPD        Z0, Z21, Z21
+	VADDPD        Z20, Z9, Z9
+	VADDPD        Z21, Z11, Z11
+	VFMADD231PD   Z20, Z20, Z10
+	VFMADD231PD   Z21, Z21, Z12
+
+join1:
+	ADDQ BX, AX
+	SUBQ $0x00000010, CX
+	JMP  loop
+
+done:
+	MOVQ          out+32(FP), AX
+	VADDPD        Z11, Z9, Z9
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z13, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z9, Y0
+	VADDPD        Y0, Y9, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, (AX)
+	VADDPD        Z12, Z10, Z10
+	VADDPD        Z16, Z14, Z14
+	VADDPD        Z14, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y0
+	VADDPD        Y0, Y10, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, 8(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VRANGEPS      $0x04, Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPS      $0x04, X5, X0, X5
+	VPERMILPS     $0x4e, X5, X0
+	VRANGEPS      $0x04, X0, X5, X5
+	VPERMILPS     $0xb1, X5, X0
+	VRANGEPS      $0x04, X0, X5, X5
+	VCVTSS2SD     X5, X5, X5
+	MOVSD         X5, 16(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y0
+	VRANGEPS      $0x05, Y0, Y18, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPS      $0x05, X5, X0, X5
+	VPERMILPS     $0x4e, X5, X0
+	VRANGEPS      $0x05, X0, X5, X5
+	VPERMILPS     $0xb1, X5, X0
+	VRANGEPS      $0x05, X0, X5, X5
+	VCVTSS2SD     X5, X5, X5
+	MOVSD         X5, 24(AX)
+	VEXTRACTI64X4 $0x01, Z1, Y0
+	VPADDD        Y0, Y1, Y0
 	VEXTRACTI128  $0x01, Y0, X1
 	VPADDD        X1, X0, X1
 	VPSHUFD       $0x4e, X1, X0
@@ -1633,9 +1780,67 @@ done:
 	VPSHUFD       $0xb1, X1, X0
 	VPADDD        X0, X1, X1
 	VMOVD         X1, CX
-	MOVQ          CX, 40(AX)
+	MOVQ          CX, 48(AX)
+	VEXTRACTI64X4 $0x01, Z2, Y0
+	VPADDD        Y0, Y2, Y0
+	VEXTRACTI128  $0x01, Y0, X1
+	VPADDD        X1, X0, X1
+	VPSHUFD       $0x4e, X1, X0
+	VPADDD        X0, X1, X1
+	VPSHUFD       $0xb1, X1, X0
+	VPADDD        X0, X1, X1
+	VMOVD         X1, CX
+	MOVQ          CX, 56(AX)
+	VEXTRACTI64X4 $0x01, Z3, Y0
+	VPADDD        Y0, Y3, Y0
+	VEXTRACTI128  $0x01, Y0, X1
+	VPADDD        X1, X0, X1
+	VPSHUFD       $0x4e, X1, X0
+	VPADDD        X0, X1, X1
+	VPSHUFD       $0xb1, X1, X0
+	VPADDD        X0, X1, X1
+	VMOVD         X1, CX
+	SUBQ          CX, DX
+	MOVQ          DX, 64(AX)
+	MOVQ          n+8(FP), CX
+	VEXTRACTI64X4 $0x01, Z4, Y0
+	VPADDD        Y0, Y4, Y0
+	VEXTRACTI128  $0x01, Y0, X1
+	VPADDD        X1, X0, X1
+	VPSHUFD       $0x4e, X1, X0
+	VPADDD        X0, X1, X1
+	VPSHUFD       $0xb1, X1, X0
+	VPADDD        X0, X1, X1
+	VMOVD         X1, DX
+	SUBQ          DX, CX
+	MOVQ          CX, 32(AX)
+	MOVQ          $0x00000000, 40(AX)
 	VZEROUPPER
 	RET
+
+nonfinite1:
+	VPADDD        Z6, Z1, K2, Z1
+	VPSUBD        Z20, Z8, Z20
+	VPSRLD        $0x1f, Z20, Z20
+	VPADDD        Z20, Z2, Z2
+	VPXORD        Z8, Z5, Z20
+	VPMINUD       Z6, Z20, Z20
+	VPADDD        Z20, Z3, Z3
+	ADDQ          $0x00000010, DX
+	KNOTW         K2, K2
+	VCVTPS2PD     Y5, Z20
+	VEXTRACTF64X4 $0x01, Z5, Y21
+	VCVTPS2PD     Y21, Z21
+	VRANGEPS      $0x04, Z5, Z17, K2, Z17
+	VRANGEPS      $0x05, Z5, Z18, K2, Z18
+	KSHIFTRW      $0x08, K2, K3
+	VSUBPD.Z      Z0, Z20, K2, Z20
+	VSUBPD.Z      Z0, Z21, K3, Z21
+	VADDPD        Z20, Z9, Z9
+	VADDPD        Z21, Z11, Z11
+	VFMADD231PD   Z20, Z20, Z10
+	VFMADD231PD   Z21, Z21, Z12
+	JMP           join1
 
 // func momentsF16AVX2(p *byte, n int, shift float64, out *byte)
 // Requires: AVX, AVX2, F16C, FMA3, POPCNT, SSE2
@@ -1886,15 +2091,18 @@ DATA packw<>+31(SB)/1, $0x80
 GLOBL packw<>(SB), RODATA|NOPTR, $32
 
 // func momentsF64AVX512(p *byte, n int, shift float64, out *byte)
-// Requires: AVX, AVX2, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, SSE2
 TEXT ·momentsF64AVX512(SB), NOSPLIT, $0-32
 	MOVQ         p+0(FP), AX
 	MOVQ         n+8(FP), CX
 	MOVSD        shift+16(FP), X0
 	VBROADCASTSD X0, Z0
-	MOVL         $0x00000001, DX
-	VPBROADCASTD DX, Z6
-	VXORPD       Z7, Z7, Z7
+	MOVQ         $0x0000000000000001, DX
+	VPBROADCASTQ DX, Z5
+	MOVQ         $0x7fffffffffffffff, DX
+	VPBROADCASTQ DX, Z6
+	MOVQ         $0x7ff0000000000000, DX
+	VPBROADCASTQ DX, Z7
 	VXORPD       Z8, Z8, Z8
 	VXORPD       Z9, Z9, Z9
 	VXORPD       Z10, Z10, Z10
@@ -1902,214 +2110,274 @@ TEXT ·momentsF64AVX512(SB), NOSPLIT, $0-32
 	VXORPD       Z12, Z12, Z12
 	VXORPD       Z13, Z13, Z13
 	VXORPD       Z14, Z14, Z14
+	VXORPD       Z15, Z15, Z15
 	VPXORD       Z1, Z1, Z1
 	VPXORD       Z2, Z2, Z2
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z4, Z4, Z4
-	VPXORD       Z5, Z5, Z5
-	MOVQ         $0x7ff0000000000000, DX
-	VPBROADCASTQ DX, Z15
-	MOVQ         $0xfff0000000000000, DX
-	VPBROADCASTQ DX, Z16
+	XORQ         DX, DX
+	MOVQ         $0x7ff0000000000000, BX
+	VPBROADCASTQ BX, Z16
+	MOVQ         $0xfff0000000000000, BX
+	VPBROADCASTQ BX, Z17
 
 loop:
 	CMPQ        CX, $0x00000020
 	JB          single
-	VMOVUPD     (AX), Z17
-	VFPCLASSPDZ $0x99, Z17, K1
-	VPADDD      Z6, Z1, K1, Z1
-	VFPCLASSPDZ $0x81, Z17, K2
-	VPADDD      Z6, Z2, K2, Z2
-	VFPCLASSPDZ $0x08, Z17, K2
-	VPADDD      Z6, Z3, K2, Z3
-	VFPCLASSPDZ $0x06, Z17, K2
-	VPADDD      Z6, Z4, K2, Z4
-	VFPCLASSPDZ $0x04, Z17, K2
-	VPADDD      Z6, Z5, K2, Z5
-	KNOTB       K1, K1
-	VMINPD      Z17, Z15, K1, Z15
-	VMAXPD      Z17, Z16, K1, Z16
-	VSUBPD.Z    Z0, Z17, K1, Z17
-	VADDPD      Z17, Z7, Z7
-	VFMADD231PD Z17, Z17, Z8
-	VMOVUPD     64(AX), Z17
-	VFPCLASSPDZ $0x99, Z17, K1
-	VPADDD      Z6, Z1, K1, Z1
-	VFPCLASSPDZ $0x81, Z17, K2
-	VPADDD      Z6, Z2, K2, Z2
-	VFPCLASSPDZ $0x08, Z17, K2
-	VPADDD      Z6, Z3, K2, Z3
-	VFPCLASSPDZ $0x06, Z17, K2
-	VPADDD      Z6, Z4, K2, Z4
-	VFPCLASSPDZ $0x04, Z17, K2
-	VPADDD      Z6, Z5, K2, Z5
-	KNOTB       K1, K1
-	VMINPD      Z17, Z15, K1, Z15
-	VMAXPD      Z17, Z16, K1, Z16
-	VSUBPD.Z    Z0, Z17, K1, Z17
-	VADDPD      Z17, Z9, Z9
-	VFMADD231PD Z17, Z17, Z10
-	VMOVUPD     128(AX), Z17
-	VFPCLASSPDZ $0x99, Z17, K1
-	VPADDD      Z6, Z1, K1, Z1
-	VFPCLASSPDZ $0x81, Z17, K2
-	VPADDD      Z6, Z2, K2, Z2
-	VFPCLASSPDZ $0x08, Z17, K2
-	VPADDD      Z6, Z3, K2, Z3
-	VFPCLASSPDZ $0x06, Z17, K2
-	VPADDD      Z6, Z4, K2, Z4
-	VFPCLASSPDZ $0x04, Z17, K2
-	VPADDD      Z6, Z5, K2, Z5
-	KNOTB       K1, K1
-	VMINPD      Z17, Z15, K1, Z15
-	VMAXPD      Z17, Z16, K1, Z16
-	VSUBPD.Z    Z0, Z17, K1, Z17
-	VADDPD      Z17, Z11, Z11
-	VFMADD231PD Z17, Z17, Z12
-	VMOVUPD     192(AX), Z17
-	VFPCLASSPDZ $0x99, Z17, K1
-	VPADDD      Z6, Z1, K1, Z1
-	VFPCLASSPDZ $0x81, Z17, K2
-	VPADDD      Z6, Z2, K2, Z2
-	VFPCLASSPDZ $0x08, Z17, K2
-	VPADDD      Z6, Z3, K2, Z3
-	VFPCLASSPDZ $0x06, Z17, K2
-	VPADDD      Z6, Z4, K2, Z4
-	VFPCLASSPDZ $0x04, Z17, K2
-	VPADDD      Z6, Z5, K2, Z5
-	KNOTB       K1, K1
-	VMINPD      Z17, Z15, K1, Z15
-	VMAXPD      Z17, Z16, K1, Z16
-	VSUBPD.Z    Z0, Z17, K1, Z17
-	VADDPD      Z17, Z13, Z13
-	VFMADD231PD Z17, Z17, Z14
-	ADDQ        $0x00000100, AX
-	SUBQ        $0x00000020, CX
-	JMP         loop
+	VMOVUPD     (AX), Z18
+	VFPCLASSPDZ $0x99, Z18, K1
+	VPANDQ      Z6, Z18, Z19
+	VPMINUQ     Z5, Z19, Z20
+	VPADDQ      Z20, Z4, Z4
+	KORTESTB    K1, K1
+	JNZ         nonfinite1
+	VRANGEPD    $0x04, Z18, Z16, Z16
+	VRANGEPD    $0x05, Z18, Z17, Z17
+	VSUBPD      Z0, Z18, Z18
+	VADDPD      Z18, Z8, Z8
+	VFMADD231PD Z18, Z18, Z9
+
+join1:
+	VMOVUPD     64(AX), Z18
+	VFPCLASSPDZ $0x99, Z18, K1
+	VPANDQ      Z6, Z18, Z19
+	VPMINUQ     Z5, Z19, Z20
+	VPADDQ      Z20, Z4, Z4
+	KORTESTB    K1, K1
+	JNZ         nonfinite2
+	VRANGEPD    $0x04, Z18, Z16, Z16
+	VRANGEPD    $0x05, Z18, Z17, Z17
+	VSUBPD      Z0, Z18, Z18
+	VADDPD      Z18, Z10, Z10
+	VFMADD231PD Z18, Z18, Z11
+
+join2:
+	VMOVUPD     128(AX), Z18
+	VFPCLASSPDZ $0x99, Z18, K1
+	VPANDQ      Z6, Z18, Z19
+	VPMINUQ     Z5, Z19, Z20
+	VPADDQ      Z20, Z4, Z4
+	KORTESTB    K1, K1
+	JNZ         nonfinite3
+	VRANGEPD    $0x04, Z18, Z16, Z16
+	VRANGEPD    $0x05, Z18, Z17, Z17
+	VSUBPD      Z0, Z18, Z18
+	VADDPD      Z18, Z12, Z12
+	VFMADD231PD Z18, Z18, Z13
+
+join3:
+	VMOVUPD     192(AX), Z18
+	VFPCLASSPDZ $0x99, Z18, K1
+	VPANDQ      Z6, Z18, Z19
+	VPMINUQ     Z5, Z19, Z20
+	VPADDQ      Z20, Z4, Z4
+	KORTESTB    K1, K1
+	JNZ         nonfinite4
+	VRANGEPD    $0x04, Z18, Z16, Z16
+	VRANGEPD    $0x05, Z18, Z17, Z17
+	VSUBPD      Z0, Z18, Z18
+	VADDPD      Z18, Z14, Z14
+	VFMADD231PD Z18, Z18, Z15
+
+join4:
+	ADDQ $0x00000100, AX
+	SUBQ $0x00000020, CX
+	JMP  loop
 
 single:
 	TESTQ       CX, CX
 	JZ          done
-	VMOVUPD     (AX), Z17
-	VFPCLASSPDZ $0x99, Z17, K1
-	VPADDD      Z6, Z1, K1, Z1
-	VFPCLASSPDZ $0x81, Z17, K2
-	VPADDD      Z6, Z2, K2, Z2
-	VFPCLASSPDZ $0x08, Z17, K2
-	VPADDD      Z6, Z3, K2, Z3
-	VFPCLASSPDZ $0x06, Z17, K2
-	VPADDD      Z6, Z4, K2, Z4
-	VFPCLASSPDZ $0x04, Z17, K2
-	VPADDD      Z6, Z5, K2, Z5
-	KNOTB       K1, K1
-	VMINPD      Z17, Z15, K1, Z15
-	VMAXPD      Z17, Z16, K1, Z16
-	VSUBPD.Z    Z0, Z17, K1, Z17
-	VADDPD      Z17, Z7, Z7
-	VFMADD231PD Z17, Z17, Z8
-	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000008, CX
-	JMP         single
+	VMOVUPD     (AX), Z18
+	VFPCLASSPDZ $0x99, Z18, K1
+	VPANDQ      Z6, Z18, Z19
+	VPMINUQ     Z5, Z19, Z20
+	VPADDQ      Z20, Z4, Z4
+	KORTESTB    K1, K1
+	JNZ         nonfinite5
+	VRANGEPD    $0x04, Z18, Z16, Z16
+	VRANGEPD    $0x05, Z18, Z17, Z17
+	VSUBPD      Z0, Z18, Z18
+	VADDPD      Z18, Z8, Z8
+	VFMADD231PD Z18, Z18, Z9
+
+join5:
+	ADDQ $0x00000040, AX
+	SUBQ $0x00000008, CX
+	JMP  single
 
 done:
 	MOVQ          out+24(FP), AX
-	VADDPD        Z9, Z7, Z7
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z11, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z7, Y0
-	VADDPD        Y0, Y7, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, (AX)
 	VADDPD        Z10, Z8, Z8
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z12, Z8, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y0
 	VADDPD        Y0, Y8, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, 8(AX)
-	VEXTRACTF64X4 $0x01, Z15, Y0
-	VMINPD        Y0, Y15, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMINPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VMINPD        X0, X6, X6
-	MOVSD         X6, 16(AX)
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, (AX)
+	VADDPD        Z11, Z9, Z9
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z13, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z9, Y0
+	VADDPD        Y0, Y9, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, 8(AX)
 	VEXTRACTF64X4 $0x01, Z16, Y0
-	VMAXPD        Y0, Y16, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMAXPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VMAXPD        X0, X6, X6
-	MOVSD         X6, 24(AX)
+	VRANGEPD      $0x04, Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPD      $0x04, X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VRANGEPD      $0x04, X0, X5, X5
+	MOVSD         X5, 16(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VRANGEPD      $0x05, Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPD      $0x05, X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VRANGEPD      $0x05, X0, X5, X5
+	MOVSD         X5, 24(AX)
 	VEXTRACTI64X4 $0x01, Z1, Y0
-	VPADDD        Y0, Y1, Y0
+	VPADDQ        Y0, Y1, Y0
 	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
+	VPADDQ        X1, X0, X1
 	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
+	VPADDQ        X0, X1, X1
+	VMOVQ         X1, CX
 	MOVQ          CX, 48(AX)
 	VEXTRACTI64X4 $0x01, Z2, Y0
-	VPADDD        Y0, Y2, Y0
+	VPADDQ        Y0, Y2, Y0
 	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
+	VPADDQ        X1, X0, X1
 	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
+	VPADDQ        X0, X1, X1
+	VMOVQ         X1, CX
 	MOVQ          CX, 56(AX)
 	VEXTRACTI64X4 $0x01, Z3, Y0
-	VPADDD        Y0, Y3, Y0
+	VPADDQ        Y0, Y3, Y0
 	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
+	VPADDQ        X1, X0, X1
 	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 64(AX)
+	VPADDQ        X0, X1, X1
+	VMOVQ         X1, CX
+	SUBQ          CX, DX
+	MOVQ          DX, 64(AX)
+	MOVQ          n+8(FP), CX
 	VEXTRACTI64X4 $0x01, Z4, Y0
-	VPADDD        Y0, Y4, Y0
+	VPADDQ        Y0, Y4, Y0
 	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
+	VPADDQ        X1, X0, X1
 	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
+	VPADDQ        X0, X1, X1
+	VMOVQ         X1, DX
+	SUBQ          DX, CX
 	MOVQ          CX, 32(AX)
-	VEXTRACTI64X4 $0x01, Z5, Y0
-	VPADDD        Y0, Y5, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 40(AX)
+	MOVQ          $0x00000000, 40(AX)
 	VZEROUPPER
 	RET
 
+nonfinite1:
+	VPADDQ      Z5, Z1, K1, Z1
+	VPSUBQ      Z19, Z7, Z19
+	VPSRLQ      $0x3f, Z19, Z19
+	VPADDQ      Z19, Z2, Z2
+	VPXORD      Z7, Z18, Z19
+	VPMINUQ     Z5, Z19, Z19
+	VPADDQ      Z19, Z3, Z3
+	ADDQ        $0x00000008, DX
+	KNOTB       K1, K1
+	VRANGEPD    $0x04, Z18, Z16, K1, Z16
+	VRANGEPD    $0x05, Z18, Z17, K1, Z17
+	VSUBPD.Z    Z0, Z18, K1, Z18
+	VADDPD      Z18, Z8, Z8
+	VFMADD231PD Z18, Z18, Z9
+	JMP         join1
+
+nonfinite2:
+	VPADDQ      Z5, Z1, K1, Z1
+	VPSUBQ      Z19, Z7, Z19
+	VPSRLQ      $0x3f, Z19, Z19
+	VPADDQ      Z19, Z2, Z2
+	VPXORD      Z7, Z18, Z19
+	VPMINUQ     Z5, Z19, Z19
+	VPADDQ      Z19, Z3, Z3
+	ADDQ        $0x00000008, DX
+	KNOTB       K1, K1
+	VRANGEPD    $0x04, Z18, Z16, K1, Z16
+	VRANGEPD    $0x05, Z18, Z17, K1, Z17
+	VSUBPD.Z    Z0, Z18, K1, Z18
+	VADDPD      Z18, Z10, Z10
+	VFMADD231PD Z18, Z18, Z11
+	JMP         join2
+
+nonfinite3:
+	VPADDQ      Z5, Z1, K1, Z1
+	VPSUBQ      Z19, Z7, Z19
+	VPSRLQ      $0x3f, Z19, Z19
+	VPADDQ      Z19, Z2, Z2
+	VPXORD      Z7, Z18, Z19
+	VPMINUQ     Z5, Z19, Z19
+	VPADDQ      Z19, Z3, Z3
+	ADDQ        $0x00000008, DX
+	KNOTB       K1, K1
+	VRANGEPD    $0x04, Z18, Z16, K1, Z16
+	VRANGEPD    $0x05, Z18, Z17, K1, Z17
+	VSUBPD.Z    Z0, Z18, K1, Z18
+	VADDPD      Z18, Z12, Z12
+	VFMADD231PD Z18, Z18, Z13
+	JMP         join3
+
+nonfinite4:
+	VPADDQ      Z5, Z1, K1, Z1
+	VPSUBQ      Z19, Z7, Z19
+	VPSRLQ      $0x3f, Z19, Z19
+	VPADDQ      Z19, Z2, Z2
+	VPXORD      Z7, Z18, Z19
+	VPMINUQ     Z5, Z19, Z19
+	VPADDQ      Z19, Z3, Z3
+	ADDQ        $0x00000008, DX
+	KNOTB       K1, K1
+	VRANGEPD    $0x04, Z18, Z16, K1, Z16
+	VRANGEPD    $0x05, Z18, Z17, K1, Z17
+	VSUBPD.Z    Z0, Z18, K1, Z18
+	VADDPD      Z18, Z14, Z14
+	VFMADD231PD Z18, Z18, Z15
+	JMP         join4
+
+nonfinite5:
+	VPADDQ      Z5, Z1, K1, Z1
+	VPSUBQ      Z19, Z7, Z19
+	VPSRLQ      $0x3f, Z19, Z19
+	VPADDQ      Z19, Z2, Z2
+	VPXORD      Z7, Z18, Z19
+	VPMINUQ     Z5, Z19, Z19
+	VPADDQ      Z19, Z3, Z3
+	ADDQ        $0x00000008, DX
+	KNOTB       K1, K1
+	VRANGEPD    $0x04, Z18, Z16, K1, Z16
+	VRANGEPD    $0x05, Z18, Z17, K1, Z17
+	VSUBPD.Z    Z0, Z18, K1, Z18
+	VADDPD      Z18, Z8, Z8
+	VFMADD231PD Z18, Z18, Z9
+	JMP         join5
+
 // func momentsF64StrideAVX512(p *byte, n int, stride int, shift float64, out *byte)
-// Requires: AVX, AVX2, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, SSE2
 TEXT ·momentsF64StrideAVX512(SB), NOSPLIT, $0-40
 	MOVQ         p+0(FP), AX
 	MOVQ         n+8(FP), CX
 	MOVSD        shift+24(FP), X0
 	VBROADCASTSD X0, Z0
-	MOVL         $0x00000001, DX
-	VPBROADCASTD DX, Z6
-	VXORPD       Z7, Z7, Z7
+	MOVQ         $0x0000000000000001, DX
+	VPBROADCASTQ DX, Z5
+	MOVQ         $0x7fffffffffffffff, DX
+	VPBROADCASTQ DX, Z6
+	MOVQ         $0x7ff0000000000000, DX
+	VPBROADCASTQ DX, Z7
 	VXORPD       Z8, Z8, Z8
 	VXORPD       Z9, Z9, Z9
 	VXORPD       Z10, Z10, Z10
@@ -2117,134 +2385,135 @@ TEXT ·momentsF64StrideAVX512(SB), NOSPLIT, $0-40
 	VXORPD       Z12, Z12, Z12
 	VXORPD       Z13, Z13, Z13
 	VXORPD       Z14, Z14, Z14
+	VXORPD       Z15, Z15, Z15
 	VPXORD       Z1, Z1, Z1
 	VPXORD       Z2, Z2, Z2
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z4, Z4, Z4
-	VPXORD       Z5, Z5, Z5
-	MOVQ         $0x7ff0000000000000, DX
-	VPBROADCASTQ DX, Z15
-	MOVQ         $0xfff0000000000000, DX
-	VPBROADCASTQ DX, Z16
-	MOVQ         stride+16(FP), DX
-	VPBROADCASTD DX, Z17
-	VPMULLD      iota32<>+0(SB), Z17, Z17
-	SHLQ         $0x03, DX
+	XORQ         DX, DX
+	MOVQ         $0x7ff0000000000000, BX
+	VPBROADCASTQ BX, Z16
+	MOVQ         $0xfff0000000000000, BX
+	VPBROADCASTQ BX, Z17
+	MOVQ         stride+16(FP), BX
+	VPBROADCASTD BX, Z18
+	VPMULLD      iota32<>+0(SB), Z18, Z18
+	SHLQ         $0x03, BX
 
 loop:
 	CMPQ        CX, $0x00000008
 	JB          done
 	KXNORW      K1, K1, K1
-	VXORPD      Z18, Z18, Z18
-	VGATHERDPD  (AX)(Y17*1), K1, Z18
-	VFPCLASSPDZ $0x99, Z18, K2
-	VPADDD      Z6, Z1, K2, Z1
-	VFPCLASSPDZ $0x81, Z18, K3
-	VPADDD      Z6, Z2, K3, Z2
-	VFPCLASSPDZ $0x08, Z18, K3
-	VPADDD      Z6, Z3, K3, Z3
-	VFPCLASSPDZ $0x06, Z18, K3
-	VPADDD      Z6, Z4, K3, Z4
-	VFPCLASSPDZ $0x04, Z18, K3
-	VPADDD      Z6, Z5, K3, Z5
-	KNOTB       K2, K2
-	VMINPD      Z18, Z15, K2, Z15
-	VMAXPD      Z18, Z16, K2, Z16
-	VSUBPD.Z    Z0, Z18, K2, Z18
-	VADDPD      Z18, Z7, Z7
-	VFMADD231PD Z18, Z18, Z8
-	ADDQ        DX, AX
-	SUBQ        $0x00000008, CX
-	JMP         loop
+	VXORPD      Z19, Z19, Z19
+	VGATHERDPD  (AX)(Y18*1), K1, Z19
+	VFPCLASSPDZ $0x99, Z19, K2
+	VPANDQ      Z6, Z19, Z20
+	VPMINUQ     Z5, Z20, Z21
+	VPADDQ      Z21, Z4, Z4
+	KORTESTB    K2, K2
+	JNZ         nonfinite1
+	VRANGEPD    $0x04, Z19, Z16, Z16
+	VRANGEPD    $0x05, Z19, Z17, Z17
+	VSUBPD      Z0, Z19, Z19
+	VADDPD      Z19, Z8, Z8
+	VFMADD231PD Z19, Z19, Z9
+
+join1:
+	ADDQ BX, AX
+	SUBQ $0x00000008, CX
+	JMP  loop
 
 done:
 	MOVQ          out+32(FP), AX
-	VADDPD        Z9, Z7, Z7
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z11, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z7, Y0
-	VADDPD        Y0, Y7, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, (AX)
 	VADDPD        Z10, Z8, Z8
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z12, Z8, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y0
 	VADDPD        Y0, Y8, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VADDPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	MOVSD         X6, 8(AX)
-	VEXTRACTF64X4 $0x01, Z15, Y0
-	VMINPD        Y0, Y15, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMINPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VMINPD        X0, X6, X6
-	MOVSD         X6, 16(AX)
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, (AX)
+	VADDPD        Z11, Z9, Z9
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z13, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z9, Y0
+	VADDPD        Y0, Y9, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	MOVSD         X5, 8(AX)
 	VEXTRACTF64X4 $0x01, Z16, Y0
-	VMAXPD        Y0, Y16, Y0
-	VEXTRACTF128  $0x01, Y0, X6
-	VMAXPD        X6, X0, X6
-	VPERMILPD     $0x01, X6, X0
-	VMAXPD        X0, X6, X6
-	MOVSD         X6, 24(AX)
+	VRANGEPD      $0x04, Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPD      $0x04, X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VRANGEPD      $0x04, X0, X5, X5
+	MOVSD         X5, 16(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VRANGEPD      $0x05, Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VRANGEPD      $0x05, X5, X0, X5
+	VPERMILPD     $0x01, X5, X0
+	VRANGEPD      $0x05, X0, X5, X5
+	MOVSD         X5, 24(AX)
 	VEXTRACTI64X4 $0x01, Z1, Y0
-	VPADDD        Y0, Y1, Y0
+	VPADDQ        Y0, Y1, Y0
 	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
+	VPADDQ        X1, X0, X1
 	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
+	VPADDQ        X0, X1, X1
+	VMOVQ         X1, CX
 	MOVQ          CX, 48(AX)
 	VEXTRACTI64X4 $0x01, Z2, Y0
-	VPADDD        Y0, Y2, Y0
+	VPADDQ        Y0, Y2, Y0
 	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
+	VPADDQ        X1, X0, X1
 	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
+	VPADDQ        X0, X1, X1
+	VMOVQ         X1, CX
 	MOVQ          CX, 56(AX)
 	VEXTRACTI64X4 $0x01, Z3, Y0
-	VPADDD        Y0, Y3, Y0
+	VPADDQ        Y0, Y3, Y0
 	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
+	VPADDQ        X1, X0, X1
 	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 64(AX)
+	VPADDQ        X0, X1, X1
+	VMOVQ         X1, CX
+	SUBQ          CX, DX
+	MOVQ          DX, 64(AX)
+	MOVQ          n+8(FP), CX
 	VEXTRACTI64X4 $0x01, Z4, Y0
-	VPADDD        Y0, Y4, Y0
+	VPADDQ        Y0, Y4, Y0
 	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
+	VPADDQ        X1, X0, X1
 	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
+	VPADDQ        X0, X1, X1
+	VMOVQ         X1, DX
+	SUBQ          DX, CX
 	MOVQ          CX, 32(AX)
-	VEXTRACTI64X4 $0x01, Z5, Y0
-	VPADDD        Y0, Y5, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X1, X0, X1
-	VPSHUFD       $0x4e, X1, X0
-	VPADDD        X0, X1, X1
-	VPSHUFD       $0xb1, X1, X0
-	VPADDD        X0, X1, X1
-	VMOVD         X1, CX
-	MOVQ          CX, 40(AX)
+	MOVQ          $0x00000000, 40(AX)
 	VZEROUPPER
 	RET
+
+nonfinite1:
+	VPADDQ      Z5, Z1, K2, Z1
+	VPSUBQ      Z20, Z7, Z20
+	VPSRLQ      $0x3f, Z20, Z20
+	VPADDQ      Z20, Z2, Z2
+	VPXORD      Z7, Z19, Z20
+	VPMINUQ     Z5, Z20, Z20
+	VPADDQ      Z20, Z3, Z3
+	ADDQ        $0x00000008, DX
+	KNOTB       K2, K2
+	VRANGEPD    $0x04, Z19, Z16, K2, Z16
+	VRANGEPD    $0x05, Z19, Z17, K2, Z17
+	VSUBPD.Z    Z0, Z19, K2, Z19
+	VADDPD      Z19, Z8, Z8
+	VFMADD231PD Z19, Z19, Z9
+	JMP         join1
 
 // func momentsF64AVX2(p *byte, n int, shift float64, out *byte)
 // Requires: AVX, AVX2, FMA3, POPCNT, SSE2

@@ -79,7 +79,7 @@ func (k *momentsAsm) run(p Path, b []byte, n, s int, shift float64, m *Moments) 
 				c := min(n-done, asmBlock) / step * step
 				var r part
 				k.contiguous[p](&b[done*s], c, shift, &r)
-				r.merge(m, c)
+				r.merge(m, c, p == AVX512)
 				done += c
 			}
 		case s > 0 && s <= maxGatherStride:
@@ -94,7 +94,7 @@ func (k *momentsAsm) run(p Path, b []byte, n, s int, shift float64, m *Moments) 
 				c := min(limit-done, asmBlock) / step * step
 				var r part
 				k.strided[p](&b[done*s], c, s, shift, &r)
-				r.merge(m, c)
+				r.merge(m, c, p == AVX512)
 				done += c
 			}
 		}
@@ -104,9 +104,10 @@ func (k *momentsAsm) run(p Path, b []byte, n, s int, shift float64, m *Moments) 
 	}
 }
 
-// merge adds the result of an assembly call over n elements to m, giving
-// zero extremes their sign as Moments.Add would.
-func (r *part) merge(m *Moments, n int) {
+// merge adds the result of an assembly call over n elements to m. Unless
+// signed (the AVX-512 kernels order -0 before +0 themselves), zero extremes
+// are given their sign as Moments.Add would.
+func (r *part) merge(m *Moments, n int, signed bool) {
 	m.N += int64(n) - r.nonFinite
 	m.NaN += r.nan
 	m.PosInf += r.posInf
@@ -115,7 +116,7 @@ func (r *part) merge(m *Moments, n int) {
 	m.S1 += r.s1
 	m.S2 += r.s2
 	lo, hi := r.lo, r.hi
-	if lo == 0 || hi == 0 {
+	if !signed && (lo == 0 || hi == 0) {
 		lo, hi = settleZeros(lo, hi, r.negZeros > 0, r.zeros > r.negZeros)
 	}
 	m.Min = min(m.Min, lo)

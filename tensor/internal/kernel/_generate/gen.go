@@ -252,79 +252,149 @@ func storeD(x Register, out Register, off int) {
 
 // ---------------------------------------------------------------- AVX-512 moments
 
+// Classification on AVX-512. Instructions that produce opmasks (VFPCLASS,
+// VPCMP) are the scarce resource on current cores, so each vector gets one:
+// the mask of its non-finite elements (NaN, ±Inf). Zeros are counted in
+// every vector with plain integer arithmetic on the bits, per lane of the
+// element's width w (16 bits for contiguous bfloat16, 32 for the float32
+// family, 64 for float64):
+//
+//	a        = x &^ sign
+//	notZero += min(a, 1)                 (unsigned)
+//
+// A vector whose mask is empty, as nearly every vector of a checkpoint is,
+// is added to the extremes and sums unmasked; one that holds a NaN or an
+// infinity (a branch taken rarely, so well predicted) goes to an
+// out-of-line block that counts its classes, again without branches,
+//
+//	nonFinite += mask ? 1 : 0           (masked add)
+//	nan       += (inf − a) >> (w−1)     (a > inf: the subtraction wraps)
+//	notPInf   += min(x ^ inf, 1)
+//
+// and adds its finite elements only (masked extremes, zero-masked shifted
+// values). The extremes are taken with VRANGEPS/VRANGEPD, which order -0
+// before +0, so they need no zero-sign fix-up.
+
+// width is a lane width for class counting.
+type width struct {
+	bits                     int
+	and, add, sub, minu, srl func(...Op)
+	one, abs, inf            VecVirtual
+}
+
+func newWidth(bits int) *width {
+	w := &width{bits: bits, and: VPANDD}
+	switch bits {
+	case 16:
+		w.add, w.sub, w.minu, w.srl = VPADDW, VPSUBW, VPMINUW, VPSRLW
+		w.one, w.abs, w.inf = bcastZ32(0x00010001), bcastZ32(0x7fff7fff), bcastZ32(0x7f807f80)
+	case 32:
+		w.add, w.sub, w.minu, w.srl = VPADDD, VPSUBD, VPMINUD, VPSRLD
+		w.one, w.abs, w.inf = bcastZ32(1), bcastZ32(0x7fffffff), bcastZ32(0x7f800000)
+	case 64:
+		w.and = VPANDQ
+		w.add, w.sub, w.minu, w.srl = VPADDQ, VPSUBQ, VPMINUQ, VPSRLQ
+		w.one, w.abs, w.inf = bcastZ64(1), bcastZ64(1<<63-1), bcastZ64(0x7ff0000000000000)
+	}
+	return w
+}
+
+func bcastZ64(v uint64) VecVirtual {
+	r := GP64()
+	MOVQ(U64(v), r)
+	z := ZMM()
+	VPBROADCASTQ(r, z)
+	return z
+}
+
 // acc512 holds the accumulators of an AVX-512 moments kernel.
 type acc512 struct {
 	wide   bool // float64 data
 	shift  VecVirtual
-	one    VecVirtual
 	s1, s2 [4]VecVirtual
 	lo, hi VecVirtual
-	// counts, int32 lanes: non-finite, NaN, +Inf, zero, -0.
-	cnt  [5]VecVirtual
-	next int // accumulator pair for the next stage
+	w      *width // lanes of the counters
+	// Counters: non-finite, NaN and non-(+Inf) elements of the vectors
+	// that went out of line, and non-zero elements of every vector.
+	nf, nan, notPInf, notZero VecVirtual
+	slowN                     GPVirtual // elements of the vectors that went out of line
+	deferred                  []func()  // out-of-line blocks, written after RET
+	labels                    int
+	next                      int // accumulator pair for the next stage
 }
 
-func newAcc512(wide bool) *acc512 {
+func newAcc512(wide bool, countBits int) *acc512 {
 	a := &acc512{wide: wide}
 	sx := XMM()
 	Load(Param("shift"), sx)
 	a.shift = ZMM()
 	VBROADCASTSD(sx, a.shift)
-	a.one = bcastZ32(1)
+	a.w = newWidth(countBits)
 	for i := range a.s1 {
 		a.s1[i], a.s2[i] = ZMM(), ZMM()
 		VXORPD(a.s1[i], a.s1[i], a.s1[i])
 		VXORPD(a.s2[i], a.s2[i], a.s2[i])
 	}
-	for i := range a.cnt {
-		a.cnt[i] = ZMM()
-		VPXORD(a.cnt[i], a.cnt[i], a.cnt[i])
+	a.nf, a.nan, a.notPInf, a.notZero = ZMM(), ZMM(), ZMM(), ZMM()
+	for _, c := range []VecVirtual{a.nf, a.nan, a.notPInf, a.notZero} {
+		VPXORD(c, c, c)
 	}
+	a.slowN = GP64()
+	XORQ(a.slowN, a.slowN)
 	if wide {
-		a.lo, a.hi = ZMM(), ZMM()
-		r := GP64()
-		MOVQ(U64(0x7ff0000000000000), r)
-		VPBROADCASTQ(r, a.lo)
-		MOVQ(U64(0xfff0000000000000), r)
-		VPBROADCASTQ(r, a.hi)
+		a.lo, a.hi = bcastZ64(0x7ff0000000000000), bcastZ64(0xfff0000000000000)
 	} else {
-		a.lo = bcastZ32(0x7f800000)
-		a.hi = bcastZ32(0xff800000)
+		a.lo, a.hi = bcastZ32(0x7f800000), bcastZ32(0xff800000)
 	}
 	return a
 }
 
-// classify counts the classes of the elements of x (float32 lanes, or
-// float64 lanes when wide) and returns the mask of the finite ones.
-func (a *acc512) classify(x Op) Register {
-	fpclass := VFPCLASSPSZ
-	if a.wide {
-		fpclass = VFPCLASSPDZ
-	}
-	knf := K()
-	fpclass(U8(0x99), x, knf) // QNaN | SNaN | +Inf | -Inf
-	VPADDD(a.one, a.cnt[0], knf, a.cnt[0])
-	for i, class := range []uint8{0x81, 0x08, 0x06, 0x04} { // NaN, +Inf, ±0, -0
-		k := K()
-		fpclass(U8(class), x, k)
-		VPADDD(a.one, a.cnt[i+1], k, a.cnt[i+1])
-	}
-	kfin := K()
-	if a.wide {
-		KNOTB(knf, kfin)
-	} else {
-		KNOTW(knf, kfin)
-	}
-	return kfin
+// zeros counts the non-zero lanes of x and returns x's magnitude bits.
+func (a *acc512) zeros(x VecVirtual) VecVirtual {
+	w := a.w
+	ab, t := ZMM(), ZMM()
+	w.and(w.abs, x, ab)
+	w.minu(w.one, ab, t)
+	w.add(t, a.notZero, a.notZero)
+	return ab
 }
 
-// stageF32 adds the 16 float32 values of x to the accumulators. lowMem and
+// specials counts the non-finite (knf), NaN and non-(+Inf) lanes of x,
+// whose magnitude bits are ab; lanes is the number of elements.
+func (a *acc512) specials(x, ab VecVirtual, knf Register, lanes int) {
+	w := a.w
+	w.add(w.one, a.nf, knf, a.nf)
+	t := ZMM()
+	w.sub(ab, w.inf, t) // inf − a
+	w.srl(U8(w.bits-1), t, t)
+	w.add(t, a.nan, a.nan)
+	VPXORD(w.inf, x, t)
+	w.minu(w.one, t, t)
+	w.add(t, a.notPInf, a.notPInf)
+	ADDQ(U32(lanes), a.slowN)
+}
+
+// branch emits the test of knf: fast runs inline when it is empty, slow
+// out of line otherwise.
+func (a *acc512) branch(knf Register, ktest func(Op, Op), fast, slow func()) {
+	a.labels++
+	slowL, joinL := fmt.Sprintf("nonfinite%d", a.labels), fmt.Sprintf("join%d", a.labels)
+	ktest(knf, knf)
+	JNZ(LabelRef(slowL))
+	fast()
+	Label(joinL)
+	a.deferred = append(a.deferred, func() {
+		Label(slowL)
+		slow()
+		JMP(LabelRef(joinL))
+	})
+}
+
+// sumsF32 adds the 16 float32 values of x to the extremes and sums, only
+// the lanes of kfin if it is not nil, with accumulator pair i. lowMem and
 // highMem, when not nil, are the same values in memory (8 each), which
 // saves extracting the high half.
-func (a *acc512) stageF32(x VecVirtual, lowMem, highMem *Mem) {
-	kfin := a.classify(x)
-	VMINPS(x, a.lo, kfin, a.lo)
-	VMAXPS(x, a.hi, kfin, a.hi)
+func (a *acc512) sumsF32(x VecVirtual, lowMem, highMem *Mem, kfin Register, i int) {
 	xl, xh := ZMM(), ZMM()
 	if lowMem != nil {
 		VCVTPS2PD(*lowMem, xl)
@@ -335,32 +405,149 @@ func (a *acc512) stageF32(x VecVirtual, lowMem, highMem *Mem) {
 		VEXTRACTF64X4(U8(1), x, t)
 		VCVTPS2PD(t, xh)
 	}
-	kh := K()
-	KSHIFTRW(U8(8), kfin, kh)
-	VSUBPD_Z(a.shift, xl, kfin, xl)
-	VSUBPD_Z(a.shift, xh, kh, xh)
-	i := a.next
-	a.next = (a.next + 2) % 4
+	if kfin == nil {
+		VRANGEPS(U8(0x04), x, a.lo, a.lo) // min, sign from the comparison
+		VRANGEPS(U8(0x05), x, a.hi, a.hi) // max
+		VSUBPD(a.shift, xl, xl)
+		VSUBPD(a.shift, xh, xh)
+	} else {
+		VRANGEPS(U8(0x04), x, a.lo, kfin, a.lo)
+		VRANGEPS(U8(0x05), x, a.hi, kfin, a.hi)
+		kh := K()
+		KSHIFTRW(U8(8), kfin, kh)
+		VSUBPD_Z(a.shift, xl, kfin, xl)
+		VSUBPD_Z(a.shift, xh, kh, xh)
+	}
 	VADDPD(xl, a.s1[i], a.s1[i])
 	VADDPD(xh, a.s1[i+1], a.s1[i+1])
 	VFMADD231PD(xl, xl, a.s2[i])
 	VFMADD231PD(xh, xh, a.s2[i+1])
 }
 
-// stageF64 adds the 8 float64 values of x to the accumulators.
-func (a *acc512) stageF64(x VecVirtual) {
-	kfin := a.classify(x)
-	VMINPD(x, a.lo, kfin, a.lo)
-	VMAXPD(x, a.hi, kfin, a.hi)
-	d := ZMM()
-	VSUBPD_Z(a.shift, x, kfin, d)
+// pair returns the next accumulator pair for a float32 stage.
+func (a *acc512) pair() int {
 	i := a.next
-	a.next = (a.next + 1) % 4
-	VADDPD(d, a.s1[i], a.s1[i])
-	VFMADD231PD(d, d, a.s2[i])
+	a.next = (a.next + 2) % 4
+	return i
 }
 
-func (a *acc512) store(out GPVirtual) {
+// groupF32 processes the 16 float32 values of x: classes, extremes, sums.
+func (a *acc512) groupF32(x VecVirtual, lowMem, highMem *Mem) {
+	knf := K()
+	VFPCLASSPSZ(U8(0x99), x, knf) // QNaN | SNaN | +Inf | -Inf
+	ab := a.zeros(x)
+	i := a.pair()
+	a.branch(knf, KORTESTW, func() {
+		a.sumsF32(x, lowMem, highMem, nil, i)
+	}, func() {
+		a.specials(x, ab, knf, 16)
+		kfin := K()
+		KNOTW(knf, kfin)
+		a.sumsF32(x, lowMem, highMem, kfin, i)
+	})
+}
+
+// groupBF16 processes 32 bfloat16 values: classes on the words, then the
+// words widened to float32 in two vectors, the even ones shifted up and the
+// odd ones with their neighbour masked off (the order of elements does not
+// matter).
+func (a *acc512) groupBF16(x, himask, c7f7f VecVirtual) {
+	ab := a.zeros(x)
+	knf := K()
+	VPCMPUW(U8(6), c7f7f, ab, knf) // magnitude > 0x7f7f: NaN or Inf
+	i, j := a.pair(), a.pair()
+	widen := func() (VecVirtual, VecVirtual) {
+		even, odd := ZMM(), ZMM()
+		VPSLLD(U8(16), x, even)
+		VPANDD(himask, x, odd)
+		return even, odd
+	}
+	a.branch(knf, KORTESTD, func() {
+		even, odd := widen()
+		a.sumsF32(even, nil, nil, nil, i)
+		a.sumsF32(odd, nil, nil, nil, j)
+	}, func() {
+		a.specials(x, ab, knf, 32)
+		even, odd := widen()
+		for _, h := range []struct {
+			v VecVirtual
+			i int
+		}{{even, i}, {odd, j}} {
+			k, kfin := K(), K()
+			VFPCLASSPSZ(U8(0x99), h.v, k)
+			KNOTW(k, kfin)
+			a.sumsF32(h.v, nil, nil, kfin, h.i)
+		}
+	})
+}
+
+// groupF64 processes the 8 float64 values of x.
+func (a *acc512) groupF64(x VecVirtual) {
+	knf := K()
+	VFPCLASSPDZ(U8(0x99), x, knf)
+	ab := a.zeros(x)
+	i := a.next
+	a.next = (a.next + 1) % 4
+	sums := func(kfin Register) {
+		d := ZMM()
+		if kfin == nil {
+			VRANGEPD(U8(0x04), x, a.lo, a.lo)
+			VRANGEPD(U8(0x05), x, a.hi, a.hi)
+			VSUBPD(a.shift, x, d)
+		} else {
+			VRANGEPD(U8(0x04), x, a.lo, kfin, a.lo)
+			VRANGEPD(U8(0x05), x, a.hi, kfin, a.hi)
+			VSUBPD_Z(a.shift, x, kfin, d)
+		}
+		VADDPD(d, a.s1[i], a.s1[i])
+		VFMADD231PD(d, d, a.s2[i])
+	}
+	a.branch(knf, KORTESTB, func() { sums(nil) }, func() {
+		a.specials(x, ab, knf, 8)
+		kfin := K()
+		KNOTB(knf, kfin)
+		sums(kfin)
+	})
+}
+
+// sumCount reduces a counter of the given lane width to a general-purpose
+// register.
+func sumCount(c VecVirtual, bits int) Register {
+	switch bits {
+	case 16:
+		ones := bcastZ32(0x00010001)
+		VPMADDWD(ones, c, c)
+	case 64:
+		y := YMM()
+		VEXTRACTI64X4(U8(1), c, y)
+		VPADDQ(y, c.AsY(), y)
+		x := XMM()
+		VEXTRACTI128(U8(1), y, x)
+		VPADDQ(x, y.AsX(), x)
+		t := XMM()
+		VPSHUFD(U8(0x4e), x, t)
+		VPADDQ(t, x, x)
+		r := GP64()
+		VMOVQ(x, r)
+		return r
+	}
+	x := sumD512(c)
+	r := GP32()
+	VMOVD(x, r)
+	return r.As64()
+}
+
+func rangePS(imm uint8) func(...Op) {
+	return func(ops ...Op) { VRANGEPS(append([]Op{U8(imm)}, ops...)...) }
+}
+
+func rangePD(imm uint8) func(...Op) {
+	return func(ops ...Op) { VRANGEPD(append([]Op{U8(imm)}, ops...)...) }
+}
+
+// store writes the results to out and returns, then writes the
+// out-of-line blocks.
+func (a *acc512) store(out Register) {
 	VADDPD(a.s1[1], a.s1[0], a.s1[0])
 	VADDPD(a.s1[3], a.s1[2], a.s1[2])
 	VADDPD(a.s1[2], a.s1[0], a.s1[0])
@@ -370,23 +557,33 @@ func (a *acc512) store(out GPVirtual) {
 	VADDPD(a.s2[2], a.s2[0], a.s2[0])
 	storeSD(sumPD512(a.s2[0]), out, offS2)
 	if a.wide {
-		storeSD(minmaxPD512(a.lo, VMINPD), out, offLo)
-		storeSD(minmaxPD512(a.hi, VMAXPD), out, offHi)
+		storeSD(minmaxPD512(a.lo, rangePD(0x04)), out, offLo)
+		storeSD(minmaxPD512(a.hi, rangePD(0x05)), out, offHi)
 	} else {
-		storeSD(minmaxPS512(a.lo, VMINPS), out, offLo)
-		storeSD(minmaxPS512(a.hi, VMAXPS), out, offHi)
+		storeSD(minmaxPS512(a.lo, rangePS(0x04)), out, offLo)
+		storeSD(minmaxPS512(a.hi, rangePS(0x05)), out, offHi)
 	}
-	for i, off := range []int{offNonFinite, offNaN, offPosInf, offZeros, offNegZeros} {
-		storeD(sumD512(a.cnt[i]), out, off)
-	}
+	MOVQ(sumCount(a.nf, a.w.bits), Mem{Base: out, Disp: offNonFinite})
+	MOVQ(sumCount(a.nan, a.w.bits), Mem{Base: out, Disp: offNaN})
+	SUBQ(sumCount(a.notPInf, a.w.bits), a.slowN)
+	MOVQ(a.slowN, Mem{Base: out, Disp: offPosInf})
+	n := GP64()
+	Load(Param("n"), n)
+	SUBQ(sumCount(a.notZero, a.w.bits), n)
+	MOVQ(n, Mem{Base: out, Disp: offZeros})
+	MOVQ(U32(0), Mem{Base: out, Disp: offNegZeros})
 	VZEROUPPER()
 	RET()
+	for _, f := range a.deferred {
+		f()
+	}
 }
 
 // moments512 writes the AVX-512 moments kernel of dt, contiguous or
 // strided (gathering with 32-bit byte offsets: the caller guarantees that
 // 15·stride fits in an int32, and for 2-byte types that the 4 bytes at
-// every element are readable, i.e. it leaves the last element to Go).
+// every element are readable, i.e. it leaves the last element to Go). The
+// caller also keeps n at most 2¹⁹ (16-bit lane counters).
 func moments512(dt dtype, strided bool) {
 	name := "moments" + dt.name()
 	sig := "func(p *byte, n int, shift float64, out *byte)"
@@ -397,7 +594,14 @@ func moments512(dt dtype, strided bool) {
 	TEXT(name+"AVX512", NOSPLIT, sig)
 	p := Load(Param("p"), GP64())
 	n := Load(Param("n"), GP64())
-	a := newAcc512(dt == f64)
+	countBits := 32
+	switch {
+	case dt == f64:
+		countBits = 64
+	case dt == bf16 && !strided:
+		countBits = 16
+	}
+	a := newAcc512(dt == f64, countBits)
 	out := GP64()
 
 	if strided {
@@ -424,7 +628,7 @@ func moments512(dt dtype, strided bool) {
 		case f64:
 			VXORPD(x, x, x)
 			VGATHERDPD(Mem{Base: p, Index: idx.AsY(), Scale: 1}, k, x)
-			a.stageF64(x)
+			a.groupF64(x)
 		default:
 			VPXORD(x, x, x)
 			VPGATHERDD(Mem{Base: p, Index: idx, Scale: 1}, k, x)
@@ -436,7 +640,7 @@ func moments512(dt dtype, strided bool) {
 				VPMOVDW(x, y)
 				VCVTPH2PS(y, x)
 			}
-			a.stageF32(x, nil, nil)
+			a.groupF32(x, nil, nil)
 		}
 		ADDQ(step, p)
 		SUBQ(U32(lanes), n)
@@ -459,31 +663,26 @@ func moments512(dt dtype, strided bool) {
 			x := ZMM()
 			VMOVUPS(Mem{Base: p, Disp: off}, x)
 			lo, hi := Mem{Base: p, Disp: off}, Mem{Base: p, Disp: off + 32}
-			a.stageF32(x, &lo, &hi)
+			a.groupF32(x, &lo, &hi)
 		}}
 	case bf16:
-		zero := ZMM()
-		VPXORD(zero, zero, zero)
+		himask, c7f7f := bcastZ32(0xffff0000), bcastZ32(0x7f7f7f7f)
 		one = stepKind{32, func(off int) {
 			x := ZMM()
 			VMOVDQU16(Mem{Base: p, Disp: off}, x)
-			lo, hi := ZMM(), ZMM()
-			VPUNPCKLWD(x, zero, lo)
-			VPUNPCKHWD(x, zero, hi)
-			a.stageF32(lo, nil, nil)
-			a.stageF32(hi, nil, nil)
+			a.groupBF16(x, himask, c7f7f)
 		}}
 	case f16:
 		one = stepKind{16, func(off int) {
 			x := ZMM()
 			VCVTPH2PS(Mem{Base: p, Disp: off}, x)
-			a.stageF32(x, nil, nil)
+			a.groupF32(x, nil, nil)
 		}}
 	case f64:
 		one = stepKind{8, func(off int) {
 			x := ZMM()
 			VMOVUPD(Mem{Base: p, Disp: off}, x)
-			a.stageF64(x)
+			a.groupF64(x)
 		}}
 	}
 	unroll := map[dtype]int{f32: 2, bf16: 1, f16: 2, f64: 4}[dt]
