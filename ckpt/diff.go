@@ -91,13 +91,20 @@ func (d *StateDiff) RelChange() (float64, bool) {
 	return math.Sqrt(d.Sums.SumDD) / math.Sqrt(d.Sums.SumAA), true
 }
 
-// Cosine returns the cosine similarity Σab/(‖A‖·‖B‖), and false when
-// either norm is 0.
+// Cosine returns the cosine similarity Σab/√(Σa²·Σb²) = Σab/(‖A‖·‖B‖),
+// clamped to [−1, 1] against rounding (identical tensors give exactly 1),
+// and false when either norm is 0.
 func (d *StateDiff) Cosine() (float64, bool) {
 	if d.Sums.SumAA == 0 || d.Sums.SumBB == 0 {
 		return 0, false
 	}
-	return d.Sums.SumAB / (math.Sqrt(d.Sums.SumAA) * math.Sqrt(d.Sums.SumBB)), true
+	s := d.Sums
+	// √(Σa²·Σb²) rather than √Σa²·√Σb²: identical tensors give exactly 1.
+	den := math.Sqrt(s.SumAA * s.SumBB)
+	if den == 0 || math.IsInf(den, 0) { // the product under- or overflowed
+		den = math.Sqrt(s.SumAA) * math.Sqrt(s.SumBB)
+	}
+	return max(-1, min(1, s.SumAB/den)), true
 }
 
 // NormRatio returns ‖B‖/‖A‖, and false when ‖A‖ is 0.

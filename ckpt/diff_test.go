@@ -208,7 +208,7 @@ func TestDiffStructure(t *testing.T) {
 	if d, ok := both.States["fp32"].DeltaL2(); !ok || d != 0 {
 		t.Errorf("identical tensors: delta %v %v", d, ok)
 	}
-	if c, ok := both.States["fp32"].Cosine(); !ok || math.Abs(c-1) > 1e-15 {
+	if c, ok := both.States["fp32"].Cosine(); !ok || c != 1 {
 		t.Errorf("identical tensors: cosine %v %v", c, ok)
 	}
 	if !reshaped.ShapeMismatch() || reshaped.States["fp32"].Compared || reshaped.States["exp_avg"].Compared {
@@ -237,6 +237,8 @@ func TestStateDiffFigures(t *testing.T) {
 		{"A is zero", tensor.PairSums{Numel: 2, Pairs: 2, SumDD: 9, SumBB: 9}, 3, 0, 0, 0, true, false, false, false},
 		{"B is zero", tensor.PairSums{Numel: 2, Pairs: 2, SumDD: 9, SumAA: 9}, 3, 1, 0, 0, true, true, false, true},
 		{"no finite pair", tensor.PairSums{Numel: 2}, 0, 0, 0, 0, false, false, false, false},
+		{"cosine rounded above 1 is clamped", tensor.PairSums{Numel: 3, Pairs: 3, SumAA: 3, SumBB: 3, SumAB: 3 * (1 + 1e-15)}, 0, 0, 1, 1, true, true, true, true},
+		{"cosine rounded below -1 is clamped", tensor.PairSums{Numel: 3, Pairs: 3, SumDD: 12, SumAA: 3, SumBB: 3, SumAB: -3 * (1 + 1e-15)}, 2 * math.Sqrt(3), 2, -1, 1, true, true, true, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

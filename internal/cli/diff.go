@@ -29,7 +29,9 @@ type DiffOptions struct {
 	Sort         string
 	Top          int
 	GroupBy      string
-	filterRE     *regexp.Regexp
+	// LayoutA and LayoutB force the layouts of A and B ("" detects).
+	LayoutA, LayoutB string
+	filterRE         *regexp.Regexp
 }
 
 // diffFigures are the per-state figures --sort accepts, with how to read
@@ -119,7 +121,8 @@ side only, and the global change of the fp32 weights.
 The table shows 1−cos instead of the cosine (readable when it is near 1), and
 the relative change of the bf16 weights (bf16 rel) and of the moments (m rel,
 v rel). --sort <state>.cosine puts the least similar first; other figures sort
-largest first.`,
+largest first. A and B may be in different layouts (--layout, --layout-b).
+The exit status is 0 whatever the differences.`,
 		Example: `  ckptinspect diff checkpoint-1000 checkpoint-2000
   ckptinspect diff checkpoint-1000 checkpoint-2000 --sort fp32.rel_change --top 10
   ckptinspect diff checkpoint-1000 checkpoint-2000 --group-by layer
@@ -151,6 +154,9 @@ largest first.`,
 			if opts.GroupBy != "" && opts.GroupBy != "layer" {
 				return usageError("--group-by %q: only \"layer\" is supported", opts.GroupBy)
 			}
+			if !c.Flags().Lookup("layout-b").Changed {
+				opts.LayoutB = opts.LayoutA
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -163,16 +169,18 @@ largest first.`,
 	cmd.Flags().StringVar(&opts.Sort, "sort", "", "sort parameters by a field (name A-Z; cosine smallest first; others largest first): "+diffSortNames())
 	cmd.Flags().IntVar(&opts.Top, "top", 0, "show only the first N parameters (after --sort)")
 	cmd.Flags().StringVar(&opts.GroupBy, "group-by", "", `aggregate parameters: "layer" (per transformer layer)`)
+	layoutFlag(cmd, &opts.LayoutA)
+	cmd.Flags().StringVar(&opts.LayoutB, "layout-b", "", "layout of B, when it differs from --layout")
 	return cmd
 }
 
 func runDiff(c *cobra.Command, o *DiffOptions) error {
-	a, err := layout.Open(o.PathA, layout.Options{})
+	a, err := layout.Open(o.PathA, layout.Options{Layout: o.LayoutA})
 	if err != nil {
 		return inputError(err)
 	}
 	defer a.Close()
-	b, err := layout.Open(o.PathB, layout.Options{})
+	b, err := layout.Open(o.PathB, layout.Options{Layout: o.LayoutB})
 	if err != nil {
 		return inputError(err)
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -190,23 +189,46 @@ func TestDiffStructure(t *testing.T) {
 	}
 }
 
-// TestDiffSelf compares a checkpoint with itself.
+// TestDiffSelf compares checkpoints with themselves, also as read from
+// another layout (the same values, cut into pieces elsewhere).
 func TestDiffSelf(t *testing.T) {
-	out, errOut, code := run("diff", sample, sample, "--format", "json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
+	cases := []struct {
+		name   string
+		args   []string
+		params int
+	}{
+		{"sample", []string{sample, sample}, 45},
+		{"universal against ZeRO-2 shards", []string{"../../testdata/zero-dp3/checkpoint-50", "../../testdata/zero-dp3/checkpoint-50", "--layout", "universal", "--layout-b", "zero"}, 25},
+		{"ZeRO-3 shards against universal", []string{"../../testdata/zero3-dp3/checkpoint-9", "../../testdata/zero3-dp3/checkpoint-9", "--layout", "zero", "--layout-b", "universal"}, 25},
 	}
-	var doc report.Diff
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range doc.Params {
-		for _, d := range []*report.StateDiff{p.FP32, p.BF16, p.ExpAvg, p.ExpAvgSq} {
-			if d.Changed != 0 || *d.DeltaL2 != 0 || *d.MaxAbsDelta != 0 || (d.RelChange != nil && *d.RelChange != 0) ||
-				(d.NormRatio != nil && *d.NormRatio != 1) || (d.Cosine != nil && math.Abs(float64(*d.Cosine)-1) > 1e-15) {
-				t.Errorf("%s: %+v", p.Name, d)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, errOut, code := run(append([]string{"diff", "--format", "json"}, c.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
 			}
-		}
+			var doc report.Diff
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc.Summary.ParamsCompared != c.params || len(doc.Summary.ShapeMismatch) != 0 || *doc.Summary.StepDelta != 0 {
+				t.Errorf("summary %+v", doc.Summary)
+			}
+			for _, p := range doc.Params {
+				if p.FP32 == nil {
+					t.Errorf("%s: fp32 not compared", p.Name)
+				}
+				for _, d := range []*report.StateDiff{p.FP32, p.BF16, p.ExpAvg, p.ExpAvgSq} {
+					if d == nil { // a state one layout lacks (ZeRO-3 keeps no bf16 module weights)
+						continue
+					}
+					if !d.Compared || d.Changed != 0 || *d.DeltaL2 != 0 || *d.MaxAbsDelta != 0 || (d.RelChange != nil && *d.RelChange != 0) ||
+						(d.NormRatio != nil && *d.NormRatio != 1) || (d.Cosine != nil && *d.Cosine != 1) {
+						t.Errorf("%s: %+v", p.Name, d)
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -272,12 +294,21 @@ func TestDiffHistReportFlags(t *testing.T) {
 	streams := Streams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}
 	var d *DiffOptions
 	dc := NewDiffCmd(streams, func(o *DiffOptions) error { d = o; return nil })
-	dc.SetArgs([]string{"a", "b", "-j", "2", "-f", "csv", "--sort", "exp_avg.rel_change", "--top", "3", "--filter", "^m", "--group-by", "layer"})
+	dc.SetArgs([]string{"a", "b", "-j", "2", "-f", "csv", "--sort", "exp_avg.rel_change", "--top", "3", "--filter", "^m", "--group-by", "layer", "--layout", "zero"})
 	if err := dc.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if d.PathA != "a" || d.PathB != "b" || d.Jobs != 2 || d.Format != output.CSV || d.Sort != "exp_avg.rel_change" || d.Top != 3 || d.filterRE == nil || d.GroupBy != "layer" {
+	if d.PathA != "a" || d.PathB != "b" || d.Jobs != 2 || d.Format != output.CSV || d.Sort != "exp_avg.rel_change" || d.Top != 3 || d.filterRE == nil || d.GroupBy != "layer" ||
+		d.LayoutA != "zero" || d.LayoutB != "zero" {
 		t.Errorf("diff options %+v", d)
+	}
+	dc = NewDiffCmd(streams, func(o *DiffOptions) error { d = o; return nil })
+	dc.SetArgs([]string{"a", "b", "--layout-b", "universal"})
+	if err := dc.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if d.LayoutA != "" || d.LayoutB != "universal" {
+		t.Errorf("layouts %q, %q", d.LayoutA, d.LayoutB)
 	}
 	var h *HistOptions
 	hc := NewHistCmd(streams, func(o *HistOptions) error { h = o; return nil })

@@ -35,6 +35,7 @@ type HistOptions struct {
 	Range     []float64
 	LogCounts bool
 	Width     int
+	Layout    string // forces the checkpoint's layout ("" detects)
 }
 
 // NewHistCmd builds `ckptinspect hist`. runF, when not nil, replaces the
@@ -111,6 +112,7 @@ NaN and infinite values are never binned; they are counted in the header.`,
 	cmd.Flags().String("range", "", "linear range LO,HI (one pass; default: min and max, measured by a first pass)")
 	cmd.Flags().BoolVar(&opts.LogCounts, "log-counts", false, "draw bar lengths on a log scale")
 	cmd.Flags().IntVar(&opts.Width, "width", 50, "length of the longest bar, in characters")
+	layoutFlag(cmd, &opts.Layout)
 	return cmd
 }
 
@@ -168,7 +170,7 @@ func linearSpec(lo, hi float64, bins int) ckpt.HistSpec {
 }
 
 func runHist(c *cobra.Command, o *HistOptions) error {
-	cp, err := layout.Open(o.Path, layout.Options{})
+	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout})
 	if err != nil {
 		return inputError(err)
 	}

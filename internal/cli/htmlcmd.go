@@ -34,6 +34,7 @@ type ReportOptions struct {
 	HistState string
 	Bins      int
 	Top       int
+	Layout    string // forces the checkpoints' layout ("" detects)
 }
 
 // NewReportCmd builds `ckptinspect report`. runF, when not nil, replaces
@@ -104,6 +105,7 @@ gave (one more read of that tensor). Standard output gets the summary table
 	cmd.Flags().StringVar(&opts.HistState, "hist-state", "fp32", "the tensor of --hist: fp32, bf16, exp_avg or exp_avg_sq")
 	cmd.Flags().IntVar(&opts.Bins, "bins", 60, "number of histogram bins")
 	cmd.Flags().IntVar(&opts.Top, "top", 12, "most changed parameters shown per pair of checkpoints")
+	layoutFlag(cmd, &opts.Layout)
 	return cmd
 }
 
@@ -161,7 +163,7 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 	// 1. Statistics of every checkpoint, one at a time.
 	entries := make([]*reportEntry, n)
 	for i, path := range o.Paths {
-		cp, err := layout.Open(path, layout.Options{})
+		cp, err := layout.Open(path, layout.Options{Layout: o.Layout})
 		if err != nil {
 			return inputError(err)
 		}
@@ -222,7 +224,7 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 	if n > 1 || spec != nil {
 		var prev *ckpt.Checkpoint
 		for i, e := range entries {
-			cp, err := layout.Open(e.path, layout.Options{})
+			cp, err := layout.Open(e.path, layout.Options{Layout: o.Layout})
 			if err != nil {
 				closeIf(prev)
 				return inputError(err)

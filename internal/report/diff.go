@@ -49,7 +49,8 @@ type StateDiff struct {
 	DeltaL2 *output.Float `json:"delta_l2"`
 	// RelChange = ‖B−A‖/‖A‖; null when ‖A‖ = 0.
 	RelChange *output.Float `json:"rel_change"`
-	// Cosine = Σab/(‖A‖·‖B‖); null when either norm is 0.
+	// Cosine = Σab/√(Σa²·Σb²), clamped to [−1, 1]; null when either norm
+	// is 0.
 	Cosine *output.Float `json:"cosine"`
 	// NormRatio = ‖B‖/‖A‖; null when ‖A‖ = 0.
 	NormRatio *output.Float `json:"norm_ratio"`
