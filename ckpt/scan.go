@@ -244,14 +244,23 @@ func accumulate(t *Tensor, lo, hi int64, m *tensor.Moments) {
 	}
 }
 
+// accumulateWindows adds the elements [lo, hi) of t to m, reading them from
+// w, the chunk's windows of t's pieces.
+func accumulateWindows(t *Tensor, w []stream.Window, lo, hi int64, m *tensor.Moments) {
+	for _, s := range spans(t, lo, hi) {
+		win := w[s.piece]
+		win.View.Accumulate(s.lo-win.Base, s.hi-win.Base, m)
+	}
+}
+
 func statsTask(t *Tensor, done func(tensor.Stats, error)) *stream.Task {
 	k := shift(t)
 	return &stream.Task{
 		Numel:   t.Numel(),
 		Sources: sources(t),
-		Chunk: func(lo, hi int64) any {
+		ChunkRead: func(lo, hi int64, w []stream.Window) any {
 			m := tensor.NewMoments(k)
-			accumulate(t, lo, hi, &m)
+			accumulateWindows(t, w, lo, hi, &m)
 			return m
 		},
 		Done: func(parts []any, err error) {
@@ -290,15 +299,17 @@ func momentsTask(c *Checkpoint, p *Param, pr *ParamResult, fail func(*ParamResul
 	return &stream.Task{
 		Numel:   ma.Numel(),
 		Sources: append(sources(ma), sources(va)...),
-		Chunk: func(lo, hi int64) any {
+		ChunkRead: func(lo, hi int64, w []stream.Window) any {
+			wm, wv := w[:len(ma.Pieces)], w[len(ma.Pieces):]
 			part := momentsPart{m: tensor.NewMoments(km), v: tensor.NewMoments(kv)}
 			for b := lo; b < hi; b += block {
 				e := min(b+block, hi)
-				accumulate(ma, b, e, &part.m)
-				accumulate(va, b, e, &part.v)
+				accumulateWindows(ma, wm, b, e, &part.m)
+				accumulateWindows(va, wv, b, e, &part.v)
 				if adamOK {
 					for _, s := range pairSpans(ma, va, b, e) {
-						sq, n := tensor.AdamSquares(ma.Pieces[s.a].View, va.Pieces[s.b].View, s.aLo, s.bLo, s.n, coef.c1, coef.c2, coef.eps)
+						x, y := wm[s.a], wv[s.b]
+						sq, n := tensor.AdamSquares(x.View, y.View, s.aLo-x.Base, s.bLo-y.Base, s.n, coef.c1, coef.c2, coef.eps)
 						part.sumSq += sq
 						part.n += n
 					}
@@ -434,18 +445,20 @@ func weightsTask(p *Param, pr *ParamResult, fail func(*ParamResult, error)) *str
 	return &stream.Task{
 		Numel:   max(nw, nb),
 		Sources: append(sources(w), sources(b)...),
-		Chunk: func(lo, hi int64) any {
+		ChunkRead: func(lo, hi int64, win []stream.Window) any {
+			ww, wb := win[:len(w.Pieces)], win[len(w.Pieces):]
 			part := weightsPart{w: tensor.NewMoments(kw), b: tensor.NewMoments(kb), cmp: tensor.Comparison{First: -1}}
 			for x := lo; x < hi; x += block {
 				e := min(x+block, hi)
 				if x < nw {
-					accumulate(w, x, min(e, nw), &part.w)
+					accumulateWindows(w, ww, x, min(e, nw), &part.w)
 					for _, s := range pairSpans(w, b, x, min(e, nw)) {
-						part.cmp.Merge(tensor.CompareRounded(w.Pieces[s.a].View, b.Pieces[s.b].View, s.aLo, s.bLo, s.n, x))
+						p, q := ww[s.a], wb[s.b]
+						part.cmp.Merge(tensor.CompareRounded(p.View, q.View, s.aLo-p.Base, s.bLo-q.Base, s.n, x))
 					}
 				}
 				if x < nb {
-					accumulate(b, x, min(e, nb), &part.b)
+					accumulateWindows(b, wb, x, min(e, nb), &part.b)
 				}
 			}
 			return part

@@ -3,20 +3,37 @@
 //
 // A [Task] is one pass over one or more equally long tensors (a tensor's
 // statistics; the AdamW update over both moments; a comparison of two
-// weights). [Run] cuts every task into chunks of at most [Options.ChunkElems]
-// elements, hands the chunks to workers, and merges each task's partial
-// results in chunk order, so results never depend on the number of workers.
-// Before a chunk is read its pages are requested (MADV_WILLNEED); after it
-// they are dropped from the process (MADV_DONTNEED), so the resident set
-// stays near workers × chunk size whatever the size of the checkpoint.
+// weights). [Run] cuts every task into chunks of a fixed number of
+// elements, hands the chunks to workers (one per core by default), and
+// merges each task's partial results in chunk order, so results never
+// depend on the number of workers.
 //
-// A fault while reading a mapping (the file was truncated under us) is
-// turned into the task's error rather than a crash.
+// A task reads its chunks in one of two ways:
+//
+//   - Read (tasks with ChunkRead, the default): each worker reads the
+//     chunk's bytes of every contiguous source from its file with pread into
+//     a buffer of its own, small enough to stay in the core's cache
+//     ([DefaultReadChunkElems] elements per chunk), and the task computes on
+//     that copy. The mapping is never touched, so the resident set is the
+//     workers' buffers whatever the size of the checkpoint, and the kernel's
+//     read-ahead follows the sequential reads. Copying from the page cache
+//     costs less than first touches of freshly mapped pages, which on some
+//     systems (virtual machines with nested paging) are several times
+//     slower than the copy; see the README's Performance section.
+//   - Mapped (tasks with only Chunk, sources without a file or not
+//     contiguous, or [Options.Mapped]): the task reads the mapped bytes in
+//     place. Before a chunk is read its pages are requested (MADV_WILLNEED);
+//     after it they are dropped from the process (MADV_DONTNEED), so the
+//     resident set stays near workers × chunk size.
+//
+// A fault while reading a mapping, or a short read (the file was truncated
+// under us), is turned into the task's error rather than a crash.
 package stream
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -39,11 +56,28 @@ type Source struct {
 	Start int64
 }
 
+// Window is the part of one source that a chunk reaches, as ChunkRead sees
+// it: the source's flat element j (an index into Source.View) is element
+// j−Base of View. A window read into memory holds just the chunk's
+// elements, contiguous, with Base the first of them; a mapped window is the
+// source's own view with Base 0. The zero Window stands for a source the
+// chunk does not reach.
+type Window struct {
+	View *tensor.View
+	Base int64
+}
+
 // Task is one pass over the flat element range [0, Numel) of its sources.
 type Task struct {
 	Numel   int64
 	Sources []Source
-	// Chunk computes the partial result of the elements [lo, hi).
+	// ChunkRead, when set, computes the partial result of the elements
+	// [lo, hi) from one window per source (see Window). A window read into
+	// memory is only valid until ChunkRead returns.
+	ChunkRead func(lo, hi int64, w []Window) any
+	// Chunk computes the partial result of the elements [lo, hi) by reading
+	// the sources' views (mapped) directly; it is used when ChunkRead is
+	// nil.
 	Chunk func(lo, hi int64) any
 	// Done receives the partial results in chunk order, or the error that
 	// stopped the task. It is called once, from a worker goroutine.
@@ -54,19 +88,29 @@ type Task struct {
 type Options struct {
 	// Workers is the number of goroutines; 0 means runtime.GOMAXPROCS(0).
 	Workers int
-	// ChunkElems is the largest chunk, in elements; 0 means 4 Mi elements.
+	// ChunkElems is the largest chunk, in elements; 0 means
+	// DefaultReadChunkElems for tasks that read their sources into memory
+	// and DefaultChunkElems for tasks that read them mapped.
 	ChunkElems int64
 	// Progress, when set, is called with the number of bytes just read.
 	// It must be safe for concurrent use.
 	Progress func(bytes int64)
-	// KeepPages disables dropping pages behind the scan.
+	// KeepPages disables dropping pages behind the scan (mapped reads).
 	KeepPages bool
+	// Mapped makes ChunkRead tasks read their sources through the
+	// mappings, as Chunk tasks do, instead of copying them into memory.
+	Mapped bool
 }
 
-// DefaultChunkElems is the chunk size used when Options.ChunkElems is zero:
-// 16 MiB of float32, large enough to amortise scheduling and small enough
-// to bound memory.
+// DefaultChunkElems is the chunk size of mapped reads when
+// Options.ChunkElems is zero: 16 MiB of float32, large enough to amortise
+// scheduling and page advice and small enough to bound memory.
 const DefaultChunkElems = 4 << 20
+
+// DefaultReadChunkElems is the chunk size of reads into memory when
+// Options.ChunkElems is zero: 256 KiB of float32 per source, so that a
+// chunk read by pread is still in the core's cache when the kernels read it.
+const DefaultReadChunkElems = 64 << 10
 
 // Bytes returns the number of bytes a task reads: the sum of its sources'
 // element bytes.
@@ -86,11 +130,13 @@ type chunk struct {
 
 type taskState struct {
 	t       *Task
+	read    bool           // read into memory (ChunkRead and not Options.Mapped)
+	ahead   []atomic.Int64 // per source: bytes of View.Data up to which read-ahead was asked
 	parts   []any
 	left    atomic.Int64
 	errOnce sync.Once
 	err     error
-	mu      sync.Mutex
+	failed  atomic.Bool
 }
 
 // Run runs every task and returns when all are done or ctx is cancelled.
@@ -101,15 +147,21 @@ func Run(ctx context.Context, tasks []*Task, opt Options) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	size := opt.ChunkElems
-	if size <= 0 {
-		size = DefaultChunkElems
-	}
 	states := make([]*taskState, len(tasks))
 	var chunks []chunk
 	for i, t := range tasks {
-		st := &taskState{t: t}
+		st := &taskState{t: t, read: t.ChunkRead != nil && !opt.Mapped}
+		if st.read {
+			st.ahead = make([]atomic.Int64, len(t.Sources))
+		}
 		states[i] = st
+		size := opt.ChunkElems
+		if size <= 0 {
+			size = DefaultChunkElems
+			if st.read {
+				size = DefaultReadChunkElems
+			}
+		}
 		n := (t.Numel + size - 1) / size
 		if t.Numel == 0 {
 			n = 1
@@ -122,15 +174,16 @@ func Run(ctx context.Context, tasks []*Task, opt Options) error {
 			chunks = append(chunks, chunk{task: st, index: int(c), lo: lo, hi: hi})
 		}
 	}
-	work := make(chan chunk)
+	work := make(chan chunk, 2*workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			debug.SetPanicOnFault(true)
+			var wk worker
 			for c := range work {
-				runChunk(c, opt)
+				wk.run(c, opt)
 			}
 		}()
 	}
@@ -153,7 +206,10 @@ func Run(ctx context.Context, tasks []*Task, opt Options) error {
 }
 
 func (st *taskState) fail(err error) {
-	st.errOnce.Do(func() { st.err = err })
+	st.errOnce.Do(func() {
+		st.err = err
+		st.failed.Store(true)
+	})
 }
 
 func (st *taskState) finish() {
@@ -162,34 +218,94 @@ func (st *taskState) finish() {
 	}
 }
 
-func runChunk(c chunk, opt Options) {
+// worker holds what one worker reuses from chunk to chunk.
+type worker struct {
+	buf     []byte
+	windows []Window
+	mapped  []bool // the source's window is its mapped view
+	ranges  [][2]int64
+}
+
+// errFault is the error of a chunk whose mapped data could not be read.
+const errFault = "reading mapped data failed (was the file changed or truncated?)"
+
+func (w *worker) run(c chunk, opt Options) {
 	st := c.task
 	defer st.finish()
-	if st.err != nil {
+	if st.failed.Load() {
 		return
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			st.fail(fmt.Errorf("reading mapped data failed (was the file changed or truncated?): %v", r))
+			st.fail(fmt.Errorf("%s: %v", errFault, r))
 		}
 	}()
-	ranges := make([][2]int64, len(st.t.Sources))
-	for i, s := range st.t.Sources {
-		lo, hi := byteRange(s.View, c.lo-s.Start, c.hi-s.Start)
-		ranges[i] = [2]int64{lo, hi}
-		if s.Map != nil && hi > lo {
-			s.Map.Advise(s.Offset+lo, hi-lo, mmap.WillNeed)
+	srcs := st.t.Sources
+	w.windows = grow(w.windows, len(srcs))
+	w.mapped = grow(w.mapped, len(srcs))
+	w.ranges = grow(w.ranges, len(srcs))
+	// Plan: which sources are read into the buffer, and how many bytes.
+	var need int64
+	for i, s := range srcs {
+		lo, hi := max(c.lo-s.Start, 0), min(c.hi-s.Start, s.View.Numel())
+		w.windows[i], w.mapped[i], w.ranges[i] = Window{}, false, [2]int64{}
+		if hi <= lo {
+			continue
+		}
+		if st.read && s.Map != nil && s.View.IsContiguous() {
+			need += (hi - lo) * int64(s.View.DType.Size())
+			continue
+		}
+		w.mapped[i] = true
+		w.windows[i] = Window{View: s.View}
+		blo, bhi := byteRange(s.View, lo, hi)
+		w.ranges[i] = [2]int64{blo, bhi}
+		if s.Map != nil && bhi > blo {
+			s.Map.Advise(s.Offset+blo, bhi-blo, mmap.WillNeed)
 		}
 	}
-	st.parts[c.index] = st.t.Chunk(c.lo, c.hi)
+	if int64(cap(w.buf)) < need {
+		w.buf = make([]byte, need)
+	}
+	buf := w.buf[:need]
 	var read int64
-	for i, s := range st.t.Sources {
+	for i, s := range srcs {
 		lo, hi := max(c.lo-s.Start, 0), min(c.hi-s.Start, s.View.Numel())
-		if hi > lo {
-			read += (hi - lo) * int64(s.View.DType.Size())
+		if hi <= lo {
+			continue
 		}
-		if s.Map != nil && !opt.KeepPages && ranges[i][1] > ranges[i][0] {
-			s.Map.Advise(s.Offset+ranges[i][0], ranges[i][1]-ranges[i][0], mmap.DontNeed)
+		size := int64(s.View.DType.Size())
+		read += (hi - lo) * size
+		if w.mapped[i] {
+			continue
+		}
+		n := (hi - lo) * size
+		b := buf[:n:n]
+		buf = buf[n:]
+		st.readAhead(i, s, (s.View.Offset+hi)*size)
+		off := s.Offset + (s.View.Offset+lo)*size
+		if got, err := s.Map.ReadAtFile(b, off); int64(got) != n {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			st.fail(fmt.Errorf("%s: %s: reading %d bytes at %d: %w", errFault, s.Map.Name(), n, off, err))
+			return
+		}
+		v, err := tensor.NewView(s.View.DType, b, 0, []int64{hi - lo}, nil)
+		if err != nil {
+			panic("stream: " + err.Error()) // cannot happen: b holds hi-lo elements
+		}
+		w.windows[i] = Window{View: v, Base: lo}
+	}
+	if st.t.ChunkRead != nil {
+		st.parts[c.index] = st.t.ChunkRead(c.lo, c.hi, w.windows[:len(srcs)])
+	} else {
+		st.parts[c.index] = st.t.Chunk(c.lo, c.hi)
+	}
+	for i, s := range srcs {
+		r := w.ranges[i]
+		if w.mapped[i] && s.Map != nil && !opt.KeepPages && r[1] > r[0] {
+			s.Map.Advise(s.Offset+r[0], r[1]-r[0], mmap.DontNeed)
 		}
 	}
 	if opt.Progress != nil {
@@ -197,14 +313,75 @@ func runChunk(c chunk, opt Options) {
 	}
 }
 
-// Shift returns src.View.Shift(), then drops from the process the pages
-// that sampling mapped (a few places of the tensor, but each may map a large
-// page-cache folio), so that sampling every tensor of a checkpoint before
-// scanning it does not add up.
+// ReadAhead is how far ahead of the chunks being read, in bytes of each
+// source, the kernel is asked to read the file into the page cache
+// (MADV_WILLNEED on the mapping, which starts the reads without waiting for
+// them or mapping anything). On a warm cache it costs a page-cache lookup;
+// on a cold one it keeps the disk busy with large requests while the
+// workers compute.
+const ReadAhead = 32 << 20
+
+// readAhead asks for read-ahead of source i once the chunks reach within
+// half of ReadAhead of what was asked so far; end is the byte of View.Data
+// the current chunk ends at.
+func (st *taskState) readAhead(i int, s Source, end int64) {
+	a := &st.ahead[i]
+	done := a.Load()
+	if end+ReadAhead/2 <= done {
+		return
+	}
+	lo, hi := s.View.StorageExtent()
+	size := int64(s.View.DType.Size())
+	from := max(done, lo*size)
+	to := min(max(end, from)+ReadAhead, hi*size)
+	if to <= from || !a.CompareAndSwap(done, to) {
+		return // nothing left, or another worker just asked
+	}
+	s.Map.Advise(s.Offset+from, to-from, mmap.WillNeed)
+}
+
+// grow returns s with length n, reusing its array when it can.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// Shift returns src.View.Shift() without faulting the sampled pages into the
+// process: for a contiguous view in a mapped file the 16 sampled runs are
+// read from the file; otherwise they are read through the mapping, and the
+// pages touched (a few places of the tensor, but each may map a large
+// page-cache folio) are dropped afterwards, so that sampling every tensor of
+// a checkpoint before scanning it does not add up.
 func Shift(src Source) float64 {
-	k := src.View.Shift()
+	v := src.View
+	if src.Map != nil && v.IsContiguous() {
+		// A short read (the file changed since it was mapped) samples
+		// zeros: the task's own read will report the problem, where
+		// touching the mapping here could fault outside any recovery.
+		size := int64(v.DType.Size())
+		var raw []byte
+		return tensor.ShiftSample(v.Numel(), func(start int64, dst []float64) {
+			n := int64(len(dst)) * size
+			if int64(cap(raw)) < n {
+				raw = make([]byte, n)
+			}
+			b := raw[:n:n]
+			if got, _ := src.Map.ReadAtFile(b, src.Offset+(v.Offset+start)*size); int64(got) != n {
+				clear(dst)
+				return
+			}
+			w, err := tensor.NewView(v.DType, b, 0, []int64{int64(len(dst))}, nil)
+			if err != nil {
+				panic("stream: " + err.Error()) // cannot happen: b holds len(dst) elements
+			}
+			w.Float64s(0, dst)
+		})
+	}
+	k := v.Shift()
 	if src.Map != nil {
-		lo, hi := byteRange(src.View, 0, src.View.Numel())
+		lo, hi := byteRange(v, 0, v.Numel())
 		src.Map.Advise(src.Offset+lo, hi-lo, mmap.DontNeed)
 	}
 	return k

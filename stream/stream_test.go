@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -134,5 +135,145 @@ func TestStatsTaskOnMapping(t *testing.T) {
 	want := v.Stats()
 	if got.Finite != want.Finite || got.Min != want.Min || got.Max != want.Max || math.Abs(got.L2-want.L2) > 1e-12*want.L2 {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+// mappedFloats writes xs as float32 after a 64-byte header to a file, maps
+// it and returns the mapping and a view of the values.
+func mappedFloats(t *testing.T, xs []float32) (*mmap.File, *tensor.View) {
+	t.Helper()
+	v := floatView(t, xs)
+	path := filepath.Join(t.TempDir(), "x.bin")
+	if err := os.WriteFile(path, append(make([]byte, 64), v.Data...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mmap.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	mv, err := tensor.NewView(tensor.Float32, m.Bytes()[64:], 0, []int64{int64(len(xs))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, mv
+}
+
+// TestWindows runs a task over three sources (two pieces of one tensor in
+// a file, one of them at a storage offset, and a transposed view) and
+// checks that every window gives each chunk exactly its elements, when
+// read into memory and when mapped, for any number of workers.
+func TestWindows(t *testing.T) {
+	xs := make([]float32, 3000)
+	for i := range xs {
+		xs[i] = float32(i)
+	}
+	m, all := mappedFloats(t, xs)
+	// Piece 0: elements 0..999 of the file; piece 1: 1000 elements from
+	// storage offset 1500; piece 2: a transposed 20×50 view of memory.
+	p0, _ := tensor.NewView(tensor.Float32, all.Data, 0, []int64{1000}, nil)
+	p1, _ := tensor.NewView(tensor.Float32, all.Data, 1500, []int64{10, 100}, nil)
+	p2, _ := tensor.NewView(tensor.Float32, floatView(t, xs[:1000]).Data, 0, []int64{20, 50}, []int64{1, 20})
+	srcs := []Source{{View: p0, Map: m, Offset: 64}, {View: p1, Map: m, Offset: 64, Start: 1000}, {View: p2, Start: 2000}}
+	want := func(i int64) float64 {
+		switch {
+		case i < 1000:
+			return p0.Float64At(i)
+		case i < 2000:
+			return p1.Float64At(i - 1000)
+		}
+		return p2.Float64At(i - 2000)
+	}
+	for _, mapped := range []bool{false, true} {
+		for _, workers := range []int{1, 3} {
+			for _, chunk := range []int64{0, 7, 256, 1000} {
+				var bad []string
+				var mu = make(chan struct{}, 1)
+				task := &Task{
+					Numel:   3000,
+					Sources: srcs,
+					ChunkRead: func(lo, hi int64, w []Window) any {
+						for i := lo; i < hi; i++ {
+							k, j := i/1000, i%1000
+							win := w[k]
+							if win.View == nil {
+								mu <- struct{}{}
+								bad = append(bad, fmt.Sprintf("chunk [%d,%d): no window for source %d", lo, hi, k))
+								<-mu
+								return nil
+							}
+							if got := win.View.Float64At(j - win.Base); got != want(i) {
+								mu <- struct{}{}
+								bad = append(bad, fmt.Sprintf("element %d = %v, want %v", i, got, want(i)))
+								<-mu
+							}
+						}
+						return hi - lo
+					},
+					Done: func(parts []any, err error) {
+						if err != nil {
+							t.Fatal(err)
+						}
+					},
+				}
+				if err := Run(context.Background(), []*Task{task}, Options{Workers: workers, ChunkElems: chunk, Mapped: mapped}); err != nil {
+					t.Fatal(err)
+				}
+				if len(bad) > 0 {
+					t.Fatalf("mapped=%v workers=%d chunk=%d: %d bad, first %s", mapped, workers, chunk, len(bad), bad[0])
+				}
+			}
+		}
+	}
+}
+
+// TestReadTruncated checks that a file truncated after it was mapped gives
+// the task an error, read into memory or mapped.
+func TestReadTruncated(t *testing.T) {
+	for _, mapped := range []bool{false, true} {
+		m, v := mappedFloats(t, make([]float32, 50000))
+		if err := os.Truncate(m.Name(), 64+4*1000); err != nil {
+			t.Fatal(err)
+		}
+		var gotErr error
+		task := StatsTask(Source{View: v, Map: m, Offset: 64}, func(s tensor.Stats, err error) { gotErr = err })
+		if err := Run(context.Background(), []*Task{task}, Options{ChunkElems: 4096, Mapped: mapped}); err != nil {
+			t.Fatal(err)
+		}
+		if gotErr == nil || !strings.Contains(gotErr.Error(), "truncated") {
+			t.Errorf("mapped=%v: err = %v", mapped, gotErr)
+		}
+	}
+}
+
+// TestShift checks that Shift, which samples a mapped file with pread,
+// picks what View.Shift picks.
+func TestShift(t *testing.T) {
+	for _, n := range []int{0, 1, 100, 1024, 1025, 100000} {
+		xs := make([]float32, n)
+		for i := range xs {
+			xs[i] = float32(math.Sin(float64(i)*0.37) + 3)
+		}
+		m, v := mappedFloats(t, xs)
+		if got, want := Shift(Source{View: v, Map: m, Offset: 64}), v.Shift(); got != want {
+			t.Errorf("n=%d: Shift = %v, View.Shift = %v", n, got, want)
+		}
+	}
+}
+
+// TestEmptyTask runs a statistics task over an empty tensor in both modes.
+func TestEmptyTask(t *testing.T) {
+	for _, mapped := range []bool{false, true} {
+		m, v := mappedFloats(t, nil)
+		done := 0
+		task := StatsTask(Source{View: v, Map: m, Offset: 64}, func(s tensor.Stats, err error) {
+			done++
+			if err != nil || s.Numel != 0 || s.Valid() {
+				t.Errorf("mapped=%v: %+v, %v", mapped, s, err)
+			}
+		})
+		if err := Run(context.Background(), []*Task{task}, Options{Mapped: mapped}); err != nil || done != 1 {
+			t.Fatalf("mapped=%v: %v, done %d", mapped, err, done)
+		}
 	}
 }

@@ -12,9 +12,11 @@ func StatsTask(src Source, done func(tensor.Stats, error)) *Task {
 	return &Task{
 		Numel:   v.Numel(),
 		Sources: []Source{src},
-		Chunk: func(lo, hi int64) any {
+		ChunkRead: func(lo, hi int64, w []Window) any {
 			m := tensor.NewMoments(shift)
-			v.Accumulate(lo, hi, &m)
+			if w[0].View != nil { // nil for the empty chunk of an empty tensor
+				w[0].View.Accumulate(lo-w[0].Base, hi-w[0].Base, &m)
+			}
 			return m
 		},
 		Done: func(parts []any, err error) {

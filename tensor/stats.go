@@ -68,27 +68,35 @@ func (m *Moments) Merge(o Moments) {
 // It puts the shift inside the bulk of the data, which makes the shifted sums
 // of Moments cancellation-free.
 func (v *View) Shift() float64 {
-	numel := v.Numel()
-	if numel == 0 {
+	return ShiftSample(v.Numel(), v.Float64s)
+}
+
+// ShiftSample returns the shift View.Shift picks for a tensor of numel
+// elements whose values sample gives: sample(start, dst) stores in dst the
+// elements at flat indices [start, start+len(dst)), converted as by
+// Float64At. It lets a caller sample a tensor from elsewhere than its
+// view's bytes (a file, say); sample is called at most 16 times.
+func ShiftSample(numel int64, sample func(start int64, dst []float64)) float64 {
+	if numel <= 0 {
 		return 0
 	}
 	const runs, runLen = 16, 64
 	var buf [runs * runLen]float64
-	sample := buf[:0]
+	values := buf[:0]
 	if numel <= runs*runLen {
-		sample = buf[:numel]
-		v.Float64s(0, sample)
+		values = buf[:numel]
+		sample(0, values)
 	} else {
 		for j := range int64(runs) {
 			hi, lo := bits.Mul64(uint64(j), uint64(numel))
 			start, _ := bits.Div64(hi, lo, runs)
 			n := min(runLen, numel-int64(start))
-			v.Float64s(int64(start), buf[len(sample):len(sample)+int(n)])
-			sample = buf[:len(sample)+int(n)]
+			sample(int64(start), buf[len(values):len(values)+int(n)])
+			values = buf[:len(values)+int(n)]
 		}
 	}
-	finite := sample[:0]
-	for _, x := range sample {
+	finite := values[:0]
+	for _, x := range values {
 		if !math.IsNaN(x) && !math.IsInf(x, 0) {
 			finite = append(finite, x)
 		}

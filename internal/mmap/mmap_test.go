@@ -61,3 +61,31 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestReadAtFile(t *testing.T) {
+	dir := t.TempDir()
+	content := bytes.Repeat([]byte("0123456789"), 1000)
+	path := filepath.Join(dir, "f.bin")
+	if err := os.WriteFile(path, content, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []*File{m, FromBytes("mem", content)} {
+		buf := make([]byte, 100)
+		if n, err := f.ReadAtFile(buf, 4321); n != 100 || err != nil || !bytes.Equal(buf, content[4321:4421]) {
+			t.Fatalf("%s: ReadAtFile = %d, %v", f.Name(), n, err)
+		}
+		if n, err := f.ReadAtFile(buf, int64(len(content)-10)); n != 10 || err != io.EOF {
+			t.Fatalf("%s: ReadAtFile at end = %d, %v", f.Name(), n, err)
+		}
+		if _, err := f.ReadAtFile(buf, -1); err == nil {
+			t.Fatalf("%s: negative offset accepted", f.Name())
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
