@@ -238,6 +238,12 @@ func shift(t *Tensor) float64 {
 	return k
 }
 
+// lazyShift returns a function giving shift(t), computed once, on first
+// use.
+func lazyShift(t *Tensor) func() float64 {
+	return sync.OnceValue(func() float64 { return shift(t) })
+}
+
 func accumulate(t *Tensor, lo, hi int64, m *tensor.Moments) {
 	for _, s := range spans(t, lo, hi) {
 		t.Pieces[s.piece].View.Accumulate(s.lo, s.hi, m)
@@ -254,12 +260,14 @@ func accumulateWindows(t *Tensor, w []stream.Window, lo, hi int64, m *tensor.Mom
 }
 
 func statsTask(t *Tensor, done func(tensor.Stats, error)) *stream.Task {
-	k := shift(t)
+	// The shift is sampled by the first chunk to run (16 small reads), so
+	// that tasks sample in parallel, overlapped with other tasks' chunks.
+	shiftK := lazyShift(t)
 	return &stream.Task{
 		Numel:   t.Numel(),
 		Sources: sources(t),
 		ChunkRead: func(lo, hi int64, w []stream.Window) any {
-			m := tensor.NewMoments(k)
+			m := tensor.NewMoments(shiftK())
 			accumulateWindows(t, w, lo, hi, &m)
 			return m
 		},
@@ -268,7 +276,7 @@ func statsTask(t *Tensor, done func(tensor.Stats, error)) *stream.Task {
 				done(tensor.Stats{}, err)
 				return
 			}
-			m := tensor.NewMoments(k)
+			m := tensor.NewMoments(shiftK())
 			for _, p := range parts {
 				if p != nil {
 					m.Merge(p.(tensor.Moments))
@@ -294,14 +302,14 @@ const block = 1 << 14
 // and Σu² of the AdamW update.
 func momentsTask(c *Checkpoint, p *Param, pr *ParamResult, fail func(*ParamResult, error)) *stream.Task {
 	ma, va := p.ExpAvg, p.ExpAvgSq
-	km, kv := shift(ma), shift(va)
+	shiftM, shiftV := lazyShift(ma), lazyShift(va)
 	coef, adamOK := adamCoefficients(c, p)
 	return &stream.Task{
 		Numel:   ma.Numel(),
 		Sources: append(sources(ma), sources(va)...),
 		ChunkRead: func(lo, hi int64, w []stream.Window) any {
 			wm, wv := w[:len(ma.Pieces)], w[len(ma.Pieces):]
-			part := momentsPart{m: tensor.NewMoments(km), v: tensor.NewMoments(kv)}
+			part := momentsPart{m: tensor.NewMoments(shiftM()), v: tensor.NewMoments(shiftV())}
 			for b := lo; b < hi; b += block {
 				e := min(b+block, hi)
 				accumulateWindows(ma, wm, b, e, &part.m)
@@ -322,7 +330,7 @@ func momentsTask(c *Checkpoint, p *Param, pr *ParamResult, fail func(*ParamResul
 				fail(pr, fmt.Errorf("%s: %w", ma.File, err))
 				return
 			}
-			total := momentsPart{m: tensor.NewMoments(km), v: tensor.NewMoments(kv)}
+			total := momentsPart{m: tensor.NewMoments(shiftM()), v: tensor.NewMoments(shiftV())}
 			for _, x := range parts {
 				if x == nil {
 					continue
@@ -440,14 +448,14 @@ type weightsPart struct {
 // of the two (the module may have padding rows).
 func weightsTask(p *Param, pr *ParamResult, fail func(*ParamResult, error)) *stream.Task {
 	w, b := p.FP32, p.BF16
-	kw, kb := shift(w), shift(b)
+	shiftW, shiftB := lazyShift(w), lazyShift(b)
 	nw, nb := w.Numel(), b.Numel()
 	return &stream.Task{
 		Numel:   max(nw, nb),
 		Sources: append(sources(w), sources(b)...),
 		ChunkRead: func(lo, hi int64, win []stream.Window) any {
 			ww, wb := win[:len(w.Pieces)], win[len(w.Pieces):]
-			part := weightsPart{w: tensor.NewMoments(kw), b: tensor.NewMoments(kb), cmp: tensor.Comparison{First: -1}}
+			part := weightsPart{w: tensor.NewMoments(shiftW()), b: tensor.NewMoments(shiftB()), cmp: tensor.Comparison{First: -1}}
 			for x := lo; x < hi; x += block {
 				e := min(x+block, hi)
 				if x < nw {
@@ -468,7 +476,7 @@ func weightsTask(p *Param, pr *ParamResult, fail func(*ParamResult, error)) *str
 				fail(pr, fmt.Errorf("%s: %w", w.File, err))
 				return
 			}
-			total := weightsPart{w: tensor.NewMoments(kw), b: tensor.NewMoments(kb), cmp: tensor.Comparison{First: -1}}
+			total := weightsPart{w: tensor.NewMoments(shiftW()), b: tensor.NewMoments(shiftB()), cmp: tensor.Comparison{First: -1}}
 			for _, x := range parts {
 				if x == nil {
 					continue
