@@ -469,6 +469,24 @@ func (f *File) openLegacy() error {
 	if !ok {
 		return f.errorf("storage keys", keysAt, ErrFormat, "not a list but %s", pickle.Repr(keys))
 	}
+	// A key missing from the list would shift every storage after it:
+	// name it rather than the element count that then looks wrong.
+	listed := make(map[string]bool, len(kl.Items))
+	for _, k := range kl.Items {
+		if key, ok := k.(string); ok {
+			listed[key] = true
+		}
+	}
+	var missing []string
+	for key := range f.legacy {
+		if !listed[key] {
+			missing = append(missing, key)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return f.errorf("storage keys", keysAt, ErrFormat, "storage %s is used by a tensor but missing from the list of storage keys", missing[0])
+	}
 	for _, k := range kl.Items {
 		key, ok := k.(string)
 		if !ok {

@@ -329,6 +329,30 @@ var rows = []row{
 	}, []check{{"ls", 2}, {"stats", 2}}}, // scan takes folders: it searches this one (and finds nothing)
 }
 
+// wantMsg is what the failing commands' message says, per row.
+var wantMsg = map[string]string{
+	"random bytes":       "neither a zip archive nor a pickle",
+	"truncated zip file": "zip directory",
+	"truncated legacy file (in the object pickle)": "truncated",
+	"truncated legacy file (in the storage data)":  "truncated",
+	"zip file without data.pkl":                    "data.pkl",
+	"storage record shorter than its tensor needs": "holds 20 bytes, but 12 float32 elements need 48",
+	"pickle declaring a 4 TB bytes object":         "argument needs 4398046511104 bytes",
+	"200,000 nested lists":                         "nested deeper than 512 levels",
+	"500,000 MARKs":                                "more than 4096 MARKs",
+	"unknown opcode":                               "unknown opcode 0xff",
+	"shape overflow":                               "element count overflows",
+	"stride overflow":                              "overflows",
+	"negative dimension":                           "negative",
+	"missing storage key (zip record)":             "no record",
+	"missing storage key (legacy key list)":        "missing from the list of storage keys",
+	"symlink loop inside a checkpoint folder":      "too many levels of symbolic links",
+	"unreadable file: chmod 000":                   "permission denied",
+	"unreadable file: a FIFO":                      "not a regular file",
+	"unreadable file: a dangling symlink":          "no such file or directory",
+	"folder where a file is expected":              "",
+}
+
 // TestMalformedInputs runs every row of the README's malformed-input table.
 // Timings are logged, not asserted (go test -v prints them).
 func TestMalformedInputs(t *testing.T) {
@@ -352,6 +376,9 @@ func TestMalformedInputs(t *testing.T) {
 				}
 				if c.code == 0 {
 					continue
+				}
+				if want, ok := wantMsg[r.name]; !ok || !strings.Contains(stderr, want) {
+					t.Errorf("%s: stderr lacks %q: %s", c.cmd, want, stderr)
 				}
 				lines := strings.Split(strings.TrimSpace(stderr), "\n")
 				if len(lines) != 1 || !strings.HasPrefix(lines[0], "ckptinspect: ") || !strings.Contains(lines[0], in.names) {
