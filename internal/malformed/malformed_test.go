@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,11 +24,38 @@ import (
 // every row runs in a child process so that its peak RSS can be measured.
 const childEnv = "CKPTINSPECT_MALFORMED_CHILD"
 
+// hwmEnv names the file where the child writes its own peak RSS.
+const hwmEnv = "CKPTINSPECT_MALFORMED_HWM"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
-		os.Exit(cli.Main(os.Args[1:], cli.System()))
+		code := cli.Main(os.Args[1:], cli.System())
+		if p := os.Getenv(hwmEnv); p != "" {
+			if hwm := peakRSS(); hwm > 0 {
+				os.WriteFile(p, []byte(strconv.FormatInt(hwm, 10)), 0o644)
+			}
+		}
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
+}
+
+// peakRSS returns the peak resident set of this process's memory in bytes
+// (Linux: VmHWM), or 0 when unknown. Unlike the rusage of a child, which
+// on Linux also counts the parent's pages at the exec, it is the child's
+// own.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" && f[2] == "kB" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n << 10
+		}
+	}
+	return 0
 }
 
 const (
@@ -37,9 +65,11 @@ const (
 )
 
 // run runs ckptinspect args in a child process and returns its exit code,
-// stderr, peak RSS in bytes and wall time. With a nobody input, the child
-// runs the copy of the test binary as the unprivileged user nobody.
-func run(t *testing.T, in input, args ...string) (int, string, int64, time.Duration) {
+// stderr, peak RSS in bytes (the rusage of the child: an upper bound),
+// the child's own peak RSS (VmHWM, 0 if unknown) and wall time. With a
+// nobody input, the child runs the copy of the test binary as the
+// unprivileged user nobody.
+func run(t *testing.T, in input, args ...string) (int, string, int64, int64, time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
 	defer cancel()
@@ -51,7 +81,15 @@ func run(t *testing.T, in input, args ...string) (int, string, int64, time.Durat
 	if in.nobody != "" {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	}
-	cmd.Env = append(os.Environ(), childEnv+"=1", "GOMAXPROCS=2")
+	hwmFile := filepath.Join(t.TempDir(), "hwm")
+	if in.nobody != "" {
+		// A file nobody may write, in the folder nobody may enter.
+		hwmFile = filepath.Join(filepath.Dir(in.nobody), "hwm")
+		if err := os.WriteFile(hwmFile, nil, 0o666); err != nil || os.Chmod(hwmFile, 0o666) != nil {
+			hwmFile = ""
+		}
+	}
+	cmd.Env = append(os.Environ(), childEnv+"=1", hwmEnv+"="+hwmFile, "GOMAXPROCS=2")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -65,11 +103,14 @@ func run(t *testing.T, in input, args ...string) (int, string, int64, time.Durat
 		t.Fatalf("ckptinspect %s: %v", strings.Join(args, " "), err)
 	}
 	code := cmd.ProcessState.ExitCode()
-	var rss int64
+	var rss, hwm int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = int64(ru.Maxrss) * 1024 // kilobytes on Linux
 	}
-	return code, stderr.String(), rss, took
+	if b, err := os.ReadFile(hwmFile); err == nil {
+		hwm, _ = strconv.ParseInt(string(b), 10, 64)
+	}
+	return code, stderr.String(), rss, hwm, took
 }
 
 // input is a malformed input: a file or folder under dir, and the path in
@@ -363,8 +404,9 @@ func TestMalformedInputs(t *testing.T) {
 		t.Run(r.name, func(t *testing.T) {
 			in := r.build(t, t.TempDir())
 			for _, c := range r.checks {
-				code, stderr, rss, took := run(t, in, c.cmd, in.arg)
-				t.Logf("| %s | %s | exit %d | %.0f ms | %.1f MB | %s", r.name, c.cmd, code, took.Seconds()*1000, float64(rss)/(1<<20), strings.TrimSpace(stderr))
+				code, stderr, rss, hwm, took := run(t, in, c.cmd, in.arg)
+				t.Logf("| %s | %s | exit %d | %.0f ms | %.1f MB | %.1f MB own | %s", r.name, c.cmd, code, took.Seconds()*1000,
+					float64(rss)/(1<<20), float64(hwm)/(1<<20), strings.TrimSpace(stderr))
 				if code != c.code {
 					t.Errorf("%s: exit %d, want %d; stderr: %s", c.cmd, code, c.code, stderr)
 				}
