@@ -145,6 +145,8 @@ func TestScanPayloads(t *testing.T) {
 		{"protocol 0 without PROTO", "a.pkl", []byte("cos\nsystem\n(S'echo pwned'\ntR."), nil, ExitFindings, "os.system", "dangerous", "pickle 1"},
 		{"dangerous, then truncated", "a.pkl", []byte("cos\nsystem\n(S'echo pwned'\ntR"), nil, ExitFindings, "os.system", "dangerous", "pickle 1"},
 		{"safetensors and pickle", "a.bin", polyglot, nil, ExitFindings, "os.system", "dangerous", "pickle 1"},
+		{"bytes passed to other calls are data", "a.pkl", fixture.MustRead(evilPickle + "/values_p2.pkl"), []string{"--strict"}, ExitOK, "builtins.bytearray", "safe", "pickle 1"},
+		{"bytes passed to other calls are data, protocol 4", "a.pkl", fixture.MustRead(evilPickle + "/values_p4.pkl"), []string{"--strict"}, ExitOK, "builtins.bytearray", "safe", "pickle 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

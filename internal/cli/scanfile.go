@@ -383,7 +383,7 @@ func (s *scanner) record(r *scanResult, data []byte, base int64, prog *pickle.Pr
 				}
 			}
 		}
-		if v == pickle.Safe && len(g.Payloads) > 0 {
+		if v == pickle.Safe && len(g.Payloads) > 0 && g.Module+"."+g.Name == pickle.LoadFromBytes {
 			if c.depth >= maxNesting {
 				v, why = pickle.Dangerous, fmt.Sprintf("torch.load payloads nested more than %d deep", maxNesting)
 			} else {
