@@ -108,9 +108,9 @@ type Options struct {
 const DefaultChunkElems = 4 << 20
 
 // DefaultReadChunkElems is the chunk size of reads into memory when
-// Options.ChunkElems is zero: 256 KiB of float32 per source, so that a
+// Options.ChunkElems is zero: 512 KiB of float32 per source, so that a
 // chunk read by pread is still in the core's cache when the kernels read it.
-const DefaultReadChunkElems = 64 << 10
+const DefaultReadChunkElems = 128 << 10
 
 // Bytes returns the number of bytes a task reads: the sum of its sources'
 // element bytes.
@@ -149,6 +149,7 @@ func Run(ctx context.Context, tasks []*Task, opt Options) error {
 	}
 	states := make([]*taskState, len(tasks))
 	var chunks []chunk
+	var bufSize int64 // the most bytes a chunk reads into memory
 	for i, t := range tasks {
 		st := &taskState{t: t, read: t.ChunkRead != nil && !opt.Mapped}
 		if st.read {
@@ -166,6 +167,13 @@ func Run(ctx context.Context, tasks []*Task, opt Options) error {
 		if t.Numel == 0 {
 			n = 1
 		}
+		if st.read {
+			var item int64
+			for _, s := range t.Sources {
+				item += int64(s.View.DType.Size())
+			}
+			bufSize = max(bufSize, min(size, t.Numel)*item)
+		}
 		st.parts = make([]any, n)
 		st.left.Store(n)
 		for c := int64(0); c < n; c++ {
@@ -182,6 +190,9 @@ func Run(ctx context.Context, tasks []*Task, opt Options) error {
 			defer wg.Done()
 			debug.SetPanicOnFault(true)
 			var wk worker
+			var free func()
+			wk.buf, free = newBuffer(int(bufSize))
+			defer free()
 			for c := range work {
 				wk.run(c, opt)
 			}

@@ -54,6 +54,7 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
+		tOpen := time.Since(t0)
 		opt := ckpt.ScanOptions{Workers: *jobs}
 		opt.Stream.ChunkElems = *chunk
 		opt.Stream.KeepPages = *keep
@@ -61,14 +62,15 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
+		tScan := time.Since(t0) - tOpen
 		c.Close()
 		wall := time.Since(t0).Seconds()
 		u1 := usage()
 		cpu := (u1.user + u1.sys) - (u0.user + u0.sys)
 		bytes = res.Summary.BytesScanned
 		walls, cpus = append(walls, wall), append(cpus, cpu)
-		fmt.Printf("run %d: %.3f s, %.2f GB/s, cpu %.3f s (user %.3f, sys %.3f)\n", r+1, wall, float64(bytes)/wall/1e9,
-			cpu, u1.user-u0.user, u1.sys-u0.sys)
+		fmt.Printf("run %d: %.3f s (open %.3f, scan %.3f), %.2f GB/s, cpu %.3f s (user %.3f, sys %.3f)\n", r+1, wall,
+			tOpen.Seconds(), tScan.Seconds(), float64(bytes)/wall/1e9, cpu, u1.user-u0.user, u1.sys-u0.sys)
 	}
 	wall, cpu := median(walls), median(cpus)
 	fmt.Printf("median of %d: %.3f s, %.2f GB/s (%.2f GB scanned), cpu %.3f s; peak RSS %d MB\n",

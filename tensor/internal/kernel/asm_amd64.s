@@ -490,58 +490,41 @@ TEXT ·momentsF32AVX2(SB), NOSPLIT, $0-32
 	VXORPD       Y2, Y2, Y2
 	VXORPD       Y3, Y3, Y3
 	VXORPD       Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
 	XORQ         DX, DX
 	XORQ         BX, BX
 	XORQ         SI, SI
-	XORQ         DI, DI
-	XORQ         R8, R8
-	VMOVUPS      c32_7f800000<>+0(SB), Y5
-	VMOVUPS      c32_ff800000<>+0(SB), Y6
+	VMOVUPS      c32_7f800000<>+0(SB), Y7
+	VMOVUPS      c32_ff800000<>+0(SB), Y8
 
 loop:
-	TESTQ        CX, CX
-	JZ           done
-	VMOVUPS      (AX), Y7
-	VPAND        c32_7fffffff<>+0(SB), Y7, Y8
-	VPCMPGTD     c32_7f7fffff<>+0(SB), Y8, Y9
-	VMOVMSKPS    Y9, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, DX
-	VPCMPGTD     c32_7f800000<>+0(SB), Y8, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, BX
-	VPCMPEQD     c32_7f800000<>+0(SB), Y7, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, SI
-	VPCMPEQD     c32_00000000<>+0(SB), Y8, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, DI
-	VPCMPEQD     c32_80000000<>+0(SB), Y7, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, R8
-	VPOR         Y9, Y7, Y7
-	VMINPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VCVTPS2PD    X7, Y8
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X7, Y7
-	VSUBPD       Y0, Y8, Y8
-	VCMPPD       $0x07, Y8, Y8, Y9
-	VANDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y1, Y1
-	VFMADD231PD  Y8, Y8, Y2
-	VSUBPD       Y0, Y7, Y7
-	VCMPPD       $0x07, Y7, Y7, Y8
-	VANDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y1, Y1
-	VFMADD231PD  Y7, Y7, Y2
-	ADDQ         $0x00000020, AX
-	SUBQ         $0x00000008, CX
-	JMP          loop
+	TESTQ       CX, CX
+	JZ          done
+	VMOVUPS     (AX), Y9
+	VPAND       c32_7fffffff<>+0(SB), Y9, Y10
+	VPCMPGTD    c32_7f7fffff<>+0(SB), Y10, Y11
+	VPCMPEQD    c32_00000000<>+0(SB), Y10, Y10
+	VPSUBD      Y10, Y5, Y5
+	VPCMPEQD    c32_80000000<>+0(SB), Y9, Y10
+	VPSUBD      Y10, Y6, Y6
+	VPTEST      Y11, Y11
+	JNZ         nonfinite1
+	VMINPS      Y7, Y9, Y7
+	VMAXPS      Y8, Y9, Y8
+	VCVTPS2PD   (AX), Y9
+	VCVTPS2PD   16(AX), Y10
+	VSUBPD      Y0, Y9, Y9
+	VADDPD      Y9, Y1, Y1
+	VFMADD231PD Y9, Y9, Y2
+	VSUBPD      Y0, Y10, Y10
+	VADDPD      Y10, Y1, Y1
+	VFMADD231PD Y10, Y10, Y2
+
+join1:
+	ADDQ $0x00000020, AX
+	SUBQ $0x00000008, CX
+	JMP  loop
 
 done:
 	MOVQ         out+24(FP), AX
@@ -557,49 +540,74 @@ done:
 	VPERMILPD    $0x01, X0, X1
 	VADDSD       X1, X0, X0
 	MOVSD        X0, 8(AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VMINPS       X0, X5, X0
+	VEXTRACTF128 $0x01, Y7, X0
+	VMINPS       X0, X7, X0
 	VPERMILPS    $0x4e, X0, X1
 	VMINPS       X1, X0, X0
 	VPERMILPS    $0xb1, X0, X1
 	VMINPS       X1, X0, X0
 	VCVTSS2SD    X0, X0, X0
 	MOVSD        X0, 16(AX)
-	VEXTRACTF128 $0x01, Y6, X0
-	VMAXPS       X0, X6, X0
+	VEXTRACTF128 $0x01, Y8, X0
+	VMAXPS       X0, X8, X0
 	VPERMILPS    $0x4e, X0, X1
 	VMAXPS       X1, X0, X0
 	VPERMILPS    $0xb1, X0, X1
 	VMAXPS       X1, X0, X0
 	VCVTSS2SD    X0, X0, X0
 	MOVSD        X0, 24(AX)
+	VEXTRACTI128 $0x01, Y5, X0
+	VPADDD       X0, X5, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, CX
+	MOVQ         CX, 32(AX)
+	VEXTRACTI128 $0x01, Y6, X0
+	VPADDD       X0, X6, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, CX
+	MOVQ         CX, 40(AX)
 	MOVQ         DX, 48(AX)
 	MOVQ         BX, 56(AX)
 	MOVQ         SI, 64(AX)
-	MOVQ         DI, 32(AX)
-	MOVQ         R8, 40(AX)
 	VZEROUPPER
 	RET
 
-DATA c32_7f800000<>+0(SB)/4, $0x7f800000
-DATA c32_7f800000<>+4(SB)/4, $0x7f800000
-DATA c32_7f800000<>+8(SB)/4, $0x7f800000
-DATA c32_7f800000<>+12(SB)/4, $0x7f800000
-DATA c32_7f800000<>+16(SB)/4, $0x7f800000
-DATA c32_7f800000<>+20(SB)/4, $0x7f800000
-DATA c32_7f800000<>+24(SB)/4, $0x7f800000
-DATA c32_7f800000<>+28(SB)/4, $0x7f800000
-GLOBL c32_7f800000<>(SB), RODATA|NOPTR, $32
-
-DATA c32_ff800000<>+0(SB)/4, $0xff800000
-DATA c32_ff800000<>+4(SB)/4, $0xff800000
-DATA c32_ff800000<>+8(SB)/4, $0xff800000
-DATA c32_ff800000<>+12(SB)/4, $0xff800000
-DATA c32_ff800000<>+16(SB)/4, $0xff800000
-DATA c32_ff800000<>+20(SB)/4, $0xff800000
-DATA c32_ff800000<>+24(SB)/4, $0xff800000
-DATA c32_ff800000<>+28(SB)/4, $0xff800000
-GLOBL c32_ff800000<>(SB), RODATA|NOPTR, $32
+nonfinite1:
+	VMOVMSKPS    Y11, DI
+	POPCNTL      DI, DI
+	ADDQ         DI, DX
+	VPAND        c32_7fffffff<>+0(SB), Y9, Y10
+	VPCMPGTD     c32_7f800000<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, DI
+	POPCNTL      DI, DI
+	ADDQ         DI, BX
+	VPCMPEQD     c32_7f800000<>+0(SB), Y9, Y10
+	VMOVMSKPS    Y10, DI
+	POPCNTL      DI, DI
+	ADDQ         DI, SI
+	VPOR         Y11, Y9, Y9
+	VMINPS       Y7, Y9, Y7
+	VMAXPS       Y8, Y9, Y8
+	VCVTPS2PD    X9, Y10
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VSUBPD       Y0, Y10, Y10
+	VCMPPD       $0x07, Y10, Y10, Y11
+	VANDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VFMADD231PD  Y10, Y10, Y2
+	VSUBPD       Y0, Y9, Y9
+	VCMPPD       $0x07, Y9, Y9, Y10
+	VANDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y1, Y1
+	VFMADD231PD  Y9, Y9, Y2
+	JMP          join1
 
 DATA c32_7fffffff<>+0(SB)/4, $0x7fffffff
 DATA c32_7fffffff<>+4(SB)/4, $0x7fffffff
@@ -621,6 +629,16 @@ DATA c32_7f7fffff<>+24(SB)/4, $0x7f7fffff
 DATA c32_7f7fffff<>+28(SB)/4, $0x7f7fffff
 GLOBL c32_7f7fffff<>(SB), RODATA|NOPTR, $32
 
+DATA c32_7f800000<>+0(SB)/4, $0x7f800000
+DATA c32_7f800000<>+4(SB)/4, $0x7f800000
+DATA c32_7f800000<>+8(SB)/4, $0x7f800000
+DATA c32_7f800000<>+12(SB)/4, $0x7f800000
+DATA c32_7f800000<>+16(SB)/4, $0x7f800000
+DATA c32_7f800000<>+20(SB)/4, $0x7f800000
+DATA c32_7f800000<>+24(SB)/4, $0x7f800000
+DATA c32_7f800000<>+28(SB)/4, $0x7f800000
+GLOBL c32_7f800000<>(SB), RODATA|NOPTR, $32
+
 DATA c32_80000000<>+0(SB)/4, $0x80000000
 DATA c32_80000000<>+4(SB)/4, $0x80000000
 DATA c32_80000000<>+8(SB)/4, $0x80000000
@@ -641,6 +659,16 @@ DATA c32_00000000<>+24(SB)/4, $0x00000000
 DATA c32_00000000<>+28(SB)/4, $0x00000000
 GLOBL c32_00000000<>(SB), RODATA|NOPTR, $32
 
+DATA c32_ff800000<>+0(SB)/4, $0xff800000
+DATA c32_ff800000<>+4(SB)/4, $0xff800000
+DATA c32_ff800000<>+8(SB)/4, $0xff800000
+DATA c32_ff800000<>+12(SB)/4, $0xff800000
+DATA c32_ff800000<>+16(SB)/4, $0xff800000
+DATA c32_ff800000<>+20(SB)/4, $0xff800000
+DATA c32_ff800000<>+24(SB)/4, $0xff800000
+DATA c32_ff800000<>+28(SB)/4, $0xff800000
+GLOBL c32_ff800000<>(SB), RODATA|NOPTR, $32
+
 // func momentsF32StrideAVX2(p *byte, n int, stride int, shift float64, out *byte)
 // Requires: AVX, AVX2, FMA3, POPCNT, SSE2
 TEXT ·momentsF32StrideAVX2(SB), NOSPLIT, $0-40
@@ -652,65 +680,49 @@ TEXT ·momentsF32StrideAVX2(SB), NOSPLIT, $0-40
 	VXORPD       Y2, Y2, Y2
 	VXORPD       Y3, Y3, Y3
 	VXORPD       Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
 	XORQ         DX, DX
 	XORQ         BX, BX
 	XORQ         SI, SI
-	XORQ         DI, DI
-	XORQ         R8, R8
-	VMOVUPS      c32_7f800000<>+0(SB), Y5
-	VMOVUPS      c32_ff800000<>+0(SB), Y6
-	MOVQ         stride+16(FP), R9
-	VMOVD        R9, X7
-	VPBROADCASTD X7, Y7
-	VPMULLD      iota32<>+0(SB), Y7, Y7
-	SHLQ         $0x03, R9
+	VMOVUPS      c32_7f800000<>+0(SB), Y7
+	VMOVUPS      c32_ff800000<>+0(SB), Y8
+	MOVQ         stride+16(FP), DI
+	VMOVD        DI, X9
+	VPBROADCASTD X9, Y9
+	VPMULLD      iota32<>+0(SB), Y9, Y9
+	SHLQ         $0x03, DI
 
 loop:
 	CMPQ         CX, $0x00000008
 	JB           done
-	VPCMPEQD     Y8, Y8, Y8
-	VPXOR        Y9, Y9, Y9
-	VPGATHERDD   Y8, (AX)(Y7*1), Y9
-	VPAND        c32_7fffffff<>+0(SB), Y9, Y8
-	VPCMPGTD     c32_7f7fffff<>+0(SB), Y8, Y10
-	VMOVMSKPS    Y10, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, DX
-	VPCMPGTD     c32_7f800000<>+0(SB), Y8, Y11
-	VMOVMSKPS    Y11, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, BX
-	VPCMPEQD     c32_7f800000<>+0(SB), Y9, Y11
-	VMOVMSKPS    Y11, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, SI
-	VPCMPEQD     c32_00000000<>+0(SB), Y8, Y11
-	VMOVMSKPS    Y11, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, DI
-	VPCMPEQD     c32_80000000<>+0(SB), Y9, Y11
-	VMOVMSKPS    Y11, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, R8
-	VPOR         Y10, Y9, Y8
-	VMINPS       Y5, Y8, Y5
-	VMAXPS       Y6, Y8, Y6
-	VCVTPS2PD    X8, Y9
-	VEXTRACTF128 $0x01, Y8, X8
-	VCVTPS2PD    X8, Y8
-	VSUBPD       Y0, Y9, Y9
-	VCMPPD       $0x07, Y9, Y9, Y10
-	VANDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y1, Y1
-	VFMADD231PD  Y9, Y9, Y2
-	VSUBPD       Y0, Y8, Y8
-	VCMPPD       $0x07, Y8, Y8, Y9
-	VANDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y1, Y1
-	VFMADD231PD  Y8, Y8, Y2
-	ADDQ         R9, AX
-	SUBQ         $0x00000008, CX
-	JMP          loop
+	VPCMPEQD     Y10, Y10, Y10
+	VPXOR        Y11, Y11, Y11
+	VPGATHERDD   Y10, (AX)(Y9*1), Y11
+	VPAND        c32_7fffffff<>+0(SB), Y11, Y10
+	VPCMPGTD     c32_7f7fffff<>+0(SB), Y10, Y12
+	VPCMPEQD     c32_00000000<>+0(SB), Y10, Y10
+	VPSUBD       Y10, Y5, Y5
+	VPCMPEQD     c32_80000000<>+0(SB), Y11, Y10
+	VPSUBD       Y10, Y6, Y6
+	VPTEST       Y12, Y12
+	JNZ          nonfinite1
+	VMINPS       Y7, Y11, Y7
+	VMAXPS       Y8, Y11, Y8
+	VCVTPS2PD    X11, Y10
+	VEXTRACTF128 $0x01, Y11, X11
+	VCVTPS2PD    X11, Y11
+	VSUBPD       Y0, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VFMADD231PD  Y10, Y10, Y2
+	VSUBPD       Y0, Y11, Y11
+	VADDPD       Y11, Y1, Y1
+	VFMADD231PD  Y11, Y11, Y2
+
+join1:
+	ADDQ DI, AX
+	SUBQ $0x00000008, CX
+	JMP  loop
 
 done:
 	MOVQ         out+32(FP), AX
@@ -726,29 +738,74 @@ done:
 	VPERMILPD    $0x01, X0, X1
 	VADDSD       X1, X0, X0
 	MOVSD        X0, 8(AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VMINPS       X0, X5, X0
+	VEXTRACTF128 $0x01, Y7, X0
+	VMINPS       X0, X7, X0
 	VPERMILPS    $0x4e, X0, X1
 	VMINPS       X1, X0, X0
 	VPERMILPS    $0xb1, X0, X1
 	VMINPS       X1, X0, X0
 	VCVTSS2SD    X0, X0, X0
 	MOVSD        X0, 16(AX)
-	VEXTRACTF128 $0x01, Y6, X0
-	VMAXPS       X0, X6, X0
+	VEXTRACTF128 $0x01, Y8, X0
+	VMAXPS       X0, X8, X0
 	VPERMILPS    $0x4e, X0, X1
 	VMAXPS       X1, X0, X0
 	VPERMILPS    $0xb1, X0, X1
 	VMAXPS       X1, X0, X0
 	VCVTSS2SD    X0, X0, X0
 	MOVSD        X0, 24(AX)
+	VEXTRACTI128 $0x01, Y5, X0
+	VPADDD       X0, X5, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, CX
+	MOVQ         CX, 32(AX)
+	VEXTRACTI128 $0x01, Y6, X0
+	VPADDD       X0, X6, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, CX
+	MOVQ         CX, 40(AX)
 	MOVQ         DX, 48(AX)
 	MOVQ         BX, 56(AX)
 	MOVQ         SI, 64(AX)
-	MOVQ         DI, 32(AX)
-	MOVQ         R8, 40(AX)
 	VZEROUPPER
 	RET
+
+nonfinite1:
+	VMOVMSKPS    Y12, R8
+	POPCNTL      R8, R8
+	ADDQ         R8, DX
+	VPAND        c32_7fffffff<>+0(SB), Y11, Y10
+	VPCMPGTD     c32_7f800000<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, R8
+	POPCNTL      R8, R8
+	ADDQ         R8, BX
+	VPCMPEQD     c32_7f800000<>+0(SB), Y11, Y10
+	VMOVMSKPS    Y10, R8
+	POPCNTL      R8, R8
+	ADDQ         R8, SI
+	VPOR         Y12, Y11, Y10
+	VMINPS       Y7, Y10, Y7
+	VMAXPS       Y8, Y10, Y8
+	VCVTPS2PD    X10, Y11
+	VEXTRACTF128 $0x01, Y10, X10
+	VCVTPS2PD    X10, Y10
+	VSUBPD       Y0, Y11, Y11
+	VCMPPD       $0x07, Y11, Y11, Y12
+	VANDPD       Y12, Y11, Y11
+	VADDPD       Y11, Y1, Y1
+	VFMADD231PD  Y11, Y11, Y2
+	VSUBPD       Y0, Y10, Y10
+	VCMPPD       $0x07, Y10, Y10, Y11
+	VANDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VFMADD231PD  Y10, Y10, Y2
+	JMP          join1
 
 // func momentsBF16AVX512(p *byte, n int, shift float64, out *byte)
 // Requires: AVX, AVX2, AVX512BW, AVX512DQ, AVX512F, AVX512VL, SSE2
@@ -1156,98 +1213,66 @@ TEXT ·momentsBF16AVX2(SB), NOSPLIT, $0-32
 	VXORPD       Y2, Y2, Y2
 	VXORPD       Y3, Y3, Y3
 	VXORPD       Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
 	XORQ         DX, DX
 	XORQ         BX, BX
 	XORQ         SI, SI
-	XORQ         DI, DI
-	XORQ         R8, R8
-	VMOVUPS      c32_7f800000<>+0(SB), Y5
-	VMOVUPS      c32_ff800000<>+0(SB), Y6
+	VMOVUPS      c32_7f800000<>+0(SB), Y7
+	VMOVUPS      c32_ff800000<>+0(SB), Y8
 
 loop:
 	TESTQ        CX, CX
 	JZ           done
-	VMOVDQU      (AX), Y7
-	VPXOR        Y8, Y8, Y8
-	VPUNPCKLWD   Y7, Y8, Y9
-	VPUNPCKHWD   Y7, Y8, Y7
-	VPAND        c32_7fffffff<>+0(SB), Y9, Y8
-	VPCMPGTD     c32_7f7fffff<>+0(SB), Y8, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, DX
-	VPCMPGTD     c32_7f800000<>+0(SB), Y8, Y11
-	VMOVMSKPS    Y11, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, BX
-	VPCMPEQD     c32_7f800000<>+0(SB), Y9, Y11
-	VMOVMSKPS    Y11, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, SI
-	VPCMPEQD     c32_00000000<>+0(SB), Y8, Y11
-	VMOVMSKPS    Y11, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, DI
-	VPCMPEQD     c32_80000000<>+0(SB), Y9, Y11
-	VMOVMSKPS    Y11, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, R8
-	VPOR         Y10, Y9, Y8
-	VMINPS       Y5, Y8, Y5
-	VMAXPS       Y6, Y8, Y6
-	VCVTPS2PD    X8, Y9
-	VEXTRACTF128 $0x01, Y8, X8
-	VCVTPS2PD    X8, Y8
+	VMOVDQU      (AX), Y9
+	VPXOR        Y10, Y10, Y10
+	VPUNPCKLWD   Y9, Y10, Y11
+	VPUNPCKHWD   Y9, Y10, Y9
+	VPAND        c32_7fffffff<>+0(SB), Y11, Y10
+	VPCMPGTD     c32_7f7fffff<>+0(SB), Y10, Y12
+	VPCMPEQD     c32_00000000<>+0(SB), Y10, Y10
+	VPSUBD       Y10, Y5, Y5
+	VPCMPEQD     c32_80000000<>+0(SB), Y11, Y10
+	VPSUBD       Y10, Y6, Y6
+	VPTEST       Y12, Y12
+	JNZ          nonfinite1
+	VMINPS       Y7, Y11, Y7
+	VMAXPS       Y8, Y11, Y8
+	VCVTPS2PD    X11, Y10
+	VEXTRACTF128 $0x01, Y11, X11
+	VCVTPS2PD    X11, Y11
+	VSUBPD       Y0, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VFMADD231PD  Y10, Y10, Y2
+	VSUBPD       Y0, Y11, Y11
+	VADDPD       Y11, Y1, Y1
+	VFMADD231PD  Y11, Y11, Y2
+
+join1:
+	VPAND        c32_7fffffff<>+0(SB), Y9, Y10
+	VPCMPGTD     c32_7f7fffff<>+0(SB), Y10, Y11
+	VPCMPEQD     c32_00000000<>+0(SB), Y10, Y10
+	VPSUBD       Y10, Y5, Y5
+	VPCMPEQD     c32_80000000<>+0(SB), Y9, Y10
+	VPSUBD       Y10, Y6, Y6
+	VPTEST       Y11, Y11
+	JNZ          nonfinite2
+	VMINPS       Y7, Y9, Y7
+	VMAXPS       Y8, Y9, Y8
+	VCVTPS2PD    X9, Y10
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VSUBPD       Y0, Y10, Y10
+	VADDPD       Y10, Y3, Y3
+	VFMADD231PD  Y10, Y10, Y4
 	VSUBPD       Y0, Y9, Y9
-	VCMPPD       $0x07, Y9, Y9, Y10
-	VANDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y1, Y1
-	VFMADD231PD  Y9, Y9, Y2
-	VSUBPD       Y0, Y8, Y8
-	VCMPPD       $0x07, Y8, Y8, Y9
-	VANDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y1, Y1
-	VFMADD231PD  Y8, Y8, Y2
-	VPAND        c32_7fffffff<>+0(SB), Y7, Y8
-	VPCMPGTD     c32_7f7fffff<>+0(SB), Y8, Y9
-	VMOVMSKPS    Y9, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, DX
-	VPCMPGTD     c32_7f800000<>+0(SB), Y8, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, BX
-	VPCMPEQD     c32_7f800000<>+0(SB), Y7, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, SI
-	VPCMPEQD     c32_00000000<>+0(SB), Y8, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, DI
-	VPCMPEQD     c32_80000000<>+0(SB), Y7, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, R8
-	VPOR         Y9, Y7, Y7
-	VMINPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VCVTPS2PD    X7, Y8
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X7, Y7
-	VSUBPD       Y0, Y8, Y8
-	VCMPPD       $0x07, Y8, Y8, Y9
-	VANDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y3, Y3
-	VFMADD231PD  Y8, Y8, Y4
-	VSUBPD       Y0, Y7, Y7
-	VCMPPD       $0x07, Y7, Y7, Y8
-	VANDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VFMADD231PD  Y7, Y7, Y4
-	ADDQ         $0x00000020, AX
-	SUBQ         $0x00000010, CX
-	JMP          loop
+	VADDPD       Y9, Y3, Y3
+	VFMADD231PD  Y9, Y9, Y4
+
+join2:
+	ADDQ $0x00000020, AX
+	SUBQ $0x00000010, CX
+	JMP  loop
 
 done:
 	MOVQ         out+24(FP), AX
@@ -1263,29 +1288,105 @@ done:
 	VPERMILPD    $0x01, X0, X1
 	VADDSD       X1, X0, X0
 	MOVSD        X0, 8(AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VMINPS       X0, X5, X0
+	VEXTRACTF128 $0x01, Y7, X0
+	VMINPS       X0, X7, X0
 	VPERMILPS    $0x4e, X0, X1
 	VMINPS       X1, X0, X0
 	VPERMILPS    $0xb1, X0, X1
 	VMINPS       X1, X0, X0
 	VCVTSS2SD    X0, X0, X0
 	MOVSD        X0, 16(AX)
-	VEXTRACTF128 $0x01, Y6, X0
-	VMAXPS       X0, X6, X0
+	VEXTRACTF128 $0x01, Y8, X0
+	VMAXPS       X0, X8, X0
 	VPERMILPS    $0x4e, X0, X1
 	VMAXPS       X1, X0, X0
 	VPERMILPS    $0xb1, X0, X1
 	VMAXPS       X1, X0, X0
 	VCVTSS2SD    X0, X0, X0
 	MOVSD        X0, 24(AX)
+	VEXTRACTI128 $0x01, Y5, X0
+	VPADDD       X0, X5, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, CX
+	MOVQ         CX, 32(AX)
+	VEXTRACTI128 $0x01, Y6, X0
+	VPADDD       X0, X6, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, CX
+	MOVQ         CX, 40(AX)
 	MOVQ         DX, 48(AX)
 	MOVQ         BX, 56(AX)
 	MOVQ         SI, 64(AX)
-	MOVQ         DI, 32(AX)
-	MOVQ         R8, 40(AX)
 	VZEROUPPER
 	RET
+
+nonfinite1:
+	VMOVMSKPS    Y12, DI
+	POPCNTL      DI, DI
+	ADDQ         DI, DX
+	VPAND        c32_7fffffff<>+0(SB), Y11, Y10
+	VPCMPGTD     c32_7f800000<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, DI
+	POPCNTL      DI, DI
+	ADDQ         DI, BX
+	VPCMPEQD     c32_7f800000<>+0(SB), Y11, Y10
+	VMOVMSKPS    Y10, DI
+	POPCNTL      DI, DI
+	ADDQ         DI, SI
+	VPOR         Y12, Y11, Y10
+	VMINPS       Y7, Y10, Y7
+	VMAXPS       Y8, Y10, Y8
+	VCVTPS2PD    X10, Y11
+	VEXTRACTF128 $0x01, Y10, X10
+	VCVTPS2PD    X10, Y10
+	VSUBPD       Y0, Y11, Y11
+	VCMPPD       $0x07, Y11, Y11, Y12
+	VANDPD       Y12, Y11, Y11
+	VADDPD       Y11, Y1, Y1
+	VFMADD231PD  Y11, Y11, Y2
+	VSUBPD       Y0, Y10, Y10
+	VCMPPD       $0x07, Y10, Y10, Y11
+	VANDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VFMADD231PD  Y10, Y10, Y2
+	JMP          join1
+
+nonfinite2:
+	VMOVMSKPS    Y11, DI
+	POPCNTL      DI, DI
+	ADDQ         DI, DX
+	VPAND        c32_7fffffff<>+0(SB), Y9, Y10
+	VPCMPGTD     c32_7f800000<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, DI
+	POPCNTL      DI, DI
+	ADDQ         DI, BX
+	VPCMPEQD     c32_7f800000<>+0(SB), Y9, Y10
+	VMOVMSKPS    Y10, DI
+	POPCNTL      DI, DI
+	ADDQ         DI, SI
+	VPOR         Y11, Y9, Y9
+	VMINPS       Y7, Y9, Y7
+	VMAXPS       Y8, Y9, Y8
+	VCVTPS2PD    X9, Y10
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VSUBPD       Y0, Y10, Y10
+	VCMPPD       $0x07, Y10, Y10, Y11
+	VANDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y3, Y3
+	VFMADD231PD  Y10, Y10, Y4
+	VSUBPD       Y0, Y9, Y9
+	VCMPPD       $0x07, Y9, Y9, Y10
+	VANDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y3, Y3
+	VFMADD231PD  Y9, Y9, Y4
+	JMP          join2
 
 // func momentsBF16StrideAVX2(p *byte, n int, stride int, shift float64, out *byte)
 // Requires: AVX, AVX2, FMA3, POPCNT, SSE2
@@ -1298,66 +1399,50 @@ TEXT ·momentsBF16StrideAVX2(SB), NOSPLIT, $0-40
 	VXORPD       Y2, Y2, Y2
 	VXORPD       Y3, Y3, Y3
 	VXORPD       Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
 	XORQ         DX, DX
 	XORQ         BX, BX
 	XORQ         SI, SI
-	XORQ         DI, DI
-	XORQ         R8, R8
-	VMOVUPS      c32_7f800000<>+0(SB), Y5
-	VMOVUPS      c32_ff800000<>+0(SB), Y6
-	MOVQ         stride+16(FP), R9
-	VMOVD        R9, X7
-	VPBROADCASTD X7, Y7
-	VPMULLD      iota32<>+0(SB), Y7, Y7
-	SHLQ         $0x03, R9
+	VMOVUPS      c32_7f800000<>+0(SB), Y7
+	VMOVUPS      c32_ff800000<>+0(SB), Y8
+	MOVQ         stride+16(FP), DI
+	VMOVD        DI, X9
+	VPBROADCASTD X9, Y9
+	VPMULLD      iota32<>+0(SB), Y9, Y9
+	SHLQ         $0x03, DI
 
 loop:
 	CMPQ         CX, $0x00000008
 	JB           done
-	VPCMPEQD     Y8, Y8, Y8
-	VPXOR        Y9, Y9, Y9
-	VPGATHERDD   Y8, (AX)(Y7*1), Y9
-	VPSLLD       $0x10, Y9, Y9
-	VPAND        c32_7fffffff<>+0(SB), Y9, Y8
-	VPCMPGTD     c32_7f7fffff<>+0(SB), Y8, Y10
-	VMOVMSKPS    Y10, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, DX
-	VPCMPGTD     c32_7f800000<>+0(SB), Y8, Y11
-	VMOVMSKPS    Y11, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, BX
-	VPCMPEQD     c32_7f800000<>+0(SB), Y9, Y11
-	VMOVMSKPS    Y11, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, SI
-	VPCMPEQD     c32_00000000<>+0(SB), Y8, Y11
-	VMOVMSKPS    Y11, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, DI
-	VPCMPEQD     c32_80000000<>+0(SB), Y9, Y11
-	VMOVMSKPS    Y11, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, R8
-	VPOR         Y10, Y9, Y8
-	VMINPS       Y5, Y8, Y5
-	VMAXPS       Y6, Y8, Y6
-	VCVTPS2PD    X8, Y9
-	VEXTRACTF128 $0x01, Y8, X8
-	VCVTPS2PD    X8, Y8
-	VSUBPD       Y0, Y9, Y9
-	VCMPPD       $0x07, Y9, Y9, Y10
-	VANDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y1, Y1
-	VFMADD231PD  Y9, Y9, Y2
-	VSUBPD       Y0, Y8, Y8
-	VCMPPD       $0x07, Y8, Y8, Y9
-	VANDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y1, Y1
-	VFMADD231PD  Y8, Y8, Y2
-	ADDQ         R9, AX
-	SUBQ         $0x00000008, CX
-	JMP          loop
+	VPCMPEQD     Y10, Y10, Y10
+	VPXOR        Y11, Y11, Y11
+	VPGATHERDD   Y10, (AX)(Y9*1), Y11
+	VPSLLD       $0x10, Y11, Y11
+	VPAND        c32_7fffffff<>+0(SB), Y11, Y10
+	VPCMPGTD     c32_7f7fffff<>+0(SB), Y10, Y12
+	VPCMPEQD     c32_00000000<>+0(SB), Y10, Y10
+	VPSUBD       Y10, Y5, Y5
+	VPCMPEQD     c32_80000000<>+0(SB), Y11, Y10
+	VPSUBD       Y10, Y6, Y6
+	VPTEST       Y12, Y12
+	JNZ          nonfinite1
+	VMINPS       Y7, Y11, Y7
+	VMAXPS       Y8, Y11, Y8
+	VCVTPS2PD    X11, Y10
+	VEXTRACTF128 $0x01, Y11, X11
+	VCVTPS2PD    X11, Y11
+	VSUBPD       Y0, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VFMADD231PD  Y10, Y10, Y2
+	VSUBPD       Y0, Y11, Y11
+	VADDPD       Y11, Y1, Y1
+	VFMADD231PD  Y11, Y11, Y2
+
+join1:
+	ADDQ DI, AX
+	SUBQ $0x00000008, CX
+	JMP  loop
 
 done:
 	MOVQ         out+32(FP), AX
@@ -1373,29 +1458,74 @@ done:
 	VPERMILPD    $0x01, X0, X1
 	VADDSD       X1, X0, X0
 	MOVSD        X0, 8(AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VMINPS       X0, X5, X0
+	VEXTRACTF128 $0x01, Y7, X0
+	VMINPS       X0, X7, X0
 	VPERMILPS    $0x4e, X0, X1
 	VMINPS       X1, X0, X0
 	VPERMILPS    $0xb1, X0, X1
 	VMINPS       X1, X0, X0
 	VCVTSS2SD    X0, X0, X0
 	MOVSD        X0, 16(AX)
-	VEXTRACTF128 $0x01, Y6, X0
-	VMAXPS       X0, X6, X0
+	VEXTRACTF128 $0x01, Y8, X0
+	VMAXPS       X0, X8, X0
 	VPERMILPS    $0x4e, X0, X1
 	VMAXPS       X1, X0, X0
 	VPERMILPS    $0xb1, X0, X1
 	VMAXPS       X1, X0, X0
 	VCVTSS2SD    X0, X0, X0
 	MOVSD        X0, 24(AX)
+	VEXTRACTI128 $0x01, Y5, X0
+	VPADDD       X0, X5, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, CX
+	MOVQ         CX, 32(AX)
+	VEXTRACTI128 $0x01, Y6, X0
+	VPADDD       X0, X6, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, CX
+	MOVQ         CX, 40(AX)
 	MOVQ         DX, 48(AX)
 	MOVQ         BX, 56(AX)
 	MOVQ         SI, 64(AX)
-	MOVQ         DI, 32(AX)
-	MOVQ         R8, 40(AX)
 	VZEROUPPER
 	RET
+
+nonfinite1:
+	VMOVMSKPS    Y12, R8
+	POPCNTL      R8, R8
+	ADDQ         R8, DX
+	VPAND        c32_7fffffff<>+0(SB), Y11, Y10
+	VPCMPGTD     c32_7f800000<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, R8
+	POPCNTL      R8, R8
+	ADDQ         R8, BX
+	VPCMPEQD     c32_7f800000<>+0(SB), Y11, Y10
+	VMOVMSKPS    Y10, R8
+	POPCNTL      R8, R8
+	ADDQ         R8, SI
+	VPOR         Y12, Y11, Y10
+	VMINPS       Y7, Y10, Y7
+	VMAXPS       Y8, Y10, Y8
+	VCVTPS2PD    X10, Y11
+	VEXTRACTF128 $0x01, Y10, X10
+	VCVTPS2PD    X10, Y10
+	VSUBPD       Y0, Y11, Y11
+	VCMPPD       $0x07, Y11, Y11, Y12
+	VANDPD       Y12, Y11, Y11
+	VADDPD       Y11, Y1, Y1
+	VFMADD231PD  Y11, Y11, Y2
+	VSUBPD       Y0, Y10, Y10
+	VCMPPD       $0x07, Y10, Y10, Y11
+	VANDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VFMADD231PD  Y10, Y10, Y2
+	JMP          join1
 
 // func momentsF16AVX512(p *byte, n int, shift float64, out *byte)
 // Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, SSE2
@@ -1853,58 +1983,42 @@ TEXT ·momentsF16AVX2(SB), NOSPLIT, $0-32
 	VXORPD       Y2, Y2, Y2
 	VXORPD       Y3, Y3, Y3
 	VXORPD       Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
 	XORQ         DX, DX
 	XORQ         BX, BX
 	XORQ         SI, SI
-	XORQ         DI, DI
-	XORQ         R8, R8
-	VMOVUPS      c32_7f800000<>+0(SB), Y5
-	VMOVUPS      c32_ff800000<>+0(SB), Y6
+	VMOVUPS      c32_7f800000<>+0(SB), Y7
+	VMOVUPS      c32_ff800000<>+0(SB), Y8
 
 loop:
 	TESTQ        CX, CX
 	JZ           done
-	VCVTPH2PS    (AX), Y7
-	VPAND        c32_7fffffff<>+0(SB), Y7, Y8
-	VPCMPGTD     c32_7f7fffff<>+0(SB), Y8, Y9
-	VMOVMSKPS    Y9, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, DX
-	VPCMPGTD     c32_7f800000<>+0(SB), Y8, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, BX
-	VPCMPEQD     c32_7f800000<>+0(SB), Y7, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, SI
-	VPCMPEQD     c32_00000000<>+0(SB), Y8, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, DI
-	VPCMPEQD     c32_80000000<>+0(SB), Y7, Y10
-	VMOVMSKPS    Y10, R9
-	POPCNTL      R9, R9
-	ADDQ         R9, R8
-	VPOR         Y9, Y7, Y7
-	VMINPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VCVTPS2PD    X7, Y8
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X7, Y7
-	VSUBPD       Y0, Y8, Y8
-	VCMPPD       $0x07, Y8, Y8, Y9
-	VANDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y1, Y1
-	VFMADD231PD  Y8, Y8, Y2
-	VSUBPD       Y0, Y7, Y7
-	VCMPPD       $0x07, Y7, Y7, Y8
-	VANDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y1, Y1
-	VFMADD231PD  Y7, Y7, Y2
-	ADDQ         $0x00000010, AX
-	SUBQ         $0x00000008, CX
-	JMP          loop
+	VCVTPH2PS    (AX), Y9
+	VPAND        c32_7fffffff<>+0(SB), Y9, Y10
+	VPCMPGTD     c32_7f7fffff<>+0(SB), Y10, Y11
+	VPCMPEQD     c32_00000000<>+0(SB), Y10, Y10
+	VPSUBD       Y10, Y5, Y5
+	VPCMPEQD     c32_80000000<>+0(SB), Y9, Y10
+	VPSUBD       Y10, Y6, Y6
+	VPTEST       Y11, Y11
+	JNZ          nonfinite1
+	VMINPS       Y7, Y9, Y7
+	VMAXPS       Y8, Y9, Y8
+	VCVTPS2PD    X9, Y10
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VSUBPD       Y0, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VFMADD231PD  Y10, Y10, Y2
+	VSUBPD       Y0, Y9, Y9
+	VADDPD       Y9, Y1, Y1
+	VFMADD231PD  Y9, Y9, Y2
+
+join1:
+	ADDQ $0x00000010, AX
+	SUBQ $0x00000008, CX
+	JMP  loop
 
 done:
 	MOVQ         out+24(FP), AX
@@ -1920,29 +2034,74 @@ done:
 	VPERMILPD    $0x01, X0, X1
 	VADDSD       X1, X0, X0
 	MOVSD        X0, 8(AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VMINPS       X0, X5, X0
+	VEXTRACTF128 $0x01, Y7, X0
+	VMINPS       X0, X7, X0
 	VPERMILPS    $0x4e, X0, X1
 	VMINPS       X1, X0, X0
 	VPERMILPS    $0xb1, X0, X1
 	VMINPS       X1, X0, X0
 	VCVTSS2SD    X0, X0, X0
 	MOVSD        X0, 16(AX)
-	VEXTRACTF128 $0x01, Y6, X0
-	VMAXPS       X0, X6, X0
+	VEXTRACTF128 $0x01, Y8, X0
+	VMAXPS       X0, X8, X0
 	VPERMILPS    $0x4e, X0, X1
 	VMAXPS       X1, X0, X0
 	VPERMILPS    $0xb1, X0, X1
 	VMAXPS       X1, X0, X0
 	VCVTSS2SD    X0, X0, X0
 	MOVSD        X0, 24(AX)
+	VEXTRACTI128 $0x01, Y5, X0
+	VPADDD       X0, X5, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, CX
+	MOVQ         CX, 32(AX)
+	VEXTRACTI128 $0x01, Y6, X0
+	VPADDD       X0, X6, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, CX
+	MOVQ         CX, 40(AX)
 	MOVQ         DX, 48(AX)
 	MOVQ         BX, 56(AX)
 	MOVQ         SI, 64(AX)
-	MOVQ         DI, 32(AX)
-	MOVQ         R8, 40(AX)
 	VZEROUPPER
 	RET
+
+nonfinite1:
+	VMOVMSKPS    Y11, DI
+	POPCNTL      DI, DI
+	ADDQ         DI, DX
+	VPAND        c32_7fffffff<>+0(SB), Y9, Y10
+	VPCMPGTD     c32_7f800000<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, DI
+	POPCNTL      DI, DI
+	ADDQ         DI, BX
+	VPCMPEQD     c32_7f800000<>+0(SB), Y9, Y10
+	VMOVMSKPS    Y10, DI
+	POPCNTL      DI, DI
+	ADDQ         DI, SI
+	VPOR         Y11, Y9, Y9
+	VMINPS       Y7, Y9, Y7
+	VMAXPS       Y8, Y9, Y8
+	VCVTPS2PD    X9, Y10
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VSUBPD       Y0, Y10, Y10
+	VCMPPD       $0x07, Y10, Y10, Y11
+	VANDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VFMADD231PD  Y10, Y10, Y2
+	VSUBPD       Y0, Y9, Y9
+	VCMPPD       $0x07, Y9, Y9, Y10
+	VANDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y1, Y1
+	VFMADD231PD  Y9, Y9, Y2
+	JMP          join1
 
 // func momentsF16StrideAVX2(p *byte, n int, stride int, shift float64, out *byte)
 // Requires: AVX, AVX2, F16C, FMA3, POPCNT, SSE2
@@ -1955,68 +2114,52 @@ TEXT ·momentsF16StrideAVX2(SB), NOSPLIT, $0-40
 	VXORPD       Y2, Y2, Y2
 	VXORPD       Y3, Y3, Y3
 	VXORPD       Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
 	XORQ         DX, DX
 	XORQ         BX, BX
 	XORQ         SI, SI
-	XORQ         DI, DI
-	XORQ         R8, R8
-	VMOVUPS      c32_7f800000<>+0(SB), Y5
-	VMOVUPS      c32_ff800000<>+0(SB), Y6
-	MOVQ         stride+16(FP), R9
-	VMOVD        R9, X7
-	VPBROADCASTD X7, Y7
-	VPMULLD      iota32<>+0(SB), Y7, Y7
-	SHLQ         $0x03, R9
+	VMOVUPS      c32_7f800000<>+0(SB), Y7
+	VMOVUPS      c32_ff800000<>+0(SB), Y8
+	MOVQ         stride+16(FP), DI
+	VMOVD        DI, X9
+	VPBROADCASTD X9, Y9
+	VPMULLD      iota32<>+0(SB), Y9, Y9
+	SHLQ         $0x03, DI
 
 loop:
 	CMPQ         CX, $0x00000008
 	JB           done
-	VPCMPEQD     Y8, Y8, Y8
-	VPXOR        Y9, Y9, Y9
-	VPGATHERDD   Y8, (AX)(Y7*1), Y9
-	VPSHUFB      packw<>+0(SB), Y9, Y9
-	VPERMQ       $0x08, Y9, Y9
-	VCVTPH2PS    X9, Y9
-	VPAND        c32_7fffffff<>+0(SB), Y9, Y8
-	VPCMPGTD     c32_7f7fffff<>+0(SB), Y8, Y10
-	VMOVMSKPS    Y10, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, DX
-	VPCMPGTD     c32_7f800000<>+0(SB), Y8, Y11
-	VMOVMSKPS    Y11, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, BX
-	VPCMPEQD     c32_7f800000<>+0(SB), Y9, Y11
-	VMOVMSKPS    Y11, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, SI
-	VPCMPEQD     c32_00000000<>+0(SB), Y8, Y11
-	VMOVMSKPS    Y11, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, DI
-	VPCMPEQD     c32_80000000<>+0(SB), Y9, Y11
-	VMOVMSKPS    Y11, R10
-	POPCNTL      R10, R10
-	ADDQ         R10, R8
-	VPOR         Y10, Y9, Y8
-	VMINPS       Y5, Y8, Y5
-	VMAXPS       Y6, Y8, Y6
-	VCVTPS2PD    X8, Y9
-	VEXTRACTF128 $0x01, Y8, X8
-	VCVTPS2PD    X8, Y8
-	VSUBPD       Y0, Y9, Y9
-	VCMPPD       $0x07, Y9, Y9, Y10
-	VANDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y1, Y1
-	VFMADD231PD  Y9, Y9, Y2
-	VSUBPD       Y0, Y8, Y8
-	VCMPPD       $0x07, Y8, Y8, Y9
-	VANDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y1, Y1
-	VFMADD231PD  Y8, Y8, Y2
-	ADDQ         R9, AX
-	SUBQ         $0x00000008, CX
-	JMP          loop
+	VPCMPEQD     Y10, Y10, Y10
+	VPXOR        Y11, Y11, Y11
+	VPGATHERDD   Y10, (AX)(Y9*1), Y11
+	VPSHUFB      packw<>+0(SB), Y11, Y11
+	VPERMQ       $0x08, Y11, Y11
+	VCVTPH2PS    X11, Y11
+	VPAND        c32_7fffffff<>+0(SB), Y11, Y10
+	VPCMPGTD     c32_7f7fffff<>+0(SB), Y10, Y12
+	VPCMPEQD     c32_00000000<>+0(SB), Y10, Y10
+	VPSUBD       Y10, Y5, Y5
+	VPCMPEQD     c32_80000000<>+0(SB), Y11, Y10
+	VPSUBD       Y10, Y6, Y6
+	VPTEST       Y12, Y12
+	JNZ          nonfinite1
+	VMINPS       Y7, Y11, Y7
+	VMAXPS       Y8, Y11, Y8
+	VCVTPS2PD    X11, Y10
+	VEXTRACTF128 $0x01, Y11, X11
+	VCVTPS2PD    X11, Y11
+	VSUBPD       Y0, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VFMADD231PD  Y10, Y10, Y2
+	VSUBPD       Y0, Y11, Y11
+	VADDPD       Y11, Y1, Y1
+	VFMADD231PD  Y11, Y11, Y2
+
+join1:
+	ADDQ DI, AX
+	SUBQ $0x00000008, CX
+	JMP  loop
 
 done:
 	MOVQ         out+32(FP), AX
@@ -2032,29 +2175,74 @@ done:
 	VPERMILPD    $0x01, X0, X1
 	VADDSD       X1, X0, X0
 	MOVSD        X0, 8(AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VMINPS       X0, X5, X0
+	VEXTRACTF128 $0x01, Y7, X0
+	VMINPS       X0, X7, X0
 	VPERMILPS    $0x4e, X0, X1
 	VMINPS       X1, X0, X0
 	VPERMILPS    $0xb1, X0, X1
 	VMINPS       X1, X0, X0
 	VCVTSS2SD    X0, X0, X0
 	MOVSD        X0, 16(AX)
-	VEXTRACTF128 $0x01, Y6, X0
-	VMAXPS       X0, X6, X0
+	VEXTRACTF128 $0x01, Y8, X0
+	VMAXPS       X0, X8, X0
 	VPERMILPS    $0x4e, X0, X1
 	VMAXPS       X1, X0, X0
 	VPERMILPS    $0xb1, X0, X1
 	VMAXPS       X1, X0, X0
 	VCVTSS2SD    X0, X0, X0
 	MOVSD        X0, 24(AX)
+	VEXTRACTI128 $0x01, Y5, X0
+	VPADDD       X0, X5, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, CX
+	MOVQ         CX, 32(AX)
+	VEXTRACTI128 $0x01, Y6, X0
+	VPADDD       X0, X6, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, CX
+	MOVQ         CX, 40(AX)
 	MOVQ         DX, 48(AX)
 	MOVQ         BX, 56(AX)
 	MOVQ         SI, 64(AX)
-	MOVQ         DI, 32(AX)
-	MOVQ         R8, 40(AX)
 	VZEROUPPER
 	RET
+
+nonfinite1:
+	VMOVMSKPS    Y12, R8
+	POPCNTL      R8, R8
+	ADDQ         R8, DX
+	VPAND        c32_7fffffff<>+0(SB), Y11, Y10
+	VPCMPGTD     c32_7f800000<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, R8
+	POPCNTL      R8, R8
+	ADDQ         R8, BX
+	VPCMPEQD     c32_7f800000<>+0(SB), Y11, Y10
+	VMOVMSKPS    Y10, R8
+	POPCNTL      R8, R8
+	ADDQ         R8, SI
+	VPOR         Y12, Y11, Y10
+	VMINPS       Y7, Y10, Y7
+	VMAXPS       Y8, Y10, Y8
+	VCVTPS2PD    X10, Y11
+	VEXTRACTF128 $0x01, Y10, X10
+	VCVTPS2PD    X10, Y10
+	VSUBPD       Y0, Y11, Y11
+	VCMPPD       $0x07, Y11, Y11, Y12
+	VANDPD       Y12, Y11, Y11
+	VADDPD       Y11, Y1, Y1
+	VFMADD231PD  Y11, Y11, Y2
+	VSUBPD       Y0, Y10, Y10
+	VCMPPD       $0x07, Y10, Y10, Y11
+	VANDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VFMADD231PD  Y10, Y10, Y2
+	JMP          join1
 
 DATA packw<>+0(SB)/1, $0x00
 DATA packw<>+1(SB)/1, $0x01
@@ -2526,49 +2714,36 @@ TEXT ·momentsF64AVX2(SB), NOSPLIT, $0-32
 	VXORPD       Y2, Y2, Y2
 	VXORPD       Y3, Y3, Y3
 	VXORPD       Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
 	XORQ         DX, DX
 	XORQ         BX, BX
 	XORQ         SI, SI
-	XORQ         DI, DI
-	XORQ         R8, R8
-	VMOVUPD      c64_7ff0000000000000<>+0(SB), Y5
-	VMOVUPD      c64_fff0000000000000<>+0(SB), Y6
+	VMOVUPD      c64_7ff0000000000000<>+0(SB), Y7
+	VMOVUPD      c64_fff0000000000000<>+0(SB), Y8
 
 loop:
 	TESTQ       CX, CX
 	JZ          done
-	VMOVUPD     (AX), Y7
-	VPAND       c64_7fffffffffffffff<>+0(SB), Y7, Y8
-	VPCMPGTQ    c64_7fefffffffffffff<>+0(SB), Y8, Y9
-	VMOVMSKPD   Y9, R9
-	POPCNTL     R9, R9
-	ADDQ        R9, DX
-	VPCMPGTQ    c64_7ff0000000000000<>+0(SB), Y8, Y10
-	VMOVMSKPD   Y10, R9
-	POPCNTL     R9, R9
-	ADDQ        R9, BX
-	VPCMPEQQ    c64_7ff0000000000000<>+0(SB), Y7, Y10
-	VMOVMSKPD   Y10, R9
-	POPCNTL     R9, R9
-	ADDQ        R9, SI
-	VPCMPEQQ    c64_0000000000000000<>+0(SB), Y8, Y10
-	VMOVMSKPD   Y10, R9
-	POPCNTL     R9, R9
-	ADDQ        R9, DI
-	VPCMPEQQ    c64_8000000000000000<>+0(SB), Y7, Y10
-	VMOVMSKPD   Y10, R9
-	POPCNTL     R9, R9
-	ADDQ        R9, R8
-	VPOR        Y9, Y7, Y8
-	VMINPD      Y5, Y8, Y5
-	VMAXPD      Y6, Y8, Y6
-	VSUBPD      Y0, Y7, Y7
-	VANDNPD     Y7, Y9, Y7
-	VADDPD      Y7, Y1, Y1
-	VFMADD231PD Y7, Y7, Y2
-	ADDQ        $0x00000020, AX
-	SUBQ        $0x00000004, CX
-	JMP         loop
+	VMOVUPD     (AX), Y9
+	VPAND       c64_7fffffffffffffff<>+0(SB), Y9, Y10
+	VPCMPGTQ    c64_7fefffffffffffff<>+0(SB), Y10, Y11
+	VPCMPEQQ    c64_0000000000000000<>+0(SB), Y10, Y10
+	VPSUBQ      Y10, Y5, Y5
+	VPCMPEQQ    c64_8000000000000000<>+0(SB), Y9, Y10
+	VPSUBQ      Y10, Y6, Y6
+	VPTEST      Y11, Y11
+	JNZ         nonfinite1
+	VMINPD      Y7, Y9, Y7
+	VMAXPD      Y8, Y9, Y8
+	VSUBPD      Y0, Y9, Y9
+	VADDPD      Y9, Y1, Y1
+	VFMADD231PD Y9, Y9, Y2
+
+join1:
+	ADDQ $0x00000020, AX
+	SUBQ $0x00000004, CX
+	JMP  loop
 
 done:
 	MOVQ         out+24(FP), AX
@@ -2584,35 +2759,55 @@ done:
 	VPERMILPD    $0x01, X0, X1
 	VADDSD       X1, X0, X0
 	MOVSD        X0, 8(AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VMINPD       X0, X5, X0
+	VEXTRACTF128 $0x01, Y7, X0
+	VMINPD       X0, X7, X0
 	VPERMILPD    $0x01, X0, X1
 	VMINPD       X1, X0, X0
 	MOVSD        X0, 16(AX)
-	VEXTRACTF128 $0x01, Y6, X0
-	VMAXPD       X0, X6, X0
+	VEXTRACTF128 $0x01, Y8, X0
+	VMAXPD       X0, X8, X0
 	VPERMILPD    $0x01, X0, X1
 	VMAXPD       X1, X0, X0
 	MOVSD        X0, 24(AX)
+	VEXTRACTI128 $0x01, Y5, X0
+	VPADDQ       X0, X5, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDQ       X1, X0, X0
+	VMOVQ        X0, CX
+	MOVQ         CX, 32(AX)
+	VEXTRACTI128 $0x01, Y6, X0
+	VPADDQ       X0, X6, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDQ       X1, X0, X0
+	VMOVQ        X0, CX
+	MOVQ         CX, 40(AX)
 	MOVQ         DX, 48(AX)
 	MOVQ         BX, 56(AX)
 	MOVQ         SI, 64(AX)
-	MOVQ         DI, 32(AX)
-	MOVQ         R8, 40(AX)
 	VZEROUPPER
 	RET
 
-DATA c64_7ff0000000000000<>+0(SB)/8, $0x7ff0000000000000
-DATA c64_7ff0000000000000<>+8(SB)/8, $0x7ff0000000000000
-DATA c64_7ff0000000000000<>+16(SB)/8, $0x7ff0000000000000
-DATA c64_7ff0000000000000<>+24(SB)/8, $0x7ff0000000000000
-GLOBL c64_7ff0000000000000<>(SB), RODATA|NOPTR, $32
-
-DATA c64_fff0000000000000<>+0(SB)/8, $0xfff0000000000000
-DATA c64_fff0000000000000<>+8(SB)/8, $0xfff0000000000000
-DATA c64_fff0000000000000<>+16(SB)/8, $0xfff0000000000000
-DATA c64_fff0000000000000<>+24(SB)/8, $0xfff0000000000000
-GLOBL c64_fff0000000000000<>(SB), RODATA|NOPTR, $32
+nonfinite1:
+	VMOVMSKPD   Y11, DI
+	POPCNTL     DI, DI
+	ADDQ        DI, DX
+	VPAND       c64_7fffffffffffffff<>+0(SB), Y9, Y10
+	VPCMPGTQ    c64_7ff0000000000000<>+0(SB), Y10, Y10
+	VMOVMSKPD   Y10, DI
+	POPCNTL     DI, DI
+	ADDQ        DI, BX
+	VPCMPEQQ    c64_7ff0000000000000<>+0(SB), Y9, Y10
+	VMOVMSKPD   Y10, DI
+	POPCNTL     DI, DI
+	ADDQ        DI, SI
+	VPOR        Y11, Y9, Y10
+	VMINPD      Y7, Y10, Y7
+	VMAXPD      Y8, Y10, Y8
+	VSUBPD      Y0, Y9, Y9
+	VANDNPD     Y9, Y11, Y9
+	VADDPD      Y9, Y1, Y1
+	VFMADD231PD Y9, Y9, Y2
+	JMP         join1
 
 DATA c64_7fffffffffffffff<>+0(SB)/8, $0x7fffffffffffffff
 DATA c64_7fffffffffffffff<>+8(SB)/8, $0x7fffffffffffffff
@@ -2626,6 +2821,12 @@ DATA c64_7fefffffffffffff<>+16(SB)/8, $0x7fefffffffffffff
 DATA c64_7fefffffffffffff<>+24(SB)/8, $0x7fefffffffffffff
 GLOBL c64_7fefffffffffffff<>(SB), RODATA|NOPTR, $32
 
+DATA c64_7ff0000000000000<>+0(SB)/8, $0x7ff0000000000000
+DATA c64_7ff0000000000000<>+8(SB)/8, $0x7ff0000000000000
+DATA c64_7ff0000000000000<>+16(SB)/8, $0x7ff0000000000000
+DATA c64_7ff0000000000000<>+24(SB)/8, $0x7ff0000000000000
+GLOBL c64_7ff0000000000000<>(SB), RODATA|NOPTR, $32
+
 DATA c64_8000000000000000<>+0(SB)/8, $0x8000000000000000
 DATA c64_8000000000000000<>+8(SB)/8, $0x8000000000000000
 DATA c64_8000000000000000<>+16(SB)/8, $0x8000000000000000
@@ -2638,6 +2839,12 @@ DATA c64_0000000000000000<>+16(SB)/8, $0x0000000000000000
 DATA c64_0000000000000000<>+24(SB)/8, $0x0000000000000000
 GLOBL c64_0000000000000000<>(SB), RODATA|NOPTR, $32
 
+DATA c64_fff0000000000000<>+0(SB)/8, $0xfff0000000000000
+DATA c64_fff0000000000000<>+8(SB)/8, $0xfff0000000000000
+DATA c64_fff0000000000000<>+16(SB)/8, $0xfff0000000000000
+DATA c64_fff0000000000000<>+24(SB)/8, $0xfff0000000000000
+GLOBL c64_fff0000000000000<>(SB), RODATA|NOPTR, $32
+
 // func momentsF64StrideAVX2(p *byte, n int, stride int, shift float64, out *byte)
 // Requires: AVX, AVX2, FMA3, POPCNT, SSE2
 TEXT ·momentsF64StrideAVX2(SB), NOSPLIT, $0-40
@@ -2649,56 +2856,43 @@ TEXT ·momentsF64StrideAVX2(SB), NOSPLIT, $0-40
 	VXORPD       Y2, Y2, Y2
 	VXORPD       Y3, Y3, Y3
 	VXORPD       Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
 	XORQ         DX, DX
 	XORQ         BX, BX
 	XORQ         SI, SI
-	XORQ         DI, DI
-	XORQ         R8, R8
-	VMOVUPD      c64_7ff0000000000000<>+0(SB), Y5
-	VMOVUPD      c64_fff0000000000000<>+0(SB), Y6
-	MOVQ         stride+16(FP), R9
-	VMOVD        R9, X7
-	VPBROADCASTD X7, Y7
-	VPMULLD      iota32<>+0(SB), Y7, Y7
-	SHLQ         $0x02, R9
+	VMOVUPD      c64_7ff0000000000000<>+0(SB), Y7
+	VMOVUPD      c64_fff0000000000000<>+0(SB), Y8
+	MOVQ         stride+16(FP), DI
+	VMOVD        DI, X9
+	VPBROADCASTD X9, Y9
+	VPMULLD      iota32<>+0(SB), Y9, Y9
+	SHLQ         $0x02, DI
 
 loop:
 	CMPQ        CX, $0x00000004
 	JB          done
-	VPCMPEQD    Y8, Y8, Y8
-	VXORPD      Y9, Y9, Y9
-	VGATHERDPD  Y8, (AX)(X7*1), Y9
-	VPAND       c64_7fffffffffffffff<>+0(SB), Y9, Y8
-	VPCMPGTQ    c64_7fefffffffffffff<>+0(SB), Y8, Y10
-	VMOVMSKPD   Y10, R10
-	POPCNTL     R10, R10
-	ADDQ        R10, DX
-	VPCMPGTQ    c64_7ff0000000000000<>+0(SB), Y8, Y11
-	VMOVMSKPD   Y11, R10
-	POPCNTL     R10, R10
-	ADDQ        R10, BX
-	VPCMPEQQ    c64_7ff0000000000000<>+0(SB), Y9, Y11
-	VMOVMSKPD   Y11, R10
-	POPCNTL     R10, R10
-	ADDQ        R10, SI
-	VPCMPEQQ    c64_0000000000000000<>+0(SB), Y8, Y11
-	VMOVMSKPD   Y11, R10
-	POPCNTL     R10, R10
-	ADDQ        R10, DI
-	VPCMPEQQ    c64_8000000000000000<>+0(SB), Y9, Y11
-	VMOVMSKPD   Y11, R10
-	POPCNTL     R10, R10
-	ADDQ        R10, R8
-	VPOR        Y10, Y9, Y8
-	VMINPD      Y5, Y8, Y5
-	VMAXPD      Y6, Y8, Y6
-	VSUBPD      Y0, Y9, Y8
-	VANDNPD     Y8, Y10, Y8
-	VADDPD      Y8, Y1, Y1
-	VFMADD231PD Y8, Y8, Y2
-	ADDQ        R9, AX
-	SUBQ        $0x00000004, CX
-	JMP         loop
+	VPCMPEQD    Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VGATHERDPD  Y10, (AX)(X9*1), Y11
+	VPAND       c64_7fffffffffffffff<>+0(SB), Y11, Y10
+	VPCMPGTQ    c64_7fefffffffffffff<>+0(SB), Y10, Y12
+	VPCMPEQQ    c64_0000000000000000<>+0(SB), Y10, Y10
+	VPSUBQ      Y10, Y5, Y5
+	VPCMPEQQ    c64_8000000000000000<>+0(SB), Y11, Y10
+	VPSUBQ      Y10, Y6, Y6
+	VPTEST      Y12, Y12
+	JNZ         nonfinite1
+	VMINPD      Y7, Y11, Y7
+	VMAXPD      Y8, Y11, Y8
+	VSUBPD      Y0, Y11, Y10
+	VADDPD      Y10, Y1, Y1
+	VFMADD231PD Y10, Y10, Y2
+
+join1:
+	ADDQ DI, AX
+	SUBQ $0x00000004, CX
+	JMP  loop
 
 done:
 	MOVQ         out+32(FP), AX
@@ -2714,23 +2908,55 @@ done:
 	VPERMILPD    $0x01, X0, X1
 	VADDSD       X1, X0, X0
 	MOVSD        X0, 8(AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VMINPD       X0, X5, X0
+	VEXTRACTF128 $0x01, Y7, X0
+	VMINPD       X0, X7, X0
 	VPERMILPD    $0x01, X0, X1
 	VMINPD       X1, X0, X0
 	MOVSD        X0, 16(AX)
-	VEXTRACTF128 $0x01, Y6, X0
-	VMAXPD       X0, X6, X0
+	VEXTRACTF128 $0x01, Y8, X0
+	VMAXPD       X0, X8, X0
 	VPERMILPD    $0x01, X0, X1
 	VMAXPD       X1, X0, X0
 	MOVSD        X0, 24(AX)
+	VEXTRACTI128 $0x01, Y5, X0
+	VPADDQ       X0, X5, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDQ       X1, X0, X0
+	VMOVQ        X0, CX
+	MOVQ         CX, 32(AX)
+	VEXTRACTI128 $0x01, Y6, X0
+	VPADDQ       X0, X6, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDQ       X1, X0, X0
+	VMOVQ        X0, CX
+	MOVQ         CX, 40(AX)
 	MOVQ         DX, 48(AX)
 	MOVQ         BX, 56(AX)
 	MOVQ         SI, 64(AX)
-	MOVQ         DI, 32(AX)
-	MOVQ         R8, 40(AX)
 	VZEROUPPER
 	RET
+
+nonfinite1:
+	VMOVMSKPD   Y12, R8
+	POPCNTL     R8, R8
+	ADDQ        R8, DX
+	VPAND       c64_7fffffffffffffff<>+0(SB), Y11, Y10
+	VPCMPGTQ    c64_7ff0000000000000<>+0(SB), Y10, Y10
+	VMOVMSKPD   Y10, R8
+	POPCNTL     R8, R8
+	ADDQ        R8, BX
+	VPCMPEQQ    c64_7ff0000000000000<>+0(SB), Y11, Y10
+	VMOVMSKPD   Y10, R8
+	POPCNTL     R8, R8
+	ADDQ        R8, SI
+	VPOR        Y12, Y11, Y10
+	VMINPD      Y7, Y10, Y7
+	VMAXPD      Y8, Y10, Y8
+	VSUBPD      Y0, Y11, Y10
+	VANDNPD     Y10, Y12, Y10
+	VADDPD      Y10, Y1, Y1
+	VFMADD231PD Y10, Y10, Y2
+	JMP         join1
 
 // func adamF32AVX512(m *byte, v *byte, n int, k1 float64, k2 float64, eps float64, out *byte)
 // Requires: AVX, AVX2, AVX512DQ, AVX512F, SSE2

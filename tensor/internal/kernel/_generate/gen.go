@@ -712,15 +712,26 @@ func moments512(dt dtype, strided bool) {
 
 // ---------------------------------------------------------------- AVX2 moments
 
-// acc2 holds the accumulators of an AVX2 moments kernel. Counts are kept in
-// general-purpose registers (VMOVMSK + POPCNT), constants in memory.
+// acc2 holds the accumulators of an AVX2 moments kernel. AVX2 compares give
+// vector masks cheaply, so every vector counts its zeros and negative zeros
+// into vector counters (VPCMPEQ, VPSUB); a vector with no NaN or infinity
+// (VPTEST of the non-finite mask, a branch rarely taken) is added unmasked,
+// and one with some goes out of line, where its non-finite elements are
+// counted (VMOVMSK and POPCNT into general-purpose registers), turned into
+// NaNs that MINPS/MAXPS skip (they return their second source, the
+// accumulator, when either is NaN), and masked out of the sums. Constants
+// live in memory.
 type acc2 struct {
-	wide   bool
-	shift  VecVirtual
-	s1, s2 [2]VecVirtual
-	lo, hi VecVirtual
-	cnt    [5]GPVirtual // non-finite, NaN, +Inf, zero, -0
-	next   int
+	wide            bool
+	shift           VecVirtual
+	s1, s2          [2]VecVirtual
+	lo, hi          VecVirtual
+	zeros, negZeros VecVirtual   // vector counters (int32 lanes; int64 when wide)
+	cnt             [3]GPVirtual // non-finite, NaN, +Inf
+	abs, maxf, inf  Mem
+	sign, zero      Mem
+	deferred        []func()
+	labels, next    int
 }
 
 func newAcc2(wide bool) *acc2 {
@@ -734,21 +745,27 @@ func newAcc2(wide bool) *acc2 {
 		VXORPD(a.s1[i], a.s1[i], a.s1[i])
 		VXORPD(a.s2[i], a.s2[i], a.s2[i])
 	}
+	a.zeros, a.negZeros = YMM(), YMM()
+	VPXOR(a.zeros, a.zeros, a.zeros)
+	VPXOR(a.negZeros, a.negZeros, a.negZeros)
 	for i := range a.cnt {
 		a.cnt[i] = GP64()
 		XORQ(a.cnt[i], a.cnt[i])
 	}
 	a.lo, a.hi = YMM(), YMM()
 	if wide {
+		a.abs, a.maxf, a.inf, a.sign, a.zero = vconst64(1<<63-1), vconst64(0x7fefffffffffffff), vconst64(0x7ff0000000000000), vconst64(1<<63), vconst64(0)
 		VMOVUPD(vconst64(0x7ff0000000000000), a.lo)
 		VMOVUPD(vconst64(0xfff0000000000000), a.hi)
 	} else {
+		a.abs, a.maxf, a.inf, a.sign, a.zero = vconst32(1<<31-1), vconst32(0x7f7fffff), vconst32(0x7f800000), vconst32(1<<31), vconst32(0)
 		VMOVUPS(vconst32(0x7f800000), a.lo)
 		VMOVUPS(vconst32(0xff800000), a.hi)
 	}
 	return a
 }
 
+// count adds the set lanes of mask to counter i.
 func (a *acc2) count(mask VecVirtual, i int) {
 	r := GP64()
 	if a.wide {
@@ -760,74 +777,154 @@ func (a *acc2) count(mask VecVirtual, i int) {
 	ADDQ(r, a.cnt[i])
 }
 
-// classify counts the classes of x and returns x with its non-finite
-// elements replaced by NaN (all bits set), and the non-finite mask.
-func (a *acc2) classify(x VecVirtual) (VecVirtual, VecVirtual) {
-	var abs, maxf, inf, sign, zero Mem
+// classify counts the zeros and negative zeros of x and returns the mask of
+// its non-finite elements.
+func (a *acc2) classify(x VecVirtual) VecVirtual {
+	gt, eq, sub := VPCMPGTD, VPCMPEQD, VPSUBD
+	if a.wide {
+		gt, eq, sub = VPCMPGTQ, VPCMPEQQ, VPSUBQ
+	}
+	ab, nf, t := YMM(), YMM(), YMM()
+	VPAND(a.abs, x, ab)
+	gt(a.maxf, ab, nf)
+	eq(a.zero, ab, t)
+	sub(t, a.zeros, a.zeros) // a mask lane is -1
+	eq(a.sign, x, t)
+	sub(t, a.negZeros, a.negZeros)
+	return nf
+}
+
+// specials counts the non-finite, NaN and +Inf elements of x (nf its
+// non-finite mask) and returns x with the non-finite ones made NaN.
+func (a *acc2) specials(x, nf VecVirtual) VecVirtual {
 	gt, eq := VPCMPGTD, VPCMPEQD
 	if a.wide {
-		abs, maxf, inf, sign, zero = vconst64(1<<63-1), vconst64(0x7fefffffffffffff), vconst64(0x7ff0000000000000), vconst64(1<<63), vconst64(0)
 		gt, eq = VPCMPGTQ, VPCMPEQQ
-	} else {
-		abs, maxf, inf, sign, zero = vconst32(1<<31-1), vconst32(0x7f7fffff), vconst32(0x7f800000), vconst32(1<<31), vconst32(0)
 	}
-	ab := YMM()
-	VPAND(abs, x, ab)
-	nf := YMM()
-	gt(maxf, ab, nf)
 	a.count(nf, 0)
-	t := YMM()
-	gt(inf, ab, t)
+	ab, t := YMM(), YMM()
+	VPAND(a.abs, x, ab)
+	gt(a.inf, ab, t)
 	a.count(t, 1)
-	eq(inf, x, t)
+	eq(a.inf, x, t)
 	a.count(t, 2)
-	eq(zero, ab, t)
-	a.count(t, 3)
-	eq(sign, x, t)
-	a.count(t, 4)
 	xn := YMM()
 	VPOR(nf, x, xn)
-	return xn, nf
+	return xn
 }
 
-// stageF32 adds the 8 float32 values of x to the accumulators.
-func (a *acc2) stageF32(x VecVirtual) {
-	xn, _ := a.classify(x)
-	// MINPS returns its second source when either is NaN: the accumulator.
-	VMINPS(a.lo, xn, a.lo)
-	VMAXPS(a.hi, xn, a.hi)
-	xl, xh := YMM(), YMM()
-	VCVTPS2PD(xn.AsX(), xl)
-	t := XMM()
-	VEXTRACTF128(U8(1), xn, t)
-	VCVTPS2PD(t, xh)
-	i := a.next
-	a.next = (a.next + 1) % 2
-	for _, d := range []VecVirtual{xl, xh} {
-		VSUBPD(a.shift, d, d)
-		m := YMM()
-		VCMPPD(U8(7), d, d, m) // ordered: not a masked NaN
-		VANDPD(m, d, d)
-		VADDPD(d, a.s1[i], a.s1[i])
-		VFMADD231PD(d, d, a.s2[i])
-	}
+// branch is acc512.branch for AVX2: VPTEST of the non-finite mask.
+func (a *acc2) branch(nf VecVirtual, fast, slow func()) {
+	a.labels++
+	slowL, joinL := fmt.Sprintf("nonfinite%d", a.labels), fmt.Sprintf("join%d", a.labels)
+	VPTEST(nf, nf)
+	JNZ(LabelRef(slowL))
+	fast()
+	Label(joinL)
+	a.deferred = append(a.deferred, func() {
+		Label(slowL)
+		slow()
+		JMP(LabelRef(joinL))
+	})
 }
 
-// stageF64 adds the 4 float64 values of x to the accumulators.
-func (a *acc2) stageF64(x VecVirtual) {
-	xn, nf := a.classify(x)
-	VMINPD(a.lo, xn, a.lo)
-	VMAXPD(a.hi, xn, a.hi)
-	d := YMM()
-	VSUBPD(a.shift, x, d)
-	VANDNPD(d, nf, d)
-	i := a.next
-	a.next = (a.next + 1) % 2
+// sumsPD adds the float64 values d (already shifted) to accumulator pair i.
+func (a *acc2) sumsPD(d VecVirtual, i int) {
 	VADDPD(d, a.s1[i], a.s1[i])
 	VFMADD231PD(d, d, a.s2[i])
 }
 
-func (a *acc2) store(out GPVirtual) {
+// groupF32 processes the 8 float32 values of x; lowMem and highMem, when
+// not nil, are the same values in memory (4 each).
+func (a *acc2) groupF32(x VecVirtual, lowMem, highMem *Mem) {
+	nf := a.classify(x)
+	i := a.next
+	a.next = (a.next + 1) % 2
+	widen := func(v VecVirtual, mem bool) (VecVirtual, VecVirtual) {
+		xl, xh := YMM(), YMM()
+		if mem && lowMem != nil {
+			VCVTPS2PD(*lowMem, xl)
+			VCVTPS2PD(*highMem, xh)
+			return xl, xh
+		}
+		VCVTPS2PD(v.AsX(), xl)
+		t := XMM()
+		VEXTRACTF128(U8(1), v, t)
+		VCVTPS2PD(t, xh)
+		return xl, xh
+	}
+	a.branch(nf, func() {
+		VMINPS(a.lo, x, a.lo)
+		VMAXPS(a.hi, x, a.hi)
+		xl, xh := widen(x, true)
+		for _, d := range []VecVirtual{xl, xh} {
+			VSUBPD(a.shift, d, d)
+			a.sumsPD(d, i)
+		}
+	}, func() {
+		xn := a.specials(x, nf)
+		// MINPS returns its second source when either is NaN: the
+		// accumulator.
+		VMINPS(a.lo, xn, a.lo)
+		VMAXPS(a.hi, xn, a.hi)
+		xl, xh := widen(xn, false)
+		for _, d := range []VecVirtual{xl, xh} {
+			VSUBPD(a.shift, d, d)
+			m := YMM()
+			VCMPPD(U8(7), d, d, m) // ordered: not a masked NaN
+			VANDPD(m, d, d)
+			a.sumsPD(d, i)
+		}
+	})
+}
+
+// groupF64 processes the 4 float64 values of x.
+func (a *acc2) groupF64(x VecVirtual) {
+	nf := a.classify(x)
+	i := a.next
+	a.next = (a.next + 1) % 2
+	a.branch(nf, func() {
+		VMINPD(a.lo, x, a.lo)
+		VMAXPD(a.hi, x, a.hi)
+		d := YMM()
+		VSUBPD(a.shift, x, d)
+		a.sumsPD(d, i)
+	}, func() {
+		xn := a.specials(x, nf)
+		VMINPD(a.lo, xn, a.lo)
+		VMAXPD(a.hi, xn, a.hi)
+		d := YMM()
+		VSUBPD(a.shift, x, d)
+		VANDNPD(d, nf, d)
+		a.sumsPD(d, i)
+	})
+}
+
+// sumCount2 reduces a vector counter to a general-purpose register.
+func (a *acc2) sumCount2(c VecVirtual) Register {
+	x := XMM()
+	VEXTRACTI128(U8(1), c, x)
+	t := XMM()
+	r := GP64()
+	if a.wide {
+		VPADDQ(x, c.AsX(), x)
+		VPSHUFD(U8(0x4e), x, t)
+		VPADDQ(t, x, x)
+		VMOVQ(x, r)
+		return r
+	}
+	VPADDD(x, c.AsX(), x)
+	VPSHUFD(U8(0x4e), x, t)
+	VPADDD(t, x, x)
+	VPSHUFD(U8(0xb1), x, t)
+	VPADDD(t, x, x)
+	VMOVD(x, r.As32())
+	return r
+}
+
+// store writes the results to out and returns, then writes the
+// out-of-line blocks.
+func (a *acc2) store(out Register) {
 	VADDPD(a.s1[1], a.s1[0], a.s1[0])
 	storeSD(sumPD256(a.s1[0]), out, offS1)
 	VADDPD(a.s2[1], a.s2[0], a.s2[0])
@@ -839,11 +936,16 @@ func (a *acc2) store(out GPVirtual) {
 		storeSD(minmaxPS256(a.lo, VMINPS), out, offLo)
 		storeSD(minmaxPS256(a.hi, VMAXPS), out, offHi)
 	}
-	for i, off := range []int{offNonFinite, offNaN, offPosInf, offZeros, offNegZeros} {
+	MOVQ(a.sumCount2(a.zeros), Mem{Base: out, Disp: offZeros})
+	MOVQ(a.sumCount2(a.negZeros), Mem{Base: out, Disp: offNegZeros})
+	for i, off := range []int{offNonFinite, offNaN, offPosInf} {
 		MOVQ(a.cnt[i], Mem{Base: out, Disp: off})
 	}
 	VZEROUPPER()
 	RET()
+	for _, f := range a.deferred {
+		f()
+	}
 }
 
 // moments2 writes the AVX2 moments kernel of dt, contiguous or strided
@@ -885,7 +987,7 @@ func moments2(dt dtype, strided bool) {
 		case f64:
 			VXORPD(x, x, x)
 			VGATHERDPD(mask, Mem{Base: p, Index: idx.AsX(), Scale: 1}, x)
-			a.stageF64(x)
+			a.groupF64(x)
 		default:
 			VPXOR(x, x, x)
 			VPGATHERDD(mask, Mem{Base: p, Index: idx, Scale: 1}, x)
@@ -897,7 +999,7 @@ func moments2(dt dtype, strided bool) {
 				VPERMQ(U8(0x08), x, x)
 				VCVTPH2PS(x.AsX(), x)
 			}
-			a.stageF32(x)
+			a.groupF32(x, nil, nil)
 		}
 		ADDQ(step, p)
 		SUBQ(U32(lanes), n)
@@ -916,7 +1018,8 @@ func moments2(dt dtype, strided bool) {
 		emit = func() {
 			x := YMM()
 			VMOVUPS(Mem{Base: p}, x)
-			a.stageF32(x)
+			lo, hi := Mem{Base: p}, Mem{Base: p, Disp: 16}
+			a.groupF32(x, &lo, &hi)
 		}
 	case bf16:
 		elems = 16
@@ -926,22 +1029,22 @@ func moments2(dt dtype, strided bool) {
 			VPXOR(zero, zero, zero)
 			VPUNPCKLWD(x, zero, lo)
 			VPUNPCKHWD(x, zero, hi)
-			a.stageF32(lo)
-			a.stageF32(hi)
+			a.groupF32(lo, nil, nil)
+			a.groupF32(hi, nil, nil)
 		}
 	case f16:
 		elems = 8
 		emit = func() {
 			x := YMM()
 			VCVTPH2PS(Mem{Base: p}, x)
-			a.stageF32(x)
+			a.groupF32(x, nil, nil)
 		}
 	case f64:
 		elems = 4
 		emit = func() {
 			x := YMM()
 			VMOVUPD(Mem{Base: p}, x)
-			a.stageF64(x)
+			a.groupF64(x)
 		}
 	}
 	Label("loop")
