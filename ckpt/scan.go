@@ -312,15 +312,18 @@ func momentsTask(c *Checkpoint, p *Param, pr *ParamResult, fail func(*ParamResul
 			part := momentsPart{m: tensor.NewMoments(shiftM()), v: tensor.NewMoments(shiftV())}
 			for b := lo; b < hi; b += block {
 				e := min(b+block, hi)
-				accumulateWindows(ma, wm, b, e, &part.m)
-				accumulateWindows(va, wv, b, e, &part.v)
-				if adamOK {
-					for _, s := range pairSpans(ma, va, b, e) {
-						x, y := wm[s.a], wv[s.b]
-						sq, n := tensor.AdamSquares(x.View, y.View, s.aLo-x.Base, s.bLo-y.Base, s.n, coef.c1, coef.c2, coef.eps)
-						part.sumSq += sq
-						part.n += n
-					}
+				if !adamOK {
+					accumulateWindows(ma, wm, b, e, &part.m)
+					accumulateWindows(va, wv, b, e, &part.v)
+					continue
+				}
+				// Both moments' statistics and the AdamW update in one
+				// pass over the pairs.
+				for _, s := range pairSpans(ma, va, b, e) {
+					x, y := wm[s.a], wv[s.b]
+					sq, n := tensor.MomentsAdam(x.View, y.View, s.aLo-x.Base, s.bLo-y.Base, s.n, &part.m, &part.v, coef.c1, coef.c2, coef.eps)
+					part.sumSq += sq
+					part.n += n
 				}
 			}
 			return part

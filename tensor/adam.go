@@ -68,3 +68,26 @@ func (v *View) contiguousRange(lo, n int64) ([]byte, bool) {
 	b := a + n*size
 	return v.Data[a:b:b], true
 }
+
+// MomentsAdam adds n elements of exp_avg m (from flat index mLo) to mm and
+// the n elements of exp_avg_sq v (from vLo) to mv, as Accumulate does, and
+// returns AdamSquares over the same elements: the statistics of both
+// moments and the AdamW update in one pass over the pairs. When both are
+// float32 and contiguous over the range a fused kernel reads each pair once
+// (on AVX-512, one pass for everything); otherwise it is Accumulate twice
+// and AdamSquares. It panics unless both ranges lie within their views.
+func MomentsAdam(m, v *View, mLo, vLo, n int64, mm, mv *Moments, c1, c2, eps float64) (sumSq float64, count int64) {
+	if n < 0 || mLo < 0 || vLo < 0 || mLo+n > m.Numel() || vLo+n > v.Numel() {
+		panic("tensor: MomentsAdam range out of bounds")
+	}
+	if m.DType == Float32 && v.DType == Float32 {
+		mb, okm := m.contiguousRange(mLo, n)
+		vb, okv := v.contiguousRange(vLo, n)
+		if okm && okv {
+			return kernel.MomentsAdamF32(mb, vb, int(n), (*kernel.Moments)(mm), (*kernel.Moments)(mv), 1/c1, 1/math.Sqrt(c2), eps)
+		}
+	}
+	m.Accumulate(mLo, mLo+n, mm)
+	v.Accumulate(vLo, vLo+n, mv)
+	return AdamSquares(m, v, mLo, vLo, n, c1, c2, eps)
+}

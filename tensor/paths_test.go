@@ -131,3 +131,37 @@ func TestStatsPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestMomentsAdamPaths checks MomentsAdam (the fused kernel on every path)
+// against Accumulate and AdamSquares on the same elements read through
+// non-contiguous views.
+func TestMomentsAdamPaths(t *testing.T) {
+	r := newRand(44)
+	for _, n := range []int{0, 5, 100, 1000, 40000} {
+		for _, p := range []float64{0, 0.01, 0.5} {
+			md := randomStorage(r, Float32, n, 0, 1e-3, p)
+			vd := randomStorage(r, Float32, n, 1e-6, 1e-7, p)
+			m, v := view1(t, Float32, md), view1(t, Float32, vd)
+			ms, vs := spread(t, Float32, md), spread(t, Float32, vd)
+			c1, c2 := 1-math.Pow(0.9, 50), 1-math.Pow(0.95, 50)
+			wm, wv := NewMoments(1e-3), NewMoments(2e-6)
+			ms.Accumulate(0, int64(n), &wm)
+			vs.Accumulate(0, int64(n), &wv)
+			wantS, wantN := AdamSquares(ms, vs, 0, 0, int64(n), c1, c2, 1e-8)
+			forPaths(t, func(t *testing.T) {
+				gm, gv := NewMoments(1e-3), NewMoments(2e-6)
+				gotS, gotN := MomentsAdam(m, v, 0, 0, int64(n), &gm, &gv, c1, c2, 1e-8)
+				what := fmt.Sprintf("n=%d p=%v", n, p)
+				if gotN != wantN || math.Abs(gotS-wantS) > 1e-12*wantS {
+					t.Fatalf("%s: %v %d, want %v %d", what, gotS, gotN, wantS, wantN)
+				}
+				for _, c := range []struct{ got, want Moments }{{gm, wm}, {gv, wv}} {
+					checkCounts(t, what, c.got.Result(Float32, nil, int64(n)), c.want.Result(Float32, nil, int64(n)))
+					if math.Abs(c.got.S2-c.want.S2) > 1e-12*c.want.S2 {
+						t.Fatalf("%s: S2 %v, want %v", what, c.got.S2, c.want.S2)
+					}
+				}
+			})
+		}
+	}
+}

@@ -109,3 +109,21 @@ func roundedBF16AVX2(master, module *byte, n int) int
 
 //go:noescape
 func roundedF16AVX2(master, module *byte, n int) int
+
+// momentsAdamPart is what momentsAdamF32AVX512 writes: the parts of m and
+// v, then Σu² and the count of finite u. The non-finite, NaN and +Inf counts
+// of the parts, and count, are added to, so the caller zeroes the struct.
+type momentsAdamPart struct {
+	m, v  part
+	sumSq float64
+	count int64
+}
+
+// momentsAdamF32AVX512 writes to *out, for n pairs of float32 (n a multiple
+// of 16), what F32Generic adds to a Moments for m (shift shiftM) and for v
+// (shift shiftV) and what AdamF32Generic returns, in one pass. The caller
+// guarantees that u is finite whenever m and v are finite and v is not
+// negative (see MomentsAdamF32).
+//
+//go:noescape
+func momentsAdamF32AVX512(m, v *byte, n int, shiftM, shiftV, k1, k2, eps float64, out *momentsAdamPart)

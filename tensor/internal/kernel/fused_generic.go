@@ -62,6 +62,26 @@ func AdamF32Generic(m, v []byte, n int, k1, k2, eps float64) (sumSq float64, cou
 	return (s[0] + s[1]) + (s[2] + s[3]), c[0] + c[1] + c[2] + c[3]
 }
 
+// MomentsAdamF32Generic is the pure-Go implementation of MomentsAdamF32,
+// in blocks of 16Ki pairs so that each block is read from cache by the
+// second and third passes:
+//
+//	F32Generic(m, n, 4, mm.Shift, mm)
+//	F32Generic(v, n, 4, mv.Shift, mv)
+//	sumSq, count = AdamF32Generic(m, v, n, k1, k2, eps)
+func MomentsAdamF32Generic(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64) (sumSq float64, count int64) {
+	const blockPairs = 1 << 14
+	for done := 0; done < n; done += blockPairs {
+		c := min(n-done, blockPairs)
+		F32Generic(m[4*done:], c, 4, mm.Shift, mm)
+		F32Generic(v[4*done:], c, 4, mv.Shift, mv)
+		s, k := AdamF32Generic(m[4*done:], v[4*done:], c, k1, k2, eps)
+		sumSq += s
+		count += k
+	}
+	return sumSq, count
+}
+
 // Rounded is the result of comparing float32 master values with module
 // values of a narrower float type.
 type Rounded struct {

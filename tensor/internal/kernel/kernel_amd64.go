@@ -211,6 +211,49 @@ func AdamF32(m, v []byte, n int, k1, k2, eps float64) (sumSq float64, count int6
 	return sumSq, count
 }
 
+// MomentsAdamF32 accumulates n contiguous float32 elements of m into mm and
+// of v into mv, and returns Σu² and the number of finite u over the pairs,
+// reading each pair once:
+//
+//	F32Generic(m, n, 4, mm.Shift, mm)
+//	F32Generic(v, n, 4, mv.Shift, mv)
+//	sumSq, count = AdamF32Generic(m, v, n, k1, k2, eps)
+//
+// On AVX-512 one kernel does all three when the coefficients keep every u of
+// finite, non-negative moments finite (eps ≥ 1e-200, k1 ≤ 1e60, k2 finite);
+// otherwise, and on the other paths, it runs the three kernels on blocks of
+// asmBlock pairs, so that the second and third passes read from cache.
+func MomentsAdamF32(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64) (sumSq float64, count int64) {
+	p := Active()
+	if n <= 0 {
+		return 0, 0
+	}
+	m, v = m[:4*n], v[:4*n]
+	done := 0
+	if p == AVX512 && n >= minAsm && eps >= 1e-200 && k1 <= 1e60 && k2-k2 == 0 {
+		for n-done >= 16 {
+			c := min(n-done, asmBlock) / 16 * 16
+			var r momentsAdamPart
+			momentsAdamF32AVX512(&m[4*done], &v[4*done], c, mm.Shift, mv.Shift, k1, k2, eps, &r)
+			r.m.merge(mm, c, true)
+			r.v.merge(mv, c, true)
+			sumSq += r.sumSq
+			count += r.count
+			done += c
+		}
+	}
+	for done < n {
+		c := min(n-done, asmBlock)
+		F32(m[4*done:], c, 4, mm.Shift, mm)
+		F32(v[4*done:], c, 4, mv.Shift, mv)
+		s, k := AdamF32(m[4*done:], v[4*done:], c, k1, k2, eps)
+		sumSq += s
+		count += k
+		done += c
+	}
+	return sumSq, count
+}
+
 // roundedBlock is the number of elements the rounding comparisons count
 // with assembly at a time; a block with a mismatch is compared again in Go
 // for the index of the first one and the largest difference.

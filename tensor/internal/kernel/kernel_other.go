@@ -99,3 +99,13 @@ func RoundedBF16(master, module []byte, n int) Rounded {
 func RoundedF16(master, module []byte, n int) Rounded {
 	return RoundedF16Generic(master, module, n)
 }
+
+// MomentsAdamF32 accumulates n contiguous float32 elements of m into mm and
+// of v into mv, and returns Σu² and the number of finite u over the pairs:
+//
+//	F32Generic(m, n, 4, mm.Shift, mm)
+//	F32Generic(v, n, 4, mv.Shift, mv)
+//	sumSq, count = AdamF32Generic(m, v, n, k1, k2, eps)
+func MomentsAdamF32(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64) (sumSq float64, count int64) {
+	return MomentsAdamF32Generic(m, v, n, mm, mv, k1, k2, eps)
+}

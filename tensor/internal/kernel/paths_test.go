@@ -427,6 +427,14 @@ func FuzzPaths(f *testing.F) {
 				t.Fatalf("AdamF32 on %v, n=%d: %v %d, generic %v %d", p, n, gotS, gotN, wantS, wantN)
 			}
 		}
+		// The fused moments and AdamW kernel, against the reference.
+		checkMomentsAdam(t, fmt.Sprintf("fused n=%d", n), c.m, c.v, n, c.k1, c.k2, c.eps)
+		for _, p := range Paths()[1:] {
+			func() {
+				defer Use(p)()
+				checkMomentsAdam(t, fmt.Sprintf("fused on %v, n=%d", p, n), c.m, c.v, n, c.k1, c.k2, c.eps)
+			}()
+		}
 		// Master/module: 4n bytes of float32, 2n of 16-bit module values.
 		n = len(data) / 6
 		master, module := data[:4*n], data[4*n:6*n]
@@ -448,4 +456,41 @@ func FuzzPaths(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMomentsAdamF32 pins the fused moments-and-AdamW kernel, on every
+// path, to the three generic kernels it stands for: counts, extremes and
+// the AdamW count exactly, sums to 1e-12; with coefficients that take the
+// fused AVX-512 kernel and ones that do not.
+func TestMomentsAdamF32(t *testing.T) {
+	forPaths(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(17, 18))
+		for _, n := range []int{0, 1, 15, 16, 17, 100, 1000, asmBlockTest + 33} {
+			for _, p := range []float64{0, 0.001, 0.05, 1} {
+				for _, eps := range []float64{1e-8, 1e-15, 0, 1e-250} {
+					c := randomAdam(r, n, p)
+					checkMomentsAdam(t, fmt.Sprintf("n=%d special=%v eps=%v", n, p, eps), c.m, c.v, n, c.k1, c.k2, eps)
+				}
+			}
+		}
+	})
+}
+
+func checkMomentsAdam(t *testing.T, what string, m, v []byte, n int, k1, k2, eps float64) {
+	t.Helper()
+	k := kernels()[0] // F32, for the reference's decoding
+	wantM, absM := refMoments(k, m, n, 4, 1e-3)
+	wantV, absV := refMoments(k, v, n, 4, 2e-6)
+	wantS, wantN := refAdam(adamCase{m: m, v: v, n: n, k1: k1, k2: k2, eps: eps})
+	gotM := Moments{Shift: 1e-3, Min: math.Inf(1), Max: math.Inf(-1)}
+	gotV := Moments{Shift: 2e-6, Min: math.Inf(1), Max: math.Inf(-1)}
+	gotS, gotN := MomentsAdamF32(m, v, n, &gotM, &gotV, k1, k2, eps)
+	gotM.Shift, gotV.Shift = 0, 0
+	checkMoments(t, what+" (m)", gotM, wantM, absM, 1e-12)
+	checkMoments(t, what+" (v)", gotV, wantV, absV, 1e-12)
+	// Squares beyond the float64 range make the sums infinite (or NaN in
+	// the compensated reference): compare the counts only.
+	if gotN != wantN || wantS < 1e300 && !(math.Abs(gotS-wantS) <= 1e-12*wantS+float64(n)*0x1p-1074) {
+		t.Fatalf("%s: Σu² %v count %d, want %v %d", what, gotS, gotN, wantS, wantN)
+	}
 }

@@ -66,6 +66,7 @@ func main() {
 	}
 	adam512()
 	adam2()
+	momentsAdam512()
 	rounded512(bf16)
 	rounded512(f16)
 	rounded2(bf16)
@@ -1173,6 +1174,191 @@ func adam2() {
 	MOVQ(cnt, Mem{Base: out, Disp: offAdamCount})
 	VZEROUPPER()
 	RET()
+}
+
+// ---------------------------------------------------------------- fused moments and AdamW
+
+// Offsets of momentsAdamPart (asm_amd64.go): the part of m, the part of v,
+// then Σu² and the count of finite u.
+const (
+	offPartM      = 0
+	offPartV      = 72
+	offFusedSum   = 144
+	offFusedCount = 152
+)
+
+// momentsAdam512 writes momentsAdamF32AVX512: over n pairs (m, v) of
+// float32 (n a multiple of 16), the moments of m and of v (as
+// momentsF32AVX512 with shiftM and shiftV) and Σu², count (as
+// adamF32AVX512), reading each pair once. The caller guarantees that a u
+// computed from a finite m and a finite, non-negative v is finite (eps ≥
+// 1e-200, k1 ≤ 1e60, k2 finite): a vector of 16 pairs with such values only
+// (the usual case, tested with one opmask per tensor) adds its u unmasked
+// and counts 16; any other vector goes out of line, where every class is
+// counted and every non-finite value masked. The non-finite, NaN and +Inf
+// counts are added to *out, which the caller zeroes.
+func momentsAdam512() {
+	TEXT("momentsAdamF32AVX512", NOSPLIT, "func(m, v *byte, n int, shiftM, shiftV, k1, k2, eps float64, out *byte)")
+	pm := Load(Param("m"), GP64())
+	pv := Load(Param("v"), GP64())
+	n := Load(Param("n"), GP64())
+	out := Load(Param("out"), GP64())
+	bc := func(name string) VecVirtual {
+		b, err := Param(name).Resolve()
+		if err != nil {
+			panic(err)
+		}
+		z := ZMM()
+		VBROADCASTSD(b.Addr, z) // from memory: no legacy-SSE load into a high register
+		return z
+	}
+	abs, one := bcastZ32(0x7fffffff), bcastZ32(1)
+	type tens struct {
+		shift, s1, s2, lo, hi, notZero VecVirtual
+		base                           int
+		p                              Register
+	}
+	var ts [2]*tens
+	for i, name := range []string{"shiftM", "shiftV"} {
+		t := &tens{shift: bc(name), s1: ZMM(), s2: ZMM(), notZero: ZMM(), base: []int{offPartM, offPartV}[i], p: []Register{pm, pv}[i]}
+		VXORPD(t.s1, t.s1, t.s1)
+		VXORPD(t.s2, t.s2, t.s2)
+		VPXORD(t.notZero, t.notZero, t.notZero)
+		t.lo, t.hi = bcastZ32(0x7f800000), bcastZ32(0xff800000)
+		ts[i] = t
+	}
+	k1, k2, eps := bc("k1"), bc("k2"), bc("eps")
+	acc := [2]VecVirtual{ZMM(), ZMM()}
+	for _, z := range acc {
+		VXORPD(z, z, z)
+	}
+	fastN := GP64()
+	XORQ(fastN, fastN)
+
+	// popAdd adds the set bits of k (16 or 8 lanes) to the int64 at off.
+	popAdd := func(k Register, off int, byteMask bool) {
+		r := GP32()
+		if byteMask {
+			KMOVB(k, r)
+		} else {
+			KMOVW(k, r)
+		}
+		POPCNTL(r, r)
+		ADDQ(r.As64(), Mem{Base: out, Disp: off})
+	}
+	zeros := func(t *tens, x VecVirtual) {
+		ab, z := ZMM(), ZMM()
+		VPANDD(abs, x, ab)
+		VPMINUD(one, ab, z)
+		VPADDD(z, t.notZero, t.notZero)
+	}
+	// half adds pair half h (8 elements) of the vector at the pointers:
+	// u, and the shifted sums of m and v; with masks, only the lanes of
+	// kfm/kfv (finite m, v) and of the finite u.
+	half := func(h int, kfm, kfv Register) {
+		ml, vl := ZMM(), ZMM()
+		VCVTPS2PD(Mem{Base: pm, Disp: 32 * h}, ml)
+		VCVTPS2PD(Mem{Base: pv, Disp: 32 * h}, vl)
+		a, r := ZMM(), ZMM()
+		VMULPD(k1, ml, a)
+		VSQRTPD(vl, r)
+		VMULPD(k2, r, r)
+		VADDPD(eps, r, r)
+		VDIVPD(r, a, a)
+		if kfm == nil {
+			VFMADD231PD(a, a, acc[h])
+		} else {
+			knu, ku := K(), K()
+			VFPCLASSPDZ(U8(0x99), a, knu)
+			KNOTB(knu, ku)
+			VFMADD231PD(a, a, ku, acc[h])
+			popAdd(ku, offFusedCount, true)
+		}
+		for i, x := range []VecVirtual{ml, vl} {
+			t := ts[i]
+			if kfm == nil {
+				VSUBPD(t.shift, x, x)
+			} else {
+				k := []Register{kfm, kfv}[i]
+				if h == 1 {
+					kh := K()
+					KSHIFTRW(U8(8), k, kh)
+					k = kh
+				}
+				VSUBPD_Z(t.shift, x, k, x)
+			}
+			VADDPD(x, t.s1, t.s1)
+			VFMADD231PD(x, x, t.s2)
+		}
+	}
+
+	Label("loop")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	xm, xv := ZMM(), ZMM()
+	VMOVUPS(Mem{Base: pm}, xm)
+	VMOVUPS(Mem{Base: pv}, xv)
+	km, kv, kany := K(), K(), K()
+	VFPCLASSPSZ(U8(0x99), xm, km) // NaN, ±Inf
+	VFPCLASSPSZ(U8(0xd9), xv, kv) // NaN, ±Inf, negative finite
+	zeros(ts[0], xm)
+	zeros(ts[1], xv)
+	KORW(km, kv, kany)
+	KORTESTW(kany, kany)
+	JNZ(LabelRef("special"))
+	for i, x := range []VecVirtual{xm, xv} {
+		VRANGEPS(U8(0x04), x, ts[i].lo, ts[i].lo)
+		VRANGEPS(U8(0x05), x, ts[i].hi, ts[i].hi)
+	}
+	half(0, nil, nil)
+	half(1, nil, nil)
+	ADDQ(U32(16), fastN)
+	Label("join")
+	ADDQ(U32(64), pm)
+	ADDQ(U32(64), pv)
+	SUBQ(U32(16), n)
+	JMP(LabelRef("loop"))
+
+	Label("done")
+	for _, t := range ts {
+		storeSD(sumPD512(t.s1), out, t.base+offS1)
+		storeSD(sumPD512(t.s2), out, t.base+offS2)
+		storeSD(minmaxPS512(t.lo, rangePS(0x04)), out, t.base+offLo)
+		storeSD(minmaxPS512(t.hi, rangePS(0x05)), out, t.base+offHi)
+		nn := GP64()
+		Load(Param("n"), nn)
+		SUBQ(sumCount(t.notZero, 32), nn)
+		MOVQ(nn, Mem{Base: out, Disp: t.base + offZeros})
+	}
+	VADDPD(acc[1], acc[0], acc[0])
+	storeSD(sumPD512(acc[0]), out, offFusedSum)
+	ADDQ(fastN, Mem{Base: out, Disp: offFusedCount})
+	VZEROUPPER()
+	RET()
+
+	// A vector with a non-finite m or v, or a negative v.
+	Label("special")
+	knfv := K()
+	VFPCLASSPSZ(U8(0x99), xv, knfv)
+	kf := [2]Register{K(), K()}
+	for i, c := range []struct {
+		x   VecVirtual
+		knf Register
+	}{{xm, km}, {xv, knfv}} {
+		t := ts[i]
+		popAdd(c.knf, t.base+offNonFinite, false)
+		k := K()
+		VFPCLASSPSZ(U8(0x81), c.x, k)
+		popAdd(k, t.base+offNaN, false)
+		VFPCLASSPSZ(U8(0x08), c.x, k)
+		popAdd(k, t.base+offPosInf, false)
+		KNOTW(c.knf, kf[i])
+		VRANGEPS(U8(0x04), c.x, t.lo, kf[i], t.lo)
+		VRANGEPS(U8(0x05), c.x, t.hi, kf[i], t.hi)
+	}
+	half(0, kf[0], kf[1])
+	half(1, kf[0], kf[1])
+	JMP(LabelRef("join"))
 }
 
 // ---------------------------------------------------------------- rounding comparison
