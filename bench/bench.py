@@ -47,12 +47,18 @@ def sh(cmd, **kw):
 
 
 def timed(cmd, env=None):
-    """Runs cmd under /usr/bin/time; returns (wall seconds, peak RSS in KB)."""
+    """Runs cmd under /usr/bin/time -f "%e %M"; returns (wall seconds, peak
+    RSS in KB). The wall time is measured around the call with a monotonic
+    clock, to the millisecond (%e has 10 ms steps, coarse for runs of a
+    tenth of a second); it includes /usr/bin/time's own fork and exec, the
+    same ~1 ms for every job."""
     with tempfile.NamedTemporaryFile("r") as f:
+        t0 = time.perf_counter()
         subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", f.name] + cmd, check=True, cwd=ROOT,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        wall, rss = f.read().split()[-2:]
-        return float(wall), int(rss)
+        wall = time.perf_counter() - t0
+        _, rss = f.read().split()[-2:]
+        return wall, int(rss)
 
 
 def files_of(ck):
@@ -159,11 +165,24 @@ def main():
     for k in results:
         ref = "cat (cold)" if "(cold)" in k else "cat (warm)"
         ratio = med[ref] / med[k] if ref in med and med[k] > 0 else float("nan")
-        print(f"| {k} | {med[k]:.2f} s | {nbytes / med[k] / 1e9:.2f} GB/s | {ratio:.2f}× | {rss[k] / 1024:.0f} MB |")
+        wall = f"{med[k]:.3f} s" if med[k] < 10 else f"{med[k]:.1f} s"
+        print(f"| {k} | {wall} | {nbytes / med[k] / 1e9:.2f} GB/s | {ratio:.2f}× | {rss[k] / 1024:.0f} MB |")
     print()
     s = med["stats (warm)"]
     print(f"stats vs PyTorch: {med['PyTorch script (warm)'] / s:.0f}× faster; "
           f"-j 2 vs -j 1: {med['stats -j 1 (warm)'] / med['stats -j 2 (warm)']:.2f}×")
+
+    # The scan alone (what the workers do, without process start, opening
+    # and closing the files, and the report), timed in one process.
+    scanbench = os.path.join(a.out, "scanbench")
+    sh(["go", "build", "-o", scanbench, "./bench/scanbench"])
+    scan = {}
+    for j in (1, 2):
+        out = subprocess.run([scanbench, "-n", str(max(a.runs, 5)), "-j", str(j), ck], check=True,
+                             capture_output=True, text=True).stdout
+        scan[j] = statistics.median(float(x) for x in re.findall(r"scan ([0-9.]+)\)", out))
+    print(f"scan phase only (bench/scanbench, median of {max(a.runs, 5)}): -j 1 {scan[1]:.3f} s, -j 2 {scan[2]:.3f} s "
+          f"({scan[1] / scan[2]:.2f}×); {nbytes / scan[2] / 1e9:.1f} GB/s with 2 workers")
 
     if a.kernels:
         print()
