@@ -46,7 +46,7 @@ import (
 // Source is one tensor a task reads, or one piece of it, with where its
 // bytes are mapped.
 type Source struct {
-	View *tensor.View
+	View *tensor.View // the tensor (or piece), over its storage's bytes
 	// Map is the mapping that holds View.Data, and Offset the position of
 	// View.Data[0] in it; Map is nil for data not in a mapping.
 	Map    *mmap.File
@@ -63,14 +63,14 @@ type Source struct {
 // source's own view with Base 0. The zero Window stands for a source the
 // chunk does not reach.
 type Window struct {
-	View *tensor.View
-	Base int64
+	View *tensor.View // the elements: the source's view, or a copy of the chunk's part of it
+	Base int64        // the source's flat index of View's element 0
 }
 
 // Task is one pass over the flat element range [0, Numel) of its sources.
 type Task struct {
-	Numel   int64
-	Sources []Source
+	Numel   int64    // elements of the pass: flat indices [0, Numel)
+	Sources []Source // the tensors (or pieces) read, each covering part of [0, Numel)
 	// ChunkRead, when set, computes the partial result of the elements
 	// [lo, hi) from one window per source (see Window). A window read into
 	// memory is only valid until ChunkRead returns.

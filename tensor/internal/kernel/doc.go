@@ -5,8 +5,9 @@
 // Kernels check nothing: the caller (package tensor) guarantees that n >= 0,
 // s >= 0 and that b holds at least (n-1)*s + itemsize bytes when n > 0.
 // Elements are decoded little-endian, so b may start at any address. The
-// fused two-tensor kernels (AdamF32, RoundedBF16, RoundedF16) read two
-// contiguous slices in one pass.
+// fused two-tensor kernels (MomentsAdamF32: the statistics of exp_avg and
+// exp_avg_sq and the AdamW update; AdamF32; RoundedBF16 and RoundedF16: the
+// master/module comparison) read two contiguous slices in one pass.
 //
 // Each kernel's doc comment is its reference loop, written in terms of
 // Moments.Add (the per-element definition of every accumulated quantity),
@@ -28,9 +29,9 @@
 //   - kernel_generic.go, fused_generic.go: the pure-Go implementations;
 //   - kernel_amd64.go, asm_amd64.go, asm_amd64.s, cpu_amd64.go (amd64 &&
 //     !purego && !noasm): CPU detection (CPUID and XGETBV), the entry points
-//     F32, BF16, F16, F64, Table8, AdamF32, RoundedBF16 and RoundedF16, which
-//     run the active path's assembly on whole vector steps in blocks and the
-//     generic code on the rest, and the assembly itself;
+//     F32, BF16, F16, F64, Table8, AdamF32, MomentsAdamF32, RoundedBF16 and
+//     RoundedF16, which run the active path's assembly on whole vector steps
+//     in blocks and the generic code on the rest, and the assembly itself;
 //   - kernel_other.go (the exact complement of those tags): entry points that
 //     call the generic code.
 //
