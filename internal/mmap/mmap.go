@@ -13,6 +13,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sync"
+	"sync/atomic"
 )
 
 // Advice tells the kernel how a range of the mapping will be used.
@@ -75,8 +77,10 @@ func Open(name string) (*File, error) {
 		return nil, &os.PathError{Op: "mmap", Path: name, Err: err}
 	}
 	m.data, m.mmap = data, mapped
-	if mapped {
+	if mapped && keptFiles.Add(1) <= fdBudget() {
 		m.file, keep = f, true
+	} else if mapped {
+		keptFiles.Add(-1) // over budget: ReadAtFile reads through the mapping
 	}
 	runtime.SetFinalizer(m, (*File).Close)
 	return m, nil
@@ -91,6 +95,20 @@ func checkRegular(name string, fi os.FileInfo) error {
 	}
 	return nil
 }
+
+// keptFiles counts the descriptors mapped Files keep open for ReadAtFile.
+// It is process-wide because the limit it respects is.
+var keptFiles atomic.Int64
+
+// fdBudget is how many descriptors mapped Files may keep open: half the
+// process's limit on open files, so that checkpoints of many thousands of
+// files never exhaust it (the files beyond are read through their mapping).
+var fdBudget = sync.OnceValue(func() int64 {
+	if n := openFileLimit(); n > 0 {
+		return n / 2
+	}
+	return 512
+})
 
 // FromBytes wraps data already in memory as a File named name (for data
 // that does not come from a file, and for tests). Close does not free it.
@@ -164,6 +182,7 @@ func (m *File) Close() error {
 	if m.file != nil {
 		m.file.Close()
 		m.file = nil
+		keptFiles.Add(-1)
 	}
 	if m.mmap {
 		return unmap(data)

@@ -89,3 +89,28 @@ func TestReadAtFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOverFDBudget checks that a file opened when the descriptor budget is
+// spent reads the same through ReadAtFile (through its mapping).
+func TestOverFDBudget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.bin")
+	content := bytes.Repeat([]byte("0123456789"), 1000)
+	if err := os.WriteFile(path, content, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	saved := keptFiles.Load()
+	keptFiles.Store(1 << 40)
+	m, err := Open(path)
+	keptFiles.Store(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.file != nil {
+		t.Fatal("descriptor kept over budget")
+	}
+	buf := make([]byte, 10)
+	if n, err := m.ReadAtFile(buf, 5000); n != 10 || err != nil || string(buf) != "0123456789" {
+		t.Errorf("ReadAtFile = %d %v %q", n, err, buf)
+	}
+}

@@ -45,3 +45,12 @@ func advise(data []byte, off, n int64, a Advice) error {
 	}
 	return syscall.Madvise(data[lo:hi], adv)
 }
+
+// openFileLimit returns the soft limit on open files, or 0 if unknown.
+func openFileLimit() int64 {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil || r.Cur > 1<<40 {
+		return 0
+	}
+	return int64(r.Cur)
+}
