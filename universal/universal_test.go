@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ckptinspect/ckptinspect/internal/fixture"
 	"math"
 	"os"
 	"path/filepath"
@@ -210,27 +211,7 @@ func TestNotUniversal(t *testing.T) {
 // copySample copies the bundled sample's Trainer folder into a temporary
 // folder that a test may damage.
 func copySample(t *testing.T) string {
-	t.Helper()
-	src := "../testdata/universal-intstep/checkpoint-7"
-	dst := filepath.Join(t.TempDir(), "checkpoint-7")
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
+	return fixture.CopyTree(t, "../testdata/universal-intstep/checkpoint-7")
 }
 
 // TestMissingOptionalPieces removes what a checkpoint may lack and checks

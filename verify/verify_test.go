@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"encoding/binary"
+	"github.com/ckptinspect/ckptinspect/internal/fixture"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,31 +14,6 @@ import (
 	"github.com/ckptinspect/ckptinspect/torchsave"
 	"github.com/ckptinspect/ckptinspect/universal"
 )
-
-// copyDir copies a bundled checkpoint into a temporary folder a test may
-// damage.
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
 
 const (
 	intstep = "../testdata/universal-intstep/checkpoint-7"
@@ -189,7 +165,7 @@ func TestPlantedFaults(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := copyDir(t, c.src)
+			dir := fixture.CopyTree(t, c.src)
 			c.plant(t, dir)
 			r := run(t, dir, c.deep)
 			if r.Errors == 0 {

@@ -3,6 +3,7 @@ package zero
 import (
 	"context"
 	"errors"
+	"github.com/ckptinspect/ckptinspect/internal/fixture"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/universal"
 )
 
-const fixture = "../testdata/zero-dp3/checkpoint-50"
+const dp3 = "../testdata/zero-dp3/checkpoint-50"
 
 func scan(t *testing.T, c *ckpt.Checkpoint) map[string]*ckpt.ParamResult {
 	t.Helper()
@@ -46,20 +47,20 @@ func same(a, b *tensor.Stats) bool {
 // straddling partitions, a padded last partition) and the universal
 // checkpoint made from them, and requires identical statistics.
 func TestShardsMatchUniversal(t *testing.T) {
-	for _, f := range []struct{ dir, tag string }{{fixture, "global_step50"}, {fixture3, "global_step9"}} {
+	for _, f := range []struct{ dir, tag string }{{dp3, "global_step50"}, {dp3z3, "global_step9"}} {
 		t.Run(f.dir, func(t *testing.T) { matchUniversal(t, f.dir, f.tag) })
 	}
 }
 
-const fixture3 = "../testdata/zero3-dp3/checkpoint-9"
+const dp3z3 = "../testdata/zero3-dp3/checkpoint-9"
 
-func matchUniversal(t *testing.T, fixture, tag string) {
-	z, err := Open(fixture, Options{})
+func matchUniversal(t *testing.T, dp3, tag string) {
+	z, err := Open(dp3, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer z.Close()
-	u, err := universal.Open(fixture, universal.Options{})
+	u, err := universal.Open(dp3, universal.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func matchUniversal(t *testing.T, fixture, tag string) {
 			n    string
 			x, y *tensor.Stats
 		}{{"fp32", a.FP32, b.FP32}, {"exp_avg", a.ExpAvg, b.ExpAvg}, {"exp_avg_sq", a.ExpAvgSq, b.ExpAvgSq}, {"bf16", a.BF16, b.BF16}} {
-			if st.n == "bf16" && st.x == nil && fixture == fixture3 {
+			if st.n == "bf16" && st.x == nil && dp3 == dp3z3 {
 				continue // ZeRO-3 keeps no whole module weight
 			}
 			if !same(st.x, st.y) {
@@ -121,7 +122,7 @@ func TestShardsGolden(t *testing.T) {
 	if err := golden.Load("../testdata/zero-dp3.golden.json", &raw); err != nil {
 		t.Fatal(err)
 	}
-	z, err := Open(fixture, Options{})
+	z, err := Open(dp3, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,35 +146,12 @@ func TestShardsGolden(t *testing.T) {
 	}
 }
 
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 func TestDamagedShards(t *testing.T) {
 	shard := func(dir string, r int) string {
 		return filepath.Join(dir, "global_step50", "bf16_zero_pp_rank_"+string(rune('0'+r))+"_mp_rank_00_optim_states.pt")
 	}
 	t.Run("missing rank", func(t *testing.T) {
-		dir := copyDir(t, fixture)
+		dir := fixture.CopyTree(t, dp3)
 		os.Remove(shard(dir, 2))
 		c, err := Open(dir, Options{Tolerant: true})
 		if err != nil {
@@ -193,7 +171,7 @@ func TestDamagedShards(t *testing.T) {
 		}
 	})
 	t.Run("overlapping mapping", func(t *testing.T) {
-		dir := copyDir(t, fixture)
+		dir := fixture.CopyTree(t, dp3)
 		b, _ := os.ReadFile(shard(dir, 0))
 		os.WriteFile(shard(dir, 1), b, 0o644) // rank 1 now maps rank 0's fragments
 		c, err := Open(dir, Options{Tolerant: true})
@@ -212,7 +190,7 @@ func TestDamagedShards(t *testing.T) {
 		}
 	})
 	t.Run("latest names a missing tag", func(t *testing.T) {
-		dir := copyDir(t, fixture)
+		dir := fixture.CopyTree(t, dp3)
 		os.WriteFile(filepath.Join(dir, "latest"), []byte("global_step99"), 0o644)
 		if _, err := Open(dir, Options{}); !errors.Is(err, ErrMissingTag) {
 			t.Errorf("err = %v", err)

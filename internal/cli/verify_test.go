@@ -2,35 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"github.com/ckptinspect/ckptinspect/internal/fixture"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-func copyTree(t *testing.T, src string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
 
 func TestVerifyCommand(t *testing.T) {
 	out, errOut, code := run("verify", sample)
@@ -39,7 +17,7 @@ func TestVerifyCommand(t *testing.T) {
 	}
 
 	// A latest_universal naming a missing tag is a finding, exit 1.
-	dir := copyTree(t, "../../testdata/universal-intstep/checkpoint-7")
+	dir := fixture.CopyTree(t, "../../testdata/universal-intstep/checkpoint-7")
 	os.WriteFile(filepath.Join(dir, "latest_universal"), []byte("global_step9_universal"), 0o644)
 	out, _, code = run("verify", dir, "--format", "json")
 	var doc struct {
@@ -57,7 +35,7 @@ func TestVerifyCommand(t *testing.T) {
 	}
 
 	// Missing files are errors grouped by check; a stray file a warning.
-	dir = copyTree(t, "../../testdata/universal-intstep/checkpoint-7")
+	dir = fixture.CopyTree(t, "../../testdata/universal-intstep/checkpoint-7")
 	zero := filepath.Join(dir, "global_step7_universal", "zero")
 	os.Remove(filepath.Join(zero, "model.norm.weight", "exp_avg.pt"))
 	os.Remove(filepath.Join(zero, "lm_head_alpha", "exp_avg.pt"))
@@ -76,18 +54,18 @@ func TestVerifyCommand(t *testing.T) {
 }
 
 func TestVerifyShards(t *testing.T) {
-	const fixture = "../../testdata/zero-dp3/checkpoint-50"
-	out, errOut, code := run("verify", fixture, "--layout", "zero", "--deep")
+	const shards = "../../testdata/zero-dp3/checkpoint-50"
+	out, errOut, code := run("verify", shards, "--layout", "zero", "--deep")
 	if code != 0 || !strings.HasPrefix(out, "verify OK") {
 		t.Errorf("clean shards: exit %d %q %q", code, out, errOut)
 	}
-	dir := copyTree(t, fixture)
+	dir := fixture.CopyTree(t, shards)
 	os.Remove(filepath.Join(dir, "global_step50", "bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt"))
 	out, _, code = run("verify", dir, "--layout", "zero")
 	if code != ExitFindings || !strings.Contains(out, "structure.missing_rank") || !strings.Contains(out, "structure.fragments") {
 		t.Errorf("missing rank: exit %d\n%s", code, out)
 	}
-	dir = copyTree(t, fixture)
+	dir = fixture.CopyTree(t, shards)
 	b, _ := os.ReadFile(filepath.Join(dir, "global_step50", "bf16_zero_pp_rank_0_mp_rank_00_optim_states.pt"))
 	os.WriteFile(filepath.Join(dir, "global_step50", "bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt"), b, 0o644)
 	out, _, code = run("verify", dir, "--layout", "zero")
@@ -101,12 +79,12 @@ func TestVerifyShards(t *testing.T) {
 // shards and on the universal checkpoint made from them: every parameter's
 // statistics agree (counts, extremes exactly; sums to 1e-12).
 func TestStatsShardsEqualUniversal(t *testing.T) {
-	const fixture = "../../testdata/zero-dp3/checkpoint-50"
+	const shards = "../../testdata/zero-dp3/checkpoint-50"
 	type doc struct {
 		Params []map[string]any `json:"params"`
 	}
 	get := func(layout string) map[string]map[string]any {
-		out, errOut, code := run("stats", fixture, "--layout", layout, "--format", "json")
+		out, errOut, code := run("stats", shards, "--layout", layout, "--format", "json")
 		if code != 0 {
 			t.Fatalf("%s: exit %d %s", layout, code, errOut)
 		}
