@@ -16,7 +16,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/universal"
 )
 
-const dp3 = "../testdata/zero-dp3/checkpoint-50"
+const zero2Dir = "../testdata/zero-zero2Dir/checkpoint-50"
 
 func scan(t *testing.T, c *ckpt.Checkpoint) map[string]*ckpt.ParamResult {
 	t.Helper()
@@ -47,20 +47,20 @@ func same(a, b *tensor.Stats) bool {
 // straddling partitions, a padded last partition) and the universal
 // checkpoint made from them, and requires identical statistics.
 func TestShardsMatchUniversal(t *testing.T) {
-	for _, f := range []struct{ dir, tag string }{{dp3, "global_step50"}, {dp3z3, "global_step9"}} {
+	for _, f := range []struct{ dir, tag string }{{zero2Dir, "global_step50"}, {zero3Dir, "global_step9"}} {
 		t.Run(f.dir, func(t *testing.T) { matchUniversal(t, f.dir, f.tag) })
 	}
 }
 
-const dp3z3 = "../testdata/zero3-dp3/checkpoint-9"
+const zero3Dir = "../testdata/zero3-zero2Dir/checkpoint-9"
 
-func matchUniversal(t *testing.T, dp3, tag string) {
-	z, err := Open(dp3, Options{})
+func matchUniversal(t *testing.T, dir, tag string) {
+	z, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer z.Close()
-	u, err := universal.Open(dp3, universal.Options{})
+	u, err := universal.Open(dir, universal.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func matchUniversal(t *testing.T, dp3, tag string) {
 			n    string
 			x, y *tensor.Stats
 		}{{"fp32", a.FP32, b.FP32}, {"exp_avg", a.ExpAvg, b.ExpAvg}, {"exp_avg_sq", a.ExpAvgSq, b.ExpAvgSq}, {"bf16", a.BF16, b.BF16}} {
-			if st.n == "bf16" && st.x == nil && dp3 == dp3z3 {
+			if st.n == "bf16" && st.x == nil && dir == zero3Dir {
 				continue // ZeRO-3 keeps no whole module weight
 			}
 			if !same(st.x, st.y) {
@@ -119,10 +119,10 @@ func TestShardsGolden(t *testing.T) {
 			BF16     golden.Stats `json:"bf16"`
 		} `json:"params"`
 	}
-	if err := golden.Load("../testdata/zero-dp3.golden.json", &raw); err != nil {
+	if err := golden.Load("../testdata/zero-zero2Dir.golden.json", &raw); err != nil {
 		t.Fatal(err)
 	}
-	z, err := Open(dp3, Options{})
+	z, err := Open(zero2Dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestDamagedShards(t *testing.T) {
 		return filepath.Join(dir, "global_step50", "bf16_zero_pp_rank_"+string(rune('0'+r))+"_mp_rank_00_optim_states.pt")
 	}
 	t.Run("missing rank", func(t *testing.T) {
-		dir := fixture.CopyTree(t, dp3)
+		dir := fixture.CopyTree(t, zero2Dir)
 		os.Remove(shard(dir, 2))
 		c, err := Open(dir, Options{Tolerant: true})
 		if err != nil {
@@ -171,7 +171,7 @@ func TestDamagedShards(t *testing.T) {
 		}
 	})
 	t.Run("overlapping mapping", func(t *testing.T) {
-		dir := fixture.CopyTree(t, dp3)
+		dir := fixture.CopyTree(t, zero2Dir)
 		b, _ := os.ReadFile(shard(dir, 0))
 		os.WriteFile(shard(dir, 1), b, 0o644) // rank 1 now maps rank 0's fragments
 		c, err := Open(dir, Options{Tolerant: true})
@@ -190,7 +190,7 @@ func TestDamagedShards(t *testing.T) {
 		}
 	})
 	t.Run("latest names a missing tag", func(t *testing.T) {
-		dir := fixture.CopyTree(t, dp3)
+		dir := fixture.CopyTree(t, zero2Dir)
 		os.WriteFile(filepath.Join(dir, "latest"), []byte("global_step99"), 0o644)
 		if _, err := Open(dir, Options{}); !errors.Is(err, ErrMissingTag) {
 			t.Errorf("err = %v", err)
