@@ -16,7 +16,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/universal"
 )
 
-const zero2Dir = "../testdata/zero-zero2Dir/checkpoint-50"
+const zero2Dir = "../testdata/zero-dp3/checkpoint-50"
 
 func scan(t *testing.T, c *ckpt.Checkpoint) map[string]*ckpt.ParamResult {
 	t.Helper()
@@ -52,7 +52,7 @@ func TestShardsMatchUniversal(t *testing.T) {
 	}
 }
 
-const zero3Dir = "../testdata/zero3-zero2Dir/checkpoint-9"
+const zero3Dir = "../testdata/zero3-dp3/checkpoint-9"
 
 func matchUniversal(t *testing.T, dir, tag string) {
 	z, err := Open(dir, Options{})
@@ -119,7 +119,7 @@ func TestShardsGolden(t *testing.T) {
 			BF16     golden.Stats `json:"bf16"`
 		} `json:"params"`
 	}
-	if err := golden.Load("../testdata/zero-zero2Dir.golden.json", &raw); err != nil {
+	if err := golden.Load("../testdata/zero-dp3.golden.json", &raw); err != nil {
 		t.Fatal(err)
 	}
 	z, err := Open(zero2Dir, Options{})
