@@ -74,6 +74,23 @@ type Summary struct {
 	NaN, Inf                                       int64 // totals over every state of every parameter
 }
 
+// ScanBytes returns the tensor bytes Scan reads for the parameters that
+// filter keeps (all when nil): the bytes of their four states.
+func (c *Checkpoint) ScanBytes(filter func(*Param) bool) int64 {
+	var n int64
+	for _, p := range c.Params {
+		if filter != nil && !filter(p) {
+			continue
+		}
+		for _, t := range []*Tensor{p.FP32, p.ExpAvg, p.ExpAvgSq, p.BF16} {
+			if t != nil {
+				n += t.NBytes()
+			}
+		}
+	}
+	return n
+}
+
 // IsScale reports whether p is a re-parameterisation scale factor, such as
 // YuLan-Mini's WeSaR *_alpha parameters: a trainable parameter with one
 // element whose name ends in "_alpha".
@@ -393,30 +410,20 @@ func pairSpans(x, y *Tensor, lo, hi int64) []pairSpan {
 	sx, sy := spans(x, lo, hi), spans(y, lo, hi)
 	var out []pairSpan
 	i, j := 0, 0
-	pos := lo
+	var ux, uy int64 // elements of sx[i] and sy[j] already paired
 	for i < len(sx) && j < len(sy) {
-		ax := pos - (lo + prefix(sx, i))
-		ay := pos - (lo + prefix(sy, j))
-		n := min(sx[i].hi-sx[i].lo-ax, sy[j].hi-sy[j].lo-ay)
-		out = append(out, pairSpan{a: sx[i].piece, b: sy[j].piece, aLo: sx[i].lo + ax, bLo: sy[j].lo + ay, n: n})
-		pos += n
-		if ax+n == sx[i].hi-sx[i].lo {
-			i++
+		n := min(sx[i].hi-sx[i].lo-ux, sy[j].hi-sy[j].lo-uy)
+		out = append(out, pairSpan{a: sx[i].piece, b: sy[j].piece, aLo: sx[i].lo + ux, bLo: sy[j].lo + uy, n: n})
+		ux += n
+		uy += n
+		if ux == sx[i].hi-sx[i].lo {
+			i, ux = i+1, 0
 		}
-		if ay+n == sy[j].hi-sy[j].lo {
-			j++
+		if uy == sy[j].hi-sy[j].lo {
+			j, uy = j+1, 0
 		}
 	}
 	return out
-}
-
-// prefix returns the number of elements in spans before s[i].
-func prefix(s []span, i int) int64 {
-	var n int64
-	for _, x := range s[:i] {
-		n += x.hi - x.lo
-	}
-	return n
 }
 
 // comparable reports whether a master and a module weight can be compared

@@ -55,15 +55,8 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	if fi.Mode().IsRegular() { // never open a FIFO: that blocks
-		if f, err := os.Open(path); err == nil {
-			head := make([]byte, 16)
-			n, _ := f.Read(head)
-			f.Close()
-			if safetensors.Sniff(head[:n], fi.Size()) || strings.HasSuffix(path, ".safetensors.index.json") {
-				return openSafetensors(path)
-			}
-		}
+	if fi.Mode().IsRegular() && (safetensors.IsFile(path) || strings.HasSuffix(path, ".safetensors.index.json")) {
+		return openSafetensors(path)
 	}
 	_, uerr := universal.Resolve(path)
 	_, zerr := zero.Resolve(path)

@@ -16,10 +16,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/ckptinspect/ckptinspect/internal/mmap"
 	"github.com/ckptinspect/ckptinspect/tensor"
@@ -65,6 +67,29 @@ func Sniff(data []byte, size int64) bool {
 	}
 	n := binary.LittleEndian.Uint64(data)
 	return n >= 2 && n <= MaxHeader && int64(n) <= size-8 && data[8] == '{'
+}
+
+// IsFile reports whether the file at path is a safetensors file: a regular
+// file whose first bytes Sniff accepts, or, for a name ending in
+// ".safetensors", any regular file that is not a zip archive (so that a
+// damaged one gets the safetensors reader's error). It never opens a FIFO
+// or other special file, which could block.
+func IsFile(path string) bool {
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	head := make([]byte, 16)
+	n, _ := io.ReadFull(fh, head)
+	return Sniff(head[:n], fi.Size()) || (strings.HasSuffix(path, ".safetensors") && n > 0 && !bytes.HasPrefix(head, []byte("PK")))
 }
 
 // Open maps the file at path read-only and reads its header.

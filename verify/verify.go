@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/tensor"
@@ -254,7 +255,12 @@ func checkSteps(r *Report, c *ckpt.Checkpoint) {
 		if p.Step != nil && *p.Step != *want {
 			file := ""
 			if p.FP32 != nil {
-				file = p.FP32.File[:len(p.FP32.File)-len("fp32.pt")] + "step.pt"
+				// A universal checkpoint keeps the step beside fp32.pt; ZeRO
+				// shards keep it in the rank file itself.
+				file = p.FP32.File
+				if dir, ok := strings.CutSuffix(file, "fp32.pt"); ok {
+					file = dir + "step.pt"
+				}
 			}
 			r.addf("step.mismatch", ckpt.Error, p.Name, file, "parameter %s is at step %d, the checkpoint at step %d", p.Name, *p.Step, *want)
 		}

@@ -486,15 +486,77 @@ func stepOf(v any) (int64, bool) {
 	return 0, false
 }
 
+// rankViews are one rank's flat partitions of a group: the fp32 weights
+// and the two moments (nil when absent), with their file offsets, and the
+// group's step on that rank.
+type rankViews struct {
+	s             *shard
+	fp32, m, v    *tensor.View
+	off32, om, ov int64
+	step          *int64
+}
+
+// readMoments reads exp_avg, exp_avg_sq and step from a group's optimizer
+// state dict.
+func (rv *rankViews) readMoments(st any) error {
+	sd, ok := st.(*pickle.Dict)
+	if !ok {
+		return nil
+	}
+	var err error
+	if x, ok := sd.Get("exp_avg"); ok {
+		if rv.m, rv.om, err = flat(rv.s, x); err != nil {
+			return err
+		}
+	}
+	if x, ok := sd.Get("exp_avg_sq"); ok {
+		if rv.v, rv.ov, err = flat(rv.s, x); err != nil {
+			return err
+		}
+	}
+	if x, ok := sd.Get("step"); ok {
+		if n, ok := stepOf(x); ok {
+			rv.step = &n
+		}
+	}
+	return nil
+}
+
+// pieces holds a parameter's pieces of each state, in rank order.
+type pieces struct{ f32, m, v []ckpt.Piece }
+
+// add appends the pieces [start, start+n) of each of the rank's partitions.
+func (ps *pieces) add(rv *rankViews, start, n int64) error {
+	for _, t := range []struct {
+		view *tensor.View
+		off  int64
+		dst  *[]ckpt.Piece
+	}{{rv.fp32, rv.off32, &ps.f32}, {rv.m, rv.om, &ps.m}, {rv.v, rv.ov, &ps.v}} {
+		if t.view == nil {
+			continue
+		}
+		pc, err := piece(rv.s, t.view, t.off, start, n)
+		if err != nil {
+			return err
+		}
+		*t.dst = append(*t.dst, pc)
+	}
+	return nil
+}
+
+// set makes the parameter's logical tensors from the pieces.
+func (ps *pieces) set(p *ckpt.Param, n int64) {
+	p.FP32 = logical("fp32", p.Shape, ps.f32, n)
+	p.ExpAvg = logical("exp_avg", p.Shape, ps.m, n)
+	p.ExpAvgSq = logical("exp_avg_sq", p.Shape, ps.v, n)
+}
+
 // stage2Group assembles the parameters of flat group g of ZeRO-1/2 shards.
 func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map[int]*shard, world int, params map[string]*ckpt.Param) error {
 	type rankData struct {
-		s             *shard
-		fp32, m, v    *tensor.View
-		off32, om, ov int64
-		mapping       *pickle.Dict
-		psize         int64
-		step          *int64
+		rankViews
+		mapping *pickle.Dict
+		psize   int64
 	}
 	ranks := make([]*rankData, world)
 	for dp := 0; dp < world; dp++ {
@@ -502,7 +564,7 @@ func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map
 		if s == nil {
 			continue
 		}
-		rd := &rankData{s: s}
+		rd := &rankData{rankViews: rankViews{s: s}}
 		fail := func(err error) error {
 			return o.fail(fmt.Errorf("%s: group %d: %w", s.path, g, err), dsmeta.CheckUnreadable, "", s.path)
 		}
@@ -530,22 +592,9 @@ func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map
 					st = b.Items[g]
 				}
 			}
-			if sd, ok := st.(*pickle.Dict); ok {
-				if x, ok := sd.Get("exp_avg"); ok {
-					rd.m, rd.om, err = flat(s, x)
-				}
-				if x, ok := sd.Get("exp_avg_sq"); ok && err == nil {
-					rd.v, rd.ov, err = flat(s, x)
-				}
-				if x, ok := sd.Get("step"); ok {
-					if n, ok := stepOf(x); ok {
-						rd.step = &n
-					}
-				}
-				if err != nil {
-					if err := fail(err); err != nil {
-						return err
-					}
+			if err := rd.readMoments(st); err != nil {
+				if err := fail(err); err != nil {
+					return err
 				}
 			}
 		}
@@ -576,7 +625,7 @@ func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map
 	for _, name := range names {
 		p := newParam(c, name, g)
 		n := numel(p.Shape)
-		var f32, m, v []ckpt.Piece
+		var ps pieces
 		pos := offset
 		bad := ""
 		for dp, rd := range ranks {
@@ -603,20 +652,9 @@ func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map
 				}
 				break
 			}
-			for _, t := range []struct {
-				view *tensor.View
-				off  int64
-				dst  *[]ckpt.Piece
-			}{{rd.fp32, rd.off32, &f32}, {rd.m, rd.om, &m}, {rd.v, rd.ov, &v}} {
-				if t.view == nil {
-					continue
-				}
-				pc, err := piece(rd.s, t.view, t.off, start, cnt)
-				if err != nil {
-					bad = fmt.Sprintf("rank %d: %v", dp, err)
-					break
-				}
-				*t.dst = append(*t.dst, pc)
+			if err := ps.add(&rd.rankViews, start, cnt); err != nil {
+				bad = fmt.Sprintf("rank %d: %v", dp, err)
+				break
 			}
 			if rd.step != nil {
 				p.Step = rd.step
@@ -636,9 +674,7 @@ func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map
 			params[name] = p
 			continue
 		}
-		p.FP32 = logical("fp32", p.Shape, f32, n)
-		p.ExpAvg = logical("exp_avg", p.Shape, m, n)
-		p.ExpAvgSq = logical("exp_avg_sq", p.Shape, v, n)
+		ps.set(p, n)
 		params[name] = p
 	}
 	return nil
@@ -690,19 +726,13 @@ func logical(state string, shape []int64, pieces []ckpt.Piece, n int64) *ckpt.Te
 // parameter is split evenly, ceil(numel/world) elements per rank (the last
 // padded), laid out one after another in each rank's flat group.
 func (o *opener) stage3Group(c *ckpt.Checkpoint, g int, names []string, have map[int]*shard, world int, params map[string]*ckpt.Param) error {
-	type rankData struct {
-		s             *shard
-		fp32, m, v    *tensor.View
-		off32, om, ov int64
-		step          *int64
-	}
-	ranks := make([]*rankData, world)
+	ranks := make([]*rankViews, world)
 	for dp := 0; dp < world; dp++ {
 		s := have[dp]
 		if s == nil {
 			continue
 		}
-		rd := &rankData{s: s}
+		rd := &rankViews{s: s}
 		v32, ok := listItem(s.osd, "fp32_flat_groups", g)
 		var err error
 		if !ok {
@@ -714,19 +744,7 @@ func (o *opener) stage3Group(c *ckpt.Checkpoint, g int, names []string, have map
 			if bos, ok := s.osd.Get("optimizer_state_dict"); ok {
 				if b, ok := bos.(*pickle.Dict); ok {
 					st, _ := listItem(b, "state", g)
-					if sd, ok := st.(*pickle.Dict); ok {
-						if x, ok := sd.Get("exp_avg"); ok {
-							rd.m, rd.om, err = flat(s, x)
-						}
-						if x, ok := sd.Get("exp_avg_sq"); ok && err == nil {
-							rd.v, rd.ov, err = flat(s, x)
-						}
-						if x, ok := sd.Get("step"); ok {
-							if n, ok := stepOf(x); ok {
-								rd.step = &n
-							}
-						}
-					}
+					err = rd.readMoments(st)
 				}
 			}
 		}
@@ -743,7 +761,7 @@ func (o *opener) stage3Group(c *ckpt.Checkpoint, g int, names []string, have map
 		p := newParam(c, name, g)
 		n := numel(p.Shape)
 		pn := (n + int64(world) - 1) / int64(world)
-		var f32, m, v []ckpt.Piece
+		var ps pieces
 		bad := ""
 		for dp, rd := range ranks {
 			cnt := min(pn, max(0, n-int64(dp)*pn))
@@ -754,20 +772,9 @@ func (o *opener) stage3Group(c *ckpt.Checkpoint, g int, names []string, have map
 				bad = fmt.Sprintf("its partition on data-parallel rank %d is missing", dp)
 				break
 			}
-			for _, t := range []struct {
-				view *tensor.View
-				off  int64
-				dst  *[]ckpt.Piece
-			}{{rd.fp32, rd.off32, &f32}, {rd.m, rd.om, &m}, {rd.v, rd.ov, &v}} {
-				if t.view == nil {
-					continue
-				}
-				pc, err := piece(rd.s, t.view, t.off, offset, cnt)
-				if err != nil {
-					bad = fmt.Sprintf("rank %d: %v", dp, err)
-					break
-				}
-				*t.dst = append(*t.dst, pc)
+			if err := ps.add(rd, offset, cnt); err != nil {
+				bad = fmt.Sprintf("rank %d: %v", dp, err)
+				break
 			}
 			if rd.step != nil {
 				p.Step = rd.step
@@ -781,9 +788,7 @@ func (o *opener) stage3Group(c *ckpt.Checkpoint, g int, names []string, have map
 			params[name] = p
 			continue
 		}
-		p.FP32 = logical("fp32", p.Shape, f32, n)
-		p.ExpAvg = logical("exp_avg", p.Shape, m, n)
-		p.ExpAvgSq = logical("exp_avg_sq", p.Shape, v, n)
+		ps.set(p, n)
 		params[name] = p
 	}
 	return nil

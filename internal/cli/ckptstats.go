@@ -18,6 +18,24 @@ import (
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
+// scanCheckpoint runs ckpt.Scan with a progress bar over the bytes it
+// reads, and turns a parameter's read error into an input error.
+func scanCheckpoint(c *cobra.Command, s Streams, label string, cp *ckpt.Checkpoint, opt ckpt.ScanOptions) (*ckpt.Result, error) {
+	bar := progress.New(s.ErrOut, label, cp.ScanBytes(opt.Filter), s.ErrIsTerminal)
+	opt.Progress = bar.Add
+	res, err := ckpt.Scan(c.Context(), cp, opt)
+	bar.Finish()
+	if err != nil {
+		return nil, err
+	}
+	for _, pr := range res.Params {
+		if pr.Err != nil {
+			return nil, inputError(fmt.Errorf("%s: parameter %s: %w", cp.Path, pr.Param.Name, pr.Err))
+		}
+	}
+	return res, nil
+}
+
 // sortFields are the values --sort accepts, with how to read each.
 var sortFields = map[string]func(*report.ParamStats) (float64, bool){
 	"numel":                 func(p *report.ParamStats) (float64, bool) { return float64(p.Numel), true },
@@ -135,27 +153,9 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 	if o.filterRE != nil {
 		opt.Filter = func(p *ckpt.Param) bool { return o.filterRE.MatchString(p.Name) }
 	}
-	var total int64
-	for _, p := range cp.Params {
-		if opt.Filter == nil || opt.Filter(p) {
-			for _, t := range []*ckpt.Tensor{p.FP32, p.ExpAvg, p.ExpAvgSq, p.BF16} {
-				if t != nil {
-					total += t.NBytes()
-				}
-			}
-		}
-	}
-	bar := progress.New(o.Streams.ErrOut, "stats", total, o.Streams.ErrIsTerminal)
-	opt.Progress = bar.Add
-	res, err := ckpt.Scan(c.Context(), cp, opt)
-	bar.Finish()
+	res, err := scanCheckpoint(c, o.Streams, "stats", cp, opt)
 	if err != nil {
 		return err
-	}
-	for _, pr := range res.Params {
-		if pr.Err != nil {
-			return inputError(fmt.Errorf("parameter %s: %w", pr.Param.Name, pr.Err))
-		}
 	}
 	doc := buildCheckpointReport(cp, res)
 	if o.GroupBy == "layer" {

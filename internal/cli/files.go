@@ -2,9 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
-	"os"
-	"strings"
 
 	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/stream"
@@ -30,28 +27,9 @@ type tensorFile struct {
 
 func (f *tensorFile) Close() error { return f.close() }
 
-// isSafetensors tells a safetensors file by its header.
-func isSafetensors(path string) bool {
-	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
-		return false // never open a FIFO: that blocks
-	}
-	fh, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return false
-	}
-	head := make([]byte, 16)
-	n, _ := io.ReadFull(fh, head)
-	return safetensors.Sniff(head[:n], fi.Size()) || (strings.HasSuffix(path, ".safetensors") && n > 0 && !strings.HasPrefix(string(head), "PK"))
-}
-
 // openTensorFile opens a torch.save or safetensors file.
 func openTensorFile(path string) (*tensorFile, error) {
-	if isSafetensors(path) {
+	if safetensors.IsFile(path) {
 		f, err := safetensors.Open(path)
 		if err != nil {
 			return nil, err

@@ -119,30 +119,6 @@ type reportEntry struct {
 	histStats *tensor.Stats
 }
 
-// scanCheckpoint runs ckpt.Scan over every parameter with a progress bar.
-func scanCheckpoint(c *cobra.Command, s Streams, label string, cp *ckpt.Checkpoint, workers int) (*ckpt.Result, error) {
-	var total int64
-	for _, p := range cp.Params {
-		for _, t := range []*ckpt.Tensor{p.FP32, p.ExpAvg, p.ExpAvgSq, p.BF16} {
-			if t != nil {
-				total += t.NBytes()
-			}
-		}
-	}
-	bar := progress.New(s.ErrOut, label, total, s.ErrIsTerminal)
-	res, err := ckpt.Scan(c.Context(), cp, ckpt.ScanOptions{Workers: workers, Progress: bar.Add})
-	bar.Finish()
-	if err != nil {
-		return nil, err
-	}
-	for _, pr := range res.Params {
-		if pr.Err != nil {
-			return nil, inputError(fmt.Errorf("%s: parameter %s: %w", cp.Path, pr.Param.Name, pr.Err))
-		}
-	}
-	return res, nil
-}
-
 // stateStats returns the scan's statistics of a parameter's state.
 func stateStats(pr *ckpt.ParamResult, state string) *tensor.Stats {
 	switch state {
@@ -167,7 +143,7 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 		if err != nil {
 			return inputError(err)
 		}
-		res, err := scanCheckpoint(c, o.Streams, fmt.Sprintf("report: stats %d/%d", i+1, n), cp, o.Jobs)
+		res, err := scanCheckpoint(c, o.Streams, fmt.Sprintf("report: stats %d/%d", i+1, n), cp, ckpt.ScanOptions{Workers: o.Jobs})
 		if err != nil {
 			cp.Close()
 			return err

@@ -63,7 +63,7 @@ their dotted key paths; --format csv prints that tensor list only.`,
 }
 
 func runLs(o *LsOptions) error {
-	if isSafetensors(o.Path) {
+	if safetensors.IsFile(o.Path) {
 		return runLsSafetensors(o)
 	}
 	f, err := torchsave.Open(o.Path, torchsave.Options{})

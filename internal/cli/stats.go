@@ -44,9 +44,11 @@ func NewStatsCmd(s Streams, runF func(*StatsOptions) error) *cobra.Command {
 elements): L2 norm, RMS, mean, population standard deviation, min, max and
 largest magnitude, and the counts of NaN, infinite and zero elements.
 
-PATH is a checkpoint folder — a Hugging Face Trainer folder (checkpoint-N/), a
-DeepSpeed universal tag folder (global_stepN_universal/) or its zero/ folder —
-or a single torch.save file.
+PATH is a checkpoint — a Hugging Face Trainer folder (checkpoint-N/), a
+DeepSpeed universal tag folder (global_stepN_universal/) or its zero/ folder, a
+DeepSpeed ZeRO shard folder (global_stepN/, read in place), or a safetensors
+model folder or index (weights only); --layout chooses when a folder holds
+several — or a single torch.save or safetensors file.
 
 For a checkpoint, each parameter gets the statistics of its fp32 master weight,
 its bf16 module weight and its AdamW moments (exp_avg, exp_avg_sq), its step and
@@ -54,7 +56,8 @@ group, the AdamW update RMS and update-to-weight ratio, and scale factors (one-
 element *_alpha parameters, YuLan-Mini's WeSaR) are listed with their values.
 --filter, --sort, --top and --group-by layer shape the report.
 
-For a file, each tensor gets one row, named by its dotted key path.
+For a file, each tensor gets one row, named by its dotted key path (or its
+safetensors name).
 
 Tensors are read in place from read-only memory maps, in parallel (-j), and
 their pages are released behind the scan, so memory stays bounded whatever the

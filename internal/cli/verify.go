@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
@@ -35,13 +34,16 @@ func NewVerifyCmd(s Streams, runF func(*VerifyOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify CHECKPOINT",
 		Short: "Check that a checkpoint's optimizer state is intact before resuming",
-		Long: `Check a DeepSpeed universal checkpoint (Trainer folder, tag folder or zero/
-folder) before resuming training from it, in one pass over its data:
+		Long: `Check a DeepSpeed checkpoint (Trainer folder, universal tag or zero/ folder, or
+ZeRO shard folder; --layout chooses) before resuming training from it, in one
+pass over its data:
 structure (every state file present and readable, no truncated file, parameter
 folders matching the model states' param_shapes), shapes, values (no NaN or
 Inf, exp_avg_sq >= 0, no all-zero moments at step > 0), steps, the bf16
 module weights against the fp32 masters rounded to bf16, and the optimizer
-groups. --deep also recomputes the CRC-32 of every zip record.
+groups; for ZeRO shards also that every rank's shard is present and each
+parameter's fragments cover it exactly once. --deep also recomputes the CRC-32
+of every zip record.
 
 Exit status: 0 when no check failed (warnings allowed), 1 when one or more
 checks failed, 2 when the checkpoint could not be checked at all.`,
@@ -84,14 +86,7 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 		return inputError(err)
 	}
 	defer cp.Close()
-	var total int64
-	for _, p := range cp.Params {
-		for _, t := range []*ckpt.Tensor{p.FP32, p.ExpAvg, p.ExpAvgSq, p.BF16} {
-			if t != nil {
-				total += t.NBytes()
-			}
-		}
-	}
+	total := cp.ScanBytes(nil)
 	if o.Deep {
 		for _, f := range cp.Files {
 			total += f.Size()
