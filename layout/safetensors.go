@@ -42,18 +42,21 @@ func openSafetensors(path string) (*ckpt.Checkpoint, error) {
 		}
 	}
 	for _, t := range set.Tensors {
-		lt := &ckpt.Tensor{File: t.File.Path, DType: t.DType, Shape: append([]int64{}, t.Shape...),
-			Pieces: []ckpt.Piece{{View: t.View, Map: t.File.Mapping(), Offset: t.Offset, File: t.File.Path}}}
 		p := &ckpt.Param{Name: t.Name, Shape: append([]int64{}, t.Shape...), Group: -1}
 		switch t.DType {
 		case tensor.BFloat16, tensor.Float16:
-			lt.State = "bf16"
-			p.BF16 = lt
+			p.BF16 = safetensorsTensor(t, ckpt.BF16)
 		default:
-			lt.State = "fp32"
-			p.FP32 = lt
+			p.FP32 = safetensorsTensor(t, ckpt.FP32)
 		}
 		c.Params = append(c.Params, p)
 	}
 	return c, nil
+}
+
+// safetensorsTensor makes a one-piece logical tensor of a safetensors
+// tensor.
+func safetensorsTensor(t *safetensors.Tensor, state ckpt.State) *ckpt.Tensor {
+	return &ckpt.Tensor{State: state, File: t.File.Path, DType: t.DType, Shape: append([]int64{}, t.Shape...),
+		Pieces: []ckpt.Piece{{View: t.View, Source: t.File.ReaderAt(), Offset: t.Offset, File: t.File.Path}}}
 }

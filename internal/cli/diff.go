@@ -70,7 +70,7 @@ func diffSortKey(field string) (get func(*report.ParamDiff) (float64, bool), asc
 		return func(p *report.ParamDiff) (float64, bool) { return float64(p.Numel), true }, false
 	}
 	state, fig, ok := strings.Cut(field, ".")
-	if !ok || !slices.Contains(ckpt.DiffStates(), state) {
+	if !ok || !slices.Contains(ckpt.DiffStates(), ckpt.State(state)) {
 		return nil, false
 	}
 	for _, f := range diffFigures {
@@ -90,7 +90,7 @@ func diffSortKey(field string) (get func(*report.ParamDiff) (float64, bool), asc
 func diffSortNames() string {
 	names := []string{"name", "numel"}
 	for _, s := range ckpt.DiffStates() {
-		names = append(names, s+".{delta_l2,rel_change,cosine,norm_ratio,max_abs_delta}")
+		names = append(names, string(s)+".{delta_l2,rel_change,cosine,norm_ratio,max_abs_delta}")
 	}
 	return strings.Join(names, ", ")
 }
@@ -224,7 +224,7 @@ func diffCheckpoints(c *cobra.Command, s Streams, label string, a, b *ckpt.Check
 				continue
 			}
 			for _, st := range states {
-				if t := p.State(st); t != nil {
+				if t := p.Tensor(st); t != nil {
 					total += t.NBytes()
 				}
 			}
@@ -308,7 +308,7 @@ func groupDiffs(res *ckpt.DiffResult) []report.GroupDiff {
 	type acc struct {
 		order  int
 		params int
-		states map[string]*ckpt.StateDiff
+		states map[ckpt.State]*ckpt.StateDiff
 	}
 	groups := map[string]*acc{}
 	var names []string
@@ -316,7 +316,7 @@ func groupDiffs(res *ckpt.DiffResult) []report.GroupDiff {
 		name, order := layerOf(pd.Name)
 		g := groups[name]
 		if g == nil {
-			g = &acc{order: order, states: map[string]*ckpt.StateDiff{}}
+			g = &acc{order: order, states: map[ckpt.State]*ckpt.StateDiff{}}
 			groups[name] = g
 			names = append(names, name)
 		}
@@ -337,8 +337,8 @@ func groupDiffs(res *ckpt.DiffResult) []report.GroupDiff {
 	out := make([]report.GroupDiff, 0, len(names))
 	for _, n := range names {
 		g := groups[n]
-		out = append(out, report.GroupDiff{Name: n, Params: g.params, FP32: stateDiff(g.states["fp32"]), BF16: stateDiff(g.states["bf16"]),
-			ExpAvg: stateDiff(g.states["exp_avg"]), ExpAvgSq: stateDiff(g.states["exp_avg_sq"])})
+		out = append(out, report.GroupDiff{Name: n, Params: g.params, FP32: stateDiff(g.states[ckpt.FP32]), BF16: stateDiff(g.states[ckpt.BF16]),
+			ExpAvg: stateDiff(g.states[ckpt.ExpAvg]), ExpAvgSq: stateDiff(g.states[ckpt.ExpAvgSq])})
 	}
 	return out
 }
@@ -498,7 +498,7 @@ func diffHeaders(first ...string) []string {
 	h := first
 	for _, s := range ckpt.DiffStates() {
 		for _, c := range diffStateColumns {
-			h = append(h, s+"_"+c)
+			h = append(h, string(s)+"_"+c)
 		}
 	}
 	return h

@@ -77,7 +77,7 @@ NaN and infinite values are never binned; they are counted in the header.`,
 			if opts.Jobs < 0 {
 				return usageError("-j must be positive")
 			}
-			if !slices.Contains(ckpt.DiffStates(), opts.State) {
+			if !slices.Contains(ckpt.DiffStates(), ckpt.State(opts.State)) {
 				return usageError("--state %q: want fp32, bf16, exp_avg or exp_avg_sq", opts.State)
 			}
 			if opts.Bins < 1 || opts.Bins > 10000 {
@@ -153,7 +153,7 @@ func histTensor(c *ckpt.Checkpoint, name, state string) (*ckpt.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := p.State(state)
+	t := p.Tensor(ckpt.State(state))
 	if t == nil {
 		return nil, inputError(fmt.Errorf("%s: parameter %s has no %s tensor", c.Path, name, state))
 	}

@@ -83,7 +83,7 @@ gave (one more read of that tensor). Standard output gets the summary table
 			if opts.Output == "" {
 				return usageError("-o FILE is required (- for standard output)")
 			}
-			if !slices.Contains(ckpt.DiffStates(), opts.HistState) {
+			if !slices.Contains(ckpt.DiffStates(), ckpt.State(opts.HistState)) {
 				return usageError("--hist-state %q: want fp32, bf16, exp_avg or exp_avg_sq", opts.HistState)
 			}
 			if opts.Bins < 1 || opts.Bins > 10000 {
@@ -207,7 +207,7 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 			}
 			if prev != nil {
 				res, err := diffCheckpoints(c, o.Streams, fmt.Sprintf("report: diff %d/%d", i, n-1), prev, cp,
-					ckpt.DiffOptions{Workers: o.Jobs, States: []string{"fp32"}})
+					ckpt.DiffOptions{Workers: o.Jobs, States: []ckpt.State{ckpt.FP32}})
 				prev.Close()
 				if err != nil {
 					cp.Close()

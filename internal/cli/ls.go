@@ -393,7 +393,7 @@ func runLsSafetensors(o *LsOptions) error {
 	}
 	switch o.Format {
 	case output.JSON:
-		return output.WriteJSON(o.Streams.Out, report.Listing{File: o.Path, Format: "safetensors", Size: int64(f.Mapping().Len()),
+		return output.WriteJSON(o.Streams.Out, report.Listing{File: o.Path, Format: "safetensors", Size: f.Size(),
 			Warnings: []string{}, Tree: root, Tensors: infos})
 	case output.CSV:
 		tw := output.TableWriter{Headers: []string{"name", "dtype", "shape", "strides", "storage_offset", "nbytes"}}
@@ -402,7 +402,7 @@ func runLsSafetensors(o *LsOptions) error {
 		}
 		return tw.WriteCSV(o.Streams.Out)
 	}
-	fmt.Fprintf(o.Streams.Out, "%s: safetensors format, %s, %d tensors holding %s\n", o.Path, output.Bytes(int64(f.Mapping().Len())), len(infos), output.Bytes(total))
+	fmt.Fprintf(o.Streams.Out, "%s: safetensors format, %s, %d tensors holding %s\n", o.Path, output.Bytes(f.Size()), len(infos), output.Bytes(total))
 	if o.MaxItems > 0 && len(root.Entries) > o.MaxItems {
 		root.Truncated = len(root.Entries) - o.MaxItems
 		root.Entries = root.Entries[:o.MaxItems]

@@ -12,8 +12,8 @@ import (
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
-	"github.com/ckptinspect/ckptinspect/stream"
-	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/layout"
 )
 
 // StatsOptions are the inputs of `ckptinspect stats`.
@@ -108,7 +108,7 @@ func runStats(c *cobra.Command, o *StatsOptions) error {
 }
 
 func runFileStats(c *cobra.Command, o *StatsOptions) error {
-	f, err := openTensorFile(o.Path)
+	f, err := layout.OpenTensorFile(o.Path)
 	if err != nil {
 		return inputError(err)
 	}
@@ -117,18 +117,14 @@ func runFileStats(c *cobra.Command, o *StatsOptions) error {
 		fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: warning: %s: %s\n", o.Path, w)
 	}
 	named := f.Tensors
-	results := make([]tensor.Stats, len(named))
-	errs := make([]error, len(named))
-	tasks := make([]*stream.Task, 0, len(named))
+	ts := make([]*ckpt.Tensor, len(named))
 	var total int64
 	for i, nt := range named {
-		i := i
-		t := stream.StatsTask(nt.Src, func(s tensor.Stats, err error) { results[i], errs[i] = s, err })
-		total += t.Bytes()
-		tasks = append(tasks, t)
+		ts[i] = nt.Tensor
+		total += nt.Tensor.NBytes()
 	}
 	bar := progress.New(o.Streams.ErrOut, "stats", total, o.Streams.ErrIsTerminal)
-	err = stream.Run(c.Context(), tasks, stream.Options{Workers: o.Jobs, Progress: bar.Add})
+	results, errs, err := ckpt.TensorsStats(c.Context(), ts, ckpt.PassOptions{Workers: o.Jobs, Progress: bar.Add})
 	bar.Finish()
 	if err != nil {
 		return err

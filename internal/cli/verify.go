@@ -89,7 +89,7 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 	total := cp.ScanBytes(nil)
 	if o.Deep {
 		for _, f := range cp.Files {
-			total += f.Size()
+			total += f.Size
 		}
 	}
 	bar := progress.New(o.Streams.ErrOut, "verify", total, o.Streams.ErrIsTerminal)
@@ -99,7 +99,7 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 		return err
 	}
 	for _, f := range r.Findings {
-		doc.Findings = append(doc.Findings, report.FindingInfo{Check: f.Check, Severity: f.Severity.String(), Param: f.Param, File: f.File, Message: f.Message})
+		doc.Findings = append(doc.Findings, report.FindingInfo{Check: string(f.Check), Severity: f.Severity.String(), Param: f.Param, File: f.File, Message: f.Message})
 	}
 	doc.Summary = report.VerifySummary{Path: o.Path, Layout: cp.Layout, Tag: cp.Tag, Step: cp.Step, Params: r.Params, Files: r.Files,
 		BytesScanned: r.BytesScanned, Deep: o.Deep, BytesDeep: r.BytesDeep, Errors: r.Errors, Warnings: r.Warnings}

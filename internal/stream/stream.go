@@ -43,13 +43,17 @@ import (
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
-// Source is one tensor a task reads, or one piece of it, with where its
-// bytes are mapped.
+// Source is one tensor a task reads, or one piece of it, with the file its
+// bytes come from.
 type Source struct {
 	View *tensor.View // the tensor (or piece), over its storage's bytes
-	// Map is the mapping that holds View.Data, and Offset the position of
-	// View.Data[0] in it; Map is nil for data not in a mapping.
-	Map    *mmap.File
+	// File reads the file that holds View.Data (with pread: see
+	// [mmap.File.ReadAt]), and Offset is the position of View.Data[0] in
+	// it; File is nil for data not read from a file. When File can also
+	// advise the kernel about a mapping of those bytes (it implements
+	// Advise as [mmap.File] does), mapped reads use it.
+	File   io.ReaderAt
+	Name   string // the file's name, for errors
 	Offset int64
 	// Start is the task's flat index of the view's first element: a task
 	// over a tensor stored in pieces has one Source per piece.
@@ -263,7 +267,7 @@ func (w *worker) run(c chunk, opt Options) {
 		if hi <= lo {
 			continue
 		}
-		if st.read && s.Map != nil && s.View.IsContiguous() {
+		if st.read && s.File != nil && s.View.IsContiguous() {
 			need += (hi - lo) * int64(s.View.DType.Size())
 			continue
 		}
@@ -271,8 +275,8 @@ func (w *worker) run(c chunk, opt Options) {
 		w.windows[i] = Window{View: s.View}
 		blo, bhi := byteRange(s.View, lo, hi)
 		w.ranges[i] = [2]int64{blo, bhi}
-		if s.Map != nil && bhi > blo {
-			s.Map.Advise(s.Offset+blo, bhi-blo, mmap.WillNeed)
+		if bhi > blo {
+			advise(s, blo, bhi-blo, mmap.WillNeed)
 		}
 	}
 	if int64(cap(w.buf)) < need {
@@ -295,11 +299,11 @@ func (w *worker) run(c chunk, opt Options) {
 		buf = buf[n:]
 		st.readAhead(i, s, (s.View.Offset+hi)*size)
 		off := s.Offset + (s.View.Offset+lo)*size
-		if got, err := s.Map.ReadAtFile(b, off); int64(got) != n {
+		if got, err := s.File.ReadAt(b, off); int64(got) != n {
 			if err == nil || err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			st.fail(fmt.Errorf("%s: %s: reading %d bytes at %d: %w", errFault, s.Map.Name(), n, off, err))
+			st.fail(fmt.Errorf("%s: %s: reading %d bytes at %d: %w", errFault, s.Name, n, off, err))
 			return
 		}
 		v, err := tensor.NewView(s.View.DType, b, 0, []int64{hi - lo}, nil)
@@ -315,8 +319,8 @@ func (w *worker) run(c chunk, opt Options) {
 	}
 	for i, s := range srcs {
 		r := w.ranges[i]
-		if w.mapped[i] && s.Map != nil && !opt.KeepPages && r[1] > r[0] {
-			s.Map.Advise(s.Offset+r[0], r[1]-r[0], mmap.DontNeed)
+		if w.mapped[i] && !opt.KeepPages && r[1] > r[0] {
+			advise(s, r[0], r[1]-r[0], mmap.DontNeed)
 		}
 	}
 	if opt.Progress != nil {
@@ -348,7 +352,21 @@ func (st *taskState) readAhead(i int, s Source, end int64) {
 	if to <= from || !a.CompareAndSwap(done, to) {
 		return // nothing left, or another worker just asked
 	}
-	s.Map.Advise(s.Offset+from, to-from, mmap.WillNeed)
+	advise(s, from, to-from, mmap.WillNeed)
+}
+
+// advisor is a source file that can pass advice about a mapping of its
+// bytes to the kernel.
+type advisor interface {
+	Advise(off, n int64, a mmap.Advice) error
+}
+
+// advise passes advice about the bytes [off, off+n) of s.View.Data, when
+// s's file takes advice.
+func advise(s Source, off, n int64, a mmap.Advice) {
+	if ad, ok := s.File.(advisor); ok {
+		ad.Advise(s.Offset+off, n, a)
+	}
 }
 
 // grow returns s with length n, reusing its array when it can.
@@ -367,7 +385,7 @@ func grow[T any](s []T, n int) []T {
 // a checkpoint before scanning it does not add up.
 func Shift(src Source) float64 {
 	v := src.View
-	if src.Map != nil && v.IsContiguous() {
+	if src.File != nil && v.IsContiguous() {
 		// A short read (the file changed since it was mapped) samples
 		// zeros: the task's own read will report the problem, where
 		// touching the mapping here could fault outside any recovery.
@@ -379,7 +397,7 @@ func Shift(src Source) float64 {
 				raw = make([]byte, n)
 			}
 			b := raw[:n:n]
-			if got, _ := src.Map.ReadAtFile(b, src.Offset+(v.Offset+start)*size); int64(got) != n {
+			if got, _ := src.File.ReadAt(b, src.Offset+(v.Offset+start)*size); int64(got) != n {
 				clear(dst)
 				return
 			}
@@ -391,10 +409,8 @@ func Shift(src Source) float64 {
 		})
 	}
 	k := v.Shift()
-	if src.Map != nil {
-		lo, hi := byteRange(v, 0, v.Numel())
-		src.Map.Advise(src.Offset+lo, hi-lo, mmap.DontNeed)
-	}
+	lo, hi := byteRange(v, 0, v.Numel())
+	advise(src, lo, hi-lo, mmap.DontNeed)
 	return k
 }
 

@@ -4,7 +4,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
-// StatsTask returns a task computing the statistics of src's view; done
+// StatsTask (for tests) returns a task computing the statistics of src's view; done
 // receives them (or the error that stopped the task).
 func StatsTask(src Source, done func(tensor.Stats, error)) *Task {
 	v := src.View

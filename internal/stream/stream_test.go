@@ -124,7 +124,7 @@ func TestStatsTaskOnMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got tensor.Stats
-	task := StatsTask(Source{View: mv, Map: m, Offset: 64}, func(s tensor.Stats, err error) {
+	task := StatsTask(Source{View: mv, File: m, Name: m.Name(), Offset: 64}, func(s tensor.Stats, err error) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +175,7 @@ func TestWindows(t *testing.T) {
 	p0, _ := tensor.NewView(tensor.Float32, all.Data, 0, []int64{1000}, nil)
 	p1, _ := tensor.NewView(tensor.Float32, all.Data, 1500, []int64{10, 100}, nil)
 	p2, _ := tensor.NewView(tensor.Float32, floatView(t, xs[:1000]).Data, 0, []int64{20, 50}, []int64{1, 20})
-	srcs := []Source{{View: p0, Map: m, Offset: 64}, {View: p1, Map: m, Offset: 64, Start: 1000}, {View: p2, Start: 2000}}
+	srcs := []Source{{View: p0, File: m, Name: m.Name(), Offset: 64}, {View: p1, File: m, Name: m.Name(), Offset: 64, Start: 1000}, {View: p2, Start: 2000}}
 	want := func(i int64) float64 {
 		switch {
 		case i < 1000:
@@ -237,7 +237,7 @@ func TestReadTruncated(t *testing.T) {
 			t.Fatal(err)
 		}
 		var gotErr error
-		task := StatsTask(Source{View: v, Map: m, Offset: 64}, func(s tensor.Stats, err error) { gotErr = err })
+		task := StatsTask(Source{View: v, File: m, Name: m.Name(), Offset: 64}, func(s tensor.Stats, err error) { gotErr = err })
 		if err := Run(context.Background(), []*Task{task}, Options{ChunkElems: 4096, Mapped: mapped}); err != nil {
 			t.Fatal(err)
 		}
@@ -256,7 +256,7 @@ func TestShift(t *testing.T) {
 			xs[i] = float32(math.Sin(float64(i)*0.37) + 3)
 		}
 		m, v := mappedFloats(t, xs)
-		if got, want := Shift(Source{View: v, Map: m, Offset: 64}), v.Shift(); got != want {
+		if got, want := Shift(Source{View: v, File: m, Name: m.Name(), Offset: 64}), v.Shift(); got != want {
 			t.Errorf("n=%d: Shift = %v, View.Shift = %v", n, got, want)
 		}
 	}
@@ -267,7 +267,7 @@ func TestEmptyTask(t *testing.T) {
 	for _, mapped := range []bool{false, true} {
 		m, v := mappedFloats(t, nil)
 		done := 0
-		task := StatsTask(Source{View: v, Map: m, Offset: 64}, func(s tensor.Stats, err error) {
+		task := StatsTask(Source{View: v, File: m, Name: m.Name(), Offset: 64}, func(s tensor.Stats, err error) {
 			done++
 			if err != nil || s.Numel != 0 || s.Valid() {
 				t.Errorf("mapped=%v: %+v, %v", mapped, s, err)
