@@ -39,7 +39,7 @@ func TestCheckIDsInOneTable(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") || d.Name() == "_generate") {
+		if d.IsDir() && path != root && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") || d.Name() == "_generate") {
 			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
@@ -55,7 +55,7 @@ func TestCheckIDsInOneTable(t *testing.T) {
 				return true
 			}
 			s, err := strconv.Unquote(lit.Value)
-			if err == nil && checkPrefix.MatchString(s) && !known[ckpt.CheckID(s)] {
+			if err == nil && checkPrefix.MatchString(s) && !strings.HasSuffix(s, ".pt") && !known[ckpt.CheckID(s)] {
 				t.Errorf("%s: check id %q is not in ckpt.Checks", fset.Position(lit.Pos()), s)
 			}
 			return true

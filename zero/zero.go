@@ -42,7 +42,6 @@ var ErrNotZero = errors.New("not a DeepSpeed ZeRO checkpoint")
 // ErrMissingTag reports a latest file naming a missing tag folder.
 var ErrMissingTag = errors.New("the tag folder named by latest is missing")
 
-
 // Options configures [Open].
 type Options struct {
 	Torch torchsave.Options

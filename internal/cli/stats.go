@@ -9,10 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
-	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/layout"
 )
 
