@@ -10,10 +10,6 @@ import (
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
-// Safetensors is the layout of weights-only checkpoints in safetensors
-// files (model.safetensors, or a sharded set with its index).
-const Safetensors = "safetensors"
-
 // hasSafetensors reports whether a folder holds a safetensors model.
 func hasSafetensors(dir string) bool {
 	for _, f := range []string{"model.safetensors.index.json", "model.safetensors"} {

@@ -419,7 +419,7 @@ func shortName(s string, width int) string {
 func writeCheckpointText(o *StatsOptions, doc report.CheckpointStats) error {
 	w := o.Streams.Out
 	ci := doc.Checkpoint
-	fmt.Fprintf(w, "%s: %s checkpoint %s", ci.Path, layoutTitle(ci.Layout), ci.Tag)
+	fmt.Fprintf(w, "%s: %s checkpoint %s", ci.Path, layout.Title(ci.Layout), ci.Tag)
 	if ci.Step != nil {
 		fmt.Fprintf(w, ", step %d", *ci.Step)
 	}
@@ -512,17 +512,4 @@ func writeCheckpointText(o *StatsOptions, doc report.CheckpointStats) error {
 // layoutFlag adds --layout to a command reading checkpoint folders.
 func layoutFlag(cmd *cobra.Command, dst *string) {
 	cmd.Flags().StringVar(dst, "layout", "", `checkpoint layout: "universal", "zero" or "safetensors" (default: detect; a folder with both a universal checkpoint and ZeRO shards is read as universal)`)
-}
-
-// layoutTitle names a layout for people.
-func layoutTitle(l string) string {
-	switch l {
-	case layout.Universal:
-		return "DeepSpeed universal"
-	case layout.Zero:
-		return "DeepSpeed ZeRO"
-	case layout.Safetensors:
-		return "safetensors (weights only)"
-	}
-	return l
 }
