@@ -517,3 +517,39 @@ const footer = `<footer>
 <p>Made by <code>ckptinspect report</code> from the checkpoints' bytes, read in place (no Python, no pickle code run). Statistics are float64 over the finite elements; a layer's RMS is over all the elements of its parameters. Relative change = ‖W_b − W_a‖/‖W_a‖ and cosine = Σab/(‖W_a‖·‖W_b‖), over the element pairs where both values are finite. Missing values are shown as gaps or –.</p>
 </footer>
 `
+
+// WriteSummary writes the report's summary table (or, as JSON, its data).
+func WriteSummary(w io.Writer, f output.Format, rep *Report) error {
+	if f == output.JSON {
+		return output.WriteJSON(w, rep)
+	}
+	csv := f == output.CSV
+	tw := output.TableWriter{Headers: []string{"checkpoint", "step", "params", "numel", "weight_norm", "exp_avg_norm", "exp_avg_sq_norm", "nan", "inf",
+		"step_delta", "delta_norm", "rel_change"}, Align: output.RightAligned(12)}
+	if !csv {
+		tw.Headers = []string{"checkpoint", "step", "params", "elements", "w norm", "m norm", "v norm", "nan", "inf", "+steps", "|dW|", "|dW|/|W|"}
+	}
+	num, cnt := output.Num, output.Count
+	if csv {
+		num = report.CSVNum
+		cnt = func(n int64) string { return strconv.FormatInt(n, 10) }
+	}
+	for i, ck := range rep.Checkpoints {
+		s := ck.Stats.Summary
+		w, m, v := output.Float(s.WeightNorm), output.Float(s.ExpAvgNorm), output.Float(s.ExpAvgSqNorm)
+		row := []string{ck.Stats.Checkpoint.Path, report.OptInt(s.Step), strconv.Itoa(s.Params), cnt(s.Numel), num(&w), num(&m), num(&v), cnt(s.NaN), cnt(s.Inf)}
+		if i > 0 && i-1 < len(rep.Changes) {
+			d := rep.Changes[i-1].Diff.Summary
+			row = append(row, report.OptInt(d.StepDelta), num(d.DeltaNorm), num(d.RelChange))
+		} else if csv {
+			row = append(row, "", "", "")
+		} else {
+			row = append(row, "-", "-", "-")
+		}
+		tw.Add(row...)
+	}
+	if csv {
+		return tw.WriteCSV(w)
+	}
+	return tw.WriteText(w)
+}

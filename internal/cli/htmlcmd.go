@@ -17,6 +17,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
+	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
@@ -150,8 +151,8 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 		}
 		e := &reportEntry{path: path}
 		e.step, e.hasStep = ckpt.StepOf(cp)
-		doc := buildCheckpointReport(cp, res)
-		doc.Groups = groupByLayer(res)
+		doc := report.BuildStats(cp, res)
+		doc.Groups = report.GroupByLayer(res)
 		e.item.Stats = doc
 		for _, pr := range res.Params {
 			if pr.Param.Name == o.Hist {
@@ -213,8 +214,8 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 					cp.Close()
 					return err
 				}
-				doc := buildDiffReport(res)
-				doc.Groups = groupDiffs(res)
+				doc := report.BuildDiff(res)
+				doc.Groups = report.GroupDiffs(res)
 				rep.Changes = append(rep.Changes, htmlreport.Change{Label: entries[i-1].item.Label + " → " + e.item.Label, Diff: doc})
 			}
 			prev = cp
@@ -250,7 +251,7 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 		return err
 	}
 	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(html.Len())))
-	return writeReportSummary(o, rep)
+	return htmlreport.WriteSummary(o.Streams.Out, o.Format, rep)
 }
 
 func closeIf(c *ckpt.Checkpoint) {
@@ -301,41 +302,4 @@ func writeFileAtomic(path string, data []byte) error {
 		os.Remove(f.Name())
 	}
 	return err
-}
-
-// writeReportSummary prints the report's summary table (or, as JSON, its
-// data) on standard output.
-func writeReportSummary(o *ReportOptions, rep *htmlreport.Report) error {
-	if o.Format == output.JSON {
-		return output.WriteJSON(o.Streams.Out, rep)
-	}
-	csv := o.Format == output.CSV
-	tw := output.TableWriter{Headers: []string{"checkpoint", "step", "params", "numel", "weight_norm", "exp_avg_norm", "exp_avg_sq_norm", "nan", "inf",
-		"step_delta", "delta_norm", "rel_change"}, Align: rightCols(12)}
-	if !csv {
-		tw.Headers = []string{"checkpoint", "step", "params", "elements", "w norm", "m norm", "v norm", "nan", "inf", "+steps", "|dW|", "|dW|/|W|"}
-	}
-	num, cnt := output.Num, output.Count
-	if csv {
-		num = csvNum
-		cnt = func(n int64) string { return strconv.FormatInt(n, 10) }
-	}
-	for i, ck := range rep.Checkpoints {
-		s := ck.Stats.Summary
-		w, m, v := output.Float(s.WeightNorm), output.Float(s.ExpAvgNorm), output.Float(s.ExpAvgSqNorm)
-		row := []string{ck.Stats.Checkpoint.Path, optInt(s.Step), strconv.Itoa(s.Params), cnt(s.Numel), num(&w), num(&m), num(&v), cnt(s.NaN), cnt(s.Inf)}
-		if i > 0 && i-1 < len(rep.Changes) {
-			d := rep.Changes[i-1].Diff.Summary
-			row = append(row, optInt(d.StepDelta), num(d.DeltaNorm), num(d.RelChange))
-		} else if csv {
-			row = append(row, "", "", "")
-		} else {
-			row = append(row, "-", "-", "-")
-		}
-		tw.Add(row...)
-	}
-	if csv {
-		return tw.WriteCSV(o.Streams.Out)
-	}
-	return tw.WriteText(o.Streams.Out)
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"regexp"
 	"runtime"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -138,38 +137,5 @@ func runFileStats(c *cobra.Command, o *StatsOptions) error {
 	for i, nt := range named {
 		rows[i] = report.NamedStats{Name: nt.Name, Stats: report.FromStats(results[i])}
 	}
-	return writeFileStats(o, f.Format, rows)
-}
-
-func writeFileStats(o *StatsOptions, format string, rows []report.NamedStats) error {
-	if o.Format == output.JSON {
-		return output.WriteJSON(o.Streams.Out, report.FileStats{File: o.Path, Format: format, Tensors: rows})
-	}
-	tw := output.TableWriter{
-		Headers: []string{"name", "dtype", "shape", "numel", "l2", "rms", "mean", "std", "min", "max", "absmax", "nan", "inf", "zeros"},
-		Align:   []output.Align{output.Left, output.Left, output.Left, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right},
-	}
-	for _, r := range rows {
-		if o.Format == output.CSV {
-			tw.Add(r.Name, r.DType, output.ShapeCompact(r.Shape), strconv.FormatInt(r.Numel, 10),
-				csvNum(r.L2), csvNum(r.RMS), csvNum(r.Mean), csvNum(r.Std), csvNum(r.Min), csvNum(r.Max), csvNum(r.AbsMax),
-				strconv.FormatInt(r.NaN, 10), strconv.FormatInt(r.Inf, 10), strconv.FormatInt(r.Zeros, 10))
-			continue
-		}
-		tw.Add(r.Name, r.DType, output.ShapeCompact(r.Shape), output.Count(r.Numel),
-			output.Num(r.L2), output.Num(r.RMS), output.Num(r.Mean), output.Num(r.Std), output.Num(r.Min), output.Num(r.Max), output.Num(r.AbsMax),
-			output.Count(r.NaN), output.Count(r.Inf), output.Count(r.Zeros))
-	}
-	if o.Format == output.CSV {
-		return tw.WriteCSV(o.Streams.Out)
-	}
-	return tw.WriteText(o.Streams.Out)
-}
-
-// csvNum writes a float at full precision, or an empty cell for null.
-func csvNum(f *output.Float) string {
-	if f == nil {
-		return ""
-	}
-	return strconv.FormatFloat(float64(*f), 'g', -1, 64)
+	return report.WriteFileStats(o.Streams.Out, o.Format, report.FileStats{File: o.Path, Format: f.Format, Tensors: rows})
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -81,7 +80,7 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 	case errors.Is(err, universal.ErrMissingTag) || errors.Is(err, zero.ErrMissingTag):
 		doc.Findings = append(doc.Findings, report.FindingInfo{Check: "structure.tag", Severity: "error", File: o.Path, Message: err.Error()})
 		doc.Summary.Errors = 1
-		return writeVerification(o, doc)
+		return verified(o, doc)
 	case err != nil:
 		return inputError(err)
 	}
@@ -103,66 +102,17 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 	}
 	doc.Summary = report.VerifySummary{Path: o.Path, Layout: cp.Layout, Tag: cp.Tag, Step: cp.Step, Params: r.Params, Files: r.Files,
 		BytesScanned: r.BytesScanned, Deep: o.Deep, BytesDeep: r.BytesDeep, Errors: r.Errors, Warnings: r.Warnings}
-	return writeVerification(o, doc)
+	return verified(o, doc)
 }
 
-func writeVerification(o *VerifyOptions, doc report.Verification) error {
-	doc.Summary.OK = doc.Summary.Errors == 0
-	var err error
-	switch o.Format {
-	case output.JSON:
-		err = output.WriteJSON(o.Streams.Out, doc)
-	case output.CSV:
-		tw := output.TableWriter{Headers: []string{"check", "severity", "param", "file", "message"}}
-		for _, f := range doc.Findings {
-			tw.Add(f.Check, f.Severity, f.Param, f.File, f.Message)
-		}
-		err = tw.WriteCSV(o.Streams.Out)
-	default:
-		err = writeVerifyText(o, doc)
-	}
-	if err != nil {
+// verified prints the verification and returns the exit status it calls
+// for.
+func verified(o *VerifyOptions, doc report.Verification) error {
+	if err := report.WriteVerification(o.Streams.Out, o.Format, doc); err != nil {
 		return err
 	}
 	if doc.Summary.Errors > 0 {
 		return &ExitError{Code: ExitFindings}
 	}
 	return nil
-}
-
-func writeVerifyText(o *VerifyOptions, doc report.Verification) error {
-	w := o.Streams.Out
-	s := doc.Summary
-	var check string
-	for _, f := range doc.Findings {
-		if f.Check != check {
-			check = f.Check
-			n := 0
-			for _, g := range doc.Findings {
-				if g.Check == check {
-					n++
-				}
-			}
-			fmt.Fprintf(w, "%s  %s (%d)\n", check, f.Severity, n)
-		}
-		fmt.Fprintf(w, "  %s\n", f.Message)
-		if f.File != "" {
-			fmt.Fprintf(w, "    file: %s\n", f.File)
-		}
-	}
-	verdict := "OK"
-	if s.Errors > 0 {
-		verdict = "FAILED"
-	}
-	deep := ""
-	if s.Deep {
-		deep = fmt.Sprintf(", CRC-32 of %s checked", output.Bytes(s.BytesDeep))
-	}
-	step := "?"
-	if s.Step != nil {
-		step = fmt.Sprint(*s.Step)
-	}
-	_, err := fmt.Fprintf(w, "verify %s: %s at step %s: %d parameters, %d files, %s scanned%s: %d errors, %d warnings\n",
-		verdict, s.Path, step, s.Params, s.Files, output.Bytes(s.BytesScanned), deep, s.Errors, s.Warnings)
-	return err
 }
