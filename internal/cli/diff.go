@@ -2,8 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"regexp"
-	"runtime"
 
 	"github.com/spf13/cobra"
 
@@ -16,24 +14,17 @@ import (
 
 // DiffOptions are the inputs of `ckptinspect diff`.
 type DiffOptions struct {
-	Streams      Streams
+	commonFlags
+	selectFlags
 	PathA, PathB string
-	Format       output.Format
-	Jobs         int
-	Filter       string
-	Sort         string
-	Top          int
-	GroupBy      string
 	// LayoutA and LayoutB force the layouts of A and B ("" detects).
 	LayoutA, LayoutB string
-	filterRE         *regexp.Regexp
 }
 
 // NewDiffCmd builds `ckptinspect diff`. runF, when not nil, replaces the
 // command's behaviour (for tests of flag parsing).
 func NewDiffCmd(s Streams, runF func(*DiffOptions) error) *cobra.Command {
-	opts := &DiffOptions{Streams: s}
-	var format string
+	opts := &DiffOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "diff A B",
 		Short: "Compare two checkpoints of one model, parameter by parameter",
@@ -64,29 +55,12 @@ The exit status is 0 whatever the differences.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.PathA, opts.PathB = args[0], args[1]
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
 			}
-			opts.Format = f
-			if opts.Jobs < 0 {
-				return usageError("-j must be positive")
-			}
-			if opts.Filter != "" {
-				if opts.filterRE, err = regexp.Compile(opts.Filter); err != nil {
-					return usageError("--filter: %v", err)
-				}
-			}
-			if opts.Sort != "" && opts.Sort != "name" {
-				if get, _ := report.DiffSortKey(opts.Sort); get == nil {
-					return usageError("--sort %q: unknown field (want one of %s)", opts.Sort, report.DiffSortNames())
-				}
-			}
-			if opts.Top < 0 {
-				return usageError("--top must not be negative")
-			}
-			if opts.GroupBy != "" && opts.GroupBy != "layer" {
-				return usageError("--group-by %q: only \"layer\" is supported", opts.GroupBy)
+			validSort := func(f string) bool { get, _ := report.DiffSortKey(f); return get != nil }
+			if err := opts.selectFlags.parse(validSort, report.DiffSortNames()); err != nil {
+				return err
 			}
 			if !c.Flags().Lookup("layout-b").Changed {
 				opts.LayoutB = opts.LayoutA
@@ -97,12 +71,9 @@ The exit status is 0 whatever the differences.`,
 			return runDiff(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
-	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
-	cmd.Flags().StringVar(&opts.Filter, "filter", "", "only parameters whose name matches this regular expression")
-	cmd.Flags().StringVar(&opts.Sort, "sort", "", "sort parameters by a field (name A-Z; cosine smallest first; others largest first): "+report.DiffSortNames())
-	cmd.Flags().IntVar(&opts.Top, "top", 0, "show only the first N parameters (after --sort)")
-	cmd.Flags().StringVar(&opts.GroupBy, "group-by", "", `aggregate parameters: "layer" (per transformer layer)`)
+	opts.addFormat(cmd)
+	opts.addJobs(cmd)
+	opts.selectFlags.add(cmd, "name A-Z; cosine smallest first; others largest first: "+report.DiffSortNames())
 	layoutFlag(cmd, &opts.LayoutA)
 	cmd.Flags().StringVar(&opts.LayoutB, "layout-b", "", "layout of B, when it differs from --layout")
 	return cmd
@@ -120,9 +91,7 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 	}
 	defer b.Close()
 	opt := ckpt.DiffOptions{Workers: o.Jobs}
-	if o.filterRE != nil {
-		opt.Filter = o.filterRE.MatchString
-	}
+	opt.Filter = o.matcher()
 	res, err := diffCheckpoints(c, o.Streams, "diff", a, b, opt)
 	if err != nil {
 		return err

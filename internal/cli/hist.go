@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,11 +19,9 @@ import (
 
 // HistOptions are the inputs of `ckptinspect hist`.
 type HistOptions struct {
-	Streams   Streams
+	commonFlags
 	Name      string // the parameter
 	Path      string // the checkpoint
-	Format    output.Format
-	Jobs      int
 	State     string // fp32, bf16, exp_avg or exp_avg_sq
 	Bins      int
 	Log       bool
@@ -40,8 +37,7 @@ type HistOptions struct {
 // NewHistCmd builds `ckptinspect hist`. runF, when not nil, replaces the
 // command's behaviour (for tests of flag parsing).
 func NewHistCmd(s Streams, runF func(*HistOptions) error) *cobra.Command {
-	opts := &HistOptions{Streams: s}
-	var format string
+	opts := &HistOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "hist NAME CHECKPOINT",
 		Short: "Histogram of one tensor of a checkpoint, in the terminal",
@@ -68,13 +64,8 @@ NaN and infinite values are never binned; they are counted in the header.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Name, opts.Path = args[0], args[1]
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
-			}
-			opts.Format = f
-			if opts.Jobs < 0 {
-				return usageError("-j must be positive")
 			}
 			if !slices.Contains(ckpt.DiffStates(), ckpt.State(opts.State)) {
 				return usageError("--state %q: want fp32, bf16, exp_avg or exp_avg_sq", opts.State)
@@ -92,9 +83,11 @@ NaN and infinite values are never binned; they are counted in the header.`,
 				if opts.Log {
 					return usageError("--range applies to linear bins, not to --log")
 				}
-				if opts.Range, err = parseRange(r.Value.String()); err != nil {
+				rng, err := parseRange(r.Value.String())
+				if err != nil {
 					return err
 				}
+				opts.Range = rng
 			}
 			if runF != nil {
 				return runF(opts)
@@ -102,8 +95,8 @@ NaN and infinite values are never binned; they are counted in the header.`,
 			return runHist(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
-	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
+	opts.addFormat(cmd)
+	opts.addJobs(cmd)
 	cmd.Flags().StringVar(&opts.State, "state", "fp32", "the tensor: fp32, bf16, exp_avg or exp_avg_sq")
 	cmd.Flags().IntVar(&opts.Bins, "bins", 40, "number of linear bins")
 	cmd.Flags().BoolVar(&opts.Log, "log", false, "bin |x| by powers of ten (one pass)")

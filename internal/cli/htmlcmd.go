@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -24,11 +23,9 @@ import (
 
 // ReportOptions are the inputs of `ckptinspect report`.
 type ReportOptions struct {
-	Streams Streams
-	Paths   []string
-	Output  string // the HTML file; "-" for stdout
-	Format  output.Format
-	Jobs    int
+	commonFlags
+	Paths  []string
+	Output string // the HTML file; "-" for stdout
 	// Hist names the parameter to draw a histogram of ("" for none), and
 	// HistState its state.
 	Hist      string
@@ -41,8 +38,7 @@ type ReportOptions struct {
 // NewReportCmd builds `ckptinspect report`. runF, when not nil, replaces
 // the command's behaviour (for tests of flag parsing).
 func NewReportCmd(s Streams, runF func(*ReportOptions) error) *cobra.Command {
-	opts := &ReportOptions{Streams: s}
-	var format string
+	opts := &ReportOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "report -o FILE CHECKPOINT...",
 		Short: "Write an HTML report with charts of one or more checkpoints of one model",
@@ -73,13 +69,8 @@ gave (one more read of that tensor). Standard output gets the summary table
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Paths = args
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
-			}
-			opts.Format = f
-			if opts.Jobs < 0 {
-				return usageError("-j must be positive")
 			}
 			if opts.Output == "" {
 				return usageError("-o FILE is required (- for standard output)")
@@ -99,9 +90,9 @@ gave (one more read of that tensor). Standard output gets the summary table
 			return runReport(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
+	opts.addFormat(cmd)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "the HTML file to write (- for standard output)")
-	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
+	opts.addJobs(cmd)
 	cmd.Flags().StringVar(&opts.Hist, "hist", "", "draw a histogram of this parameter")
 	cmd.Flags().StringVar(&opts.HistState, "hist-state", "fp32", "the tensor of --hist: fp32, bf16, exp_avg or exp_avg_sq")
 	cmd.Flags().IntVar(&opts.Bins, "bins", 60, "number of histogram bins")

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/torchsave"
@@ -13,17 +12,15 @@ import (
 
 // LsOptions are the inputs of `ckptinspect ls`.
 type LsOptions struct {
-	Streams  Streams
+	commonFlags
 	Path     string
-	Format   output.Format
 	MaxItems int
 }
 
 // NewLsCmd builds `ckptinspect ls`. runF, when not nil, replaces the
 // command's behaviour (for tests of flag parsing).
 func NewLsCmd(s Streams, runF func(*LsOptions) error) *cobra.Command {
-	opts := &LsOptions{Streams: s}
-	var format string
+	opts := &LsOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "ls FILE",
 		Short: "Show the object tree of a torch.save file",
@@ -40,18 +37,16 @@ their dotted key paths; --format csv prints that tensor list only.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Path = args[0]
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
 			}
-			opts.Format = f
 			if runF != nil {
 				return runF(opts)
 			}
 			return runLs(opts)
 		},
 	}
-	formatFlag(cmd, &format)
+	opts.addFormat(cmd)
 	cmd.Flags().IntVar(&opts.MaxItems, "max-items", 50, "show at most this many items of each container in the table format (0: all)")
 	return cmd
 }

@@ -3,13 +3,10 @@ package cli
 import (
 	"fmt"
 	"os"
-	"regexp"
-	"runtime"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
@@ -17,25 +14,18 @@ import (
 
 // StatsOptions are the inputs of `ckptinspect stats`.
 type StatsOptions struct {
-	Streams Streams
-	Path    string
-	Format  output.Format
-	Jobs    int
+	commonFlags
+	Path string
 
 	// Checkpoint folders only.
-	Filter   string
-	Sort     string
-	Top      int
-	GroupBy  string
-	Layout   string
-	filterRE *regexp.Regexp
+	selectFlags
+	Layout string
 }
 
 // NewStatsCmd builds `ckptinspect stats`. runF, when not nil, replaces the
 // command's behaviour (for tests of flag parsing).
 func NewStatsCmd(s Streams, runF func(*StatsOptions) error) *cobra.Command {
-	opts := &StatsOptions{Streams: s}
-	var format string
+	opts := &StatsOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "stats PATH",
 		Short: "Exact statistics of every parameter of a checkpoint, or every tensor of a file",
@@ -69,15 +59,10 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Path = args[0]
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
 			}
-			opts.Format = f
-			if opts.Jobs < 0 {
-				return usageError("-j must be positive")
-			}
-			if err := opts.validateCheckpointFlags(); err != nil {
+			if err := opts.selectFlags.parse(report.ValidSort, report.SortFieldNames()); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -86,9 +71,10 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
 			return runStats(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
-	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
-	addCheckpointFlags(cmd, opts)
+	opts.addFormat(cmd)
+	opts.addJobs(cmd)
+	opts.selectFlags.add(cmd, "largest first (name sorts A-Z): "+report.SortFieldNames())
+	layoutFlag(cmd, &opts.Layout)
 	return cmd
 }
 
@@ -100,7 +86,7 @@ func runStats(c *cobra.Command, o *StatsOptions) error {
 	if fi.IsDir() {
 		return runCheckpointStats(c, o)
 	}
-	if o.Filter != "" || o.Sort != "" || o.Top != 0 || o.GroupBy != "" || o.Layout != "" {
+	if o.selectFlags.set() || o.Layout != "" {
 		return usageError("--filter, --sort, --top, --group-by and --layout apply to checkpoint folders, not to single files")
 	}
 	return runFileStats(c, o)

@@ -2,11 +2,9 @@ package cli
 
 import (
 	"errors"
-	"runtime"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
@@ -17,19 +15,16 @@ import (
 
 // VerifyOptions are the inputs of `ckptinspect verify`.
 type VerifyOptions struct {
-	Streams Streams
-	Path    string
-	Format  output.Format
-	Jobs    int
-	Deep    bool
-	Layout  string
+	commonFlags
+	Path   string
+	Deep   bool
+	Layout string
 }
 
 // NewVerifyCmd builds `ckptinspect verify`. runF, when not nil, replaces
 // the command's behaviour (for tests of flag parsing).
 func NewVerifyCmd(s Streams, runF func(*VerifyOptions) error) *cobra.Command {
-	opts := &VerifyOptions{Streams: s}
-	var format string
+	opts := &VerifyOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "verify CHECKPOINT",
 		Short: "Check that a checkpoint's optimizer state is intact before resuming",
@@ -52,13 +47,8 @@ checks failed, 2 when the checkpoint could not be checked at all.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Path = args[0]
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
-			}
-			opts.Format = f
-			if opts.Jobs < 0 {
-				return usageError("-j must be positive")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -66,8 +56,8 @@ checks failed, 2 when the checkpoint could not be checked at all.`,
 			return runVerify(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
-	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
+	opts.addFormat(cmd)
+	opts.addJobs(cmd)
 	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "also recompute the CRC-32 of every zip record, storage bytes included")
 	layoutFlag(cmd, &opts.Layout)
 	return cmd
