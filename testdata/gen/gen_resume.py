@@ -34,8 +34,13 @@ OUT/zero/checkpoint-120/        a DeepSpeed-native run: ZeRO-2 shards of 3 data-
     steps) from the DeepSpeed config, so the model states' lr_scheduler is
     {'last_batch_iteration': 119} and, as with every DeepSpeed scheduler, there is no
     scheduler.pt (the Trainer writes it only for its own schedulers); training_args.bin as above.
-OUT/configs/*.json  DeepSpeed configuration files (see CONFIGS below): one correct configuration
-    per checkpoint and one per broken rule.
+OUT/configs/*.json  DeepSpeed configuration files (configs() below): one correct configuration
+    per checkpoint and one per broken rule: universal-load-universal-false (the repository's own
+    ds2_config_adamw.json: load_universal false while only the universal copy exists),
+    universal-batch-1024 (16 per GPU x 64 GPUs: global batch 1008 -> 1024), universal-betas
+    ((0.9, 0.95) -> (0.9, 0.99)), universal-stage3 (ZeRO stage 2 -> 3), zero-dp6 (the shards of 3
+    ranks loaded by 6 without load_universal, 4 x 6 x 1 = 24 keeps the batch), zero-scheduler-end
+    (WarmupDecayLR total_num_steps 100 while the checkpoint is at step 120).
 """
 
 import argparse
@@ -297,7 +302,7 @@ def configs():
     s3["zero_optimization"]["stage"] = 3
     c["universal-stage3.json"] = s3
     c["zero-ok.json"] = zero_config(load_universal=False)
-    c["zero-dp4.json"] = zero_config(load_universal=False, micro=3, accum=2, batch=24)
+    c["zero-dp6.json"] = zero_config(load_universal=False, micro=4, accum=1, batch=24)
     c["zero-scheduler-end.json"] = zero_config(load_universal=False, total=100)
     return c
 
