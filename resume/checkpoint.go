@@ -38,12 +38,12 @@ type folder struct {
 	latest, latestUniversal       string // tags named; "" when the file is absent
 	hasLatest, hasLatestUniversal bool
 
-	zeroTag   tagFolder // the folder `latest` names
-	uniTag    tagFolder // the folder `latest_universal` names
+	zeroTag   tagFolder    // the folder `latest` names
+	uniTag    tagFolder    // the folder `latest_universal` names
 	ms        *modelStates // the model states the checks use (see builder.load)
 	msUni     *modelStates // latest_universal's tag's
 	msZero    *modelStates // latest's tag's
-	uniGroups []group // zero/optimizer_state.pt of the universal tag
+	uniGroups []group      // zero/optimizer_state.pt of the universal tag
 	uniStage  *int64
 	uniFile   string
 	shardFile string // rank 0's optimizer shard

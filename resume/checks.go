@@ -510,6 +510,7 @@ func dtypeName(d tensor.DType) string {
 
 func (b *builder) precision() {
 	P, args := &b.p.Precision, b.f.args
+	unknown := false
 	resolve := func(key string, fromArgs *bool, argName string) (bool, string, bool) {
 		s := b.cfg.get(key)
 		if key == "bf16.enabled" {
@@ -518,11 +519,11 @@ func (b *builder) precision() {
 		if v, ok := s.boolean(); ok {
 			return v, b.cfgKey(key), true
 		}
-		if s.auto && fromArgs != nil {
-			return *fromArgs, "training_args.bin " + argName + " (\"auto\")", true
-		}
-		if !s.present {
-			return false, "", false
+		if s.auto {
+			if fromArgs != nil {
+				return *fromArgs, "training_args.bin " + argName + " (\"auto\")", true
+			}
+			unknown = true
 		}
 		return false, "", false
 	}
@@ -537,6 +538,8 @@ func (b *builder) precision() {
 		P.Config, P.ConfigFrom = "bf16", bfFrom
 	case fpOK && fp:
 		P.Config, P.ConfigFrom = "fp16", fpFrom
+	case unknown:
+		P.Config, P.ConfigFrom = "", "\"auto\" without training arguments: unknown"
 	case bfOK || fpOK:
 		P.Config, P.ConfigFrom = "fp32", strings.Trim(bfFrom+", "+fpFrom, ", ")
 	default:
@@ -550,7 +553,7 @@ func (b *builder) precision() {
 			P.Checkpoint = "bf16"
 		}
 	}
-	if P.Checkpoint == "" || P.Checkpoint == "fp16 or fp32" || P.Checkpoint == P.Config {
+	if P.Config == "" || P.Checkpoint == "" || P.Checkpoint == "fp16 or fp32" || P.Checkpoint == P.Config {
 		return
 	}
 	b.add(CheckDType, ckpt.Warning, b.cfgFile, "the checkpoint was trained in %s (%s), the resumed run trains in %s (%s)", P.Checkpoint, P.CheckpointFrom, P.Config, P.ConfigFrom).
