@@ -136,7 +136,9 @@ func (b *builder) scheduler() {
 			S.Type, S.CheckpointFrom).
 			fix("add the scheduler section the checkpoint was trained with%s", b.savedSchedulerHint())
 		return
-	case S.Resume == "trainer" && S.Checkpoint == "torch" && !S.SchedulerPT && b.p.DSConfig.From != "none":
+	case S.Resume == "trainer" && S.Checkpoint == "torch" && !S.SchedulerPT && b.p.DSConfig.From != "none" && (f.trainer != nil || f.args != nil):
+		// A Trainer folder (trainer_state.json or training_args.bin): the
+		// Trainer, not DeepSpeed alone, resumes from it.
 		b.add(CheckScheduler, ckpt.Error, filepath.Join(f.dir, "scheduler.pt"), "with DeepSpeed and its own scheduler the Trainer loads scheduler.pt on resume (after DeepSpeed restored the model states' lr_scheduler); %s has none, so the resume stops with FileNotFoundError",
 			f.dir).
 			fix("copy scheduler.pt of this checkpoint from the training run")
