@@ -68,6 +68,23 @@ const (
 	CheckMaster         CheckID = "master.mismatch"
 	CheckGroups         CheckID = "optimizer.groups"
 	CheckCRC            CheckID = "integrity.crc"
+
+	// Checks of verify --resume (package resume): will the resumed run
+	// read this checkpoint the way the user intends?
+	CheckLoadUniversal CheckID = "resume.load_universal"
+	CheckDPSize        CheckID = "resume.dp_size"
+	CheckZeroStage     CheckID = "resume.zero_stage"
+	CheckBatch         CheckID = "resume.batch"
+	CheckTrainerState  CheckID = "resume.trainer_state"
+	CheckBetas         CheckID = "resume.betas"
+	CheckEps           CheckID = "resume.eps"
+	CheckWeightDecay   CheckID = "resume.weight_decay"
+	CheckLR            CheckID = "resume.lr"
+	CheckDType         CheckID = "resume.dtype"
+	CheckScheduler     CheckID = "resume.scheduler"
+	CheckMaxSteps      CheckID = "resume.max_steps"
+	CheckRNG           CheckID = "resume.rng_state"
+	CheckTrainingArgs  CheckID = "resume.training_args"
 )
 
 // Check describes one check: its id, the severity of its findings, and
@@ -100,6 +117,20 @@ var checks = []Check{
 	{CheckMaster, Error, "the bf16 module weight equals the fp32 master rounded to bf16 (round to nearest even)"},
 	{CheckGroups, Error, "every param group has lr >= 0, betas in [0, 1) and eps > 0"},
 	{CheckCRC, Error, "(--deep) every zip record's CRC-32 matches the zip directory"},
+	{CheckLoadUniversal, Error, "the tag DeepSpeed will read (latest_universal with checkpoint.load_universal, latest without) names a folder holding what it loads"},
+	{CheckZeroStage, Error, "the configuration's ZeRO stage can load the checkpoint's (3 and 1/2 cannot load each other; 1 <-> 2 is an info, 0 <-> 1/2 a warning)"},
+	{CheckDPSize, Error, "ZeRO shards are loaded at the data-parallel size that wrote them (any size needs the universal checkpoint)"},
+	{CheckBatch, Error, "the global batch (per device x world size x accumulation) equals the checkpoint's, and DeepSpeed's train_batch_size agrees with it"},
+	{CheckTrainerState, Error, "trainer_state.json's train_batch_size, which the Trainer restores over the command line, equals the per-device batch DeepSpeed is given; its global_step equals the model states' (a warning)"},
+	{CheckBetas, Error, "the configuration's betas equal the checkpoint's param groups' (DeepSpeed restores the saved ones over the configuration)"},
+	{CheckEps, Error, "the configuration's eps equals the checkpoint's param groups'"},
+	{CheckWeightDecay, Error, "the configuration's weight decay is the checkpoint's (groups without decay excepted)"},
+	{CheckLR, Error, "the configuration's learning rate is the one the resumed run will follow (a warning when DeepSpeed's scheduler takes a new peak lr from the configuration)"},
+	{CheckDType, Warning, "the configuration's bf16 / fp16 setting is the checkpoint's training dtype"},
+	{CheckScheduler, Error, "the checkpoint's scheduler state can be loaded by the resumed run's scheduler (and scheduler.pt is there when the Trainer needs it), and the schedule has not ended"},
+	{CheckMaxSteps, Warning, "the checkpoint's global_step has not reached max_steps (resumed with the same arguments, the Trainer would stop at once)"},
+	{CheckRNG, Info, "every resumed rank finds its rng_state_<rank>.pth (else its data order and dropout differ; a warning when a file is unreadable)"},
+	{CheckTrainingArgs, Warning, "training_args.bin is readable (it resolves the configuration's \"auto\" values)"},
 }
 
 // Checks returns every check, in the order findings are reported. The

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/tensor"
 	"github.com/ckptinspect/ckptinspect/torchsave"
@@ -61,7 +62,8 @@ type folder struct {
 
 // problem is a file that could not be read.
 type problem struct {
-	check, file, msg string
+	check     ckpt.CheckID
+	file, msg string
 }
 
 // tagFolder describes one tag folder.
@@ -261,7 +263,7 @@ func readFolder(dir string, opt Options) (*folder, error) {
 	return f, nil
 }
 
-func (f *folder) fail(check, file string, err error) {
+func (f *folder) fail(check ckpt.CheckID, file string, err error) {
 	f.problems = append(f.problems, problem{check: check, file: file, msg: err.Error()})
 }
 
@@ -280,7 +282,7 @@ func (f *folder) readModelStates(opt Options) {
 		}
 		ms, err := readModelStates(p, opt)
 		if err != nil {
-			f.fail(CheckLoadUniversal, p, err)
+			f.fail(ckpt.CheckLoadUniversal, p, err)
 			continue
 		}
 		*t.dst = ms
@@ -382,7 +384,7 @@ func (f *folder) readOptimizer(opt Options) {
 		p := filepath.Join(f.uniTag.dir, "zero", "optimizer_state.pt")
 		f.uniFile = p
 		if tf, err := open(p, opt); err != nil {
-			f.fail(CheckLoadUniversal, p, err)
+			f.fail(ckpt.CheckLoadUniversal, p, err)
 		} else {
 			if v, ok := get(tf.Root, "param_groups"); ok {
 				f.uniGroups = paramGroups(v)
@@ -399,7 +401,7 @@ func (f *folder) readOptimizer(opt Options) {
 		f.shardFile = p
 		tf, err := open(p, opt)
 		if err != nil {
-			f.fail(CheckDPSize, p, err)
+			f.fail(ckpt.CheckDPSize, p, err)
 			return
 		}
 		defer tf.Close()
@@ -448,12 +450,12 @@ func (f *folder) readTrainerState() {
 		return
 	}
 	if err != nil {
-		f.fail(CheckTrainerState, p, err)
+		f.fail(ckpt.CheckTrainerState, p, err)
 		return
 	}
 	ts := &trainerState{file: p}
 	if err := json.Unmarshal(b, ts); err != nil {
-		f.fail(CheckTrainerState, p, fmt.Errorf("%s: %w", p, err))
+		f.fail(ckpt.CheckTrainerState, p, fmt.Errorf("%s: %w", p, err))
 		return
 	}
 	f.trainer = ts

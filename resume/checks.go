@@ -10,51 +10,6 @@ import (
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
-// Check ids of the resume checks.
-const (
-	CheckLoadUniversal = "resume.load_universal"
-	CheckDPSize        = "resume.dp_size"
-	CheckZeroStage     = "resume.zero_stage"
-	CheckBatch         = "resume.batch"
-	CheckTrainerState  = "resume.trainer_state"
-	CheckBetas         = "resume.betas"
-	CheckEps           = "resume.eps"
-	CheckWeightDecay   = "resume.weight_decay"
-	CheckLR            = "resume.lr"
-	CheckDType         = "resume.dtype"
-	CheckScheduler     = "resume.scheduler"
-	CheckMaxSteps      = "resume.max_steps"
-	CheckRNG           = "resume.rng_state"
-	CheckTrainingArgs  = "resume.training_args"
-)
-
-// Check describes one resume check: its id, its usual severity and what
-// it checks. A few findings of a check are less severe than its usual
-// severity; What says when.
-type Check struct {
-	ID       string
-	Severity ckpt.Severity
-	What     string
-}
-
-// Checks lists every resume check, in the order findings are reported.
-var Checks = []Check{
-	{CheckLoadUniversal, ckpt.Error, "the tag DeepSpeed will read (latest_universal with checkpoint.load_universal, latest without) names a folder holding what it loads"},
-	{CheckZeroStage, ckpt.Error, "the configuration's ZeRO stage can load the checkpoint's (3 and 1/2 cannot load each other; 1 <-> 2 is an info, 0 <-> 1/2 a warning)"},
-	{CheckDPSize, ckpt.Error, "ZeRO shards are loaded at the data-parallel size that wrote them (any size needs the universal checkpoint)"},
-	{CheckBatch, ckpt.Error, "the global batch (per device x world size x accumulation) equals the checkpoint's, and DeepSpeed's train_batch_size agrees with it"},
-	{CheckTrainerState, ckpt.Error, "trainer_state.json's train_batch_size, which the Trainer restores over the command line, equals the per-device batch DeepSpeed is given; its global_step equals the model states' (a warning)"},
-	{CheckBetas, ckpt.Error, "the configuration's betas equal the checkpoint's param groups' (DeepSpeed restores the saved ones over the configuration)"},
-	{CheckEps, ckpt.Error, "the configuration's eps equals the checkpoint's param groups'"},
-	{CheckWeightDecay, ckpt.Error, "the configuration's weight decay is the checkpoint's (groups without decay excepted)"},
-	{CheckLR, ckpt.Error, "the configuration's learning rate is the one the resumed run will follow (a warning when DeepSpeed's scheduler takes a new peak lr from the configuration)"},
-	{CheckDType, ckpt.Warning, "the configuration's bf16 / fp16 setting is the checkpoint's training dtype"},
-	{CheckScheduler, ckpt.Error, "the checkpoint's scheduler state can be loaded by the resumed run's scheduler (and scheduler.pt is there when the Trainer needs it), and the schedule has not ended"},
-	{CheckMaxSteps, ckpt.Warning, "the checkpoint's global_step has not reached max_steps (resumed with the same arguments, the Trainer would stop at once)"},
-	{CheckRNG, ckpt.Info, "every resumed rank finds its rng_state_<rank>.pth (else its data order and dropout differ; a warning when a file is unreadable)"},
-	{CheckTrainingArgs, ckpt.Warning, "training_args.bin is readable (it resolves the configuration's \"auto\" values)"},
-}
-
 // cfgKey names a key of the configuration: "ds.json zero_optimization.stage".
 func (b *builder) cfgKey(key string) string {
 	if b.p.DSConfig.From == "file" {
@@ -121,20 +76,20 @@ func (b *builder) load() {
 		file := filepath.Join(f.dir, "latest_universal")
 		switch {
 		case !f.hasLatestUniversal:
-			r := b.add(CheckLoadUniversal, ckpt.Error, file, "with checkpoint.load_universal true DeepSpeed reads the tag from latest_universal, which %s does not have: it stops with \"Invalid for universal checkpoint: latest_universal does not exist\"", f.dir)
+			r := b.add(ckpt.CheckLoadUniversal, ckpt.Error, file, "with checkpoint.load_universal true DeepSpeed reads the tag from latest_universal, which %s does not have: it stops with \"Invalid for universal checkpoint: latest_universal does not exist\"", f.dir)
 			if L.ShardsAvailable {
 				r.fix("convert the ZeRO shards of %s with DeepSpeed's ds_to_universal.py (--input_folder %s --output_folder %s_universal) and write the new tag into latest_universal, or set \"checkpoint\": {\"load_universal\": false} to load the shards at their data-parallel size", f.latest, filepath.Join(f.dir, f.latest), filepath.Join(f.dir, f.latest))
 			} else {
 				r.fix("point latest_universal at the universal tag folder, or set \"checkpoint\": {\"load_universal\": false}")
 			}
 		case !f.uniTag.exists:
-			b.add(CheckLoadUniversal, ckpt.Error, file, "latest_universal names %s, which is not a folder of %s", f.latestUniversal, f.dir).
+			b.add(ckpt.CheckLoadUniversal, ckpt.Error, file, "latest_universal names %s, which is not a folder of %s", f.latestUniversal, f.dir).
 				fix("copy the universal tag folder %s next to latest_universal, or correct latest_universal", f.latestUniversal)
 		case !f.uniTag.hasZero:
-			b.add(CheckLoadUniversal, ckpt.Error, f.uniTag.dir, "latest_universal names %s, which has no zero/optimizer_state.pt: not a universal checkpoint", f.latestUniversal).
+			b.add(ckpt.CheckLoadUniversal, ckpt.Error, f.uniTag.dir, "latest_universal names %s, which has no zero/optimizer_state.pt: not a universal checkpoint", f.latestUniversal).
 				fix("make the universal checkpoint with DeepSpeed's ds_to_universal.py")
 		case len(f.uniTag.states) == 0:
-			b.add(CheckLoadUniversal, ckpt.Error, f.uniTag.dir, "%s has no model states file (mp_rank_00_model_states.pt): DeepSpeed reads global_steps, the scheduler and dp_world_size from it", f.latestUniversal).
+			b.add(ckpt.CheckLoadUniversal, ckpt.Error, f.uniTag.dir, "%s has no model states file (mp_rank_00_model_states.pt): DeepSpeed reads global_steps, the scheduler and dp_world_size from it", f.latestUniversal).
 				fix("copy the model states of the source tag into %s, as ds_to_universal.py does", f.latestUniversal)
 		}
 		return
@@ -146,11 +101,11 @@ func (b *builder) load() {
 	found := false
 	switch {
 	case !f.hasLatest:
-		r = b.add(CheckLoadUniversal, ckpt.Error, file, "without checkpoint.load_universal DeepSpeed reads the tag from latest, which %s does not have: it loads nothing and the Trainer stops (\"[deepspeed] failed to resume from checkpoint\")", f.dir)
+		r = b.add(ckpt.CheckLoadUniversal, ckpt.Error, file, "without checkpoint.load_universal DeepSpeed reads the tag from latest, which %s does not have: it loads nothing and the Trainer stops (\"[deepspeed] failed to resume from checkpoint\")", f.dir)
 	case !f.zeroTag.exists:
-		r = b.add(CheckLoadUniversal, ckpt.Error, file, "without checkpoint.load_universal DeepSpeed reads latest, which names %s, a folder %s does not have", f.latest, f.dir)
+		r = b.add(ckpt.CheckLoadUniversal, ckpt.Error, file, "without checkpoint.load_universal DeepSpeed reads latest, which names %s, a folder %s does not have", f.latest, f.dir)
 	case len(f.zeroTag.states) == 0:
-		r = b.add(CheckLoadUniversal, ckpt.Error, f.zeroTag.dir, "latest names %s, which has no model states file: DeepSpeed finds nothing to load", f.latest)
+		r = b.add(ckpt.CheckLoadUniversal, ckpt.Error, f.zeroTag.dir, "latest names %s, which has no model states file: DeepSpeed finds nothing to load", f.latest)
 	default:
 		found = true
 	}
@@ -204,12 +159,12 @@ func (b *builder) stage() {
 		default:
 			why = fmt.Sprintf("a stage-%d engine reads flat partitions of whole parameter groups and mp_rank_00_model_states.pt, and the ZeRO-3 shards of %s are per-parameter partitions", rs, L.Tag)
 		}
-		b.add(CheckZeroStage, ckpt.Error, file, "the configuration asks for ZeRO stage %d, the checkpoint was written by stage %d (%s): %s, so loading fails", rs, cs, L.CheckpointStage.From, why).
+		b.add(ckpt.CheckZeroStage, ckpt.Error, file, "the configuration asks for ZeRO stage %d, the checkpoint was written by stage %d (%s): %s, so loading fails", rs, cs, L.CheckpointStage.From, why).
 			fix("set \"zero_optimization\": {\"stage\": %d}, as the checkpoint was trained", cs)
 	case (rs == 1 && cs == 2) || (rs == 2 && cs == 1):
-		b.add(CheckZeroStage, ckpt.Info, file, "the configuration asks for ZeRO stage %d, the checkpoint was written by stage %d: the two partition the optimizer state alike, so it loads (only gradient partitioning changes)", rs, cs)
+		b.add(ckpt.CheckZeroStage, ckpt.Info, file, "the configuration asks for ZeRO stage %d, the checkpoint was written by stage %d: the two partition the optimizer state alike, so it loads (only gradient partitioning changes)", rs, cs)
 	default:
-		b.add(CheckZeroStage, ckpt.Warning, file, "the configuration asks for ZeRO stage %d, the checkpoint was written by stage %d (%s): a different optimizer wrapper loads it; ckptinspect does not check that it can", rs, cs, L.CheckpointStage.From).
+		b.add(ckpt.CheckZeroStage, ckpt.Warning, file, "the configuration asks for ZeRO stage %d, the checkpoint was written by stage %d (%s): a different optimizer wrapper loads it; ckptinspect does not check that it can", rs, cs, L.CheckpointStage.From).
 			fix("set \"zero_optimization\": {\"stage\": %d}, as the checkpoint was trained", cs)
 	}
 }
@@ -301,7 +256,7 @@ func (b *builder) batch() {
 	g := b.micro.Value * b.world.Value * b.accum.Value
 	B.Global = &Int{g, "per device x world size x accumulation"}
 	if tbsOK && tbs != g {
-		b.add(CheckBatch, ckpt.Error, b.cfgFile, "DeepSpeed refuses to start: train_batch_size %d is not train_micro_batch_size_per_gpu x gradient_accumulation_steps x world size = %d x %d x %d = %d",
+		b.add(ckpt.CheckBatch, ckpt.Error, b.cfgFile, "DeepSpeed refuses to start: train_batch_size %d is not train_micro_batch_size_per_gpu x gradient_accumulation_steps x world size = %d x %d x %d = %d",
 			tbs, b.micro.Value, b.accum.Value, b.world.Value, g).
 			fix("make train_batch_size = per device x accumulation x world size (or set it to \"auto\")")
 		return
@@ -315,7 +270,7 @@ func (b *builder) batch() {
 	}
 	if B.Checkpoint != nil && B.Checkpoint.Value != g {
 		ck := B.Checkpoint
-		r := b.add(CheckBatch, ckpt.Error, b.cfgFile, "the resumed run's global batch is %d (%d per device from %s x %d ranks from %s x %d accumulation steps from %s), the checkpoint's %d (%s): the training recipe changes (the lr per sample, the tokens per step) and the Trainer, which skips global_step x accumulation batches of the new size to find its place in the data, resumes at another sample%s",
+		r := b.add(ckpt.CheckBatch, ckpt.Error, b.cfgFile, "the resumed run's global batch is %d (%d per device from %s x %d ranks from %s x %d accumulation steps from %s), the checkpoint's %d (%s): the training recipe changes (the lr per sample, the tokens per step) and the Trainer, which skips global_step x accumulation batches of the new size to find its place in the data, resumes at another sample%s",
 			g, b.micro.Value, b.micro.From, b.world.Value, b.world.From, b.accum.Value, b.accum.From, ck.Value, ck.From, fedNote)
 		hint := ""
 		if args != nil && args.PerDeviceTrainBatchSize != nil && args.GradientAccumulationSteps != nil && args.WorldSize != nil {
@@ -329,7 +284,7 @@ func (b *builder) batch() {
 		return
 	}
 	if override {
-		b.add(CheckTrainerState, ckpt.Error, ts.file, "DeepSpeed is given %d samples per device (%s), but on resume the Trainer restores train_batch_size %d from trainer_state.json over the command line and feeds %d per device: each step really holds %d x %d x %d = %d samples, not %d",
+		b.add(ckpt.CheckTrainerState, ckpt.Error, ts.file, "DeepSpeed is given %d samples per device (%s), but on resume the Trainer restores train_batch_size %d from trainer_state.json over the command line and feeds %d per device: each step really holds %d x %d x %d = %d samples, not %d",
 			b.micro.Value, b.micro.From, fed.Value, fed.Value, fed.Value, b.world.Value, b.accum.Value, fed.Value*b.world.Value*b.accum.Value, g).
 			fix("set \"train_batch_size\": %d in %s (the YuLan-Mini model card's step 1: the command line cannot override it)", b.micro.Value, b.rel(ts.file))
 	}
@@ -353,7 +308,7 @@ func (b *builder) dp() {
 	if L.LoadUniversal || !L.TagFound || L.ResumeDP == nil || L.CheckpointDP == nil || L.ResumeDP.Value == L.CheckpointDP.Value {
 		return
 	}
-	r := b.add(CheckDPSize, ckpt.Error, b.f.zeroTag.dir, "DeepSpeed loads the ZeRO shards of %s, written by %d data-parallel ranks (%s), into %d (%s): it stops with \"The checkpoint being loaded used a DP world size of %d but the current world size is %d\" (shards cannot be re-partitioned)",
+	r := b.add(ckpt.CheckDPSize, ckpt.Error, b.f.zeroTag.dir, "DeepSpeed loads the ZeRO shards of %s, written by %d data-parallel ranks (%s), into %d (%s): it stops with \"The checkpoint being loaded used a DP world size of %d but the current world size is %d\" (shards cannot be re-partitioned)",
 		L.Tag, L.CheckpointDP.Value, L.CheckpointDP.From, L.ResumeDP.Value, L.ResumeDP.From, L.CheckpointDP.Value, L.ResumeDP.Value)
 	if L.UniversalAvailable {
 		r.fix("set \"checkpoint\": {\"load_universal\": true}: the universal checkpoint %s loads at any data-parallel size", tagDesc(b.f.latestUniversal, "latest_universal"))
@@ -437,7 +392,7 @@ func (b *builder) optimizer() {
 			}
 		}
 		if bad {
-			b.add(CheckBetas, ckpt.Error, b.cfgFile, "the configuration sets betas (%s, %s) (%s), but %s: training continues with betas %s",
+			b.add(ckpt.CheckBetas, ckpt.Error, b.cfgFile, "the configuration sets betas (%s, %s) (%s), but %s: training continues with betas %s",
 				fmtFloat(c1.Value), fmtFloat(c2.Value), c1.From, restored, strings.Join(unique(saved), ", ")).
 				fix("set \"betas\": %s to state the recipe the run will follow; to really change betas, edit the param groups saved in %s", "["+strings.Trim(unique(saved)[0], "()")+"]", file)
 		}
@@ -455,7 +410,7 @@ func (b *builder) optimizer() {
 			}
 		}
 		if bad {
-			b.add(CheckEps, ckpt.Error, b.cfgFile, "the configuration sets eps %s (%s), but %s: training continues with eps %s", fmtFloat(c.Value), c.From, restored, strings.Join(unique(saved), ", ")).
+			b.add(ckpt.CheckEps, ckpt.Error, b.cfgFile, "the configuration sets eps %s (%s), but %s: training continues with eps %s", fmtFloat(c.Value), c.From, restored, strings.Join(unique(saved), ", ")).
 				fix("set \"eps\": %s; to really change it, edit the param groups saved in %s", unique(saved)[0], file)
 		}
 	}
@@ -475,7 +430,7 @@ func (b *builder) optimizer() {
 			}
 		}
 		if bad || (!has && c.Value != 0 && len(saved) > 0) {
-			b.add(CheckWeightDecay, ckpt.Error, b.cfgFile, "the configuration sets weight decay %s (%s), but %s: the groups keep weight decay %s", fmtFloat(c.Value), c.From, restored, strings.Join(saved, ", ")).
+			b.add(ckpt.CheckWeightDecay, ckpt.Error, b.cfgFile, "the configuration sets weight decay %s (%s), but %s: the groups keep weight decay %s", fmtFloat(c.Value), c.From, restored, strings.Join(saved, ", ")).
 				fix("set \"weight_decay\" to the checkpoint's (%s); to really change it, edit the param groups saved in %s", strings.Join(unique(saved), " / "), file)
 		}
 	}
@@ -556,6 +511,6 @@ func (b *builder) precision() {
 	if P.Config == "" || P.Checkpoint == "" || P.Checkpoint == "fp16 or fp32" || P.Checkpoint == P.Config {
 		return
 	}
-	b.add(CheckDType, ckpt.Warning, b.cfgFile, "the checkpoint was trained in %s (%s), the resumed run trains in %s (%s)", P.Checkpoint, P.CheckpointFrom, P.Config, P.ConfigFrom).
+	b.add(ckpt.CheckDType, ckpt.Warning, b.cfgFile, "the checkpoint was trained in %s (%s), the resumed run trains in %s (%s)", P.Checkpoint, P.CheckpointFrom, P.Config, P.ConfigFrom).
 		fix("enable %s in the DeepSpeed configuration, as the checkpoint was trained", P.Checkpoint)
 }

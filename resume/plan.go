@@ -193,7 +193,7 @@ type RNG struct {
 // Finding is one way the resume will not go as configured: the shape of
 // verify's findings, plus the fix.
 type Finding struct {
-	Check    string
+	Check    ckpt.CheckID
 	Severity ckpt.Severity
 	Param    string
 	File     string
@@ -205,12 +205,12 @@ type Finding struct {
 // "info").
 func (f Finding) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		Check    string `json:"check"`
-		Severity string `json:"severity"`
-		Param    string `json:"param"`
-		File     string `json:"file"`
-		Message  string `json:"message"`
-		Fix      string `json:"fix"`
+		Check    ckpt.CheckID `json:"check"`
+		Severity string       `json:"severity"`
+		Param    string       `json:"param"`
+		File     string       `json:"file"`
+		Message  string       `json:"message"`
+		Fix      string       `json:"fix"`
 	}{f.Check, f.Severity.String(), f.Param, f.File, f.Message, f.Fix})
 }
 
@@ -245,8 +245,8 @@ func Inspect(path string, opt Options) (*Plan, error) {
 	b.scheduler()
 	b.trainerState()
 	b.rng()
-	order := map[string]int{}
-	for i, c := range Checks {
+	order := map[ckpt.CheckID]int{}
+	for i, c := range ckpt.Checks() {
 		order[c.ID] = i
 	}
 	sort.SliceStable(p.Findings, func(i, j int) bool {
@@ -288,7 +288,7 @@ func (r findingRef) fix(format string, args ...any) {
 	r.p.Findings[r.i].Fix = fmt.Sprintf(format, args...)
 }
 
-func (b *builder) add(check string, sev ckpt.Severity, file, format string, args ...any) findingRef {
+func (b *builder) add(check ckpt.CheckID, sev ckpt.Severity, file, format string, args ...any) findingRef {
 	b.p.Findings = append(b.p.Findings, Finding{Check: check, Severity: sev, File: file, Message: fmt.Sprintf(format, args...)})
 	return findingRef{b.p, len(b.p.Findings) - 1}
 }
@@ -326,7 +326,7 @@ func (b *builder) config() error {
 func (b *builder) trainingArgs() {
 	if b.f.argsErr != nil {
 		file := filepath.Join(b.f.dir, "training_args.bin")
-		b.add(CheckTrainingArgs, ckpt.Warning, file, "training_args.bin unreadable or absent (%v): the \"auto\" values of the DeepSpeed configuration cannot be resolved from the checkpoint's training arguments", b.f.argsErr).
+		b.add(ckpt.CheckTrainingArgs, ckpt.Warning, file, "training_args.bin unreadable or absent (%v): the \"auto\" values of the DeepSpeed configuration cannot be resolved from the checkpoint's training arguments", b.f.argsErr).
 			fix("give the resumed run's numbers with --per-device-batch, --grad-accum and --world-size")
 	}
 }

@@ -85,7 +85,7 @@ func (b *builder) scheduler() {
 		a = *args
 	}
 	if f.schedError != nil {
-		b.add(CheckScheduler, ckpt.Error, filepath.Join(f.dir, "scheduler.pt"), "scheduler.pt unreadable: %v", f.schedError).
+		b.add(ckpt.CheckScheduler, ckpt.Error, filepath.Join(f.dir, "scheduler.pt"), "scheduler.pt unreadable: %v", f.schedError).
 			fix("replace scheduler.pt with a readable copy")
 	}
 	// What the checkpoint saved. The Trainer loads scheduler.pt after
@@ -127,19 +127,19 @@ func (b *builder) scheduler() {
 	step := S.Step
 	switch {
 	case S.Resume == "deepspeed" && S.Checkpoint == "torch":
-		b.add(CheckScheduler, ckpt.Error, b.cfgFile, "the configuration's scheduler section makes DeepSpeed build %s, which restores its position from the saved lr_scheduler's last_batch_iteration; the checkpoint saved a torch scheduler's state (base_lrs, last_epoch: %s), so loading fails with KeyError: 'last_batch_iteration'",
+		b.add(ckpt.CheckScheduler, ckpt.Error, b.cfgFile, "the configuration's scheduler section makes DeepSpeed build %s, which restores its position from the saved lr_scheduler's last_batch_iteration; the checkpoint saved a torch scheduler's state (base_lrs, last_epoch: %s), so loading fails with KeyError: 'last_batch_iteration'",
 			S.Type, S.CheckpointFrom).
 			fix("remove the scheduler section to keep the Trainer's scheduler (%s), as the checkpoint was trained", orUnknown(a.LRSchedulerType))
 		return
 	case S.Resume == "trainer" && S.Checkpoint == "deepspeed":
-		b.add(CheckScheduler, ckpt.Error, b.cfgFile, "without a scheduler section the Trainer builds its own scheduler (%s) and loads the checkpoint's lr_scheduler into it, but the checkpoint was trained with DeepSpeed's scheduler (last_batch_iteration in %s) and has no scheduler.pt: loading fails",
+		b.add(ckpt.CheckScheduler, ckpt.Error, b.cfgFile, "without a scheduler section the Trainer builds its own scheduler (%s) and loads the checkpoint's lr_scheduler into it, but the checkpoint was trained with DeepSpeed's scheduler (last_batch_iteration in %s) and has no scheduler.pt: loading fails",
 			S.Type, S.CheckpointFrom).
 			fix("add the scheduler section the checkpoint was trained with%s", b.savedSchedulerHint())
 		return
 	case S.Resume == "trainer" && S.Checkpoint == "torch" && !S.SchedulerPT && b.p.DSConfig.From != "none" && (f.trainer != nil || f.args != nil):
 		// A Trainer folder (trainer_state.json or training_args.bin): the
 		// Trainer, not DeepSpeed alone, resumes from it.
-		b.add(CheckScheduler, ckpt.Error, filepath.Join(f.dir, "scheduler.pt"), "with DeepSpeed and its own scheduler the Trainer loads scheduler.pt on resume (after DeepSpeed restored the model states' lr_scheduler); %s has none, so the resume stops with FileNotFoundError",
+		b.add(ckpt.CheckScheduler, ckpt.Error, filepath.Join(f.dir, "scheduler.pt"), "with DeepSpeed and its own scheduler the Trainer loads scheduler.pt on resume (after DeepSpeed restored the model states' lr_scheduler); %s has none, so the resume stops with FileNotFoundError",
 			f.dir).
 			fix("copy scheduler.pt of this checkpoint from the training run")
 	}
@@ -234,19 +234,19 @@ func (b *builder) dsSchedule(step int64) {
 				planned = fmt.Sprintf(" (the checkpoint's run planned %d: %s)", v, b.rel(ms.config.Path))
 			}
 		}
-		b.add(CheckScheduler, ckpt.Error, b.cfgFile, "the schedule has ended: %s ends at total_num_steps %d (%s), and the checkpoint resumes at iteration %d (%s)%s",
+		b.add(ckpt.CheckScheduler, ckpt.Error, b.cfgFile, "the schedule has ended: %s ends at total_num_steps %d (%s), and the checkpoint resumes at iteration %d (%s)%s",
 			S.Type, S.TotalSteps.Value, S.TotalSteps.From, step, S.CheckpointFrom, lrText).
 			fix("set total_num_steps above %d%s", step, planned)
 	}
 	// The peak lr: DeepSpeed's scheduler takes it from the configuration.
 	if ms := b.f.ms; maxLR != nil && ms != nil && ms.config != nil {
 		if old, ok := ms.config.get("scheduler.params.warmup_max_lr").number(); ok && !close(old, maxLR.Value) {
-			b.add(CheckLR, ckpt.Warning, b.cfgFile, "the peak learning rate changes from %s (%s) to %s (%s): DeepSpeed's scheduler applies the new one from the first resumed step",
+			b.add(ckpt.CheckLR, ckpt.Warning, b.cfgFile, "the peak learning rate changes from %s (%s) to %s (%s): DeepSpeed's scheduler applies the new one from the first resumed step",
 				fmtFloat(old), b.rel(ms.config.Path), fmtFloat(maxLR.Value), maxLR.From).
 				fix("set warmup_max_lr %s to keep the recipe", fmtFloat(old))
 		}
 		if t, ok := ms.config.get("scheduler.type").text(); ok && S.Type != "" && t != S.Type {
-			b.add(CheckScheduler, ckpt.Warning, b.cfgFile, "the scheduler changes from %s (%s) to %s", t, b.rel(ms.config.Path), S.Type).
+			b.add(ckpt.CheckScheduler, ckpt.Warning, b.cfgFile, "the scheduler changes from %s (%s) to %s", t, b.rel(ms.config.Path), S.Type).
 				fix("set \"scheduler\": {\"type\": %q} to keep the recipe", t)
 		}
 	}
@@ -287,7 +287,7 @@ func (b *builder) hfSchedule(step int64, a TrainingArgs) {
 		return
 	}
 	sort.Strings(diff)
-	b.add(CheckLR, ckpt.Error, b.cfgFile, "the configuration's learning rate %s (%s) is not used: resuming restores the scheduler's base_lrs %s (%s) and the lr follows them times the schedule",
+	b.add(ckpt.CheckLR, ckpt.Error, b.cfgFile, "the configuration's learning rate %s (%s) is not used: resuming restores the scheduler's base_lrs %s (%s) and the lr follows them times the schedule",
 		fmtFloat(c.Value), c.From, strings.Join(unique(diff), ", "), S.CheckpointFrom).
 		fix("set the learning rate to %s to state what will happen; to change the peak lr, change base_lrs in scheduler.pt and in the model states' lr_scheduler", unique(diff)[0])
 }
@@ -318,7 +318,7 @@ func (b *builder) trainerState() {
 		b.note("the resumed Trainer keeps %s from %s whatever its command line says; edit the file to change them (the YuLan-Mini model card, step 1)", strings.Join(kept, ", "), b.rel(ts.file))
 	}
 	if ms := f.ms; ms != nil && ms.globalSteps != nil && ts.GlobalStep != nil && *ms.globalSteps != *ts.GlobalStep {
-		b.add(CheckTrainerState, ckpt.Warning, ts.file, "trainer_state.json says global_step %d, the model states (%s) %d: the Trainer finds its place in the data by its global_step, DeepSpeed continues its own count",
+		b.add(ckpt.CheckTrainerState, ckpt.Warning, ts.file, "trainer_state.json says global_step %d, the model states (%s) %d: the Trainer finds its place in the data by its global_step, DeepSpeed continues its own count",
 			*ts.GlobalStep, b.rel(ms.file), *ms.globalSteps).
 			fix("use the trainer_state.json saved with %s", b.p.Load.Tag)
 	}
@@ -334,7 +334,7 @@ func (b *builder) trainerState() {
 		if S := b.p.Scheduler; S.NextLR != nil && S.Resume == "trainer" {
 			lr = fmt.Sprintf(", and its %s schedule is at lr %s", S.Type, fmtFloat(*S.NextLR))
 		}
-		b.add(CheckMaxSteps, ckpt.Warning, ts.file, "global_step %d has reached max_steps %d (%s): resumed with these training arguments the Trainer stops at once%s",
+		b.add(ckpt.CheckMaxSteps, ckpt.Warning, ts.file, "global_step %d has reached max_steps %d (%s): resumed with these training arguments the Trainer stops at once%s",
 			*ts.GlobalStep, maxSteps, from, lr).
 			fix("pass --max_steps above %d to the resumed run (the Trainer recomputes max_steps from its arguments)", *ts.GlobalStep)
 	}
@@ -376,12 +376,12 @@ func (b *builder) rng() {
 		if len(list) > 4 {
 			list = append(append([]string{}, list[:4]...), fmt.Sprintf("... %d more", len(R.Missing)-4))
 		}
-		b.add(CheckRNG, ckpt.Info, f.dir, "%d of the %d resumed ranks find no random-number state (%s; the checkpoint has %d): those ranks draw a different data order and dropout than an uninterrupted run",
+		b.add(ckpt.CheckRNG, ckpt.Info, f.dir, "%d of the %d resumed ranks find no random-number state (%s; the checkpoint has %d): those ranks draw a different data order and dropout than an uninterrupted run",
 			len(R.Missing), len(expected), strings.Join(list, ", "), len(f.rngFiles)).
 			fix("resume on the checkpoint's %d ranks to reproduce the run exactly; otherwise nothing to do", len(f.rngFiles))
 	}
 	for _, u := range unreadable {
-		b.add(CheckRNG, ckpt.Warning, "", "random-number state unreadable: %s", u).
+		b.add(ckpt.CheckRNG, ckpt.Warning, "", "random-number state unreadable: %s", u).
 			fix("replace the file with a readable copy; the Trainer fails to load it")
 	}
 	if extra := len(f.rngFiles) - (len(expected) - len(R.Missing)); extra > 0 && b.world.Value > 1 {
