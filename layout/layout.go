@@ -71,7 +71,9 @@ var ErrMissingTag = errors.New("the tag folder named by the latest file is missi
 func Openers() []Opener {
 	return []Opener{
 		{Name: Universal, Title: "DeepSpeed universal",
-			Detect: func(path string) error { return missingTag(resolveErr(universal.Resolve(path)), universal.ErrMissingTag) },
+			Detect: func(path string) error {
+				return missingTag(resolveErr(universal.Resolve(path)), universal.ErrMissingTag)
+			},
 			Open: func(path string, opt Options) (*ckpt.Checkpoint, error) {
 				return universal.Open(path, universal.Options{Tolerant: opt.Tolerant})
 			}},

@@ -288,16 +288,3 @@ func TestInspectErrors(t *testing.T) {
 		t.Errorf("a latest file naming a path: %v", err)
 	}
 }
-
-// TestChecksDocumented ties the check table to the README section.
-func TestChecksDocumented(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range ckpt.Checks() {
-		if !bytes.Contains(readme, []byte("`"+c.ID+"`")) {
-			t.Errorf("README has no row for %s", c.ID)
-		}
-	}
-}
