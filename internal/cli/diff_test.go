@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ckptinspect/ckptinspect/htmlreport"
+	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/golden"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
