@@ -8,6 +8,7 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/internal/stream"
 	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
 // ScanOptions configures [Scan].
@@ -93,13 +94,10 @@ func (c *Checkpoint) ScanBytes(filter func(*Param) bool) int64 {
 
 // IsScale reports whether p is a re-parameterisation scale factor, such as
 // YuLan-Mini's WeSaR *_alpha parameters: a trainable parameter with one
-// element whose name ends in "_alpha".
+// element whose name is a scale factor's (yulan.IsAlpha: its last
+// component ends in "_alpha").
 func IsScale(p *Param) bool {
-	if p.Numel() != 1 {
-		return false
-	}
-	n := p.Name
-	return len(n) > 6 && n[len(n)-6:] == "_alpha"
+	return p.Numel() == 1 && yulan.IsAlpha(p.Name)
 }
 
 // Scan measures every parameter of c in one pass over its bytes: the
