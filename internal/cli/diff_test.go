@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/golden"
+	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 )
