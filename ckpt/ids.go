@@ -48,7 +48,8 @@ type CheckID string
 // The checks. Structure checks are found while a layout opens a
 // checkpoint; the others by package verify's passes.
 const (
-	CheckTag            CheckID = "structure.tag"
+	CheckLatest         CheckID = "structure.latest"
+	CheckCopies         CheckID = "structure.copies"
 	CheckUnreadable     CheckID = "structure.unreadable"
 	CheckTruncated      CheckID = "structure.truncated"
 	CheckMissingState   CheckID = "structure.missing_state"
@@ -60,6 +61,7 @@ const (
 	CheckStray          CheckID = "structure.stray"
 	CheckTrainer        CheckID = "structure.trainer"
 	CheckShapes         CheckID = "shapes.mismatch"
+	CheckConfigShapes   CheckID = "shapes.config"
 	CheckNonFinite      CheckID = "values.nonfinite"
 	CheckNegativeExpAvg CheckID = "values.negative_exp_avg_sq"
 	CheckStaleMoments   CheckID = "values.stale_moments"
@@ -97,7 +99,8 @@ type Check struct {
 
 // checks is the one table of checks, in the order findings are reported.
 var checks = []Check{
-	{CheckTag, Error, "the tag folder named by latest_universal exists"},
+	{CheckLatest, Error, "latest and latest_universal name tag folders that exist and hold their checkpoint (what a resume reads)"},
+	{CheckCopies, Error, "the copies a folder holds (ZeRO shards and their universal conversion) have the same parameter names, shapes and step"},
 	{CheckUnreadable, Error, "every file can be read: a valid torch.save file, zip directory consistent"},
 	{CheckTruncated, Error, "no file is truncated: every storage byte range lies inside its file"},
 	{CheckMissingState, Error, "every parameter has fp32, exp_avg and exp_avg_sq (and step, if any parameter has one)"},
@@ -109,6 +112,7 @@ var checks = []Check{
 	{CheckStray, Warning, "no stray files beside the state files"},
 	{CheckTrainer, Warning, "trainer_state.json and config.json, when present, are valid JSON"},
 	{CheckShapes, Error, "fp32, exp_avg, exp_avg_sq and the bf16 module weight have the shape param_shapes gives"},
+	{CheckConfigShapes, Error, "every weight has the shape config.json gives (hidden_size, intermediate_size, heads, KV heads, vocab_size; vocabulary rows may be padded)"},
 	{CheckNonFinite, Error, "no NaN or Inf in any state"},
 	{CheckNegativeExpAvg, Error, "exp_avg_sq >= 0 everywhere"},
 	{CheckStaleMoments, Warning, "a moment is not entirely zero while the step is > 0"},

@@ -28,6 +28,14 @@ type Checkpoint struct {
 	// TrainerStep is trainer_state.json's global_step, if present.
 	TrainerStep *int64
 	DSVersion   string
+	// ZeroStage, DPWorldSize and MPWorldSize are the ZeRO stage and the
+	// data- and model-parallel sizes of the run that saved the checkpoint
+	// (the model states' ds_config, dp_world_size and mp_world_size), if
+	// known.
+	ZeroStage, DPWorldSize, MPWorldSize *int64
+	// WeightsOnly is true for a checkpoint that holds model weights and no
+	// optimizer state (a safetensors model, a PyTorch state_dict).
+	WeightsOnly bool
 	ParamGroups []ParamGroup
 	Params      []*Param
 	// Config is the model's config.json, if present.

@@ -99,6 +99,10 @@ func (o *Reader) ReadModelStates(path string) ModelStates {
 	if v, ok := root.Get("ds_version"); ok {
 		o.C.DSVersion, _ = v.(string)
 	}
+	o.C.DPWorldSize, o.C.MPWorldSize = intOf(root, "dp_world_size"), intOf(root, "mp_world_size")
+	if v, ok := root.Get("ds_config"); ok {
+		o.C.ZeroStage = zeroStage(v)
+	}
 	if v, ok := root.Get("param_shapes"); ok {
 		if l, ok := v.(*pickle.List); ok {
 			for g, item := range l.Items {
@@ -251,6 +255,45 @@ func toFloat(v any) (float64, bool) {
 		return 0, true
 	}
 	return 0, false
+}
+
+// intOf returns the integer d holds under key, or nil.
+func intOf(d *pickle.Dict, key string) *int64 {
+	if v, ok := d.Get(key); ok {
+		if n, ok := v.(int64); ok {
+			return &n
+		}
+	}
+	return nil
+}
+
+// zeroStage reads the ZeRO stage of a saved DeepSpeed configuration: a
+// dict's zero_optimization.stage, or a DeepSpeedConfig object's
+// zero_optimization_stage (an int or a ZeroStageEnum member).
+func zeroStage(v any) *int64 {
+	var stage any
+	switch x := v.(type) {
+	case *pickle.Dict:
+		if z, ok := x.Get("zero_optimization"); ok {
+			if zd, ok := z.(*pickle.Dict); ok {
+				stage, _ = zd.Get("stage")
+			}
+		}
+	case *pickle.Object:
+		stage, _ = x.Field("zero_optimization_stage")
+	}
+	if o, ok := stage.(*pickle.Object); ok && len(o.Args) == 1 {
+		stage = o.Args[0] // ZeroStageEnum(2)
+	} else if ok {
+		members := map[string]int64{"disabled": 0, "optimizer_states": 1, "gradients": 2, "weights": 3}
+		if n, ok := members[o.Member]; ok {
+			stage = n
+		}
+	}
+	if n, ok := stage.(int64); ok {
+		return &n
+	}
+	return nil
 }
 
 // StateCheck tells a truncated file from an otherwise unreadable one.

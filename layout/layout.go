@@ -18,6 +18,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
@@ -32,6 +36,7 @@ const (
 	Universal   = universal.Layout
 	Zero        = zero.Layout
 	Safetensors = "safetensors"
+	PyTorch     = "pytorch"
 )
 
 // ErrUnknown reports a path that holds no checkpoint layout Open reads.
@@ -60,6 +65,8 @@ type Opener struct {
 	Detect func(path string) error
 	// Open opens the layout at path.
 	Open func(path string, opt Options) (*ckpt.Checkpoint, error)
+	// WeightsOnly is true for layouts without optimizer state.
+	WeightsOnly bool
 }
 
 // ErrMissingTag is wrapped by Detect errors of a pointer file (latest,
@@ -82,8 +89,10 @@ func Openers() []Opener {
 			Open: func(path string, opt Options) (*ckpt.Checkpoint, error) {
 				return zero.Open(path, zero.Options{Tolerant: opt.Tolerant})
 			}},
-		{Name: Safetensors, Title: "safetensors (weights only)", Detect: detectSafetensors,
+		{Name: Safetensors, Title: "safetensors (weights only)", Detect: detectSafetensors, WeightsOnly: true,
 			Open: func(path string, _ Options) (*ckpt.Checkpoint, error) { return openSafetensors(path) }},
+		{Name: PyTorch, Title: "PyTorch state_dict (weights only)", Detect: detectPyTorch, WeightsOnly: true,
+			Open: func(path string, _ Options) (*ckpt.Checkpoint, error) { return openPyTorch(path) }},
 	}
 }
 
@@ -119,9 +128,9 @@ func Title(name string) string {
 }
 
 // Detect returns the layouts path holds, in registry order, and for each
-// layout that is not there, why not (by name). A safetensors model beside
+// layout that is not there, why not (by name). A weights-only model beside
 // DeepSpeed state is not counted: it is the weights-only export of the
-// same checkpoint.
+// same checkpoint; nor is a second weights-only format beside a first.
 func Detect(path string) (found []string, why map[string]error) {
 	why = map[string]error{}
 	for _, o := range Openers() {
@@ -129,12 +138,71 @@ func Detect(path string) (found []string, why map[string]error) {
 			why[o.Name] = err
 			continue
 		}
-		if o.Name == Safetensors && len(found) > 0 {
+		if o.WeightsOnly && len(found) > 0 {
 			continue
 		}
 		found = append(found, o.Name)
 	}
 	return found, why
+}
+
+// runFolder matches the checkpoint folders a Hugging Face Trainer writes
+// in its output folder.
+var runFolder = regexp.MustCompile(`^checkpoint-(\d+)$`)
+
+// Runs lists the checkpoint-N/ folders of a training run's output folder,
+// by increasing N (nil when path holds none).
+func Runs(path string) []string {
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil
+	}
+	type run struct {
+		dir string
+		n   int64
+	}
+	var runs []run
+	for _, e := range entries {
+		m := runFolder.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(path, e.Name())); err != nil || !fi.IsDir() {
+			continue
+		}
+		n, err := strconv.ParseInt(m[1], 10, 64)
+		if err == nil {
+			runs = append(runs, run{filepath.Join(path, e.Name()), n})
+		}
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].n < runs[j].n })
+	out := make([]string, len(runs))
+	for i, r := range runs {
+		out[i] = r.dir
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// Resolve returns the folder to read for path: path itself when it holds a
+// layout (or is not a folder), else, in a training run's output folder,
+// its last checkpoint-N/ (the highest N), with a note saying so.
+func Resolve(path string) (string, string) {
+	if found, _ := Detect(path); len(found) > 0 {
+		return path, ""
+	}
+	runs := Runs(path)
+	if len(runs) == 0 {
+		return path, ""
+	}
+	last := runs[len(runs)-1]
+	if len(runs) == 1 {
+		return last, fmt.Sprintf("%s is a training run's folder: read its only checkpoint, %s", path, filepath.Base(last))
+	}
+	return last, fmt.Sprintf("%s is a training run's folder with %d checkpoints (%s to %s): read the last, %s; name a checkpoint-N/ folder to read another (ckptinspect ls %s lists them)",
+		path, len(runs), filepath.Base(runs[0]), filepath.Base(last), filepath.Base(last), path)
 }
 
 // Open opens the checkpoint at path. With Auto it reads the first layout
@@ -151,6 +219,7 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}
+	path, runNote := Resolve(path)
 	found, why := Detect(path)
 	if len(found) == 0 {
 		// A pointer file naming a missing tag says more than "unknown".
@@ -167,6 +236,9 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 	}
 	o, _ := Lookup(found[0])
 	c, err := o.Open(path, opt)
+	if err == nil && runNote != "" {
+		c.Notes = append([]string{runNote}, c.Notes...)
+	}
 	if err == nil && len(found) > 1 {
 		c.Notef("the folder also holds %s; read the %s checkpoint; use --layout %s for the other", others(found[1:]), o.Title, found[1])
 	}

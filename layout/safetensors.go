@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 
@@ -28,15 +29,9 @@ func openSafetensors(path string) (*ckpt.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &ckpt.Checkpoint{Path: path, Layout: Safetensors, Tag: filepath.Base(path)}
+	c := &ckpt.Checkpoint{Path: path, Layout: Safetensors, Tag: filepath.Base(path), WeightsOnly: true}
 	c.OnClose(set.Close)
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		if _, err := os.Stat(filepath.Join(path, "trainer_state.json")); err == nil {
-			r := dsmeta.Reader{C: c}
-			r.ReadTrainer(path)
-			c.Step = c.TrainerStep
-		}
-	}
+	readModelFolder(c, path)
 	for _, t := range set.Tensors {
 		p := &ckpt.Param{Name: t.Name, Shape: append([]int64{}, t.Shape...), Group: -1}
 		switch t.DType {
@@ -48,6 +43,27 @@ func openSafetensors(path string) (*ckpt.Checkpoint, error) {
 		c.Params = append(c.Params, p)
 	}
 	return c, nil
+}
+
+// readModelFolder reads the Trainer files (trainer_state.json's step) and
+// config.json of the folder holding a weights-only model (path, or the
+// folder of the file path).
+func readModelFolder(c *ckpt.Checkpoint, path string) {
+	dir := path
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "trainer_state.json")); err == nil {
+		r := dsmeta.Reader{C: c}
+		r.ReadTrainer(dir)
+		c.Step = c.TrainerStep
+		return
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
+		if err := json.Unmarshal(b, &c.Config); err != nil {
+			c.Report(ckpt.CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "config.json"), "%s: %v", filepath.Join(dir, "config.json"), err)
+		}
+	}
 }
 
 // safetensorsTensor makes a one-piece logical tensor of a safetensors
