@@ -26,9 +26,12 @@ import (
 type Finding struct {
 	Check    ckpt.CheckID
 	Severity ckpt.Severity
-	Param    string
-	File     string
-	Message  string
+	// Layout names the copy the finding is about when a folder holds
+	// several ([Target]); "" otherwise.
+	Layout  string
+	Param   string
+	File    string
+	Message string
 }
 
 // Options configures [Run].
@@ -48,7 +51,23 @@ type Report struct {
 	// the bytes read by the CRC pass.
 	BytesScanned, BytesDeep int64
 	Errors, Warnings        int
+	// Summary is the value scan's: global norms, NaN and Inf totals.
+	Summary ckpt.Summary
+	// Skipped lists the checks that did not apply, with why.
+	Skipped []Skip
 }
+
+// Skip is a check that was not run, and why.
+type Skip struct {
+	Check  ckpt.CheckID
+	Reason string
+}
+
+// optimizerChecks are the checks of optimizer state and master weights: a
+// weights-only checkpoint has none of them.
+var optimizerChecks = []ckpt.CheckID{ckpt.CheckMissingState, ckpt.CheckParamNames, ckpt.CheckMissingRank, ckpt.CheckFragments,
+	ckpt.CheckModelStates, ckpt.CheckOptimizerState, ckpt.CheckShapes, ckpt.CheckNegativeExpAvg, ckpt.CheckStaleMoments,
+	ckpt.CheckStep, ckpt.CheckTrainerStep, ckpt.CheckMaster, ckpt.CheckGroups}
 
 // Run checks c.
 func Run(ctx context.Context, c *ckpt.Checkpoint, opt Options) (*Report, error) {
@@ -63,15 +82,28 @@ func Run(ctx context.Context, c *ckpt.Checkpoint, opt Options) (*Report, error) 
 		}
 		r.add(Finding{Check: is.Check, Severity: sev, Param: is.Param, File: is.File, Message: is.Message})
 	}
-	checkStructure(r, c)
-	checkShapes(r, c)
-	checkSteps(r, c)
-	checkGroups(r, c)
+	if c.WeightsOnly {
+		for _, id := range optimizerChecks {
+			r.Skipped = append(r.Skipped, Skip{id, "weights only: no optimizer state or master weights"})
+		}
+	} else {
+		checkStructure(r, c)
+		checkShapes(r, c)
+		checkSteps(r, c)
+		checkGroups(r, c)
+	}
+	if why := checkConfigShapes(r, c); why != "" {
+		r.Skipped = append(r.Skipped, Skip{ckpt.CheckConfigShapes, why})
+	}
+	if !opt.Deep {
+		r.Skipped = append(r.Skipped, Skip{ckpt.CheckCRC, "without --deep"})
+	}
 	res, err := ckpt.Scan(ctx, c, ckpt.ScanOptions{Workers: opt.Workers, Progress: opt.Progress, Compare: true})
 	if err != nil {
 		return nil, err
 	}
 	r.BytesScanned = res.Summary.BytesScanned
+	r.Summary = res.Summary
 	for _, pr := range res.Params {
 		checkValues(r, pr)
 	}
@@ -118,24 +150,9 @@ func fileOf(t *ckpt.Tensor) string {
 }
 
 func checkStructure(r *Report, c *ckpt.Checkpoint) {
-	anyStep := false
-	for _, p := range c.Params {
-		if p.Step != nil {
-			anyStep = true
-		}
-	}
-	for _, p := range c.Params {
-		var missing []string
-		for _, st := range []ckpt.State{ckpt.FP32, ckpt.ExpAvg, ckpt.ExpAvgSq} {
-			if p.Tensor(st) == nil && !unreadable(c, p.Name, string(st)) {
-				missing = append(missing, string(st)+".pt")
-			}
-		}
-		if anyStep && p.Step == nil && !unreadable(c, p.Name, "step") {
-			missing = append(missing, "step.pt")
-		}
-		for _, m := range missing {
-			r.addf(ckpt.CheckMissingState, ckpt.Error, p.Name, "", "parameter %s has no %s", p.Name, m)
+	for _, m := range c.Missing() {
+		if !unreadable(c, m.Param, string(m.State)) {
+			r.addf(ckpt.CheckMissingState, ckpt.Error, m.Param, "", "parameter %s has no %s.pt", m.Param, m.State)
 		}
 	}
 }
