@@ -201,7 +201,7 @@ def universal_fixture(out):
     gen_universal.main(["--out", root] + MODEL + [
         "--step", str(step), "--step-format", "tensor", "--dp", str(world), "--seed", "5",
         "--lr", str(lr), "--warmup", str(warmup), "--betas", str(betas[0]), str(betas[1]),
-        "--eps", str(eps), "--weight-decay", str(wd)])
+        "--eps", str(eps), "--weight-decay", str(wd), "--dangling-latest"])
     ck = os.path.join(root, f"checkpoint-{step}")
     utag = os.path.join(ck, f"global_step{step}_universal")
 

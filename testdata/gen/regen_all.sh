@@ -33,3 +33,4 @@ rm -rf testdata/wesar-llama testdata/wesar-llama-st testdata/wesar-gemma
 $PY testdata/gen/gen_wesar.py --rms-type llama --out testdata/wesar-llama --seed 5 \
     --zero-shards --safetensors testdata/wesar-llama-st
 $PY testdata/gen/gen_wesar.py --rms-type gemma --out testdata/wesar-gemma --seed 6
+$PY testdata/gen/gen_pytorch.py
