@@ -73,6 +73,9 @@ type Summary struct {
 	// squared L2 norms of the state.
 	WeightNorm, ExpAvgNorm, ExpAvgSqNorm, BF16Norm float64
 	NaN, Inf                                       int64 // totals over every state of every parameter
+	// States counts the parameters measured that have each of the four
+	// states (a norm over no parameter is not a measurement).
+	States map[State]int
 }
 
 // ScanBytes returns the tensor bytes Scan reads for the parameters that
@@ -185,11 +188,21 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 }
 
 func summarize(c *Checkpoint, prs []*ParamResult, scanned int64) Summary {
-	s := Summary{Step: c.Step, Params: len(prs), BytesScanned: scanned}
+	s := Summary{Step: c.Step, Params: len(prs), BytesScanned: scanned, States: map[State]int{}}
 	var w, m, v, b float64
 	add := func(acc *float64, st *tensor.Stats) {
 		if st == nil {
 			return
+		}
+		switch acc {
+		case &w:
+			s.States[FP32]++
+		case &m:
+			s.States[ExpAvg]++
+		case &v:
+			s.States[ExpAvgSq]++
+		case &b:
+			s.States[BF16]++
 		}
 		s.NaN += st.NaN
 		s.Inf += st.Inf

@@ -52,6 +52,11 @@ type Options struct {
 	// Tolerant records unreadable state files as issues of the checkpoint
 	// instead of failing (for verify).
 	Tolerant bool
+	// Select, when set, names the parameters that will be read: a damaged
+	// file that only other parameters need does not fail Open (the
+	// checkpoint is opened again tolerantly, and a note says what was not
+	// read).
+	Select func(name string) bool
 }
 
 // Opener reads one layout.
@@ -150,18 +155,20 @@ func Detect(path string) (found []string, why map[string]error) {
 // in its output folder.
 var runFolder = regexp.MustCompile(`^checkpoint-(\d+)$`)
 
+// Run is one checkpoint-N/ folder of a training run's output folder.
+type Run struct {
+	Dir string // the folder's path
+	N   int64
+}
+
 // Runs lists the checkpoint-N/ folders of a training run's output folder,
 // by increasing N (nil when path holds none).
-func Runs(path string) []string {
+func Runs(path string) []Run {
 	entries, err := os.ReadDir(path)
 	if err != nil {
 		return nil
 	}
-	type run struct {
-		dir string
-		n   int64
-	}
-	var runs []run
+	var runs []Run
 	for _, e := range entries {
 		m := runFolder.FindStringSubmatch(e.Name())
 		if m == nil {
@@ -172,18 +179,11 @@ func Runs(path string) []string {
 		}
 		n, err := strconv.ParseInt(m[1], 10, 64)
 		if err == nil {
-			runs = append(runs, run{filepath.Join(path, e.Name()), n})
+			runs = append(runs, Run{filepath.Join(path, e.Name()), n})
 		}
 	}
-	sort.Slice(runs, func(i, j int) bool { return runs[i].n < runs[j].n })
-	out := make([]string, len(runs))
-	for i, r := range runs {
-		out[i] = r.dir
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
+	sort.Slice(runs, func(i, j int) bool { return runs[i].N < runs[j].N })
+	return runs
 }
 
 // Resolve returns the folder to read for path: path itself when it holds a
@@ -197,18 +197,52 @@ func Resolve(path string) (string, string) {
 	if len(runs) == 0 {
 		return path, ""
 	}
-	last := runs[len(runs)-1]
+	last := runs[len(runs)-1].Dir
 	if len(runs) == 1 {
 		return last, fmt.Sprintf("%s is a training run's folder: read its only checkpoint, %s", path, filepath.Base(last))
 	}
 	return last, fmt.Sprintf("%s is a training run's folder with %d checkpoints (%s to %s): read the last, %s; name a checkpoint-N/ folder to read another (ckptinspect ls %s lists them)",
-		path, len(runs), filepath.Base(runs[0]), filepath.Base(last), filepath.Base(last), path)
+		path, len(runs), filepath.Base(runs[0].Dir), filepath.Base(last), filepath.Base(last), path)
 }
 
 // Open opens the checkpoint at path. With Auto it reads the first layout
 // of the registry the path holds; when a folder holds both a universal
-// checkpoint and ZeRO shards, a note says which was read.
+// checkpoint and ZeRO shards, a note says which was read. A training run's
+// folder is read through its last checkpoint-N/ (see Resolve).
 func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
+	c, err := open(path, opt)
+	if err == nil || opt.Select == nil || opt.Tolerant {
+		return c, err
+	}
+	tol := opt
+	tol.Tolerant = true
+	t, terr := open(path, tol)
+	if terr != nil {
+		return nil, err
+	}
+	unread := map[string]string{} // an issue's note -> what replaces it
+	for _, is := range t.Issues {
+		if is.Severity != ckpt.Error {
+			continue
+		}
+		damaged := is.Check == ckpt.CheckUnreadable || is.Check == ckpt.CheckTruncated || is.Check == ckpt.CheckFragments || is.Check == ckpt.CheckMissingRank
+		switch {
+		case is.Param != "" && !opt.Select(is.Param):
+			unread[is.Message] = fmt.Sprintf("not read (parameter %s is not selected): %s", is.Param, is.Message)
+		case damaged:
+			t.Close()
+			return nil, err // a selected parameter, or all of them, need the damaged file
+		}
+	}
+	for i, n := range t.Notes {
+		if r, ok := unread[n]; ok {
+			t.Notes[i] = r
+		}
+	}
+	return t, nil
+}
+
+func open(path string, opt Options) (*ckpt.Checkpoint, error) {
 	if opt.Layout != Auto {
 		o, err := Lookup(opt.Layout)
 		if err != nil {

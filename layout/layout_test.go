@@ -63,7 +63,7 @@ func TestRunFolder(t *testing.T) {
 	runs := Runs(run)
 	var names []string
 	for _, r := range runs {
-		names = append(names, filepath.Base(r))
+		names = append(names, filepath.Base(r.Dir))
 	}
 	if !slices.Equal(names, []string{"checkpoint-9", "checkpoint-50", "checkpoint-120"}) {
 		t.Fatalf("runs %v", names)

@@ -63,7 +63,10 @@ func openPyTorch(path string) (*ckpt.Checkpoint, error) {
 			return nil, err
 		}
 	}
-	c := &ckpt.Checkpoint{Path: path, Layout: PyTorch, Tag: filepath.Base(path), WeightsOnly: true}
+	c := &ckpt.Checkpoint{Path: path, Layout: PyTorch, Tag: filepath.Base(files[0]), WeightsOnly: true}
+	if len(files) > 1 {
+		c.Tag = pytorchIndex
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -77,6 +80,7 @@ func openPyTorch(path string) (*ckpt.Checkpoint, error) {
 			return nil, err
 		}
 		c.OnClose(f.Close)
+		c.Files = append(c.Files, f.File)
 		for _, w := range f.Warnings {
 			c.Notef("%s: %s", file, w)
 		}

@@ -31,6 +31,14 @@ func openSafetensors(path string) (*ckpt.Checkpoint, error) {
 	}
 	c := &ckpt.Checkpoint{Path: path, Layout: Safetensors, Tag: filepath.Base(path), WeightsOnly: true}
 	c.OnClose(set.Close)
+	if len(set.Files) == 1 {
+		c.Tag = filepath.Base(set.Files[0].Path)
+	} else if len(set.Files) > 1 {
+		c.Tag = "model.safetensors.index.json"
+	}
+	for _, f := range set.Files {
+		c.Files = append(c.Files, &ckpt.File{Path: f.Path, Size: f.Size(), Source: f.ReaderAt()})
+	}
 	readModelFolder(c, path)
 	for _, t := range set.Tensors {
 		p := &ckpt.Param{Name: t.Name, Shape: append([]int64{}, t.Shape...), Group: -1}

@@ -21,7 +21,9 @@ type TensorFile struct {
 	Tensors []NamedTensor
 	// Warnings lists oddities that did not stop reading.
 	Warnings []string
-	close    func() error
+	// File is the file as integrity checks see it.
+	File  *ckpt.File
+	close func() error
 }
 
 // NamedTensor is a tensor of a file with its path in the saved object (a
@@ -42,7 +44,7 @@ func OpenTensorFile(path string) (*TensorFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		tf := &TensorFile{Path: path, Format: Safetensors, close: f.Close}
+		tf := &TensorFile{Path: path, Format: Safetensors, close: f.Close, File: &ckpt.File{Path: path, Size: f.Size(), Source: f.ReaderAt()}}
 		for _, t := range f.Tensors {
 			tf.Tensors = append(tf.Tensors, NamedTensor{Name: t.Name, Tensor: safetensorsTensor(t, "")})
 		}
@@ -52,7 +54,7 @@ func OpenTensorFile(path string) (*TensorFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	tf := &TensorFile{Path: path, Format: string(f.Format), Warnings: f.Warnings, close: f.Close}
+	tf := &TensorFile{Path: path, Format: string(f.Format), Warnings: f.Warnings, close: f.Close, File: dsmeta.File(f)}
 	named, err := f.Tensors()
 	if err != nil {
 		f.Close()

@@ -45,10 +45,9 @@ func Open(path, name string) (*Target, error) {
 	resolved, note := layout.Resolve(path)
 	t := &Target{Path: resolved, Note: note}
 	found, why := layout.Detect(resolved)
-	for _, o := range layout.Openers() {
-		if err := why[o.Name]; errors.Is(err, layout.ErrMissingTag) && (name == "" || name == o.Name) {
-			t.findings = append(t.findings, Finding{Check: ckpt.CheckLatest, Severity: ckpt.Error, File: resolved,
-				Message: fmt.Sprintf("%v: a resume reading the %s checkpoint fails", err, o.Title)})
+	for _, p := range layout.Pointers(resolved) {
+		if p.Problem != "" && (name == "" || name == p.Layout) {
+			t.findings = append(t.findings, Finding{Check: ckpt.CheckLatest, Severity: ckpt.Error, File: p.File, Message: p.Problem})
 		}
 	}
 	if name != "" {

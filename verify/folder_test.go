@@ -78,7 +78,7 @@ func TestLatestMissing(t *testing.T) {
 	}
 	tg, tr := runTarget(t, dir, "")
 	if got := checksOf(tr); !slices.Equal(got, []string{"structure.latest/"}) || len(tg.Copies) != 1 ||
-		!strings.Contains(tr.Findings[0].Message, "latest names global_step7") {
+		tr.Findings[0].Message != "latest names global_step7, which is not in "+dir+": a resume without load_universal reads it and fails" {
 		t.Errorf("findings %v: %v", got, tr.Findings)
 	}
 	// Checking the universal copy only leaves latest alone.

@@ -95,8 +95,15 @@ func Run(ctx context.Context, c *ckpt.Checkpoint, opt Options) (*Report, error) 
 	if why := checkConfigShapes(r, c); why != "" {
 		r.Skipped = append(r.Skipped, Skip{ckpt.CheckConfigShapes, why})
 	}
-	if !opt.Deep {
+	records := false
+	for _, f := range c.Files {
+		records = records || len(f.Records) > 0
+	}
+	switch {
+	case !opt.Deep:
 		r.Skipped = append(r.Skipped, Skip{ckpt.CheckCRC, "without --deep"})
+	case !records:
+		r.Skipped = append(r.Skipped, Skip{ckpt.CheckCRC, "no zip record: the files carry no checksum"})
 	}
 	res, err := ckpt.Scan(ctx, c, ckpt.ScanOptions{Workers: opt.Workers, Progress: opt.Progress, Compare: true})
 	if err != nil {

@@ -19,7 +19,7 @@ func scanCheckpoint(c *cobra.Command, s Streams, label string, cp *ckpt.Checkpoi
 	res, err := ckpt.Scan(c.Context(), cp, opt)
 	bar.Finish()
 	if err != nil {
-		return nil, err
+		return nil, inputError(err)
 	}
 	for _, pr := range res.Params {
 		if pr.Err != nil {
@@ -30,7 +30,7 @@ func scanCheckpoint(c *cobra.Command, s Streams, label string, cp *ckpt.Checkpoi
 }
 
 func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
-	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout})
+	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Select: o.matcher()})
 	if err != nil {
 		return inputError(err)
 	}
@@ -43,10 +43,11 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 	if err != nil {
 		return err
 	}
+	o.noMatch(o.Streams.ErrOut, cp, len(res.Params))
 	doc := report.BuildStats(cp, res)
 	if o.GroupBy == "layer" {
-		doc.Groups = report.GroupByLayer(res)
+		doc.Groups = report.OrderGroups(report.GroupByLayer(res), o.Sort, o.Top)
 	}
 	doc.Params = report.OrderParams(doc.Params, o.Sort, o.Top)
-	return report.WriteStats(o.Streams.Out, o.Format, doc)
+	return report.WriteStats(o.Streams.Out, o.Format, doc, o.text())
 }

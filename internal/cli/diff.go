@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
@@ -19,6 +18,8 @@ type DiffOptions struct {
 	PathA, PathB string
 	// LayoutA and LayoutB force the layouts of A and B ("" detects).
 	LayoutA, LayoutB string
+	// Force compares checkpoints of different models.
+	Force bool
 }
 
 // NewDiffCmd builds `ckptinspect diff`. runF, when not nil, replaces the
@@ -46,13 +47,18 @@ side only, and the global change of the fp32 weights.
 The table shows 1−cos instead of the cosine (readable when it is near 1), and
 the relative change of the bf16 weights (bf16 rel) and of the moments (m rel,
 v rel). --sort <state>.cosine puts the least similar first; other figures sort
-largest first. A and B may be in different layouts (--layout, --layout-b).
-The exit status is 0 whatever the differences.`,
+largest first; with --group-by layer, --sort and --top apply to the layers. A
+and B may be in different layouts (--layout, --layout-b).
+
+Checkpoints of different models (config.json architecture keys, or parameter
+names or shapes that mostly differ) are refused with exit status 2 unless
+--force; parameters on one side only are listed, never compared. The exit
+status is 0 whatever the differences.`,
 		Example: `  ckptinspect diff checkpoint-1000 checkpoint-2000
   ckptinspect diff checkpoint-1000 checkpoint-2000 --sort fp32.rel_change --top 10
   ckptinspect diff checkpoint-1000 checkpoint-2000 --group-by layer
   ckptinspect diff a/checkpoint-7 b/checkpoint-12 --filter 'alpha$' --format csv`,
-		Args: cobra.ExactArgs(2),
+		Args: args("A", "B"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.PathA, opts.PathB = args[0], args[1]
 			if err := opts.commonFlags.parse(); err != nil {
@@ -65,6 +71,9 @@ The exit status is 0 whatever the differences.`,
 			if !c.Flags().Lookup("layout-b").Changed {
 				opts.LayoutB = opts.LayoutA
 			}
+			if err := checkLayouts(opts.LayoutA, opts.LayoutB); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -73,10 +82,30 @@ The exit status is 0 whatever the differences.`,
 	}
 	opts.addFormat(cmd)
 	opts.addJobs(cmd)
+	opts.addWide(cmd)
 	opts.selectFlags.add(cmd, "name A-Z; cosine smallest first; others largest first: "+report.DiffSortNames())
 	layoutFlag(cmd, &opts.LayoutA)
 	cmd.Flags().StringVar(&opts.LayoutB, "layout-b", "", "layout of B, when it differs from --layout")
+	forceFlag(cmd, &opts.Force)
 	return cmd
+}
+
+// forceFlag adds --force, which compares checkpoints of different models.
+func forceFlag(cmd *cobra.Command, dst *bool) {
+	cmd.Flags().BoolVar(dst, "force", false, "compare checkpoints even when they are of different models")
+}
+
+// sameModel refuses checkpoints of different models (exit 2) unless force;
+// with force it returns a note saying what differs.
+func sameModel(a, b *ckpt.Checkpoint, force bool) (string, error) {
+	err := ckpt.SameModel(a, b)
+	switch {
+	case err == nil:
+		return "", nil
+	case force:
+		return fmt.Sprintf("compared with --force: %v", err), nil
+	}
+	return "", &ExitError{Code: ExitInput, Err: err, Hint: "These are checkpoints of different models; --force compares them anyway."}
 }
 
 func runDiff(c *cobra.Command, o *DiffOptions) error {
@@ -90,27 +119,26 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 		return inputError(err)
 	}
 	defer b.Close()
+	note, err := sameModel(a, b, o.Force)
+	if err != nil {
+		return err
+	}
 	opt := ckpt.DiffOptions{Workers: o.Jobs}
 	opt.Filter = o.matcher()
 	res, err := diffCheckpoints(c, o.Streams, "diff", a, b, opt)
 	if err != nil {
 		return err
 	}
+	o.noMatch(o.Streams.ErrOut, a, len(res.Params)+len(res.OnlyA)+len(res.OnlyB))
 	doc := report.BuildDiff(res)
+	if note != "" {
+		doc.Summary.Notes = append(doc.Summary.Notes, note)
+	}
 	if o.GroupBy == "layer" {
-		doc.Groups = report.GroupDiffs(res)
+		doc.Groups = report.OrderGroupDiffs(report.GroupDiffs(res), o.Sort, o.Top)
 	}
 	doc.Params = report.OrderDiffs(doc.Params, o.Sort, o.Top)
-	switch o.Format {
-	case output.JSON:
-		return output.WriteJSON(o.Streams.Out, doc)
-	case output.CSV:
-		if doc.Groups != nil {
-			return report.DiffGroupCSV(doc.Groups).WriteCSV(o.Streams.Out)
-		}
-		return report.DiffCSV(doc.Params).WriteCSV(o.Streams.Out)
-	}
-	return report.WriteDiffText(o.Streams.Out, doc)
+	return report.WriteDiff(o.Streams.Out, o.Format, doc, o.text())
 }
 
 // diffCheckpoints runs ckpt.Diff with a progress bar and turns a
@@ -138,7 +166,7 @@ func diffCheckpoints(c *cobra.Command, s Streams, label string, a, b *ckpt.Check
 	res, err := ckpt.Diff(c.Context(), a, b, opt)
 	bar.Finish()
 	if err != nil {
-		return nil, err
+		return nil, inputError(err)
 	}
 	for _, pd := range res.Params {
 		if pd.Err != nil {

@@ -68,13 +68,16 @@ which replaces an earlier export's files there (and only those).`,
 		Example: `  ckptinspect export --to llama checkpoint-120 llama-120/
   ckptinspect export --to llama --dtype float32 checkpoint-120/global_step120 llama-120-fp32/ --layout zero
   ckptinspect export --to llama --config config.json model-folder/ out/ --max-shard-size 2GB --force`,
-		Args: cobra.ExactArgs(2),
+		Args: args("CHECKPOINT", "OUT"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Path, opts.Out = args[0], args[1]
 			if opts.To != "llama" {
 				return usageError("--to %q: the only target is llama", opts.To)
 			}
 			if err := opts.commonFlags.parse(); err != nil {
+				return err
+			}
+			if err := checkLayouts(opts.Layout); err != nil {
 				return err
 			}
 			if opts.Format == output.CSV {

@@ -1,23 +1,45 @@
 package cli
 
 import (
+	"fmt"
+	"io"
 	"regexp"
 	"runtime"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/internal/report"
+	"github.com/ckptinspect/ckptinspect/layout"
 )
 
-// commonFlags are the flags most commands share: --format and -j. Each
-// command's options embed it; register adds the flags, parse checks them
-// once the command line is read.
+// commonFlags are the flags most commands share: --format, -j and --wide.
+// Each command's options embed it; register adds the flags, parse checks
+// them once the command line is read.
 type commonFlags struct {
 	Streams Streams
 	Format  output.Format
 	Jobs    int
+	// Wide prints tables at their full width, names unshortened.
+	Wide    bool
 	format  string
 	hasJobs bool
+}
+
+// addWide adds --wide.
+func (f *commonFlags) addWide(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.Wide, "wide", false, "print full parameter names and every column, whatever the terminal's width")
+}
+
+// text returns how tables are fitted: to the terminal's width (or
+// $COLUMNS) unless --wide, with remarks to standard error.
+func (f *commonFlags) text() report.Text {
+	t := report.Text{Width: f.Streams.Width, Note: func(s string) { output.Fprintw(f.Streams.ErrOut, f.Streams.Width, "  ", "ckptinspect: note: %s", s) }}
+	if f.Wide {
+		t.Width = 0
+	}
+	return t
 }
 
 // addFormat adds --format.
@@ -38,7 +60,7 @@ func (f *commonFlags) parse() error {
 	}
 	format, err := output.ParseFormat(f.format)
 	if err != nil {
-		return usageError("%v", err)
+		return usageError("--format: %v", err)
 	}
 	f.Format = format
 	if f.hasJobs && f.Jobs < 0 {
@@ -95,6 +117,14 @@ func (s *selectFlags) set() bool {
 // match reports whether a parameter name passes --filter.
 func (s *selectFlags) match(name string) bool { return s.re == nil || s.re.MatchString(name) }
 
+// noMatch says on w that --filter matched none of a checkpoint's
+// parameters (matched of them).
+func (s *selectFlags) noMatch(w io.Writer, cp *ckpt.Checkpoint, matched int) {
+	if s.re != nil && matched == 0 {
+		fmt.Fprintf(w, "ckptinspect: --filter %q matches none of the %d parameters of %s\n", s.Filter, len(cp.Params), cp.Path)
+	}
+}
+
 // matcher returns match, or nil when there is no --filter.
 func (s *selectFlags) matcher() func(string) bool {
 	if s.re == nil {
@@ -105,5 +135,18 @@ func (s *selectFlags) matcher() func(string) bool {
 
 // layoutFlag adds --layout to a command reading checkpoint folders.
 func layoutFlag(cmd *cobra.Command, dst *string) {
-	cmd.Flags().StringVar(dst, "layout", "", `checkpoint layout: "universal", "zero" or "safetensors" (default: detect; a folder with both a universal checkpoint and ZeRO shards is read as universal)`)
+	cmd.Flags().StringVar(dst, "layout", "", `checkpoint layout: "universal", "zero", "safetensors" or "pytorch" (default: detect; a folder with both a universal checkpoint and ZeRO shards is read as universal)`)
+}
+
+// checkLayouts checks --layout values: names of the layout registry.
+func checkLayouts(names ...string) error {
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if _, err := layout.Lookup(n); err != nil {
+			return usageError("--layout: %v", err)
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,15 +57,26 @@ above). A value x falls in bin ⌊(x−lo)·bins/(hi−lo)⌋ (x = hi in the las
 counted apart and zeros on their own; suited to exp_avg_sq and to weights
 spanning decades. --log-counts draws bar lengths on a log scale.
 
-NaN and infinite values are never binned; they are counted in the header.`,
+NaN and infinite values are never binned; they are counted in the header.
+
+NAME and CHECKPOINT may be given in either order: with the checkpoint first,
+shell completion completes the parameter names.`,
 		Example: `  ckptinspect hist model.layers.0.mlp.down_proj.weight checkpoint-120
   ckptinspect hist model.layers.0.mlp.down_proj.weight checkpoint-120 --state exp_avg_sq --log
   ckptinspect hist lm_head.weight checkpoint-120 --range -0.1,0.1 --bins 20 --log-counts
   ckptinspect hist model.norm.weight checkpoint-120 --format json`,
-		Args: cobra.ExactArgs(2),
+		Args: args("NAME", "CHECKPOINT"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Name, opts.Path = args[0], args[1]
+			if _, err := os.Stat(opts.Name); err == nil {
+				if _, err := os.Stat(opts.Path); err != nil {
+					opts.Name, opts.Path = opts.Path, opts.Name // hist CHECKPOINT NAME
+				}
+			}
 			if err := opts.commonFlags.parse(); err != nil {
+				return err
+			}
+			if err := checkLayouts(opts.Layout); err != nil {
 				return err
 			}
 			if !slices.Contains(ckpt.DiffStates(), ckpt.State(opts.State)) {
@@ -120,30 +132,12 @@ func parseRange(s string) ([]float64, error) {
 	return nil, usageError("--range %q: want LO,HI with LO < HI, both finite", s)
 }
 
-// findParam returns the named parameter, or an input error suggesting
-// names that contain it.
-func findParam(c *ckpt.Checkpoint, name string) (*ckpt.Param, error) {
-	var similar []string
-	for _, p := range c.Params {
-		if p.Name == name {
-			return p, nil
-		}
-		if strings.Contains(p.Name, name) && len(similar) < 5 {
-			similar = append(similar, p.Name)
-		}
-	}
-	msg := fmt.Sprintf("%s: no parameter %q among its %d parameters", c.Path, name, len(c.Params))
-	if len(similar) > 0 {
-		msg += " (did you mean " + strings.Join(similar, ", ") + "?)"
-	}
-	return nil, inputError(fmt.Errorf("%s", msg))
-}
-
-// histTensor returns the tensor of a parameter's state, or an input error.
+// histTensor returns the tensor of a parameter's state, or an input error
+// (with the names a mistyped one was probably meant to be).
 func histTensor(c *ckpt.Checkpoint, name, state string) (*ckpt.Tensor, error) {
-	p, err := findParam(c, name)
+	p, err := c.Lookup(name)
 	if err != nil {
-		return nil, err
+		return nil, inputError(err)
 	}
 	t := p.Tensor(ckpt.State(state))
 	if t == nil {
@@ -219,5 +213,5 @@ func runHist(c *cobra.Command, o *HistOptions) error {
 		}
 		return tw.WriteCSV(o.Streams.Out)
 	}
-	return report.WriteHistText(o.Streams.Out, doc, o.Width, o.LogCounts)
+	return report.WriteHistText(o.Streams.Out, doc, o.Width, o.LogCounts, o.text())
 }

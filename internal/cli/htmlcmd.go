@@ -33,6 +33,7 @@ type ReportOptions struct {
 	Bins      int
 	Top       int
 	Layout    string // forces the checkpoints' layout ("" detects)
+	Force     bool   // report on checkpoints of different models
 }
 
 // NewReportCmd builds `ckptinspect report`. runF, when not nil, replaces
@@ -66,7 +67,7 @@ gave (one more read of that tensor). Standard output gets the summary table
 		Example: `  ckptinspect report -o report.html checkpoint-1000 checkpoint-2000 checkpoint-3000
   ckptinspect report -o report.html testdata/sample/checkpoint-120 --hist model.layers.0.mlp.down_proj.weight
   ckptinspect report -o report.html run/checkpoint-* --hist lm_head.weight --hist-state exp_avg --top 20`,
-		Args: cobra.MinimumNArgs(1),
+		Args: args("CHECKPOINT..."),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Paths = args
 			if err := opts.commonFlags.parse(); err != nil {
@@ -84,6 +85,9 @@ gave (one more read of that tensor). Standard output gets the summary table
 			if opts.Top < 1 {
 				return usageError("--top must be at least 1")
 			}
+			if err := checkLayouts(opts.Layout); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -98,6 +102,7 @@ gave (one more read of that tensor). Standard output gets the summary table
 	cmd.Flags().IntVar(&opts.Bins, "bins", 60, "number of histogram bins")
 	cmd.Flags().IntVar(&opts.Top, "top", 12, "most changed parameters shown per pair of checkpoints")
 	layoutFlag(cmd, &opts.Layout)
+	forceFlag(cmd, &opts.Force)
 	return cmd
 }
 
@@ -127,6 +132,10 @@ func stateStats(pr *ckpt.ParamResult, state string) *tensor.Stats {
 }
 
 func runReport(c *cobra.Command, o *ReportOptions) error {
+	notes, err := precheckReport(o)
+	if err != nil {
+		return err
+	}
 	n := len(o.Paths)
 	// 1. Statistics of every checkpoint, one at a time.
 	entries := make([]*reportEntry, n)
@@ -161,7 +170,7 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 		return a.step < b.step
 	})
 	labelEntries(entries)
-	rep := &htmlreport.Report{Title: "ckptinspect report", Top: o.Top}
+	rep := &htmlreport.Report{Title: "ckptinspect report", Top: o.Top, Notes: notes}
 	for _, e := range entries {
 		rep.Checkpoints = append(rep.Checkpoints, e.item)
 	}
@@ -239,7 +248,7 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 		return err
 	}
 	if err := writeFileAtomic(o.Output, html.Bytes()); err != nil {
-		return err
+		return outputError(o.Output, err)
 	}
 	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(html.Len())))
 	return htmlreport.WriteSummary(o.Streams.Out, o.Format, rep)

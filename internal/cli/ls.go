@@ -2,10 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/internal/report"
+	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/torchsave"
 )
@@ -15,6 +17,7 @@ type LsOptions struct {
 	commonFlags
 	Path     string
 	MaxItems int
+	Layout   string
 }
 
 // NewLsCmd builds `ckptinspect ls`. runF, when not nil, replaces the
@@ -22,22 +25,32 @@ type LsOptions struct {
 func NewLsCmd(s Streams, runF func(*LsOptions) error) *cobra.Command {
 	opts := &LsOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
-		Use:   "ls FILE",
-		Short: "Show the object tree of a torch.save file",
+		Use:   "ls PATH",
+		Short: "Show a file's object tree, a checkpoint's parameters, or a run's checkpoints",
 		Long: `Show what a torch.save file (zip or legacy format, or a plain pickle) holds:
 dicts, lists and scalars, tensors as dtype[shape] with their size, and objects
 of other classes (DeepSpeed's LossScaler, DeepSpeedConfig, ...) as module.Class
-with their fields. Nothing in the file is executed.
+with their fields. Nothing in the file is executed. With --format json the
+output is the tree plus a flat list of tensors with their dotted key paths;
+--format csv prints that tensor list only. A safetensors file shows its
+metadata and tensors.
 
-With --format json the output is the tree plus a flat list of tensors with
-their dotted key paths; --format csv prints that tensor list only.`,
+A checkpoint folder (any layout stats reads; --layout chooses) lists its
+parameters: name, shape, dtype, which states exist (fp32 master weight, m =
+exp_avg, v = exp_avg_sq, bf16 module weight) and step. A training run's folder
+lists its checkpoint-N/ folders.`,
 		Example: `  ckptinspect ls checkpoint-120/global_step120_universal/mp_rank_00_model_states.pt
   ckptinspect ls optimizer_state.pt --max-items 5
-  ckptinspect ls fp32.pt --format json | jq '.tensors[].name'`,
-		Args: cobra.ExactArgs(1),
+  ckptinspect ls fp32.pt --format json | jq '.tensors[].name'
+  ckptinspect ls checkpoint-120
+  ckptinspect ls output_dir`,
+		Args: args("PATH"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Path = args[0]
 			if err := opts.commonFlags.parse(); err != nil {
+				return err
+			}
+			if err := checkLayouts(opts.Layout); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -47,11 +60,16 @@ their dotted key paths; --format csv prints that tensor list only.`,
 		},
 	}
 	opts.addFormat(cmd)
+	opts.addWide(cmd)
 	cmd.Flags().IntVar(&opts.MaxItems, "max-items", 50, "show at most this many items of each container in the table format (0: all)")
+	layoutFlag(cmd, &opts.Layout)
 	return cmd
 }
 
 func runLs(o *LsOptions) error {
+	if fi, err := os.Stat(o.Path); err == nil && fi.IsDir() {
+		return runLsFolder(o)
+	}
 	if safetensors.IsFile(o.Path) {
 		return runLsSafetensors(o)
 	}
@@ -78,4 +96,24 @@ func runLsSafetensors(o *LsOptions) error {
 	}
 	defer f.Close()
 	return report.WriteSafetensorsListing(o.Streams.Out, o.Format, o.Path, f, o.MaxItems)
+}
+
+// runLsFolder lists a checkpoint's parameters, or a run's checkpoints.
+func runLsFolder(o *LsOptions) error {
+	if found, _ := layout.Detect(o.Path); len(found) == 0 && o.Layout == "" {
+		if runs := layout.Runs(o.Path); len(runs) > 0 {
+			doc := report.RunListing{Path: o.Path}
+			for _, r := range runs {
+				found, _ := layout.Detect(r.Dir)
+				doc.Checkpoints = append(doc.Checkpoints, report.RunEntry{Path: r.Dir, N: r.N, Layouts: report.NonNilS(found)})
+			}
+			return report.WriteRunListing(o.Streams.Out, o.Format, doc, o.text())
+		}
+	}
+	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Tolerant: true})
+	if err != nil {
+		return inputError(err)
+	}
+	defer cp.Close()
+	return report.WriteParamListing(o.Streams.Out, o.Format, report.BuildParamListing(cp), o.text())
 }

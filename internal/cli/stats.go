@@ -45,6 +45,13 @@ group, the AdamW update RMS and update-to-weight ratio, and scale factors (one-
 element *_alpha parameters, YuLan-Mini's WeSaR) are listed with their values.
 --filter, --sort, --top and --group-by layer shape the report.
 
+The header (layout, tag, step, ZeRO stage, parallel sizes, DeepSpeed version,
+optimizer groups, notes) and the health summary (NaN/Inf totals, the parameters
+holding them, global norms) come first; the summary is repeated in one line at
+the end. Tables fit the terminal's width (or $COLUMNS): names are shortened in
+the middle and the least important columns left out; --wide prints them all.
+A run folder holding several checkpoint-N/ is read through the highest N.
+
 For a file, each tensor gets one row, named by its dotted key path (or its
 safetensors name).
 
@@ -56,13 +63,16 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
   ckptinspect stats checkpoint-120 --sort adam.update_to_weight --top 10
   ckptinspect stats checkpoint-120 --filter 'alpha$' --format csv > alphas.csv
   ckptinspect stats global_step120_universal/zero/lm_head.weight/fp32.pt --format json`,
-		Args: cobra.ExactArgs(1),
+		Args: args("PATH"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Path = args[0]
 			if err := opts.commonFlags.parse(); err != nil {
 				return err
 			}
 			if err := opts.selectFlags.parse(report.ValidSort, report.SortFieldNames()); err != nil {
+				return err
+			}
+			if err := checkLayouts(opts.Layout); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -73,6 +83,7 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
 	}
 	opts.addFormat(cmd)
 	opts.addJobs(cmd)
+	opts.addWide(cmd)
 	opts.selectFlags.add(cmd, "largest first (name sorts A-Z): "+report.SortFieldNames())
 	layoutFlag(cmd, &opts.Layout)
 	return cmd
@@ -112,7 +123,7 @@ func runFileStats(c *cobra.Command, o *StatsOptions) error {
 	results, errs, err := ckpt.TensorsStats(c.Context(), ts, ckpt.PassOptions{Workers: o.Jobs, Progress: bar.Add})
 	bar.Finish()
 	if err != nil {
-		return err
+		return inputError(err)
 	}
 	for i, e := range errs {
 		if e != nil {
@@ -123,5 +134,5 @@ func runFileStats(c *cobra.Command, o *StatsOptions) error {
 	for i, nt := range named {
 		rows[i] = report.NamedStats{Name: nt.Name, Stats: report.FromStats(results[i])}
 	}
-	return report.WriteFileStats(o.Streams.Out, o.Format, report.FileStats{File: o.Path, Format: f.Format, Tensors: rows})
+	return report.WriteFileStats(o.Streams.Out, o.Format, report.FileStats{File: o.Path, Format: f.Format, Tensors: rows}, o.text())
 }

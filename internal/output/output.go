@@ -201,7 +201,7 @@ type TableWriter struct {
 	// Elastic is the column that shrinks to fit MaxWidth (the names).
 	Elastic int
 	// MinElastic is the narrowest the Elastic column gets before columns
-	// are dropped (default 24).
+	// are dropped (default 30).
 	MinElastic int
 	// Drop ranks the columns that may be left out to fit MaxWidth: higher
 	// ranks go first; 0 (or a missing entry) is never left out.
@@ -248,7 +248,7 @@ func (t *TableWriter) layout() (cols, width []int) {
 	if t.MaxWidth > 0 && t.Elastic < len(natural) {
 		minE := t.MinElastic
 		if minE == 0 {
-			minE = 24
+			minE = 30
 		}
 		minE = min(max(minE, utf8.RuneCountInString(t.Headers[t.Elastic])), natural[t.Elastic])
 		for total()-natural[t.Elastic]+minE > t.MaxWidth {
@@ -320,7 +320,9 @@ func (t *TableWriter) WriteText(w io.Writer) error {
 }
 
 // ShortenMiddle keeps s within width runes by replacing its middle with
-// "…" (model.layers.12.…o_proj.weight); s is returned as is when it fits.
+// "…"; s is returned as is when it fits. A dotted name keeps its head up
+// to its first numeric component when the rest still shows (the layer:
+// model.layers.12.…o_proj.weight), else its first half.
 func ShortenMiddle(s string, width int) string {
 	r := []rune(s)
 	if len(r) <= width {
@@ -331,7 +333,18 @@ func ShortenMiddle(s string, width int) string {
 	}
 	keep := width - 1
 	head := keep - keep/2
-	return string(r[:head]) + "…" + string(r[len(r)-keep/2:])
+	parts := strings.Split(s, ".")
+	n := 0
+	for _, p := range parts[:len(parts)-1] {
+		n += len([]rune(p)) + 1
+		if _, err := strconv.Atoi(p); err == nil {
+			if n <= keep-8 {
+				head = n
+			}
+			break
+		}
+	}
+	return string(r[:head]) + "…" + string(r[len(r)-(keep-head):])
 }
 
 // Wrap breaks text into lines of at most width runes at spaces (0: no

@@ -108,7 +108,9 @@ func TestShortenAndWrap(t *testing.T) {
 		width int
 		want  string
 	}{
-		{"model.layers.12.self_attn.o_proj.weight", 30, "model.layers.12….o_proj.weight"},
+		{"model.layers.12.self_attn.o_proj.weight", 30, "model.layers.12.…o_proj.weight"},
+		{"model.layers.12.self_attn.o_proj.weight", 20, "model.laye…oj.weight"},
+		{"module.model.embed_tokens.weight", 20, "module.mod…ns.weight"},
 		{"short", 30, "short"}, {"abcdef", 1, "a"}, {"ééééé", 4, "éé…é"},
 	} {
 		if got := ShortenMiddle(c.s, c.width); got != c.want || utf8.RuneCountInString(got) > max(c.width, 1) {

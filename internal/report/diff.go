@@ -97,6 +97,9 @@ type DiffSummary struct {
 	// Global holds each state's figures over all compared parameters.
 	Global       GlobalDiff `json:"global"`
 	BytesScanned int64      `json:"bytes_scanned"`
+	// Notes say what the reader should know about the comparison (B
+	// before A, different models compared with --force).
+	Notes []string `json:"notes"`
 }
 
 // GlobalDiff holds a state comparison per state; a state compared nowhere

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
 // diffFigures are the per-state figures --sort accepts, with how to read
@@ -65,6 +66,17 @@ func DiffSortKey(field string) (get func(*ParamDiff) (float64, bool), ascending 
 	return nil, false
 }
 
+// DiffSortFields lists every --sort field of diff.
+func DiffSortFields() []string {
+	names := []string{"name", "numel"}
+	for _, s := range ckpt.DiffStates() {
+		for _, f := range diffFigures {
+			names = append(names, string(s)+"."+f.name)
+		}
+	}
+	return names
+}
+
 // DiffSortNames lists the --sort fields of diff, for help and errors.
 func DiffSortNames() string {
 	names := []string{"name", "numel"}
@@ -109,10 +121,13 @@ func StateDiffOf(d *ckpt.StateDiff) *StateDiff {
 func BuildDiff(res *ckpt.DiffResult) Diff {
 	doc := Diff{A: CheckpointRefOf(res.A), B: CheckpointRefOf(res.B), Params: []ParamDiff{}}
 	sum := DiffSummary{StepA: doc.A.Step, StepB: doc.B.Step, ParamsCompared: len(res.Params),
-		OnlyInA: NonNilS(res.OnlyA), OnlyInB: NonNilS(res.OnlyB), ShapeMismatch: []string{}, BytesScanned: res.BytesScanned}
+		OnlyInA: NonNilS(res.OnlyA), OnlyInB: NonNilS(res.OnlyB), ShapeMismatch: []string{}, BytesScanned: res.BytesScanned, Notes: []string{}}
 	if sum.StepA != nil && sum.StepB != nil {
 		d := *sum.StepB - *sum.StepA
 		sum.StepDelta = &d
+		if d < 0 {
+			sum.Notes = append(sum.Notes, fmt.Sprintf("B (step %d) is older than A (step %d): the changes are from the later checkpoint back to the earlier one; swap A and B to see the training's progress", *sum.StepB, *sum.StepA))
+		}
 	}
 	for _, pd := range res.Params {
 		p := ParamDiff{Name: pd.Name, ShapeA: NonNil(pd.A.Shape), ShapeB: NonNil(pd.B.Shape), Numel: pd.A.Numel(),
@@ -144,7 +159,7 @@ func GroupDiffs(res *ckpt.DiffResult) []GroupDiff {
 	groups := map[string]*acc{}
 	var names []string
 	for _, pd := range res.Params {
-		name, order := LayerOf(pd.Name)
+		name, order := yulan.Group(pd.Name)
 		g := groups[name]
 		if g == nil {
 			g = &acc{order: order, states: map[ckpt.State]*ckpt.StateDiff{}}
@@ -172,6 +187,43 @@ func GroupDiffs(res *ckpt.DiffResult) []GroupDiff {
 			ExpAvg: StateDiffOf(g.states[ckpt.ExpAvg]), ExpAvgSq: StateDiffOf(g.states[ckpt.ExpAvgSq])})
 	}
 	return out
+}
+
+// OrderGroupDiffs sorts --group-by layer groups by a <state>.<figure>
+// --sort field of diff (as OrderDiffs; name, numel and "" keep depth
+// order) and keeps the first top.
+func OrderGroupDiffs(gs []GroupDiff, field string, top int) []GroupDiff {
+	if state, fig, ok := strings.Cut(field, "."); ok {
+		for _, f := range diffFigures {
+			if f.name != fig {
+				continue
+			}
+			get := func(g *GroupDiff) *output.Float {
+				d := diffState(&ParamDiff{FP32: g.FP32, BF16: g.BF16, ExpAvg: g.ExpAvg, ExpAvgSq: g.ExpAvgSq}, state)
+				if d == nil {
+					return nil
+				}
+				return f.get(d)
+			}
+			sort.SliceStable(gs, func(i, j int) bool {
+				a, b := get(&gs[i]), get(&gs[j])
+				if (a == nil) != (b == nil) {
+					return a != nil
+				}
+				if a == nil {
+					return false
+				}
+				if f.ascending {
+					return *a < *b
+				}
+				return *a > *b
+			})
+		}
+	}
+	if top > 0 && len(gs) > top {
+		gs = gs[:top]
+	}
+	return gs
 }
 
 // OrderDiffs sorts by field (see DiffSortKey; missing values last; name
@@ -232,10 +284,17 @@ func describeRef(r CheckpointRef) string {
 }
 
 // WriteDiffText writes a comparison as text tables.
-func WriteDiffText(w io.Writer, doc Diff) error {
-	fmt.Fprintf(w, "A: %s\nB: %s\n\n", describeRef(doc.A), describeRef(doc.B))
+func WriteDiffText(w io.Writer, doc Diff, t Text) error {
+	t.printf(w, "   ", "A: %s", describeRef(doc.A))
+	t.printf(w, "   ", "B: %s", describeRef(doc.B))
+	for _, n := range doc.Summary.Notes {
+		t.printf(w, "    ", "note: %s", n)
+	}
+	fmt.Fprintln(w)
+	headers := []string{"|A|", "|B-A|", "rel", "1-cos", "|B|/|A|", "bf16 rel", "m rel", "v rel"}
+	drop := []int{0, 5, 4, 0, 0, 0, 3, 1, 2}
 	if doc.Groups != nil {
-		tw := output.TableWriter{Headers: []string{"group", "params", "|A|", "|B-A|", "rel", "1-cos", "|B|/|A|", "bf16 rel", "m rel", "v rel"}, Align: output.RightAligned(10)}
+		tw := &output.TableWriter{Headers: append([]string{"layer", "params"}, headers...), Align: output.RightAligned(10), Drop: append([]int{0}, drop...)}
 		for _, g := range doc.Groups {
 			fp := g.FP32
 			if fp == nil {
@@ -244,11 +303,11 @@ func WriteDiffText(w io.Writer, doc Diff) error {
 			tw.Add(g.Name, strconv.Itoa(g.Params), output.Num(fp.AL2), output.Num(fp.DeltaL2), output.Num(fp.RelChange), oneMinusCos(g.FP32),
 				ratio(fp.NormRatio), relOf(g.BF16), relOf(g.ExpAvg), relOf(g.ExpAvgSq))
 		}
-		if err := tw.WriteText(w); err != nil {
+		if err := t.table(w, tw); err != nil {
 			return err
 		}
 	} else {
-		tw := output.TableWriter{Headers: []string{"parameter", "shape", "|A|", "|B-A|", "rel", "1-cos", "|B|/|A|", "bf16 rel", "m rel", "v rel"}, Align: output.RightAligned(10)}
+		tw := &output.TableWriter{Headers: append([]string{"parameter", "shape"}, headers...), Align: output.RightAligned(10), Drop: append([]int{0}, drop...)}
 		tw.Align[1] = output.Left
 		for _, p := range doc.Params {
 			shape := output.ShapeCompact(p.ShapeA)
@@ -259,16 +318,17 @@ func WriteDiffText(w io.Writer, doc Diff) error {
 			if fp == nil {
 				fp = &StateDiff{}
 			}
-			tw.Add(ShortName(p.Name, 44), shape, output.Num(fp.AL2), output.Num(fp.DeltaL2), output.Num(fp.RelChange), oneMinusCos(p.FP32),
+			tw.Add(p.Name, shape, output.Num(fp.AL2), output.Num(fp.DeltaL2), output.Num(fp.RelChange), oneMinusCos(p.FP32),
 				ratio(fp.NormRatio), relOf(p.BF16), relOf(p.ExpAvg), relOf(p.ExpAvgSq))
 		}
-		if err := tw.WriteText(w); err != nil {
+		if err := t.table(w, tw); err != nil {
 			return err
 		}
 	}
 	s := doc.Summary
 	fmt.Fprintln(w)
-	gt := output.TableWriter{Headers: []string{"all parameters", "|A|", "|B|", "|B-A|", "rel", "1-cos", "|B|/|A|", "changed", "skipped"}, Align: output.RightAligned(9)}
+	gt := &output.TableWriter{Headers: []string{"all parameters", "|A|", "|B|", "|B-A|", "rel", "1-cos", "|B|/|A|", "changed", "skipped"},
+		Align: output.RightAligned(9), Drop: []int{0, 0, 0, 0, 0, 2, 0, 1, 3}, MinElastic: 10}
 	for _, st := range []struct {
 		name string
 		d    *StateDiff
@@ -280,7 +340,7 @@ func WriteDiffText(w io.Writer, doc Diff) error {
 			ratio(st.d.NormRatio), output.Count(st.d.Changed), output.Count(st.d.Skipped))
 	}
 	if len(gt.Rows) > 0 {
-		if err := gt.WriteText(w); err != nil {
+		if err := t.table(w, gt); err != nil {
 			return err
 		}
 		fmt.Fprintln(w)
@@ -292,24 +352,24 @@ func WriteDiffText(w io.Writer, doc Diff) error {
 		const show = 10
 		n, more := len(names), ""
 		if n > show {
-			more = fmt.Sprintf(" and %d more", n-show)
+			more = fmt.Sprintf(" and %d more (--format json lists them all)", n-show)
 			names = names[:show]
 		}
-		fmt.Fprintf(w, "%s (%d): %s%s\n", what, n, strings.Join(names, ", "), more)
+		t.printf(w, "  ", "%s (%d, not compared): %s%s", what, n, strings.Join(names, ", "), more)
 	}
 	list("only in A", s.OnlyInA)
 	list("only in B", s.OnlyInB)
-	list("shapes differ, not compared", s.ShapeMismatch)
+	list("shapes differ", s.ShapeMismatch)
 	step := "step ? -> ?"
 	if s.StepA != nil && s.StepB != nil {
 		step = fmt.Sprintf("step %d -> %d (%+d)", *s.StepA, *s.StepB, *s.StepDelta)
 	} else if s.StepA != nil || s.StepB != nil {
-		step = fmt.Sprintf("step %s -> %s", OptInt(s.StepA), OptInt(s.StepB))
+		step = fmt.Sprintf("step %s -> %s", optInt(s.StepA), optInt(s.StepB))
 	}
-	fmt.Fprintf(w, "%s: %d parameters compared, %d only in A, %d only in B, %d with different shapes; %s scanned\n",
+	t.printf(w, "  ", "%s: %d parameters in both, %d only in A, %d only in B, %d with different shapes; %s scanned",
 		step, s.ParamsCompared, len(s.OnlyInA), len(s.OnlyInB), len(s.ShapeMismatch), output.Bytes(s.BytesScanned))
 	if s.DeltaNorm != nil {
-		fmt.Fprintf(w, "fp32 weights moved by %s (relative %s)\n", output.Num(s.DeltaNorm), output.Num(s.RelChange))
+		t.printf(w, "  ", "fp32 weights moved by %s (relative %s)", output.Num(s.DeltaNorm), output.Num(s.RelChange))
 	}
 	return nil
 }
@@ -364,7 +424,7 @@ func DiffGroupCSV(gs []GroupDiff) *output.TableWriter {
 
 // WriteDiff writes a comparison in the given output format: the document
 // as JSON; the group or parameter table as CSV; text tables.
-func WriteDiff(w io.Writer, f output.Format, doc Diff) error {
+func WriteDiff(w io.Writer, f output.Format, doc Diff, t Text) error {
 	switch f {
 	case output.JSON:
 		return output.WriteJSON(w, doc)
@@ -374,5 +434,5 @@ func WriteDiff(w io.Writer, f output.Format, doc Diff) error {
 		}
 		return DiffCSV(doc.Params).WriteCSV(w)
 	}
-	return WriteDiffText(w, doc)
+	return WriteDiffText(w, doc, t)
 }

@@ -89,12 +89,13 @@ func barOf(count, most int64, width int, logScale bool) string {
 	return strings.Repeat("█", eighths/8) + partial[eighths%8]
 }
 
-// WriteHistText draws a histogram as text bars of at most width runes,
-// with bar lengths proportional to the counts or their logarithms.
-func WriteHistText(w io.Writer, doc Histogram, width int, logCounts bool) error {
+// WriteHistText draws a histogram as text bars of at most width runes
+// (fewer when the text's width needs), with bar lengths proportional to the
+// counts or their logarithms.
+func WriteHistText(w io.Writer, doc Histogram, width int, logCounts bool, t Text) error {
 	st := doc.Stats
-	fmt.Fprintf(w, "%s %s %s (%s) in %s\n", doc.Param, doc.State, output.Shape(st.Shape), st.DType, describeRef(doc.Checkpoint))
-	fmt.Fprintf(w, "%s elements: min %s, max %s, mean %s, std %s, rms %s; NaN %s, Inf %s, zeros %s\n",
+	t.printf(w, "  ", "%s %s %s (%s) in %s", doc.Param, doc.State, output.Shape(st.Shape), st.DType, describeRef(doc.Checkpoint))
+	t.printf(w, "  ", "%s elements: min %s, max %s, mean %s, std %s, rms %s; NaN %s, Inf %s, zeros %s",
 		output.Count(st.Numel), output.Num(st.Min), output.Num(st.Max), output.Num(st.Mean), output.Num(st.Std), output.Num(st.RMS),
 		output.Count(st.NaN), output.Count(st.Inf), output.Count(st.Zeros))
 	read := "read once"
@@ -105,28 +106,41 @@ func WriteHistText(w io.Writer, doc Histogram, width int, logCounts bool) error 
 	for _, b := range doc.Bins {
 		most = max(most, b.Count)
 	}
+	var tw *output.TableWriter
 	if doc.Scale == "log" {
-		fmt.Fprintf(w, "|x| in %d bins per decade (%s); %s zeros not binned\n\n", doc.PerDecade, read, output.Count(st.Zeros))
-		tw := output.TableWriter{Headers: []string{"|x| from", "to", "neg", "pos", ""}, Align: []output.Align{output.Right, output.Right, output.Right, output.Right}}
-		for _, b := range doc.Bins {
-			tw.Add(output.NumF(float64(b.Lo)), output.NumF(float64(b.Hi)), output.Count(*b.Neg), output.Count(*b.Pos), barOf(b.Count, most, width, logCounts))
-		}
 		if len(doc.Bins) == 0 {
 			fmt.Fprintln(w, "no nonzero finite value")
 			return nil
 		}
-		return tw.WriteText(w)
+		t.printf(w, "  ", "|x| in %d bins per decade (%s); %s zeros not binned", doc.PerDecade, read, output.Count(st.Zeros))
+		tw = &output.TableWriter{Headers: []string{"|x| from", "to", "neg", "pos"}, Align: output.RightAligned(4)}
+		for _, b := range doc.Bins {
+			tw.Add(output.NumF(float64(b.Lo)), output.NumF(float64(b.Hi)), output.Count(*b.Neg), output.Count(*b.Pos))
+		}
+	} else {
+		if len(doc.Bins) == 0 {
+			fmt.Fprintln(w, "no finite value")
+			return nil
+		}
+		t.printf(w, "  ", "%d bins of width %s over [%s, %s] (%s)", len(doc.Bins), output.NumF((float64(*doc.Hi)-float64(*doc.Lo))/float64(len(doc.Bins))),
+			output.NumF(float64(*doc.Lo)), output.NumF(float64(*doc.Hi)), read)
+		tw = &output.TableWriter{Headers: []string{"from", "to", "count"}, Align: output.RightAligned(3)}
+		for _, b := range doc.Bins {
+			tw.Add(output.NumF(float64(b.Lo)), output.NumF(float64(b.Hi)), output.Count(b.Count))
+		}
 	}
-	if len(doc.Bins) == 0 {
-		fmt.Fprintln(w, "no finite value")
-		return nil
+	tw.Align[0] = output.Right
+	if t.Width > 0 {
+		var sb strings.Builder
+		tw.WriteText(&sb)
+		used := len(strings.SplitN(sb.String(), "\n", 2)[0])
+		width = max(1, min(width, t.Width-used-2))
 	}
-	fmt.Fprintf(w, "%d bins of width %s over [%s, %s] (%s)\n\n", len(doc.Bins), output.NumF((float64(*doc.Hi)-float64(*doc.Lo))/float64(len(doc.Bins))),
-		output.NumF(float64(*doc.Lo)), output.NumF(float64(*doc.Hi)), read)
-	tw := output.TableWriter{Headers: []string{"from", "to", "count", ""}, Align: []output.Align{output.Right, output.Right, output.Right}}
-	for _, b := range doc.Bins {
-		tw.Add(output.NumF(float64(b.Lo)), output.NumF(float64(b.Hi)), output.Count(b.Count), barOf(b.Count, most, width, logCounts))
+	tw.Headers = append(tw.Headers, "")
+	for i, b := range doc.Bins {
+		tw.Rows[i] = append(tw.Rows[i], barOf(b.Count, most, width, logCounts))
 	}
+	fmt.Fprintln(w)
 	if err := tw.WriteText(w); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/safetensors"
@@ -346,4 +347,127 @@ func WriteSafetensorsListing(w io.Writer, format output.Format, path string, f *
 		root.Entries = root.Entries[:maxItems]
 	}
 	return writeTree(w, root, "", 0)
+}
+
+// ParamListing is the document `ckptinspect ls CHECKPOINT --format json`
+// prints for a checkpoint folder: what it is and its parameters.
+type ParamListing struct {
+	Checkpoint CheckpointInfo `json:"checkpoint"`
+	Params     []ParamEntry   `json:"params"`
+}
+
+// ParamEntry is one parameter of a listing: its shape, the dtype of its
+// weight (the fp32 master's, else the module's), the states it has
+// (fp32, exp_avg, exp_avg_sq, bf16, then any other), its step and
+// optimizer group (null when unknown).
+type ParamEntry struct {
+	Name   string   `json:"name"`
+	Shape  []int64  `json:"shape"`
+	DType  string   `json:"dtype"`
+	States []string `json:"states"`
+	Step   *int64   `json:"step"`
+	Group  *int     `json:"group"`
+}
+
+// BuildParamListing lists a checkpoint's parameters.
+func BuildParamListing(c *ckpt.Checkpoint) ParamListing {
+	doc := ParamListing{Checkpoint: CheckpointInfoOf(c), Params: []ParamEntry{}}
+	doc.Checkpoint.Notes = append(doc.Checkpoint.Notes, MissingNotes(c, nil)...)
+	for _, p := range c.Params {
+		e := ParamEntry{Name: p.Name, Shape: NonNil(p.Shape), States: []string{}, Step: p.Step}
+		for _, t := range append([]*ckpt.Tensor{p.FP32, p.ExpAvg, p.ExpAvgSq, p.BF16}, p.Other...) {
+			if t == nil {
+				continue
+			}
+			e.States = append(e.States, string(t.State))
+			if e.DType == "" {
+				e.DType = t.DType.String()
+			}
+		}
+		if p.Group >= 0 {
+			g := p.Group
+			e.Group = &g
+		}
+		doc.Params = append(doc.Params, e)
+	}
+	return doc
+}
+
+// shortStates abbreviates the moments as the stats table does (m, v).
+func shortStates(states []string) string {
+	out := make([]string, len(states))
+	for i, s := range states {
+		switch ckpt.State(s) {
+		case ckpt.ExpAvg:
+			s = "m"
+		case ckpt.ExpAvgSq:
+			s = "v"
+		}
+		out[i] = s
+	}
+	return strings.Join(out, " ")
+}
+
+// WriteParamListing writes a checkpoint's parameters in the given output
+// format.
+func WriteParamListing(w io.Writer, f output.Format, doc ParamListing, t Text) error {
+	if f == output.JSON {
+		return output.WriteJSON(w, doc)
+	}
+	tw := &output.TableWriter{Headers: []string{"parameter", "shape", "dtype", "states", "step"}, Align: []output.Align{0, 0, 0, 0, output.Right}}
+	for _, p := range doc.Params {
+		if f == output.CSV {
+			tw.Add(p.Name, output.ShapeCompact(p.Shape), p.DType, strings.Join(p.States, " "), OptInt(p.Step))
+		} else {
+			tw.Add(p.Name, output.ShapeCompact(p.Shape), p.DType, shortStates(p.States), OptInt(p.Step))
+		}
+	}
+	if f == output.CSV {
+		return tw.WriteCSV(w)
+	}
+	t.writeHeader(w, doc.Checkpoint)
+	fmt.Fprintln(w)
+	if err := t.table(w, tw); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	t.printf(w, "  ", "%d parameters; states: fp32 master weight, m = exp_avg, v = exp_avg_sq, bf16 module weight", len(doc.Params))
+	return nil
+}
+
+// RunListing is the document `ckptinspect ls RUN --format json` prints for
+// a training run's output folder: its checkpoint-N/ folders, by N.
+type RunListing struct {
+	Path        string     `json:"path"`
+	Checkpoints []RunEntry `json:"checkpoints"`
+}
+
+// RunEntry is one checkpoint-N/ folder of a run, with the layouts it
+// holds (empty when none is readable).
+type RunEntry struct {
+	Path    string   `json:"path"`
+	N       int64    `json:"n"`
+	Layouts []string `json:"layouts"`
+}
+
+// WriteRunListing writes a run's checkpoints in the given output format.
+func WriteRunListing(w io.Writer, f output.Format, doc RunListing, t Text) error {
+	if f == output.JSON {
+		return output.WriteJSON(w, doc)
+	}
+	tw := &output.TableWriter{Headers: []string{"checkpoint", "layouts"}}
+	for _, e := range doc.Checkpoints {
+		tw.Add(e.Path, strings.Join(e.Layouts, " "))
+	}
+	if f == output.CSV {
+		return tw.WriteCSV(w)
+	}
+	if err := t.table(w, tw); err != nil {
+		return err
+	}
+	if n := len(doc.Checkpoints); n > 0 {
+		fmt.Fprintln(w)
+		t.printf(w, "  ", "%d checkpoints; stats, verify and the other commands read %s (the last) when given %s", n, doc.Checkpoints[n-1].Path, doc.Path)
+	}
+	return nil
 }

@@ -130,6 +130,13 @@ type CheckpointInfo struct {
 	DSVersion   string           `json:"ds_version"`
 	ParamGroups []ParamGroupInfo `json:"param_groups"`
 	Notes       []string         `json:"notes"`
+	// ZeroStage, DPWorldSize and MPWorldSize describe the run that saved
+	// the checkpoint (null when unknown).
+	ZeroStage   *int64 `json:"zero_stage"`
+	DPWorldSize *int64 `json:"dp_world_size"`
+	MPWorldSize *int64 `json:"mp_world_size"`
+	// WeightsOnly is true for a checkpoint without optimizer state.
+	WeightsOnly bool `json:"weights_only"`
 }
 
 // ParamGroupInfo is one optimizer parameter group; missing values are null.
@@ -184,6 +191,12 @@ type GroupStats struct {
 	UpdateToWeight *output.Float `json:"update_to_weight"`
 	NaN            int64         `json:"nan"`
 	Inf            int64         `json:"inf"`
+	// WeightStd is the standard deviation of all the group's finite fp32
+	// elements; the maxima are over its parameters.
+	WeightStd    *output.Float `json:"weight_std"`
+	WeightAbsMax *output.Float `json:"weight_absmax"`
+	ExpAvgAbsMax *output.Float `json:"exp_avg_absmax"`
+	ExpAvgSqMax  *output.Float `json:"exp_avg_sq_max"`
 }
 
 // Summary aggregates a checkpoint scan.
@@ -198,4 +211,9 @@ type Summary struct {
 	BF16Norm     output.Float `json:"bf16_norm"`
 	NaN          int64        `json:"nan"`
 	Inf          int64        `json:"inf"`
+	// States counts the parameters that have each state (fp32, exp_avg,
+	// exp_avg_sq, bf16): a norm is over those only, and 0 when none has it.
+	States map[string]int `json:"states"`
+	// NonFinite names the parameters with a NaN or Inf in any state.
+	NonFinite []string `json:"nonfinite_params"`
 }

@@ -2,17 +2,15 @@ package report
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
-	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
 // sortFields are the values --sort accepts, with how to read each.
@@ -85,20 +83,62 @@ func countAll(p *ParamStats, what string) int64 {
 	return n
 }
 
-// SortFieldNames lists the --sort fields of stats, for help and errors.
-func SortFieldNames() string {
+// SortFields lists the --sort fields of stats: name, then the others A-Z.
+func SortFields() []string {
 	names := []string{"name"}
 	for k := range sortFields {
 		names = append(names, k)
 	}
 	sort.Strings(names[1:])
-	return strings.Join(names, ", ")
+	return names
 }
 
-// BuildStats turns a scan of a checkpoint into the document stats prints.
-func BuildStats(c *ckpt.Checkpoint, res *ckpt.Result) CheckpointStats {
+// SortFieldNames lists the --sort fields of stats, for help and errors.
+func SortFieldNames() string { return strings.Join(SortFields(), ", ") }
+
+// groupSortFields read the --sort fields of stats from --group-by layer
+// groups: each parameter figure's counterpart over the group.
+var groupSortFields = map[string]func(*GroupStats) *output.Float{
+	"fp32.l2":               func(g *GroupStats) *output.Float { return g.WeightNorm },
+	"fp32.rms":              func(g *GroupStats) *output.Float { return g.WeightRMS },
+	"fp32.absmax":           func(g *GroupStats) *output.Float { return g.WeightAbsMax },
+	"fp32.std":              func(g *GroupStats) *output.Float { return g.WeightStd },
+	"exp_avg.rms":           func(g *GroupStats) *output.Float { return g.ExpAvgRMS },
+	"exp_avg.absmax":        func(g *GroupStats) *output.Float { return g.ExpAvgAbsMax },
+	"exp_avg_sq.mean":       func(g *GroupStats) *output.Float { return g.ExpAvgSqMean },
+	"exp_avg_sq.max":        func(g *GroupStats) *output.Float { return g.ExpAvgSqMax },
+	"bf16.rms":              func(g *GroupStats) *output.Float { return g.BF16RMS },
+	"adam.update_rms":       func(g *GroupStats) *output.Float { return g.UpdateRMS },
+	"adam.update_to_weight": func(g *GroupStats) *output.Float { return g.UpdateToWeight },
+	"numel":                 func(g *GroupStats) *output.Float { return output.Opt(float64(g.Numel), true) },
+	"nan":                   func(g *GroupStats) *output.Float { return output.Opt(float64(g.NaN), true) },
+	"inf":                   func(g *GroupStats) *output.Float { return output.Opt(float64(g.Inf), true) },
+}
+
+// OrderGroups sorts --group-by layer groups by a --sort field of stats
+// (largest first, missing values last; "name" and "" keep depth order) and
+// keeps the first top.
+func OrderGroups(gs []GroupStats, field string, top int) []GroupStats {
+	if get := groupSortFields[field]; get != nil {
+		sort.SliceStable(gs, func(i, j int) bool {
+			a, b := get(&gs[i]), get(&gs[j])
+			if (a == nil) != (b == nil) {
+				return a != nil
+			}
+			return a != nil && *a > *b
+		})
+	}
+	if top > 0 && len(gs) > top {
+		gs = gs[:top]
+	}
+	return gs
+}
+
+// CheckpointInfoOf describes an opened checkpoint in documents.
+func CheckpointInfoOf(c *ckpt.Checkpoint) CheckpointInfo {
 	info := CheckpointInfo{Path: c.Path, Layout: c.Layout, Tag: c.Tag, Step: c.Step, TrainerStep: c.TrainerStep,
-		DSVersion: c.DSVersion, Notes: NonNilS(c.Notes), ParamGroups: []ParamGroupInfo{}}
+		DSVersion: c.DSVersion, Notes: NonNilS(c.Notes), ParamGroups: []ParamGroupInfo{},
+		ZeroStage: c.ZeroStage, DPWorldSize: c.DPWorldSize, MPWorldSize: c.MPWorldSize, WeightsOnly: c.WeightsOnly}
 	for _, g := range c.ParamGroups {
 		pg := ParamGroupInfo{LR: optPtr(g.LR), Eps: optPtr(g.Eps), WeightDecay: optPtr(g.WeightDecay), Params: NonNilS(g.Params)}
 		if g.Betas != nil {
@@ -106,6 +146,53 @@ func BuildStats(c *ckpt.Checkpoint, res *ckpt.Result) CheckpointStats {
 		}
 		info.ParamGroups = append(info.ParamGroups, pg)
 	}
+	return info
+}
+
+// MissingNotes phrases the states parameters lack (ckpt.Missing) as notes,
+// one per state, for the parameters scanned (all when scanned is nil).
+func MissingNotes(c *ckpt.Checkpoint, scanned func(*ckpt.Param) bool) []string {
+	byState := map[ckpt.State][]string{}
+	var states []ckpt.State
+	skip := map[string]bool{}
+	if scanned != nil {
+		for _, p := range c.Params {
+			skip[p.Name] = !scanned(p)
+		}
+	}
+	for _, m := range c.Missing() {
+		if skip[m.Param] {
+			continue
+		}
+		if byState[m.State] == nil {
+			states = append(states, m.State)
+		}
+		byState[m.State] = append(byState[m.State], m.Param)
+	}
+	var notes []string
+	for _, st := range states {
+		names := byState[st]
+		what := "its statistics are not shown"
+		if st == ckpt.ExpAvg || st == ckpt.ExpAvgSq || st == ckpt.StepState {
+			what = "its statistics and the AdamW update are not shown"
+		}
+		list := strings.Join(names, ", ")
+		if len(names) > 5 {
+			list = strings.Join(names[:5], ", ") + fmt.Sprintf(" and %d more", len(names)-5)
+		}
+		notes = append(notes, fmt.Sprintf("%d parameters have no %s (%s.pt missing or unreadable): %s; %s", len(names), st, st, list, what))
+	}
+	return notes
+}
+
+// BuildStats turns a scan of a checkpoint into the document stats prints.
+func BuildStats(c *ckpt.Checkpoint, res *ckpt.Result) CheckpointStats {
+	info := CheckpointInfoOf(c)
+	scanned := map[string]bool{}
+	for _, pr := range res.Params {
+		scanned[pr.Param.Name] = true
+	}
+	info.Notes = append(info.Notes, MissingNotes(c, func(p *ckpt.Param) bool { return scanned[p.Name] })...)
 	doc := CheckpointStats{Checkpoint: info, Params: []ParamStats{}}
 	for _, pr := range res.Params {
 		p := pr.Param
@@ -128,11 +215,30 @@ func BuildStats(c *ckpt.Checkpoint, res *ckpt.Result) CheckpointStats {
 		}
 		doc.Params = append(doc.Params, ps)
 	}
-	s := res.Summary
-	doc.Summary = Summary{Step: s.Step, Params: s.Params, Numel: s.Numel, BytesScanned: s.BytesScanned,
-		WeightNorm: output.Float(s.WeightNorm), ExpAvgNorm: output.Float(s.ExpAvgNorm),
-		ExpAvgSqNorm: output.Float(s.ExpAvgSqNorm), BF16Norm: output.Float(s.BF16Norm), NaN: s.NaN, Inf: s.Inf}
+	doc.Summary = SummaryOf(res)
 	return doc
+}
+
+// SummaryOf converts a scan's summary, naming the parameters with NaN or
+// Inf values.
+func SummaryOf(res *ckpt.Result) Summary {
+	s := res.Summary
+	out := Summary{Step: s.Step, Params: s.Params, Numel: s.Numel, BytesScanned: s.BytesScanned,
+		WeightNorm: output.Float(s.WeightNorm), ExpAvgNorm: output.Float(s.ExpAvgNorm),
+		ExpAvgSqNorm: output.Float(s.ExpAvgSqNorm), BF16Norm: output.Float(s.BF16Norm), NaN: s.NaN, Inf: s.Inf,
+		States: map[string]int{}, NonFinite: []string{}}
+	for st, n := range s.States {
+		out.States[string(st)] = n
+	}
+	for _, pr := range res.Params {
+		for _, st := range []*tensor.Stats{pr.FP32, pr.ExpAvg, pr.ExpAvgSq, pr.BF16} {
+			if st != nil && st.NaN+st.Inf > 0 {
+				out.NonFinite = append(out.NonFinite, pr.Param.Name)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func optPtr(p *float64) *output.Float {
@@ -174,46 +280,33 @@ func OrderParams(ps []ParamStats, field string, top int) []ParamStats {
 	return ps
 }
 
-// LayerOf names the aggregate a parameter belongs to.
-var layerRE = regexp.MustCompile(`(?:^|\.)layers\.(\d+)\.`)
-
-// LayerOf names the group --group-by layer puts a parameter in, with its
-// rank in the order groups are listed.
-func LayerOf(name string) (string, int) {
-	if m := layerRE.FindStringSubmatch(name); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return "layer " + m[1], n
-	}
-	switch {
-	case strings.Contains(name, "embed"):
-		return "embedding", -1
-	case strings.HasPrefix(name, "lm_head"):
-		return "lm_head", 1 << 30
-	case strings.Contains(name, "norm"):
-		return "final norm", 1<<30 - 1
-	}
-	return "other", 1<<30 + 1
-}
-
-// GroupByLayer adds up a scan's figures per transformer layer.
+// GroupByLayer adds up a scan's figures per transformer layer (the groups
+// of yulan.Group: embedding, layer N, final norm, lm_head, other), in
+// depth order.
 func GroupByLayer(res *ckpt.Result) []GroupStats {
 	type acc struct {
-		name              string
 		order             int
 		params            int
 		numel             int64
 		wSq, wN, mSq, mN  float64
 		vSum, vN, bSq, bN float64
 		uSq, uN, luSq     float64
+		w                 []tensor.Stats // fp32 statistics, for the std
 		nan, inf          int64
+		wAbs, mAbs, vMax  *float64
+	}
+	maxOf := func(dst **float64, x float64) {
+		if *dst == nil || x > **dst {
+			*dst = &x
+		}
 	}
 	groups := map[string]*acc{}
 	var names []string
 	for _, pr := range res.Params {
-		name, order := LayerOf(pr.Param.Name)
+		name, order := yulan.Group(pr.Param.Name)
 		a := groups[name]
 		if a == nil {
-			a = &acc{name: name, order: order}
+			a = &acc{order: order}
 			groups[name] = a
 			names = append(names, name)
 		}
@@ -228,9 +321,17 @@ func GroupByLayer(res *ckpt.Result) []GroupStats {
 		sq(pr.FP32, &a.wSq, &a.wN)
 		sq(pr.ExpAvg, &a.mSq, &a.mN)
 		sq(pr.BF16, &a.bSq, &a.bN)
+		if s := pr.FP32; s != nil && s.Valid() {
+			a.w = append(a.w, *s)
+			maxOf(&a.wAbs, s.AbsMax)
+		}
+		if s := pr.ExpAvg; s != nil && s.Valid() {
+			maxOf(&a.mAbs, s.AbsMax)
+		}
 		if s := pr.ExpAvgSq; s != nil && s.Valid() {
 			a.vSum += s.Mean * float64(s.Finite)
 			a.vN += float64(s.Finite)
+			maxOf(&a.vMax, s.Max)
 		}
 		if pr.Adam != nil {
 			a.uSq += pr.Adam.SumSq
@@ -245,13 +346,23 @@ func GroupByLayer(res *ckpt.Result) []GroupStats {
 		}
 	}
 	sort.SliceStable(names, func(i, j int) bool { return groups[names[i]].order < groups[names[j]].order })
+	opt := func(p *float64) *output.Float {
+		if p == nil {
+			return nil
+		}
+		return output.Opt(*p, true)
+	}
 	out := make([]GroupStats, 0, len(names))
 	for _, n := range names {
 		a := groups[n]
 		g := GroupStats{Name: n, Params: a.params, Numel: a.numel, NaN: a.nan, Inf: a.inf,
 			WeightNorm: output.Opt(math.Sqrt(a.wSq), a.wN > 0), WeightRMS: output.Opt(math.Sqrt(a.wSq/a.wN), a.wN > 0),
 			ExpAvgRMS: output.Opt(math.Sqrt(a.mSq/a.mN), a.mN > 0), ExpAvgSqMean: output.Opt(a.vSum/a.vN, a.vN > 0),
-			BF16RMS: output.Opt(math.Sqrt(a.bSq/a.bN), a.bN > 0), UpdateRMS: output.Opt(math.Sqrt(a.uSq/a.uN), a.uN > 0)}
+			BF16RMS: output.Opt(math.Sqrt(a.bSq/a.bN), a.bN > 0), UpdateRMS: output.Opt(math.Sqrt(a.uSq/a.uN), a.uN > 0),
+			WeightAbsMax: opt(a.wAbs), ExpAvgAbsMax: opt(a.mAbs), ExpAvgSqMax: opt(a.vMax)}
+		if a.wN > 0 {
+			g.WeightStd = output.Opt(pooledStd(a.w, a.wN), true)
+		}
 		if a.uN > 0 && a.wN > 0 && a.wSq > 0 {
 			g.UpdateToWeight = output.Opt(math.Sqrt(a.luSq/a.uN)/math.Sqrt(a.wSq/a.wN), true)
 		}
@@ -260,24 +371,21 @@ func GroupByLayer(res *ckpt.Result) []GroupStats {
 	return out
 }
 
-// GroupTable returns the table of --group-by layer groups: short headers
-// for text, snake_case ones for CSV.
-func GroupTable(gs []GroupStats, csv bool) *output.TableWriter {
-	tw := &output.TableWriter{Headers: []string{"group", "params", "numel", "weight_norm", "weight_rms", "exp_avg_rms",
-		"exp_avg_sq_mean", "bf16_rms", "update_rms", "update_to_weight", "nan", "inf"}, Align: output.RightAligned(12)}
-	if !csv {
-		tw.Headers = []string{"group", "params", "numel", "w norm", "w rms", "m rms", "v mean", "bf16 rms", "upd rms", "upd/w", "nan", "inf"}
+// pooledStd returns the standard deviation of the union of tensors from
+// their statistics: the mean of the within-tensor variances plus the
+// variance of the means, weighted by their finite counts (n in all).
+func pooledStd(st []tensor.Stats, n float64) float64 {
+	var mean float64
+	for _, s := range st {
+		mean += s.Mean * float64(s.Finite)
 	}
-	num, cnt := output.Num, output.Count
-	if csv {
-		num = CSVNum
-		cnt = func(n int64) string { return strconv.FormatInt(n, 10) }
+	mean /= n
+	var v float64
+	for _, s := range st {
+		d := s.Mean - mean
+		v += float64(s.Finite) * (s.Std*s.Std + d*d)
 	}
-	for _, g := range gs {
-		tw.Add(g.Name, strconv.Itoa(g.Params), cnt(g.Numel), num(g.WeightNorm), num(g.WeightRMS), num(g.ExpAvgRMS),
-			num(g.ExpAvgSqMean), num(g.BF16RMS), num(g.UpdateRMS), num(g.UpdateToWeight), cnt(g.NaN), cnt(g.Inf))
-	}
-	return tw
+	return math.Sqrt(v / n)
 }
 
 // ParamCSV returns the per-parameter table of stats, for CSV.
@@ -328,136 +436,6 @@ func optIntP(p *int) string {
 	return strconv.Itoa(*p)
 }
 
-// ShortName keeps a parameter name within width runes by eliding its
-// middle.
-func ShortName(s string, width int) string {
-	if len(s) <= width {
-		return s
-	}
-	keep := width - 1
-	return s[:keep/2] + "…" + s[len(s)-(keep-keep/2):]
-}
-
-// WriteStatsText writes a checkpoint's statistics as text tables.
-func WriteStatsText(w io.Writer, doc CheckpointStats) error {
-	ci := doc.Checkpoint
-	fmt.Fprintf(w, "%s: %s checkpoint %s", ci.Path, layout.Title(ci.Layout), ci.Tag)
-	if ci.Step != nil {
-		fmt.Fprintf(w, ", step %d", *ci.Step)
-	}
-	if ci.DSVersion != "" {
-		fmt.Fprintf(w, ", DeepSpeed %s", ci.DSVersion)
-	}
-	fmt.Fprintln(w)
-	for i, g := range ci.ParamGroups {
-		betas := "-"
-		if len(g.Betas) == 2 {
-			betas = output.NumF(float64(g.Betas[0])) + ", " + output.NumF(float64(g.Betas[1]))
-		}
-		fmt.Fprintf(w, "  group %d: %d params, lr %s, betas (%s), eps %s, weight decay %s\n", i, len(g.Params),
-			output.Num(g.LR), betas, output.Num(g.Eps), output.Num(g.WeightDecay))
-	}
-	for _, n := range ci.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
-	}
-	fmt.Fprintln(w)
-	if doc.Groups != nil {
-		if err := GroupTable(doc.Groups, false).WriteText(w); err != nil {
-			return err
-		}
-	} else {
-		ps := doc.Params
-		tw := output.TableWriter{Headers: []string{"parameter", "shape", "fp32 rms", "absmax", "bf16 rms", "m rms", "v mean", "upd rms", "upd/w", "bad"},
-			Align: output.RightAligned(10)}
-		tw.Align[1] = output.Left
-		var scales []ParamStats
-		for _, p := range ps {
-			get := func(s *Stats, f func(*Stats) *output.Float) string {
-				if s == nil {
-					return "-"
-				}
-				return output.Num(f(s))
-			}
-			rms := func(s *Stats) *output.Float { return s.RMS }
-			upd, ratio := "-", "-"
-			if p.Adam != nil {
-				upd, ratio = output.Num(p.Adam.UpdateRMS), output.Num(p.Adam.UpdateToWeight)
-			}
-			bad := countAll(&p, "nan") + countAll(&p, "inf")
-			tw.Add(ShortName(p.Name, 44), output.ShapeCompact(p.Shape), get(p.FP32, rms), get(p.FP32, func(s *Stats) *output.Float { return s.AbsMax }),
-				get(p.BF16, rms), get(p.ExpAvg, rms), get(p.ExpAvgSq, func(s *Stats) *output.Float { return s.Mean }),
-				upd, ratio, output.Count(bad))
-			if p.Scale {
-				scales = append(scales, p)
-			}
-		}
-		if err := tw.WriteText(w); err != nil {
-			return err
-		}
-		if len(scales) > 0 {
-			fmt.Fprintln(w)
-			st := output.TableWriter{Headers: []string{"scale factor", "value", "bf16", "m", "v", "upd/w"}, Align: output.RightAligned(6)}
-			for _, p := range scales {
-				bf, m, v, ratio := "-", "-", "-", "-"
-				if p.BF16 != nil {
-					bf = output.Num(p.BF16.Mean)
-				}
-				if p.ExpAvg != nil {
-					m = output.Num(p.ExpAvg.Mean)
-				}
-				if p.ExpAvgSq != nil {
-					v = output.Num(p.ExpAvgSq.Mean)
-				}
-				if p.Adam != nil {
-					ratio = output.Num(p.Adam.UpdateToWeight)
-				}
-				st.Add(ShortName(p.Name, 44), output.Num(p.ScaleValue), bf, m, v, ratio)
-			}
-			if err := st.WriteText(w); err != nil {
-				return err
-			}
-		}
-	}
-	s := doc.Summary
-	fmt.Fprintln(w)
-	step := "-"
-	if s.Step != nil {
-		step = strconv.FormatInt(*s.Step, 10)
-	}
-	fmt.Fprintf(w, "step %s: %d parameters, %s elements, %s scanned\n", step, s.Params, output.Count(s.Numel), output.Bytes(s.BytesScanned))
-	fmt.Fprintf(w, "global norms: weights %s, bf16 %s, exp_avg %s, exp_avg_sq %s; NaN %s, Inf %s\n",
-		output.NumF(float64(s.WeightNorm)), output.NumF(float64(s.BF16Norm)), output.NumF(float64(s.ExpAvgNorm)),
-		output.NumF(float64(s.ExpAvgSqNorm)), output.Count(s.NaN), output.Count(s.Inf))
-	return nil
-}
-
-// WriteFileStats writes the statistics of a file's tensors in the given
-// output format.
-func WriteFileStats(w io.Writer, f output.Format, doc FileStats) error {
-	if f == output.JSON {
-		return output.WriteJSON(w, doc)
-	}
-	tw := output.TableWriter{
-		Headers: []string{"name", "dtype", "shape", "numel", "l2", "rms", "mean", "std", "min", "max", "absmax", "nan", "inf", "zeros"},
-		Align:   []output.Align{output.Left, output.Left, output.Left, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right},
-	}
-	for _, r := range doc.Tensors {
-		if f == output.CSV {
-			tw.Add(r.Name, r.DType, output.ShapeCompact(r.Shape), strconv.FormatInt(r.Numel, 10),
-				CSVNum(r.L2), CSVNum(r.RMS), CSVNum(r.Mean), CSVNum(r.Std), CSVNum(r.Min), CSVNum(r.Max), CSVNum(r.AbsMax),
-				strconv.FormatInt(r.NaN, 10), strconv.FormatInt(r.Inf, 10), strconv.FormatInt(r.Zeros, 10))
-			continue
-		}
-		tw.Add(r.Name, r.DType, output.ShapeCompact(r.Shape), output.Count(r.Numel),
-			output.Num(r.L2), output.Num(r.RMS), output.Num(r.Mean), output.Num(r.Std), output.Num(r.Min), output.Num(r.Max), output.Num(r.AbsMax),
-			output.Count(r.NaN), output.Count(r.Inf), output.Count(r.Zeros))
-	}
-	if f == output.CSV {
-		return tw.WriteCSV(w)
-	}
-	return tw.WriteText(w)
-}
-
 // CSVNum writes a float at full precision, or an empty cell for null.
 func CSVNum(f *output.Float) string {
 	if f == nil {
@@ -469,17 +447,3 @@ func CSVNum(f *output.Float) string {
 // ValidSort reports whether field is a --sort field of stats.
 func ValidSort(field string) bool { return field == "" || field == "name" || sortFields[field] != nil }
 
-// WriteStats writes a checkpoint's statistics in the given output format:
-// the document as JSON; the group or parameter table as CSV; text tables.
-func WriteStats(w io.Writer, f output.Format, doc CheckpointStats) error {
-	switch f {
-	case output.JSON:
-		return output.WriteJSON(w, doc)
-	case output.CSV:
-		if doc.Groups != nil {
-			return GroupTable(doc.Groups, true).WriteCSV(w)
-		}
-		return ParamCSV(doc.Params).WriteCSV(w)
-	}
-	return WriteStatsText(w, doc)
-}

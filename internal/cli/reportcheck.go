@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/layout"
+)
+
+// precheckReport checks, before anything is scanned, what would make a
+// report fail at its end: that -o can be written, that the checkpoints
+// are of one model (unless --force), and that --hist names a parameter.
+// It returns notes for the report: the parameters some checkpoints lack,
+// and what differs between models compared with --force.
+func precheckReport(o *ReportOptions) ([]string, error) {
+	if o.Output != "-" {
+		f, err := os.CreateTemp(filepath.Dir(o.Output), "."+filepath.Base(o.Output)+".*")
+		if err != nil {
+			return nil, outputError(o.Output, err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
+	var notes []string
+	var first *ckpt.Checkpoint
+	hist := o.Hist == ""
+	for _, path := range o.Paths {
+		cp, err := layout.Open(path, layout.Options{Layout: o.Layout})
+		if err != nil {
+			return nil, inputError(err)
+		}
+		if _, err := cp.Lookup(o.Hist); err == nil {
+			hist = true
+		}
+		if first == nil {
+			first = cp
+			defer first.Close()
+			continue
+		}
+		note, err := sameModel(first, cp, o.Force)
+		if err != nil {
+			cp.Close()
+			return nil, err
+		}
+		if note != "" {
+			notes = append(notes, note)
+		}
+		notes = append(notes, oneSided(first, cp)...)
+		cp.Close()
+	}
+	if !hist {
+		_, err := first.Lookup(o.Hist)
+		return nil, inputError(fmt.Errorf("--hist: %w", err))
+	}
+	return notes, nil
+}
+
+// oneSided names the parameters of a that b lacks and of b that a lacks:
+// they are in the statistics of one checkpoint only, and in no change.
+func oneSided(a, b *ckpt.Checkpoint) []string {
+	var notes []string
+	for _, x := range [][2]*ckpt.Checkpoint{{a, b}, {b, a}} {
+		have := map[string]bool{}
+		for _, p := range x[1].Params {
+			have[p.Name] = true
+		}
+		var only []string
+		for _, p := range x[0].Params {
+			if !have[p.Name] {
+				only = append(only, p.Name)
+			}
+		}
+		if n := len(only); n > 0 {
+			more := ""
+			if n > 10 {
+				only, more = only[:10], fmt.Sprintf(" and %d more", n-10)
+			}
+			notes = append(notes, fmt.Sprintf("%d parameters of %s are not in %s (counted in its statistics, in no change): %s%s",
+				n, x[0].Path, x[1].Path, strings.Join(only, ", "), more))
+		}
+	}
+	return notes
+}
+
+// outputError names the user's output file in an error writing it (not a
+// temporary file beside it): exit status 2.
+func outputError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return inputError(fmt.Errorf("cannot write %s: folder %s does not exist", path, filepath.Dir(path)))
+	}
+	return inputError(fmt.Errorf("cannot write %s: %w", path, err))
+}
