@@ -197,7 +197,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"stats", evil}, ExitInput, "refusing posix.system"},
 		{[]string{"ls", filepath.Join(dir, "missing.pt")}, ExitInput, "no such file"},
 		{[]string{"stats", dir}, ExitInput, "not a DeepSpeed universal checkpoint"},
-		{[]string{"ls"}, ExitUsage, "accepts 1 arg"},
+		{[]string{"ls"}, ExitUsage, "ls: missing PATH"},
 		{[]string{"ls", garbage, "--format", "yaml"}, ExitUsage, "unknown format"},
 		{[]string{"stats", sample, "--sort", "bogus"}, ExitUsage, "unknown field"},
 		{[]string{"stats", sample, "--filter", "("}, ExitUsage, "--filter"},
