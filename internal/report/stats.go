@@ -446,4 +446,3 @@ func CSVNum(f *output.Float) string {
 
 // ValidSort reports whether field is a --sort field of stats.
 func ValidSort(field string) bool { return field == "" || field == "name" || sortFields[field] != nil }
-
