@@ -285,8 +285,11 @@ func (t *TableWriter) layout() (cols, width []int) {
 // separated by two spaces, fitted to MaxWidth.
 func (t *TableWriter) WriteText(w io.Writer) error {
 	cols, width := t.layout()
-	var out strings.Builder
+	var out, l strings.Builder
 	line := func(row []string) {
+		l.Reset()
+		defer func() { out.WriteString(strings.TrimRight(l.String(), " ") + "\n") }()
+		out := &l
 		for k, i := range cols {
 			c := ""
 			if i < len(row) {
@@ -309,7 +312,6 @@ func (t *TableWriter) WriteText(w io.Writer) error {
 				}
 			}
 		}
-		out.WriteString("\n")
 	}
 	line(t.Headers)
 	for _, r := range t.Rows {
