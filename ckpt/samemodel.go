@@ -90,3 +90,22 @@ func examples(onlyA, onlyB []string) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// OnlyIn returns the names of a's parameters that b lacks and of b's that
+// a lacks, each in its checkpoint's order.
+func OnlyIn(a, b *Checkpoint) (onlyA, onlyB []string) {
+	missing := func(x, y *Checkpoint) []string {
+		has := make(map[string]bool, len(y.Params))
+		for _, p := range y.Params {
+			has[p.Name] = true
+		}
+		var out []string
+		for _, p := range x.Params {
+			if !has[p.Name] {
+				out = append(out, p.Name)
+			}
+		}
+		return out
+	}
+	return missing(a, b), missing(b, a)
+}

@@ -3,6 +3,7 @@ package ckpt
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -47,5 +48,20 @@ func TestSameModel(t *testing.T) {
 		case c.want != "" && (err == nil || !errors.Is(err, ErrDifferentModels) || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
 		}
+	}
+}
+
+func TestOnlyIn(t *testing.T) {
+	mk := func(names ...string) *Checkpoint {
+		c := &Checkpoint{}
+		for _, n := range names {
+			c.Params = append(c.Params, &Param{Name: n})
+		}
+		return c
+	}
+	a, b := mk("x", "y", "z"), mk("z", "w", "x")
+	onlyA, onlyB := OnlyIn(a, b)
+	if !slices.Equal(onlyA, []string{"y"}) || !slices.Equal(onlyB, []string{"w"}) {
+		t.Errorf("%v %v", onlyA, onlyB)
 	}
 }

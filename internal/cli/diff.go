@@ -109,12 +109,12 @@ func sameModel(a, b *ckpt.Checkpoint, force bool) (string, error) {
 }
 
 func runDiff(c *cobra.Command, o *DiffOptions) error {
-	a, err := layout.Open(o.PathA, layout.Options{Layout: o.LayoutA})
+	a, err := layout.Open(o.PathA, layout.Options{Layout: o.LayoutA, Select: o.matcher()})
 	if err != nil {
 		return inputError(err)
 	}
 	defer a.Close()
-	b, err := layout.Open(o.PathB, layout.Options{Layout: o.LayoutB})
+	b, err := layout.Open(o.PathB, layout.Options{Layout: o.LayoutB, Select: o.matcher()})
 	if err != nil {
 		return inputError(err)
 	}

@@ -156,7 +156,7 @@ func linearSpec(lo, hi float64, bins int) ckpt.HistSpec {
 }
 
 func runHist(c *cobra.Command, o *HistOptions) error {
-	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout})
+	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Select: func(name string) bool { return name == o.Name }})
 	if err != nil {
 		return inputError(err)
 	}

@@ -101,12 +101,7 @@ func runLsSafetensors(o *LsOptions) error {
 // runLsFolder lists a checkpoint's parameters, or a run's checkpoints.
 func runLsFolder(o *LsOptions) error {
 	if found, _ := layout.Detect(o.Path); len(found) == 0 && o.Layout == "" {
-		if runs := layout.Runs(o.Path); len(runs) > 0 {
-			doc := report.RunListing{Path: o.Path}
-			for _, r := range runs {
-				found, _ := layout.Detect(r.Dir)
-				doc.Checkpoints = append(doc.Checkpoints, report.RunEntry{Path: r.Dir, N: r.N, Layouts: report.NonNilS(found)})
-			}
+		if doc := report.BuildRunListing(o.Path); len(doc.Checkpoints) > 0 {
 			return report.WriteRunListing(o.Streams.Out, o.Format, doc, o.text())
 		}
 	}

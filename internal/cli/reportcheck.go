@@ -60,31 +60,29 @@ func precheckReport(o *ReportOptions) ([]string, error) {
 	return notes, nil
 }
 
-// oneSided names the parameters of a that b lacks and of b that a lacks:
+// oneSided notes the parameters of a that b lacks and of b that a lacks:
 // they are in the statistics of one checkpoint only, and in no change.
 func oneSided(a, b *ckpt.Checkpoint) []string {
 	var notes []string
-	for _, x := range [][2]*ckpt.Checkpoint{{a, b}, {b, a}} {
-		have := map[string]bool{}
-		for _, p := range x[1].Params {
-			have[p.Name] = true
-		}
-		var only []string
-		for _, p := range x[0].Params {
-			if !have[p.Name] {
-				only = append(only, p.Name)
-			}
-		}
-		if n := len(only); n > 0 {
-			more := ""
-			if n > 10 {
-				only, more = only[:10], fmt.Sprintf(" and %d more", n-10)
-			}
-			notes = append(notes, fmt.Sprintf("%d parameters of %s are not in %s (counted in its statistics, in no change): %s%s",
-				n, x[0].Path, x[1].Path, strings.Join(only, ", "), more))
+	onlyA, onlyB := ckpt.OnlyIn(a, b)
+	for _, x := range []struct {
+		names    []string
+		has, not string
+	}{{onlyA, a.Path, b.Path}, {onlyB, b.Path, a.Path}} {
+		if n := len(x.names); n > 0 {
+			notes = append(notes, fmt.Sprintf("%d parameters of %s are not in %s (counted in its statistics, in no change): %s",
+				n, x.has, x.not, few(x.names, 10)))
 		}
 	}
 	return notes
+}
+
+// few lists up to n names, then how many more.
+func few(names []string, n int) string {
+	if len(names) > n {
+		return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
+	}
+	return strings.Join(names, ", ")
 }
 
 // outputError names the user's output file in an error writing it (not a

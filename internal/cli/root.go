@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/ckptinspect/ckptinspect/internal/buildinfo"
 	"github.com/ckptinspect/ckptinspect/internal/suggest"
 	"github.com/ckptinspect/ckptinspect/internal/term"
 )
@@ -90,7 +91,7 @@ exact per-tensor statistics, and per-parameter AdamW state.`,
   ckptinspect stats testdata/sample/checkpoint-120
   ckptinspect stats fp32.pt --format json
   source <(ckptinspect completion bash)`,
-		Version:            versionString(),
+		Version:            buildinfo.Version(),
 		SilenceUsage:       true,
 		SilenceErrors:      true,
 		DisableSuggestions: true,

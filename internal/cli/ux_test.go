@@ -412,3 +412,21 @@ func TestVerifyCopies(t *testing.T) {
 		t.Errorf("weights only, bad: exit %d\n%s", code, out)
 	}
 }
+
+// TestDamagedElsewhere: hist and diff read a checkpoint whose damaged file
+// belongs to a parameter they do not read.
+func TestDamagedElsewhere(t *testing.T) {
+	dir := fixture.CopyTree(t, ckptA)
+	fp32 := filepath.Join(dir, "global_step7_universal", "zero", "lm_head.weight", "fp32.pt")
+	b, _ := os.ReadFile(fp32)
+	os.WriteFile(fp32, b[:len(b)/2], 0o644)
+	if out, errOut, code := run("hist", "model.norm.weight", dir, "--bins", "4"); code != 0 || !strings.Contains(out, "4 bins") {
+		t.Errorf("hist: exit %d %s\n%s", code, errOut, out)
+	}
+	if _, errOut, code := run("hist", "lm_head.weight", dir); code != ExitInput || !strings.Contains(errOut, "fp32.pt") {
+		t.Errorf("hist of the damaged one: exit %d %s", code, errOut)
+	}
+	if out, errOut, code := run("diff", dir, ckptB, "--filter", "^model"); code != 0 || !strings.Contains(out, "note: A: not read (parameter lm_head.weight is not selected)") {
+		t.Errorf("diff: exit %d %s\n%s", code, errOut, out)
+	}
+}

@@ -122,6 +122,12 @@ func BuildDiff(res *ckpt.DiffResult) Diff {
 	doc := Diff{A: CheckpointRefOf(res.A), B: CheckpointRefOf(res.B), Params: []ParamDiff{}}
 	sum := DiffSummary{StepA: doc.A.Step, StepB: doc.B.Step, ParamsCompared: len(res.Params),
 		OnlyInA: NonNilS(res.OnlyA), OnlyInB: NonNilS(res.OnlyB), ShapeMismatch: []string{}, BytesScanned: res.BytesScanned, Notes: []string{}}
+	for _, n := range res.A.Notes {
+		sum.Notes = append(sum.Notes, "A: "+n)
+	}
+	for _, n := range res.B.Notes {
+		sum.Notes = append(sum.Notes, "B: "+n)
+	}
 	if sum.StepA != nil && sum.StepB != nil {
 		d := *sum.StepB - *sum.StepA
 		sum.StepDelta = &d

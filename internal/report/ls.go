@@ -10,6 +10,7 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/torchsave"
@@ -448,6 +449,17 @@ type RunEntry struct {
 	Path    string   `json:"path"`
 	N       int64    `json:"n"`
 	Layouts []string `json:"layouts"`
+}
+
+// BuildRunListing lists the checkpoint-N/ folders of a run (none when path
+// is not a run's folder).
+func BuildRunListing(path string) RunListing {
+	doc := RunListing{Path: path, Checkpoints: []RunEntry{}}
+	for _, r := range layout.Runs(path) {
+		found, _ := layout.Detect(r.Dir)
+		doc.Checkpoints = append(doc.Checkpoints, RunEntry{Path: r.Dir, N: r.N, Layouts: NonNilS(found)})
+	}
+	return doc
 }
 
 // WriteRunListing writes a run's checkpoints in the given output format.
