@@ -195,8 +195,9 @@ type TableWriter struct {
 	// MaxWidth bounds the width of the text table's lines, in columns (0:
 	// no bound). To fit, columns with a Drop rank are left out, the highest
 	// rank first, as long as the Elastic column would otherwise be shorter
-	// than MinElastic; then the Elastic column's cells are shortened in the
-	// middle (ShortenMiddle). Hidden tells what was left out.
+	// than MinElastic or two of its cells would look the same; then its
+	// cells are shortened in the middle (ShortenMiddle). Hidden tells what
+	// was left out.
 	MaxWidth int
 	// Elastic is the column that shrinks to fit MaxWidth (the names).
 	Elastic int
@@ -251,7 +252,17 @@ func (t *TableWriter) layout() (cols, width []int) {
 			minE = 30
 		}
 		minE = min(max(minE, utf8.RuneCountInString(t.Headers[t.Elastic])), natural[t.Elastic])
-		for total()-natural[t.Elastic]+minE > t.MaxWidth {
+		full := natural[t.Elastic]
+		// Leave out columns, the highest rank first, while the names would
+		// be narrower than minE, or would shorten to the same text.
+		for {
+			natural[t.Elastic] = full
+			if over := total() - t.MaxWidth; over > 0 {
+				natural[t.Elastic] = max(full-over, 1)
+			}
+			if natural[t.Elastic] >= minE && t.distinct(natural[t.Elastic]) {
+				break
+			}
 			drop, rank := -1, 0
 			for i := range natural {
 				if show[i] && i < len(t.Drop) && t.Drop[i] > rank {
@@ -259,6 +270,7 @@ func (t *TableWriter) layout() (cols, width []int) {
 				}
 			}
 			if drop < 0 {
+				natural[t.Elastic] = max(natural[t.Elastic], minE)
 				break
 			}
 			show[drop] = false
@@ -268,9 +280,6 @@ func (t *TableWriter) layout() (cols, width []int) {
 				t.hidden = append(t.hidden, t.Headers[i])
 			}
 		}
-		if over := total() - t.MaxWidth; over > 0 {
-			natural[t.Elastic] = max(natural[t.Elastic]-over, minE)
-		}
 	}
 	for i := range natural {
 		if show[i] {
@@ -279,6 +288,23 @@ func (t *TableWriter) layout() (cols, width []int) {
 		}
 	}
 	return cols, width
+}
+
+// distinct reports whether the Elastic column's cells stay distinct when
+// shortened to width.
+func (t *TableWriter) distinct(width int) bool {
+	seen := map[string]string{}
+	for _, r := range t.Rows {
+		if t.Elastic >= len(r) {
+			continue
+		}
+		short := ShortenMiddle(r[t.Elastic], width)
+		if orig, ok := seen[short]; ok && orig != r[t.Elastic] {
+			return false
+		}
+		seen[short] = r[t.Elastic]
+	}
+	return true
 }
 
 // WriteText writes the table with columns padded to a common width and

@@ -136,3 +136,17 @@ func TestShortenAndWrap(t *testing.T) {
 		t.Errorf("unbounded: %q", got)
 	}
 }
+
+// TestTableDistinct: columns are left out rather than two names shortened
+// to the same text.
+func TestTableDistinct(t *testing.T) {
+	tw := TableWriter{Headers: []string{"name", "a", "b"}, Align: RightAligned(3), Drop: []int{0, 1, 0}, MinElastic: 10, MaxWidth: 40}
+	tw.Add("model.layers.0.input_layernorm_alpha", "1.000", "2.000")
+	tw.Add("model.layers.0.post_attention_layernorm_alpha", "1.000", "2.000")
+	var b bytes.Buffer
+	tw.WriteText(&b)
+	lines := strings.Split(b.String(), "\n")
+	if !slices.Equal(tw.Hidden(), []string{"a"}) || strings.Fields(lines[1])[0] == strings.Fields(lines[2])[0] {
+		t.Errorf("hidden %v:\n%s", tw.Hidden(), b.String())
+	}
+}

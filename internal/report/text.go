@@ -209,7 +209,8 @@ func WriteStatsText(w io.Writer, doc CheckpointStats, t Text) error {
 		}
 		if len(scales) > 0 {
 			fmt.Fprintln(w)
-			st := &output.TableWriter{Headers: []string{"scale factor", "value", "bf16", "m", "v", "upd/w"}, Align: output.RightAligned(6)}
+			st := &output.TableWriter{Headers: []string{"scale factor", "value", "bf16", "m", "v", "upd/w"}, Align: output.RightAligned(6),
+				Drop: []int{0, 0, 3, 1, 2, 0}}
 			for _, p := range scales {
 				bf, m, v, ratio := "-", "-", "-", "-"
 				if p.BF16 != nil {
