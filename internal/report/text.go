@@ -34,7 +34,11 @@ func (t Text) table(w io.Writer, tw *output.TableWriter) error {
 		return err
 	}
 	if h := tw.Hidden(); len(h) > 0 && t.Note != nil {
-		t.Note(fmt.Sprintf("columns %s left out to fit %d columns (--wide or --format csv shows every column)", strings.Join(h, ", "), t.Width))
+		what := "columns " + strings.Join(h, ", ")
+		if len(h) == 1 {
+			what = "column " + h[0]
+		}
+		t.Note(fmt.Sprintf("%s left out to fit %d columns (--wide or --format csv shows every column)", what, t.Width))
 	}
 	return nil
 }
