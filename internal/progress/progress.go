@@ -87,7 +87,8 @@ func (b *Bar) line(elapsed time.Duration, width int) string {
 		eta = time.Duration(float64(b.total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
 	pct := fmt.Sprintf("%3.0f%%", frac*100)
-	parts := []string{"  " + output.Bytes(done) + " / " + output.Bytes(b.total), "  " + output.Bytes(int64(rate)) + "/s  ETA " + eta}
+	// Sizes padded to a fixed width, so that the bar keeps its length.
+	parts := []string{fmt.Sprintf("  %10s / %s", output.Bytes(done), output.Bytes(b.total)), fmt.Sprintf("  %10s/s  ETA %s", output.Bytes(int64(rate)), eta)}
 	room := width - 1
 	label := b.label + " "
 	for {
