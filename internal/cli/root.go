@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
@@ -135,6 +136,8 @@ func Main(args []string, s Streams) int {
 		code = ExitUsage
 	case errors.Is(err, context.Canceled):
 		code = 130
+	case errors.As(err, new(*fs.PathError)):
+		code = ExitInput // a file (standard output, say) could not be read or written
 	}
 	fmt.Fprintf(s.ErrOut, "ckptinspect: %s\n", oneLine(err.Error()))
 	if ee != nil && ee.Hint != "" {

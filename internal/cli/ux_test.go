@@ -2,11 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"unicode/utf8"
 
@@ -428,5 +430,25 @@ func TestDamagedElsewhere(t *testing.T) {
 	}
 	if out, errOut, code := run("diff", dir, ckptB, "--filter", "^model"); code != 0 || !strings.Contains(out, "note: A: not read (parameter lm_head.weight is not selected)") {
 		t.Errorf("diff: exit %d %s\n%s", code, errOut, out)
+	}
+}
+
+// failWriter fails every write as a full disk does.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.ENOSPC}
+}
+
+// TestOutputFails: standard output that cannot be written is an I/O error
+// (exit 2), never an internal one.
+func TestOutputFails(t *testing.T) {
+	var errOut strings.Builder
+	for _, args := range [][]string{{"stats", sample}, {"verify", sample}, {"ls", sample, "--format", "json"}, {"version"}} {
+		errOut.Reset()
+		code := Main(args, Streams{In: strings.NewReader(""), Out: failWriter{}, ErrOut: &errOut})
+		if code != ExitInput || !strings.Contains(errOut.String(), "no space left on device") {
+			t.Errorf("%v: exit %d, %q", args, code, errOut.String())
+		}
 	}
 }

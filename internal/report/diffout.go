@@ -291,6 +291,11 @@ func describeRef(r CheckpointRef) string {
 
 // WriteDiffText writes a comparison as text tables.
 func WriteDiffText(w io.Writer, doc Diff, t Text) error {
+	ew, check := guard(w)
+	return check(writeDiffTextBody(ew, doc, t))
+}
+
+func writeDiffTextBody(w io.Writer, doc Diff, t Text) error {
 	t.printf(w, "   ", "A: %s", describeRef(doc.A))
 	t.printf(w, "   ", "B: %s", describeRef(doc.B))
 	for _, n := range doc.Summary.Notes {

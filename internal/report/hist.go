@@ -93,6 +93,11 @@ func barOf(count, most int64, width int, logScale bool) string {
 // (fewer when the text's width needs), with bar lengths proportional to the
 // counts or their logarithms.
 func WriteHistText(w io.Writer, doc Histogram, width int, logCounts bool, t Text) error {
+	ew, check := guard(w)
+	return check(writeHistTextBody(ew, doc, width, logCounts, t))
+}
+
+func writeHistTextBody(w io.Writer, doc Histogram, width int, logCounts bool, t Text) error {
 	st := doc.Stats
 	t.printf(w, "  ", "%s %s %s (%s) in %s", doc.Param, doc.State, output.Shape(st.Shape), st.DType, describeRef(doc.Checkpoint))
 	t.printf(w, "  ", "%s elements: min %s, max %s, mean %s, std %s, rms %s; NaN %s, Inf %s, zeros %s",

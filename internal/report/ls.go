@@ -412,6 +412,11 @@ func shortStates(states []string) string {
 // WriteParamListing writes a checkpoint's parameters in the given output
 // format.
 func WriteParamListing(w io.Writer, f output.Format, doc ParamListing, t Text) error {
+	ew, check := guard(w)
+	return check(writeParamListingBody(ew, f, doc, t))
+}
+
+func writeParamListingBody(w io.Writer, f output.Format, doc ParamListing, t Text) error {
 	if f == output.JSON {
 		return output.WriteJSON(w, doc)
 	}
@@ -464,6 +469,11 @@ func BuildRunListing(path string) RunListing {
 
 // WriteRunListing writes a run's checkpoints in the given output format.
 func WriteRunListing(w io.Writer, f output.Format, doc RunListing, t Text) error {
+	ew, check := guard(w)
+	return check(writeRunListingBody(ew, f, doc, t))
+}
+
+func writeRunListingBody(w io.Writer, f output.Format, doc RunListing, t Text) error {
 	if f == output.JSON {
 		return output.WriteJSON(w, doc)
 	}

@@ -177,6 +177,11 @@ func badParams(s Summary) string {
 // WriteStatsText writes a checkpoint's statistics as text: the header and
 // the health summary, the table, and the summary again in one line.
 func WriteStatsText(w io.Writer, doc CheckpointStats, t Text) error {
+	ew, check := guard(w)
+	return check(writeStatsTextBody(ew, doc, t))
+}
+
+func writeStatsTextBody(w io.Writer, doc CheckpointStats, t Text) error {
 	s := doc.Summary
 	t.writeHeader(w, doc.Checkpoint)
 	t.health(w, s, badParams(s))
@@ -287,4 +292,33 @@ func WriteStats(w io.Writer, f output.Format, doc CheckpointStats, t Text) error
 		return ParamCSV(doc.Params).WriteCSV(w)
 	}
 	return WriteStatsText(w, doc, t)
+}
+
+// errWriter remembers the first error of the writes to w (and drops the
+// writes after it), so that text writers made of many small writes report
+// a standard output that cannot be written.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+// guard wraps w, and returns a function giving the first error (or err,
+// when there was none).
+func guard(w io.Writer) (*errWriter, func(err error) error) {
+	ew := &errWriter{w: w}
+	return ew, func(err error) error {
+		if ew.err != nil {
+			return ew.err
+		}
+		return err
+	}
 }

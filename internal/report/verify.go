@@ -163,6 +163,11 @@ func skippedText(sk []SkippedCheck) string {
 }
 
 func writeVerifyText(w io.Writer, doc Verification, t Text) error {
+	ew, check := guard(w)
+	return check(writeVerifyTextBody(ew, doc, t))
+}
+
+func writeVerifyTextBody(w io.Writer, doc Verification, t Text) error {
 	s := doc.Summary
 	for _, n := range s.Notes {
 		t.printf(w, "    ", "note: %s", n)
