@@ -199,7 +199,7 @@ func TestStatsNotes(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || !slices.Contains(doc.Checkpoint.Notes, note) {
 		t.Errorf("json notes %q (%v)", doc.Checkpoint.Notes, err)
 	}
-	out, errOut, code = run("stats", dir, "--filter", "^nothing")
+	_, errOut, code = run("stats", dir, "--filter", "^nothing")
 	if code != 0 || errOut != `ckptinspect: --filter "^nothing" matches none of the 25 parameters of `+dir+"\n" {
 		t.Errorf("no match: exit %d, stderr %q", code, errOut)
 	}
