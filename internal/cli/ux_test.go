@@ -380,7 +380,7 @@ func TestLsFolders(t *testing.T) {
 func TestVerifyCopies(t *testing.T) {
 	const shards = "../../testdata/zero-dp3/checkpoint-50"
 	out, _, code := run("verify", shards)
-	if code != 0 || !strings.HasPrefix(lastLine(out), "verify OK: "+shards+": checked universal global_step50_universal (25 parameters, 102 files) and zero global_step50 (25 parameters, 4 files), cross-checked; step 50") {
+	if code != 0 || !strings.HasPrefix(lastLine(out), "verify OK: "+shards+": 0 errors, 0 warnings; checked universal global_step50_universal (25 parameters, 102 files) and zero global_step50 (25 parameters, 4 files), cross-checked; step 50") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 	out, _, _ = run("verify", shards, "--format", "json")
@@ -399,7 +399,7 @@ func TestVerifyCopies(t *testing.T) {
 		t.Errorf("checked %v, ok %v", checked, doc.Summary.OK)
 	}
 	out, _, code = run("verify", shards, "--layout", "universal")
-	if code != 0 || !strings.HasPrefix(lastLine(out), "verify OK: "+shards+": checked universal global_step50_universal (25 parameters, 102 files); step 50") {
+	if code != 0 || !strings.HasPrefix(lastLine(out), "verify OK: "+shards+": 0 errors, 0 warnings; checked universal global_step50_universal (25 parameters, 102 files); step 50") {
 		t.Errorf("--layout universal:\n%s", out)
 	}
 

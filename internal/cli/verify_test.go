@@ -13,7 +13,7 @@ import (
 
 func TestVerifyCommand(t *testing.T) {
 	out, errOut, code := run("verify", sample)
-	if code != 0 || !strings.HasPrefix(lastLine(out), "verify OK: "+sample+": checked universal global_step120_universal (45 parameters, 182 files); step 120") {
+	if code != 0 || !strings.HasPrefix(lastLine(out), "verify OK: "+sample+": 0 errors, 0 warnings; checked universal global_step120_universal (45 parameters, 182 files); step 120") {
 		t.Errorf("clean sample: exit %d, out %q, err %q", code, out, errOut)
 	}
 
@@ -63,7 +63,7 @@ func lastLine(out string) string {
 func TestVerifyShards(t *testing.T) {
 	const shards = "../../testdata/zero-dp3/checkpoint-50"
 	out, errOut, code := run("verify", shards, "--layout", "zero", "--deep")
-	if code != 0 || !strings.HasPrefix(lastLine(out), "verify OK: "+shards+": checked zero global_step50 (25 parameters, 4 files)") {
+	if code != 0 || !strings.HasPrefix(lastLine(out), "verify OK: "+shards+": 0 errors, 0 warnings; checked zero global_step50 (25 parameters, 4 files)") {
 		t.Errorf("clean shards: exit %d %q %q", code, out, errOut)
 	}
 	dir := fixture.CopyTree(t, shards)

@@ -248,7 +248,11 @@ func writeVerifyTextBody(w io.Writer, doc Verification, t Text) error {
 	if s.Step != nil {
 		step = fmt.Sprintf("; step %d", *s.Step)
 	}
-	t.printf(w, "  ", "verify %s: %s: %s%s; %s scanned%s; NaN %s, Inf %s: %d errors, %d warnings",
-		verdict, s.Path, checked, step, output.Bytes(s.BytesScanned), deep, output.Count(nan), output.Count(inf), s.Errors, s.Warnings)
+	health := ""
+	if len(s.Checked) > 0 {
+		health = "; " + norms(s.Checked[0].Health)
+	}
+	t.printf(w, "  ", "verify %s: %s: %d errors, %d warnings; %s%s; %s scanned%s; NaN %s, Inf %s%s",
+		verdict, s.Path, s.Errors, s.Warnings, checked, step, output.Bytes(s.BytesScanned), deep, output.Count(nan), output.Count(inf), health)
 	return nil
 }
