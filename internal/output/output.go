@@ -386,7 +386,7 @@ func Wrap(text string, width int, indent string) []string {
 	var lines []string
 	line := []rune(lead)
 	empty := true // no word on the line yet
-	for _, word := range strings.Fields(text) {
+	for _, word := range glueUnits(strings.Fields(text)) {
 		w := []rune(word)
 		if !empty && len(line)+1+len(w) > width {
 			lines = append(lines, string(line))
@@ -404,6 +404,23 @@ func Wrap(text string, width int, indent string) []string {
 		empty = false
 	}
 	return append(lines, string(line))
+}
+
+// glueUnits joins a byte unit to its number ("1.6 MiB"), so that Wrap
+// does not break between them.
+func glueUnits(words []string) []string {
+	out := words[:0:0]
+	for _, w := range words {
+		switch w {
+		case "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB":
+			if len(out) > 0 {
+				out[len(out)-1] += " " + w
+				continue
+			}
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 // Fprintw writes a formatted paragraph wrapped to width (see Wrap), the

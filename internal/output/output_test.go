@@ -132,6 +132,9 @@ func TestShortenAndWrap(t *testing.T) {
 			t.Errorf("width %d: text changed: %q", width, got)
 		}
 	}
+	if got := Wrap("scanned 1.6 MiB here", 12, ""); !slices.Equal(got, []string{"scanned", "1.6 MiB here"}) {
+		t.Errorf("units: %q", got)
+	}
 	if got := Wrap("short", 0, ""); len(got) != 1 || got[0] != "short" {
 		t.Errorf("unbounded: %q", got)
 	}
