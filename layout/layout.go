@@ -243,17 +243,23 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 }
 
 func open(path string, opt Options) (*ckpt.Checkpoint, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	path, runNote := Resolve(path)
+	withNote := func(c *ckpt.Checkpoint, err error) (*ckpt.Checkpoint, error) {
+		if err == nil && runNote != "" {
+			c.Notes = append([]string{runNote}, c.Notes...)
+		}
+		return c, err
+	}
 	if opt.Layout != Auto {
 		o, err := Lookup(opt.Layout)
 		if err != nil {
 			return nil, err
 		}
-		return o.Open(path, opt)
+		return withNote(o.Open(path, opt))
 	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, err
-	}
-	path, runNote := Resolve(path)
 	found, why := Detect(path)
 	if len(found) == 0 {
 		// A pointer file naming a missing tag says more than "unknown".
@@ -269,10 +275,7 @@ func open(path string, opt Options) (*ckpt.Checkpoint, error) {
 		return nil, fmt.Errorf("%s: %w: %s", path, ErrUnknown, strings.Join(reasons, "; "))
 	}
 	o, _ := Lookup(found[0])
-	c, err := o.Open(path, opt)
-	if err == nil && runNote != "" {
-		c.Notes = append([]string{runNote}, c.Notes...)
-	}
+	c, err := withNote(o.Open(path, opt))
 	if err == nil && len(found) > 1 {
 		c.Notef("the folder also holds %s; read the %s checkpoint; use --layout %s for the other", others(found[1:]), o.Title, found[1])
 	}

@@ -76,6 +76,11 @@ func TestRunFolder(t *testing.T) {
 	if c.Path != filepath.Join(run, "checkpoint-120") || len(c.Notes) == 0 || !strings.Contains(c.Notes[0], "read the last, checkpoint-120") {
 		t.Errorf("path %s, notes %q", c.Path, c.Notes)
 	}
+	u, err := Open(run, Options{Layout: Universal})
+	if err != nil || u.Path != filepath.Join(run, "checkpoint-120") {
+		t.Fatalf("--layout universal: %v", err)
+	}
+	u.Close()
 	if Runs("../testdata/sample/checkpoint-120") != nil {
 		t.Error("a checkpoint folder is not a run")
 	}
