@@ -113,8 +113,9 @@ exact per-tensor statistics, and per-parameter AdamW state.`,
 	return root
 }
 
-// Main runs the command line args and returns the exit code. Errors are
-// printed to s.ErrOut, one line each.
+// Main runs the command line args and returns the exit code. An error is
+// printed to s.ErrOut on one line; what to do (a suggestion, the help to
+// read) follows on lines of its own.
 func Main(args []string, s Streams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
