@@ -282,8 +282,12 @@ func labelEntries(entries []*reportEntry) {
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames
-// it over path.
+// it over path; a path that is not a regular file (/dev/null, a pipe) is
+// written in place, never replaced.
 func writeFileAtomic(path string, data []byte) error {
+	if special(path) {
+		return writeInPlace(path, data)
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err

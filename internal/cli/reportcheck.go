@@ -18,7 +18,10 @@ import (
 // It returns notes for the report: the parameters some checkpoints lack,
 // and what differs between models compared with --force.
 func precheckReport(o *ReportOptions) ([]string, error) {
-	if o.Output != "-" {
+	if fi, err := os.Stat(o.Output); err == nil && fi.IsDir() {
+		return nil, inputError(fmt.Errorf("cannot write %s: it is a folder", o.Output))
+	}
+	if o.Output != "-" && !special(o.Output) {
 		f, err := os.CreateTemp(filepath.Dir(o.Output), "."+filepath.Base(o.Output)+".*")
 		if err != nil {
 			return nil, outputError(o.Output, err)
@@ -83,6 +86,26 @@ func few(names []string, n int) string {
 		return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
 	}
 	return strings.Join(names, ", ")
+}
+
+// special reports whether path exists and is neither a regular file nor a
+// folder (a device such as /dev/null, a pipe): written in place.
+func special(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.Mode().IsRegular() && !fi.IsDir()
+}
+
+// writeInPlace writes data to an existing file that is not a regular one.
+func writeInPlace(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // outputError names the user's output file in an error writing it (not a

@@ -452,3 +452,21 @@ func TestOutputFails(t *testing.T) {
 		}
 	}
 }
+
+// TestReportToDevice: a report written to a device (a null device made in
+// a temporary folder, as /dev/null) writes to it, never replaces it.
+func TestReportToDevice(t *testing.T) {
+	null := filepath.Join(t.TempDir(), "null")
+	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Skipf("mknod: %v", err)
+	}
+	if _, errOut, code := run("report", "-o", null, ckptA); code != 0 {
+		t.Fatalf("exit %d %s", code, errOut)
+	}
+	if fi, err := os.Stat(null); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Errorf("the device was replaced: %v %v", fi.Mode(), err)
+	}
+	if _, errOut, code := run("report", "-o", t.TempDir(), ckptA); code != ExitInput || !strings.Contains(errOut, "it is a folder") {
+		t.Errorf("a folder: exit %d %s", code, errOut)
+	}
+}
