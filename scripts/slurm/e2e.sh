@@ -91,7 +91,7 @@ find "$zero" -mindepth 2 -maxdepth 2 -type f -name '*.pt' -printf '%s\t%h\n' | a
 	  load[best] += $1; print best, $1, $2 }' > "$RUN/plan.tsv"
 [ -s "$RUN/plan.tsv" ] || { echo "phase-1 payload: $zero: no parameter folders" >&2; exit 2; }
 awk -F '\t' -v n="$N" '{ p[$1]++; b[$1] += $2; t += $2 }
-	END { printf "plan: %d parameters, %.0f bytes of state files in %d parts:", NR, t, n
+	END { printf "plan: %d parameters, %.0f bytes of state files in %d part(s):", NR, t, n
 	      for (i = 0; i < n; i++) printf " %d (%d params, %.0f B)", i, p[i], b[i]; print "" }' "$RUN/plan.tsv"
 EOF
 
@@ -134,7 +134,7 @@ awk -F ',' -v n="$N" -v out="$RUN/merged.rows" '
 	END { for (name in part) if (!(name in seen)) { print "merge: parameter " name " (part " part[name] ") missing" > "/dev/stderr"; bad = 1 }
 	      if (bad) exit 1
 	      print header > (out ".header")
-	      printf "merge: %d parameters from %d parts, each once\n", rows, n }' "$RUN/plan.tsv" "${files[@]}"
+	      printf "merge: %d parameters from %d part(s), each parameter once, in the part the plan gave it\n", rows, n }' "$RUN/plan.tsv" "${files[@]}"
 { cat "$RUN/merged.rows.header"; sort "$RUN/merged.rows"; } > "$RUN/merged"
 rm -f "$RUN/merged.rows" "$RUN/merged.rows.header"
 EOF
@@ -418,6 +418,7 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 MpiDefault=none
+MailProg=/bin/true
 SwitchType=switch/none
 SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=1
@@ -432,7 +433,7 @@ KillWait=5
 SlurmctldTimeout=30
 SlurmdTimeout=60
 NodeName=e2e-node NodeAddr=127.0.0.1 NodeHostname=$(hostname) CPUs=$cpus RealMemory=$mem State=UNKNOWN
-PartitionName=e2e Nodes=e2e-node Default=YES MaxTime=10 State=UP
+PartitionName=e2e Nodes=e2e-node Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF=$T/slurm.conf
 
@@ -481,6 +482,18 @@ run_here() {
 	CKPTINSPECT=$bin CKPT=$ckpt N=$n RUN=$run bash -euo pipefail -c "$1"
 }
 
+# The per-command batch scripts: sbatch --test-only checks their #SBATCH
+# requests against this cluster without running them (they need `--shard`
+# and `merge`, phase 2).
+for f in stats verify series merge; do
+	case $f in
+	merge) args=("$ROOT/scripts/slurm/$f.sbatch" "$T/x" "$T/x.out") ;;
+	*) args=(--array=0-6 "$ROOT/scripts/slurm/$f.sbatch" "$T/x" "${checkpoints[0]}") ;;
+	esac
+	out=$(sbatch --test-only "${args[@]}" 2>&1) || { echo "$out"; die "sbatch --test-only of scripts/slurm/$f.sbatch failed"; }
+	log "scripts/slurm/$f.sbatch: sbatch --test-only: ${out##*sbatch: }"
+done
+
 runs=()
 declare -A ARRAY_OF MERGE_OF CKPT_OF N_OF
 for ckpt in "${checkpoints[@]}"; do
@@ -517,8 +530,11 @@ done
 # ---------------------------------------------------------------------------
 # 6. Wait, bounded.
 start=$SECONDS
+peak=0
 while :; do
 	queued=$(squeue -h -o %i 2>/dev/null | wc -l)
+	running=$(squeue -h -t R -o %i 2>/dev/null | wc -l)
+	((running <= peak)) || peak=$running
 	[ "$queued" = 0 ] && break
 	if ((SECONDS - start > timeout)); then
 		squeue || true
@@ -526,9 +542,9 @@ while :; do
 	fi
 	kill -0 "$SLURMD_PID" 2>/dev/null || die "slurmd died"
 	kill -0 "$CTLD_PID" 2>/dev/null || die "slurmctld died"
-	sleep 1
+	sleep 0.5
 done
-log "all jobs left the queue after $((SECONDS - start))s"
+log "all jobs left the queue after $((SECONDS - start))s; at most $peak jobs were seen running at once"
 
 # ---------------------------------------------------------------------------
 # 7. Check every job and compare each merged output with a single run.
@@ -555,14 +571,14 @@ for run in "${runs[@]}"; do
 	log "  $label: merge job $m: ${st:-unknown}, exit ${ec:-?}: $(tail -n 1 "$run/logs/merge.out" 2>/dev/null || echo 'no output')"
 	if [ "$st" != COMPLETED ] || [ "$ec" != 0:0 ]; then bad=1; continue; fi
 	for f in "$run"/logs/task-*.out; do
-		grep -h 'peak RSS' "$f" | sed "s/^/  $label: /" || true
+		grep -h 'peak RSS' "$f" | while IFS= read -r line; do log "  $label: $line"; done
 	done
 	run_here "$REF_CMD" > "$run/ref.out" 2>&1 || { cat "$run/ref.out"; log "$label: single run failed"; bad=1; continue; }
 	if cmp -s "$run/merged" "$run/reference"; then
 		log "$label: merged output == single run: $(($(wc -l < "$run/merged") - 1)) rows, $(wc -c < "$run/merged") bytes, sha256 $(sha256sum < "$run/merged" | cut -c1-16)"
 	else
 		log "$label: merged output differs from the single run:"
-		diff "$run/reference" "$run/merged" | head -n 20 || true
+		diff "$run/reference" "$run/merged" | head -n 20 | cut -c1-200 || true
 		bad=1
 	fi
 done
