@@ -228,8 +228,8 @@ show_logs() {
 	[ -n "$T" ] && [ -d "$T" ] || return 0
 	for f in "$T"/log/munged.log "$T"/log/slurmctld.log "$T"/log/slurmd.log; do
 		[ -f "$f" ] || continue
-		echo "----- last lines of $f"
-		tail -n 40 "$f"
+		echo "----- last lines of $f (without the mpi/pmix plugin errors of every start)"
+		grep -v 'pmix' "$f" | tail -n 40
 	done
 	for f in "$T"/runs/*/logs/*.out; do
 		[ -f "$f" ] || continue
@@ -239,7 +239,8 @@ show_logs() {
 }
 
 cleanup() {
-	local rc=$? left p
+	local rc=$? p
+	local -a left
 	trap - EXIT INT TERM HUP
 	set +e
 	if [ -n "$POLICY_RC_CREATED" ]; then
@@ -251,9 +252,10 @@ cleanup() {
 	fi
 	if [ -n "$CTLD_PID" ] && kill -0 "$CTLD_PID" 2>/dev/null && [ ${#JOBS[@]} -gt 0 ]; then
 		SLURM_CONF=$T/slurm.conf scancel "${JOBS[@]}" 2>/dev/null
-		for ((p = 0; p < 100; p++)); do
+		p=$((SECONDS + 20))
+		while ((SECONDS < p)); do
 			[ -z "$(SLURM_CONF=$T/slurm.conf squeue -h -o %i 2>/dev/null)" ] && break
-			sleep 0.2
+			sleep 0.5
 		done
 	fi
 	stop_pid "$SLURMD_PID" slurmd
@@ -261,18 +263,18 @@ cleanup() {
 	stop_pid "$MUNGED_PID" munged
 	# What the daemons left: job steps and job processes whose slurmd is
 	# gone, the controller's helper.
-	left=$(sweep)
-	if [ -n "$left" ]; then
-		log "stopping leftover processes of this cluster: $(echo $left)"
-		kill -KILL $left 2>/dev/null
+	mapfile -t left < <(sweep)
+	if [ ${#left[@]} -gt 0 ]; then
+		log "stopping leftover processes of this cluster: ${left[*]}"
+		kill -KILL "${left[@]}" 2>/dev/null
 		sleep 0.5
 	fi
-	left=$(sweep)
+	mapfile -t left < <(sweep)
 	for p in "$SLURMD_PID" "$CTLD_PID" "$MUNGED_PID"; do
-		[ -n "$p" ] && kill -0 "$p" 2>/dev/null && left="$left $p"
+		[ -n "$p" ] && kill -0 "$p" 2>/dev/null && left+=("$p")
 	done
-	if [ -n "${left// /}" ]; then
-		log "FAIL: processes still running: $(echo $left)"
+	if [ ${#left[@]} -gt 0 ]; then
+		log "FAIL: processes still running: ${left[*]}"
 		rc=1
 	elif [ -n "$T" ]; then
 		log "nothing left running"
@@ -321,10 +323,10 @@ if [ ${#need[@]} -gt 0 ]; then
 	fi
 	if ! apt_install; then
 		log "install failed; updating the package lists and trying again"
-		apt-get -o DPkg::Lock::Timeout=900 update && apt_install || {
+		if ! { apt-get -o DPkg::Lock::Timeout=900 update && apt_install; }; then
 			dpkg --audit || true
 			die "apt-get install slurm-wlm munge failed"
-		}
+		fi
 	fi
 	if [ -n "$POLICY_RC_CREATED" ]; then
 		rm -f /usr/sbin/policy-rc.d
@@ -342,7 +344,7 @@ log "$(slurmctld -V), $(munged -V 2>&1 | head -n 1)"
 
 # ---------------------------------------------------------------------------
 # 2. The binary and the workspace.
-T=$(mktemp -d /tmp/ckptinspect-slurm-e2e.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/ckptinspect-slurm-e2e.XXXXXX")
 chmod 755 "$T" # munged wants every folder above its socket searchable
 mkdir -p "$T/bin" "$T/log" "$T/state" "$T/spool" "$T/runs" "$T/munge"
 mkdir -m 700 "$T/munge/key"
