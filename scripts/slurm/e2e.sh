@@ -242,6 +242,7 @@ cleanup() {
 	local rc=$? p
 	local -a left
 	trap - EXIT INT TERM HUP
+	trap '' PIPE
 	set +e
 	if [ -n "$POLICY_RC_CREATED" ]; then
 		rm -f /usr/sbin/policy-rc.d
@@ -296,6 +297,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT
 trap 'log "terminated"; exit 143' TERM HUP
+# A reader that goes away (`e2e.sh | head`) must not kill this shell before
+# it has stopped its daemons: exit through cleanup, which ignores SIGPIPE.
+trap 'exit 141' PIPE
 
 # ---------------------------------------------------------------------------
 # 1. Packages.
@@ -333,7 +337,7 @@ if [ ${#need[@]} -gt 0 ]; then
 		POLICY_RC_CREATED=
 	fi
 	for p in slurm-wlm slurmctld slurmd slurm-client munge; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qx 'install ok installed' ||
+		[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = 'install ok installed' ] ||
 			die "package $p is not properly installed after apt-get (dpkg --audit: $(dpkg --audit 2>&1 | head -3))"
 	done
 	for c in "${need[@]}"; do
@@ -444,7 +448,7 @@ CTLD_PID=$!
 up=
 for ((i = 0; i < 150; i++)); do
 	kill -0 "$CTLD_PID" 2>/dev/null || { cat "$T/log/slurmctld.out"; die "slurmctld exited at start"; }
-	if scontrol ping 2>/dev/null | grep -q 'is UP'; then up=1; break; fi
+	if [[ $(scontrol ping 2>/dev/null) == *"is UP"* ]]; then up=1; break; fi
 	sleep 0.2
 done
 [ -n "$up" ] || die "slurmctld not answering scontrol ping after 30 s"
