@@ -198,9 +198,18 @@ FAILED=1
 # shell and the daemons, which are stopped by their pids.
 sweep() {
 	[ -n "$T" ] || return 0
-	grep -lzxF "CKPTINSPECT_E2E_CLUSTER=$T" /proc/[0-9]*/environ 2>/dev/null | while IFS=/ read -r _ _ p _; do
+	{ grep -lzxF "CKPTINSPECT_E2E_CLUSTER=$T" /proc/[0-9]*/environ 2>/dev/null || true; } | while IFS=/ read -r _ _ p _; do
 		case " $$ $BASHPID $MUNGED_PID $CTLD_PID $SLURMD_PID " in *" $p "*) continue ;; esac
 		echo "$p"
+	done
+}
+
+# daemon_pids lists the pids of munged, slurmctld and slurmd processes.
+daemon_pids() {
+	local f
+	{ grep -lxE 'munged|slurmctld|slurmd' /proc/[0-9]*/comm 2>/dev/null || true; } | while IFS= read -r f; do
+		f=${f#/proc/}
+		echo "${f%/comm}"
 	done
 }
 
@@ -241,7 +250,7 @@ show_logs() {
 cleanup() {
 	local rc=$? p
 	local -a left
-	trap - EXIT INT TERM HUP
+	trap - EXIT INT TERM HUP ERR
 	trap '' PIPE
 	set +e
 	if [ -n "$POLICY_RC_CREATED" ]; then
@@ -295,6 +304,8 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
+# Any command failing unexpectedly (set -e) says which, before the cleanup.
+trap 'log "FAIL: line $LINENO: $BASH_COMMAND (exit $?)"' ERR
 trap 'log "interrupted"; exit 130' INT
 trap 'log "terminated"; exit 143' TERM HUP
 # A reader that goes away (`e2e.sh | head`) must not kill this shell before
@@ -320,6 +331,7 @@ if [ ${#need[@]} -gt 0 ]; then
 		chmod 755 /usr/sbin/policy-rc.d
 		POLICY_RC_CREATED=1
 	fi
+	before=$(daemon_pids)
 	export DEBIAN_FRONTEND=noninteractive
 	apt_install() { apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends slurm-wlm munge; }
 	if ! apt-cache show slurm-wlm >/dev/null 2>&1; then
@@ -336,6 +348,19 @@ if [ ${#need[@]} -gt 0 ]; then
 		rm -f /usr/sbin/policy-rc.d
 		POLICY_RC_CREATED=
 	fi
+	# Should a service have started all the same, stop it: by its unit
+	# under systemd, else by pid.
+	for p in $(daemon_pids); do
+		case " $before " in *" $p "*) continue ;; esac
+		name=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+		unit=$name
+		[ "$name" != munged ] || unit=munge
+		log "the install started $name (pid $p): stopping it"
+		if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$unit" 2>/dev/null; then
+			systemctl stop "$unit" || true
+		fi
+		stop_pid "$p" "$name (started by the install)" 10
+	done
 	for p in slurm-wlm slurmctld slurmd slurm-client munge; do
 		[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = 'install ok installed' ] ||
 			die "package $p is not properly installed after apt-get (dpkg --audit: $(dpkg --audit 2>&1 | head -3))"
