@@ -6,7 +6,7 @@ import (
 	"math"
 	"sync"
 
-	"github.com/ckptinspect/ckptinspect/stream"
+	"github.com/ckptinspect/ckptinspect/internal/stream"
 	"github.com/ckptinspect/ckptinspect/tensor"
 	"github.com/ckptinspect/ckptinspect/yulan"
 )
@@ -16,7 +16,7 @@ type ScanOptions struct {
 	Workers  int               // parallel workers; 0 for all cores
 	Progress func(bytes int64) // called as bytes are read
 	Filter   func(*Param) bool // when set, only matching parameters are scanned
-	Stream   stream.Options    // chunking and page handling (Workers and Progress are set from above)
+	Tuning   Tuning            // chunking and page handling
 	// Compare reads each parameter's fp32 master and bf16 module weights
 	// together and compares them (ParamResult.Master).
 	Compare bool
@@ -167,8 +167,7 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 			}
 		}
 	}
-	sopt := opt.Stream
-	sopt.Workers, sopt.Progress = opt.Workers, opt.Progress
+	sopt := opt.Tuning.stream(opt.Workers, opt.Progress)
 	for _, t := range tasks {
 		res.Summary.BytesScanned += t.Bytes()
 	}
@@ -214,7 +213,7 @@ func sources(t *Tensor) []stream.Source {
 	out := make([]stream.Source, len(t.Pieces))
 	var start int64
 	for i, p := range t.Pieces {
-		out[i] = stream.Source{View: p.View, Map: p.Map, Offset: p.Offset, Start: start}
+		out[i] = p.source(start)
 		start += p.View.Numel()
 	}
 	return out
@@ -247,7 +246,7 @@ func shift(t *Tensor) float64 {
 	best, k := int64(-1), 0.0
 	for _, p := range t.Pieces {
 		if n := p.View.Numel(); n > best {
-			best, k = n, stream.Shift(stream.Source{View: p.View, Map: p.Map, Offset: p.Offset})
+			best, k = n, stream.Shift(p.source(0))
 		}
 	}
 	return k

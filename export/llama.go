@@ -163,7 +163,7 @@ func Plan(c *ckpt.Checkpoint, opt Options) (*Result, error) {
 		if w == nil {
 			return fmt.Errorf("%s: %s has no weight (neither fp32 master nor module weight)", c.Path, src)
 		}
-		kinds[w.State]++
+		kinds[string(w.State)]++
 		got := w.Shape
 		ok := len(got) == len(shape)
 		for i := 0; ok && i < len(got); i++ {
@@ -506,7 +506,7 @@ func (w *converter) writeTensor(sw *safetensors.Writer, t *Tensor) error {
 		} else {
 			// The first n elements of the source in row-major order are its
 			// first rows: vocabulary padding rows come last and are not read.
-			if err := readFloats(t.src, lo, vals, &w.scratch); err != nil {
+			if err := t.src.ReadFloat64s(lo, vals, &w.scratch); err != nil {
 				return err
 			}
 			if w.progress != nil {

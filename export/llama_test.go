@@ -335,7 +335,7 @@ func TestLlamaTied(t *testing.T) {
 			continue
 		}
 		raw := make([]float64, x.View.Numel())
-		if err := readFloats(embed.FP32, 0, raw, nil); err != nil {
+		if err := embed.FP32.ReadFloat64s(0, raw, nil); err != nil {
 			t.Fatal(err)
 		}
 		for i, r := range raw {

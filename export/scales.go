@@ -68,7 +68,7 @@ func resolve(c *ckpt.Checkpoint, cfg *yulan.Config, virtual []string) (*yulan.Sc
 				return 0, fmt.Errorf("%s: %d elements, not one", t.File, t.Numel())
 			}
 			var v [1]float64
-			if err := readFloats(t, 0, v[:], nil); err != nil {
+			if err := t.ReadFloat64s(0, v[:], nil); err != nil {
 				return 0, err
 			}
 			return v[0], nil

@@ -36,13 +36,9 @@ var ErrMissingTag = errors.New("the tag folder named by latest_universal is miss
 // Layout is the layout name of checkpoints opened by this package.
 const Layout = "universal"
 
-// The state files every parameter folder should hold.
-const (
-	StateFP32     = "fp32"
-	StateExpAvg   = "exp_avg"
-	StateExpAvgSq = "exp_avg_sq"
-	StateStep     = "step"
-)
+// stepFile is the name, without .pt, of the file holding a parameter's
+// optimizer step beside its state files.
+const stepFile = "step"
 
 // Options configures [Open].
 type Options struct {
@@ -162,7 +158,7 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 	if paths.Trainer != "" {
 		o.r.ReadTrainer(paths.Trainer)
 	} else {
-		c.Report(dsmeta.CheckTrainer, ckpt.Info, "", "", "not inside a Trainer folder: no trainer_state.json or config.json")
+		c.Report(ckpt.CheckTrainer, ckpt.Info, "", "", "not inside a Trainer folder: no trainer_state.json or config.json")
 	}
 	ms := o.r.ReadModelStates(filepath.Join(paths.Tag, "mp_rank_00_model_states.pt"))
 	o.r.ReadOptimizerState(filepath.Join(paths.Zero, "optimizer_state.pt"))
@@ -191,7 +187,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 		if isDir(p) {
 			folders[e.Name()] = true
 		} else if e.Name() != "optimizer_state.pt" {
-			o.c.Report(dsmeta.CheckStray, ckpt.Warning, "", p, "stray file in zero/: %s", e.Name())
+			o.c.Report(ckpt.CheckStray, ckpt.Warning, "", p, "stray file in zero/: %s", e.Name())
 		}
 	}
 	if len(folders) == 0 {
@@ -233,7 +229,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 	for _, g := range o.c.ParamGroups {
 		for _, n := range g.Params {
 			if !folders[n] {
-				o.c.Report(dsmeta.CheckParamNames, ckpt.Error, n, filepath.Join(zero, n), "parameter %s of the model states' param_shapes has no folder in zero/", n)
+				o.c.Report(ckpt.CheckParamNames, ckpt.Error, n, filepath.Join(zero, n), "parameter %s of the model states' param_shapes has no folder in zero/", n)
 			}
 		}
 	}
@@ -245,7 +241,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 		if g, ok := groups[name]; ok {
 			p.Group = g
 		} else if len(o.c.ParamGroups) > 0 {
-			o.c.Report(dsmeta.CheckParamNames, ckpt.Error, name, filepath.Join(zero, name), "parameter folder %s is in no param group of the model states' param_shapes", name)
+			o.c.Report(ckpt.CheckParamNames, ckpt.Error, name, filepath.Join(zero, name), "parameter folder %s is in no param group of the model states' param_shapes", name)
 		}
 		if t, ok := module[name]; ok {
 			p.BF16 = t
@@ -269,11 +265,11 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 		file := filepath.Join(dir, e.Name())
 		state, isPT := strings.CutSuffix(e.Name(), ".pt")
 		if !isPT || isDir(file) {
-			o.c.Report(dsmeta.CheckStray, ckpt.Warning, name, file, "stray entry in parameter folder %s: %s", name, e.Name())
+			o.c.Report(ckpt.CheckStray, ckpt.Warning, name, file, "stray entry in parameter folder %s: %s", name, e.Name())
 			continue
 		}
 		f, err := o.r.Open(file)
-		if err == nil && state == StateStep {
+		if err == nil && state == stepFile {
 			var step int64
 			if step, err = readStep(f); err == nil {
 				p.Step = &step
@@ -284,7 +280,7 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 		var t *ckpt.Tensor
 		var keys map[string]any
 		if err == nil {
-			t, keys, err = readState(f, state)
+			t, keys, err = readState(f, ckpt.State(state))
 		}
 		if err != nil {
 			if !o.opt.Tolerant {
@@ -296,13 +292,13 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 		if len(keys) > 0 {
 			p.Keys[state] = keys
 		}
-		switch state {
-		case StateFP32:
+		switch ckpt.State(state) {
+		case ckpt.FP32:
 			p.FP32 = t
 			p.Shape = append([]int64{}, t.Shape...)
-		case StateExpAvg:
+		case ckpt.ExpAvg:
 			p.ExpAvg = t
-		case StateExpAvgSq:
+		case ckpt.ExpAvgSq:
 			p.ExpAvgSq = t
 		default:
 			p.Other = append(p.Other, t)
@@ -320,7 +316,7 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 }
 
 // readState reads a {'param': tensor, 'cat_dim': ..., ...} state file.
-func readState(f *torchsave.File, state string) (*ckpt.Tensor, map[string]any, error) {
+func readState(f *torchsave.File, state ckpt.State) (*ckpt.Tensor, map[string]any, error) {
 	var t *torchsave.Tensor
 	keys := map[string]any{}
 	switch root := f.Root.(type) {
@@ -346,7 +342,7 @@ func readState(f *torchsave.File, state string) (*ckpt.Tensor, map[string]any, e
 	if t == nil {
 		return nil, nil, fmt.Errorf("%s: no 'param' tensor", f.Path)
 	}
-	lt, err := ckpt.FromTorch(state, f, t)
+	lt, err := dsmeta.Tensor(state, f, t)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -18,7 +18,7 @@ import (
 
 // ExportOptions are the inputs of `ckptinspect export`.
 type ExportOptions struct {
-	Streams      Streams
+	commonFlags
 	Path, Out    string
 	To           string // "llama"
 	DType        tensor.DType
@@ -26,14 +26,13 @@ type ExportOptions struct {
 	Force        bool
 	Config       string // --config FILE
 	Layout       string
-	Format       output.Format
 }
 
 // NewExportCmd builds `ckptinspect export`. runF, when not nil, replaces
 // the command's behaviour (for tests of flag parsing).
 func NewExportCmd(s Streams, runF func(*ExportOptions) error) *cobra.Command {
-	opts := &ExportOptions{Streams: s}
-	var format, dtype, shard string
+	opts := &ExportOptions{commonFlags: commonFlags{Streams: s}}
+	var dtype, shard string
 	cmd := &cobra.Command{
 		Use:   "export --to llama CHECKPOINT OUT",
 		Short: "Write a checkpoint's weights as a plain Hugging Face Llama model",
@@ -75,14 +74,12 @@ which replaces an earlier export's files there (and only those).`,
 			if opts.To != "llama" {
 				return usageError("--to %q: the only target is llama", opts.To)
 			}
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
 			}
-			if f == output.CSV {
+			if opts.Format == output.CSV {
 				return usageError("--format csv is not available for export (use table or json)")
 			}
-			opts.Format = f
 			switch dtype {
 			case "bfloat16", "bf16":
 				opts.DType = tensor.BFloat16
@@ -102,7 +99,7 @@ which replaces an earlier export's files there (and only those).`,
 			return runExport(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
+	opts.addFormat(cmd)
 	cmd.Flags().StringVar(&opts.To, "to", "", "target format: llama (required)")
 	cmd.Flags().StringVar(&dtype, "dtype", "bfloat16", "dtype of the exported tensors: bfloat16 or float32")
 	cmd.Flags().StringVar(&shard, "max-shard-size", "5GB", "largest shard, in bytes of tensors (5GB = 5e9; KB, MB, GB, KiB, MiB, GiB accepted)")
