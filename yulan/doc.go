@@ -28,7 +28,11 @@
 // rms_type "gemma", which the network uses as 1 + w). [EffectiveStats]
 // turns the statistics of a weight into those of its effective weight
 // without reading it again, and [AccumulateEffective] accumulates effective
-// values directly, for the cases the first cannot derive.
+// values directly, for the cases the first cannot derive;
+// [EffectiveDiffPairs] gives a diff's sums over effective values with each
+// checkpoint's own multipliers; [EffectiveUpdateToWeight] is the AdamW
+// update-to-weight ratio against the effective weight. [Check] lists every
+// reason the multipliers cannot be known (what verify reports).
 //
 // The package imports nothing of ckptinspect but tensor, so that every
 // layer of the tree can use it.

@@ -139,3 +139,43 @@ func EffectiveUpdateToWeight(lr, updateRMS float64, eff tensor.Stats, m Multipli
 	}
 	return math.Abs(m.Scale) * lr * updateRMS / eff.RMS, true
 }
+
+// EffectiveDiffPairs is tensor.DiffPairs over the effective values: the
+// sums over n pairs (ma.Apply(a), mb.Apply(b)), a from flat index aLo of
+// view a and b from flat index bLo of view b, with each side's multiplier
+// (the scale factors of two checkpoints differ). It is DiffPairs' loop
+// with x and y replaced by their effective values, and is meant to run on
+// the chunks a diff reads anyway: the effective ΔL2, relative change,
+// cosine, changed count and largest |Δ| then come from the same read,
+// exactly as DiffPairs gives the raw ones (they cannot all be derived from
+// the raw sums: max|Δ| and the changed count depend on each pair).
+func EffectiveDiffPairs(a, b *tensor.View, aLo, bLo, n int64, ma, mb Multiplier) tensor.PairSums {
+	var s tensor.PairSums
+	var xa, xb [effBlock]float64
+	for done := int64(0); done < n; {
+		k := min(n-done, effBlock)
+		a.Float64s(aLo+done, xa[:k])
+		b.Float64s(bLo+done, xb[:k])
+		var blk tensor.PairSums
+		for i := range k {
+			x, y := ma.Apply(xa[i]), mb.Apply(xb[i])
+			blk.Numel++
+			if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(y) || math.IsInf(y, 0) {
+				continue
+			}
+			d := y - x
+			blk.Pairs++
+			if d != 0 {
+				blk.Changed++
+			}
+			blk.SumDD += d * d
+			blk.SumAA += x * x
+			blk.SumBB += y * y
+			blk.SumAB += x * y
+			blk.MaxAbs = max(blk.MaxAbs, math.Abs(d))
+		}
+		s.Merge(blk)
+		done += k
+	}
+	return s
+}

@@ -222,3 +222,45 @@ func TestEffectiveUpdateToWeight(t *testing.T) {
 		t.Error("ratio with an unknown multiplier")
 	}
 }
+
+func TestEffectiveDiffPairs(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	n := 3000
+	xa, xb := make([]float32, n), make([]float32, n)
+	for i := range xa {
+		xa[i] = float32(0.02 * r.NormFloat64())
+		xb[i] = xa[i] + float32(1e-4*r.NormFloat64())
+	}
+	xa[5], xb[9] = float32(math.NaN()), float32(math.Inf(1))
+	xb[11] = xa[11]
+	a, b := f32View(t, xa), f32View(t, xb)
+	// identity multipliers: exactly DiffPairs
+	id := Multiplier{Scale: 1, Known: true}
+	if got, want := EffectiveDiffPairs(a, b, 0, 0, int64(n), id, id), tensor.DiffPairs(a, b, 0, 0, int64(n)); got.Numel != want.Numel ||
+		got.Pairs != want.Pairs || got.Changed != want.Changed || got.MaxAbs != want.MaxAbs ||
+		!relClose(got.SumDD, want.SumDD, 1e-14) || !relClose(got.SumAB, want.SumAB, 1e-14) {
+		t.Errorf("identity: %+v, DiffPairs %+v", got, want)
+	}
+	// different scales and an offset: against the textbook loop
+	ma, mb := Multiplier{Scale: 2.5, Offset: 1, Known: true}, Multiplier{Scale: 2.6, Offset: 1, Known: true}
+	got := EffectiveDiffPairs(a, b, 100, 100, int64(n-100), ma, mb)
+	var dd, ab, maxAbs float64
+	var pairs, changed int64
+	for i := 100; i < n; i++ {
+		x, y := ma.Apply(float64(xa[i])), mb.Apply(float64(xb[i]))
+		if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(y) || math.IsInf(y, 0) {
+			continue
+		}
+		pairs++
+		if y != x {
+			changed++
+		}
+		dd += (y - x) * (y - x)
+		ab += x * y
+		maxAbs = max(maxAbs, math.Abs(y-x))
+	}
+	if got.Numel != int64(n-100) || got.Pairs != pairs || got.Changed != changed || got.MaxAbs != maxAbs ||
+		!relClose(got.SumDD, dd, 1e-12) || !relClose(got.SumAB, ab, 1e-12) {
+		t.Errorf("scaled: %+v; want pairs %d changed %d dd %v ab %v max %v", got, pairs, changed, dd, ab, maxAbs)
+	}
+}
