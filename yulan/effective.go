@@ -91,6 +91,28 @@ func EffectiveStats(raw tensor.Stats, m Multiplier) (tensor.Stats, error) {
 	return out, nil
 }
 
+// elementBound bounds the magnitude of every finite element of a dtype of
+// at most 4 bytes: 2¹²⁸, above float32's largest value (and bfloat16's,
+// float16's, the float8 types' and the integers').
+const elementBound = 0x1p128
+
+// AlwaysDerivable reports whether EffectiveStats derives the effective
+// statistics of any tensor of dtype dt under m, whatever its values: m is
+// known, its Scale and Offset are finite, Offset is 0, dt has at most 32
+// bits and is not complex, and Scale is 0 or 1e-200 <= |Scale| with
+// |Scale|·2¹²⁸ <= 1e150. A pass that must produce effective statistics
+// accumulates the effective values (AccumulateEffective) of the tensors
+// for which it reports false, and can still prefer the derived figures
+// when EffectiveStats then succeeds (an Offset whose negation lies outside
+// the tensor's range, say).
+func AlwaysDerivable(dt tensor.DType, m Multiplier) bool {
+	a, b := m.Scale, m.Offset
+	if !m.Known || !dt.Valid() || dt.Size() > 4 || dt.IsComplex() || b != 0 || math.IsNaN(a) || math.IsInf(a, 0) {
+		return false
+	}
+	return a == 0 || (math.Abs(a) >= 1e-200 && math.Abs(a)*elementBound <= 1e150)
+}
+
 // EffectiveShift returns the shift to accumulate effective values with,
 // given the shift of the raw values (tensor.View.Shift): its image under
 // the multiplier, so that the effective accumulation is as free of

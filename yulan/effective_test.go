@@ -264,3 +264,39 @@ func TestEffectiveDiffPairs(t *testing.T) {
 		t.Errorf("scaled: %+v; want pairs %d changed %d dd %v ab %v max %v", got, pairs, changed, dd, ab, maxAbs)
 	}
 }
+
+// TestAlwaysDerivable checks that EffectiveStats never refuses a tensor
+// AlwaysDerivable vouches for, with values at the dtype's extremes.
+func TestAlwaysDerivable(t *testing.T) {
+	xs := []float32{math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, 0, 1,
+		float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	raw := f32View(t, xs).Stats()
+	for _, a := range []float64{0, 1, -1, 1e-200, -1e-200, 2.9e111, -2.9e111, 0.25, 3.5} {
+		m := Multiplier{Scale: a, Known: true}
+		if !AlwaysDerivable(tensor.Float32, m) {
+			t.Errorf("scale %v: not always derivable", a)
+			continue
+		}
+		if _, err := EffectiveStats(raw, m); err != nil {
+			t.Errorf("scale %v: AlwaysDerivable but %v", a, err)
+		}
+	}
+	for name, c := range map[string]struct {
+		dt tensor.DType
+		m  Multiplier
+	}{
+		"offset":   {tensor.Float32, Multiplier{Scale: 1, Offset: 1, Known: true}},
+		"unknown":  {tensor.Float32, Multiplier{Scale: 1}},
+		"float64":  {tensor.Float64, Multiplier{Scale: 1, Known: true}},
+		"complex":  {tensor.Complex64, Multiplier{Scale: 1, Known: true}},
+		"huge":     {tensor.Float32, Multiplier{Scale: 1e112, Known: true}},
+		"tiny":     {tensor.Float32, Multiplier{Scale: 1e-201, Known: true}},
+		"nan":      {tensor.Float32, Multiplier{Scale: math.NaN(), Known: true}},
+		"inf":      {tensor.BFloat16, Multiplier{Scale: math.Inf(-1), Known: true}},
+		"no dtype": {tensor.Invalid, Multiplier{Scale: 1, Known: true}},
+	} {
+		if AlwaysDerivable(c.dt, c.m) {
+			t.Errorf("%s: always derivable", name)
+		}
+	}
+}

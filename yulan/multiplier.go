@@ -156,8 +156,22 @@ func alphaName(name string, n Name) (string, Alpha) {
 // (wesar_weights or use_norm_alpha false), with other than one element, or
 // present in some layers and missing in others. Errors wrap ErrConfig or
 // ErrAlpha. It is what `verify` checks; Resolve fails with the first.
+//
+// A nil cfg stands for a checkpoint without a config: only what needs none
+// is checked (names, places, element counts, and per-layer factors present
+// in every layer, the layers being those the parameter names show).
 func Check(cfg *Config, params []Param) []error {
 	var errs []error
+	if cfg == nil {
+		layers := 0
+		for _, p := range params {
+			if n := Parse(p.Name); n.HasLayer() {
+				layers = max(layers, n.Layer+1)
+			}
+		}
+		// without a config, the checks of its values pass
+		cfg = &Config{NumHiddenLayers: layers, WesarWeights: true, UseNormAlpha: true}
+	}
 	if cfg.ScaleDepth != nil {
 		errs = append(errs, fmt.Errorf("%w: the config has scale_depth (%v), which pretrain/modeling_yulanmini.py does not read; "+
 			"the released model's conversion script folds scale_depth/sqrt(num_hidden_layers) into o_proj and down_proj, "+

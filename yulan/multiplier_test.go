@@ -237,3 +237,35 @@ func TestCheckListsEveryProblem(t *testing.T) {
 		t.Errorf("clean model: %v", errs)
 	}
 }
+
+// TestCheckWithoutConfig checks what Check finds when the checkpoint has
+// no config: names and layers, not the config's values.
+func TestCheckWithoutConfig(t *testing.T) {
+	ps := model(3, true, alphaValue)
+	if errs := Check(nil, ps); len(errs) != 0 {
+		t.Errorf("clean model: %v", errs)
+	}
+	var kept []Param
+	for _, p := range ps {
+		if p.Name != "model.layers.1.gate_up_proj_alpha" {
+			kept = append(kept, p)
+		}
+	}
+	kept = append(kept, Param{Name: "model.layers.1.rope_alpha", Numel: 1}, Param{Name: "model.layers.0.mlp.norm_alpha", Numel: 1},
+		Param{Name: "model.layers.2.self_attn.k_proj_alpha_big", Numel: 1})
+	errs := Check(nil, kept)
+	var msgs []string
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"rope_alpha is not one of", "model.layers.0.mlp.norm_alpha: YuLan-Mini has no norm_alpha there",
+		"layer 1 has no gate_up_proj_alpha while 2 other layers"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in:\n%s", want, all)
+		}
+	}
+	if len(errs) != 3 {
+		t.Errorf("%d problems:\n%s", len(errs), all)
+	}
+}
