@@ -1,0 +1,171 @@
+package ckpt_test
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/export"
+	"github.com/ckptinspect/ckptinspect/internal/golden"
+	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/yulan"
+)
+
+// effectiveGolden is the part of testdata/<fixture>.effective.golden.json
+// (testdata/gen/gen_wesar.py) a scan is checked against.
+type effectiveGolden struct {
+	Params []struct {
+		Name           string       `json:"name"`
+		Scale          float64      `json:"scale"`
+		Offset         float64      `json:"offset"`
+		Effective      golden.Stats `json:"effective"`
+		UpdateToWeight *float64     `json:"update_to_weight"`
+	} `json:"params"`
+}
+
+// TestScanEffective checks the effective statistics Scan measures in its
+// one pass, derived and accumulated, through both the statistics task and
+// the weights task (Compare), from universal and ZeRO checkpoints, against
+// PyTorch float64; and that measuring them leaves the raw figures as they
+// are, bit for bit.
+func TestScanEffective(t *testing.T) {
+	for _, c := range []struct {
+		fixture, path, layout string
+	}{
+		{"wesar-llama", "wesar-llama/checkpoint-30", "universal"},
+		{"wesar-llama", "wesar-llama/checkpoint-30", "zero"},
+		{"wesar-gemma", "wesar-gemma/checkpoint-30", "universal"},
+	} {
+		var g effectiveGolden
+		if err := golden.Load(filepath.Join("..", "testdata", c.fixture+".effective.golden.json"), &g); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := layout.Open(filepath.Join("..", "testdata", c.path), layout.Options{Layout: c.layout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cp.Close()
+		cfg, _, err := export.FindConfig(cp, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := export.Scales(cp, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		of := func(p *ckpt.Param) (yulan.Multiplier, bool) { return sc.Of(p.Name) }
+		for _, compare := range []bool{false, true} {
+			// chunks of 333 elements, so that partial results merge; the
+			// mapped read path with Compare, pread without
+			tuning := ckpt.Tuning{ChunkElems: 333, Mapped: compare}
+			plain, err := ckpt.Scan(context.Background(), cp, ckpt.ScanOptions{Workers: 2, Compare: compare, Tuning: tuning})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, accumulate := range []bool{false, true} {
+				name := c.fixture + "/" + c.layout
+				if compare {
+					name += "/compare"
+				}
+				if accumulate {
+					name += "/accumulated"
+				}
+				t.Run(name, func(t *testing.T) {
+					res, err := ckpt.Scan(context.Background(), cp, ckpt.ScanOptions{Workers: 3, Compare: compare, Tuning: tuning,
+						Effective: of, AccumulateEffective: accumulate})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(res.Params) != len(g.Params) {
+						t.Fatalf("%d parameters, golden %d", len(res.Params), len(g.Params))
+					}
+					var worst, sumSq float64
+					for i, pr := range res.Params {
+						gp := g.Params[i]
+						if pr.Err != nil || pr.Param.Name != gp.Name {
+							t.Fatalf("%s: %v (golden %s)", pr.Param.Name, pr.Err, gp.Name)
+						}
+						raw := plain.Params[i]
+						if !sameStats(*pr.FP32, *raw.FP32) {
+							t.Errorf("%s: raw fp32 statistics changed: %+v, without --effective %+v", gp.Name, *pr.FP32, *raw.FP32)
+						}
+						e := pr.Effective
+						if e == nil {
+							t.Errorf("%s: no effective statistics", gp.Name)
+							continue
+						}
+						if e.State != ckpt.FP32 || e.Multiplier.Scale != gp.Scale || e.Multiplier.Offset != gp.Offset || e.Accumulated != accumulate {
+							t.Errorf("%s: state %s, multiplier %v, accumulated %v", gp.Name, e.State, e.Multiplier, e.Accumulated)
+						}
+						want := gp.Effective
+						for _, d := range golden.Compare(e.Stats, want) {
+							t.Errorf("%s: %s", gp.Name, d)
+						}
+						if want.L2 != nil {
+							ref := *want.RMS
+							for _, f := range [][2]float64{{e.Stats.L2, *want.L2}, {e.Stats.RMS, *want.RMS}, {e.Stats.Mean, *want.Mean}, {e.Stats.Std, *want.Std}} {
+								worst = max(worst, math.Abs(f[0]-f[1])/max(math.Abs(f[1]), ref))
+							}
+							sumSq += *want.L2 * *want.L2
+						}
+						if gp.UpdateToWeight != nil {
+							if !e.HasRatio || !golden.Close(e.UpdateToWeight, *gp.UpdateToWeight, 0) {
+								t.Errorf("%s: effective update/weight %v (%v), want %v", gp.Name, e.UpdateToWeight, e.HasRatio, *gp.UpdateToWeight)
+							}
+						}
+					}
+					if s := res.Summary; !s.HasEffective || !golden.Close(s.EffectiveNorm, math.Sqrt(sumSq), 0) {
+						t.Errorf("summary effective norm %v (%v), want %v", s.EffectiveNorm, s.HasEffective, math.Sqrt(sumSq))
+					}
+					t.Logf("largest relative error against PyTorch float64: %.2g", worst)
+				})
+			}
+		}
+	}
+}
+
+// sameStats compares statistics whose float figures may be NaN.
+func sameStats(a, b tensor.Stats) bool {
+	eq := func(x, y float64) bool { return x == y || math.IsNaN(x) && math.IsNaN(y) }
+	return a.Numel == b.Numel && a.Finite == b.Finite && a.NaN == b.NaN && a.Inf == b.Inf && a.Zeros == b.Zeros &&
+		eq(a.L2, b.L2) && eq(a.RMS, b.RMS) && eq(a.Mean, b.Mean) && eq(a.Std, b.Std) && eq(a.Min, b.Min) && eq(a.Max, b.Max)
+}
+
+// TestScanEffectiveUnknown checks that a parameter without a known
+// multiplier gets no effective figures, and that the others are unchanged
+// by its presence.
+func TestScanEffectiveUnknown(t *testing.T) {
+	cp, err := layout.Open(filepath.Join("..", "testdata", "wesar-gemma", "checkpoint-30"), layout.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Close()
+	res, err := ckpt.Scan(context.Background(), cp, ckpt.ScanOptions{Workers: 1, Effective: func(p *ckpt.Param) (yulan.Multiplier, bool) {
+		switch p.Name {
+		case "model.norm.weight":
+			return yulan.Multiplier{Scale: 1, Offset: 1}, true // not Known
+		case "lm_head.weight":
+			return yulan.Multiplier{}, false
+		}
+		return yulan.Multiplier{Scale: -2, Offset: 1, Known: true}, true
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range res.Params {
+		switch pr.Param.Name {
+		case "model.norm.weight", "lm_head.weight":
+			if pr.Effective != nil {
+				t.Errorf("%s: effective figures %+v", pr.Param.Name, pr.Effective)
+			}
+		default:
+			e := pr.Effective
+			if e == nil || e.Stats.Numel != pr.FP32.Numel || !(e.Stats.Min == -2*(pr.FP32.Max+1)) {
+				t.Errorf("%s: %+v (raw %+v)", pr.Param.Name, e, pr.FP32)
+			}
+		}
+	}
+}
