@@ -148,6 +148,17 @@ func alphaName(name string, n Name) (string, Alpha) {
 	return "", ""
 }
 
+// ParamError is a problem of one parameter found by Check.
+type ParamError struct {
+	Param string // the parameter's name
+	Err   error
+}
+
+func (e *ParamError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the problem.
+func (e *ParamError) Unwrap() error { return e.Err }
+
 // Check returns every problem that keeps the multipliers of params from
 // being known under cfg, without reading any value: a config with
 // scale_depth; a parameter in a layer the config does not have; a scale
@@ -155,7 +166,8 @@ func alphaName(name string, n Name) (string, Alpha) {
 // the wrong place), present although the config says the model has none
 // (wesar_weights or use_norm_alpha false), with other than one element, or
 // present in some layers and missing in others. Errors wrap ErrConfig or
-// ErrAlpha. It is what `verify` checks; Resolve fails with the first.
+// ErrAlpha, and the problems of one parameter are *ParamError. It is what
+// `verify` checks; Resolve fails with the first.
 //
 // A nil cfg stands for a checkpoint without a config: only what needs none
 // is checked (names, places, element counts, and per-layer factors present
@@ -181,7 +193,7 @@ func Check(cfg *Config, params []Param) []error {
 	for _, p := range params {
 		n := Parse(p.Name)
 		if n.HasLayer() && n.Layer >= cfg.NumHiddenLayers {
-			errs = append(errs, fmt.Errorf("%w: %s is in layer %d, but the config has num_hidden_layers %d", ErrConfig, p.Name, n.Layer, cfg.NumHiddenLayers))
+			errs = append(errs, &ParamError{Param: p.Name, Err: fmt.Errorf("%w: %s is in layer %d, but the config has num_hidden_layers %d", ErrConfig, p.Name, n.Layer, cfg.NumHiddenLayers)})
 			continue
 		}
 		if n.Kind != KindAlpha {
@@ -189,15 +201,15 @@ func Check(cfg *Config, params []Param) []error {
 		}
 		switch {
 		case !n.Alpha.Known():
-			errs = append(errs, fmt.Errorf("%w: %s is not one of YuLan-Mini's scale factors (%s): its target is unknown", ErrAlpha, p.Name, alphaList()))
+			errs = append(errs, &ParamError{Param: p.Name, Err: fmt.Errorf("%w: %s is not one of YuLan-Mini's scale factors (%s): its target is unknown", ErrAlpha, p.Name, alphaList())})
 		case n.Misplaced:
-			errs = append(errs, fmt.Errorf("%w: %s: YuLan-Mini has no %s there, so its target is unknown", ErrAlpha, p.Name, n.Alpha))
+			errs = append(errs, &ParamError{Param: p.Name, Err: fmt.Errorf("%w: %s: YuLan-Mini has no %s there, so its target is unknown", ErrAlpha, p.Name, n.Alpha)})
 		case !cfg.WesarWeights:
-			errs = append(errs, fmt.Errorf("%w: the checkpoint has %s, but the config sets wesar_weights false (the modelling code then has no scale factors)", ErrAlpha, p.Name))
+			errs = append(errs, &ParamError{Param: p.Name, Err: fmt.Errorf("%w: the checkpoint has %s, but the config sets wesar_weights false (the modelling code then has no scale factors)", ErrAlpha, p.Name)})
 		case !cfg.UseNormAlpha && (n.Alpha == AlphaInputLayernorm || n.Alpha == AlphaPostAttentionLayernorm || n.Alpha == AlphaNorm):
-			errs = append(errs, fmt.Errorf("%w: the checkpoint has %s, but the config sets use_norm_alpha false (the modelling code then has no norm factors)", ErrAlpha, p.Name))
+			errs = append(errs, &ParamError{Param: p.Name, Err: fmt.Errorf("%w: the checkpoint has %s, but the config sets use_norm_alpha false (the modelling code then has no norm factors)", ErrAlpha, p.Name)})
 		case p.Numel != 1:
-			errs = append(errs, fmt.Errorf("%w: %s has %d elements, not one", ErrAlpha, p.Name, p.Numel))
+			errs = append(errs, &ParamError{Param: p.Name, Err: fmt.Errorf("%w: %s has %d elements, not one", ErrAlpha, p.Name, p.Numel)})
 		default:
 			present[n.Alpha] = append(present[n.Alpha], n.Layer)
 		}

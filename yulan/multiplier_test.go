@@ -269,3 +269,22 @@ func TestCheckWithoutConfig(t *testing.T) {
 		t.Errorf("%d problems:\n%s", len(errs), all)
 	}
 }
+
+// TestCheckNamesParams checks that Check's problems of one parameter name
+// it (ParamError) and still wrap ErrAlpha or ErrConfig.
+func TestCheckNamesParams(t *testing.T) {
+	cfg, _ := ParseConfig(decode(t, `{"hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 3}`))
+	ps := append(model(3, true, alphaValue), Param{Name: "model.layers.1.rope_alpha", Numel: 1},
+		Param{Name: "model.layers.4.mlp.up_proj.weight", Numel: 4})
+	errs := Check(cfg, ps)
+	want := map[string]error{"model.layers.1.rope_alpha": ErrAlpha, "model.layers.4.mlp.up_proj.weight": ErrConfig}
+	if len(errs) != len(want) {
+		t.Fatalf("%d problems: %v", len(errs), errs)
+	}
+	for _, err := range errs {
+		var pe *ParamError
+		if !errors.As(err, &pe) || want[pe.Param] == nil || !errors.Is(err, want[pe.Param]) {
+			t.Errorf("%v: not a ParamError naming a parameter, wrapping the right error", err)
+		}
+	}
+}
