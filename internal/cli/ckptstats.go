@@ -6,9 +6,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/export"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
 // scanCheckpoint runs ckpt.Scan with a progress bar over the bytes it
@@ -39,6 +41,20 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 	if o.re != nil {
 		opt.Filter = func(p *ckpt.Param) bool { return o.match(p.Name) }
 	}
+	var info *report.EffectiveInfo
+	if o.Effective {
+		cfg, src, err := export.FindConfig(cp, o.Config)
+		if err != nil {
+			return inputError(fmt.Errorf("--effective: %w", err))
+		}
+		sc, err := export.Scales(cp, cfg)
+		if err != nil {
+			return inputError(fmt.Errorf("--effective: %s (config: %s): %w", cp.Path, src, err))
+		}
+		opt.Effective = func(p *ckpt.Param) (yulan.Multiplier, bool) { return sc.Of(p.Name) }
+		opt.AccumulateEffective = o.accumulateEffective
+		info = report.EffectiveInfoOf(src, cfg, sc)
+	}
 	res, err := scanCheckpoint(c, o.Streams, "stats", cp, opt)
 	if err != nil {
 		return err
@@ -46,6 +62,9 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 	doc := report.BuildStats(cp, res)
 	if o.GroupBy == "layer" {
 		doc.Groups = report.GroupByLayer(res)
+	}
+	if info != nil {
+		report.AddEffective(&doc, res, info)
 	}
 	doc.Params = report.OrderParams(doc.Params, o.Sort, o.Top)
 	return report.WriteStats(o.Streams.Out, o.Format, doc)
