@@ -13,13 +13,16 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/export"
 	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
 // Finding is one problem found.
@@ -37,6 +40,9 @@ type Options struct {
 	Progress func(bytes int64)
 	// Deep recomputes the CRC-32 of every zip record.
 	Deep bool
+	// Config is the model config the scale factors are checked under; ""
+	// finds the checkpoint's (export.FindConfig).
+	Config string
 }
 
 // Report is what [Run] found.
@@ -48,6 +54,9 @@ type Report struct {
 	// the bytes read by the CRC pass.
 	BytesScanned, BytesDeep int64
 	Errors, Warnings        int
+	// Config names the model config the scale factors were checked under,
+	// "" when there was none (only their names were checked).
+	Config string
 }
 
 // Run checks c.
@@ -67,6 +76,9 @@ func Run(ctx context.Context, c *ckpt.Checkpoint, opt Options) (*Report, error) 
 	checkShapes(r, c)
 	checkSteps(r, c)
 	checkGroups(r, c)
+	if err := checkScaleFactors(r, c, opt.Config); err != nil {
+		return nil, err
+	}
 	res, err := ckpt.Scan(ctx, c, ckpt.ScanOptions{Workers: opt.Workers, Progress: opt.Progress, Compare: true})
 	if err != nil {
 		return nil, err
@@ -258,6 +270,53 @@ func checkGroups(r *Report, c *ckpt.Checkpoint) {
 			r.addf(ckpt.CheckGroups, ckpt.Error, "", "", "param group %d: %s", g.Index, b)
 		}
 	}
+}
+
+// checkScaleFactors checks that every scale factor has a known target
+// under the model config (yulan.Check), and that the config parses.
+func checkScaleFactors(r *Report, c *ckpt.Checkpoint, explicit string) error {
+	var params []yulan.Param
+	scales := false
+	for _, p := range c.Params {
+		params = append(params, yulan.Param{Name: p.Name, Numel: p.Numel()})
+		scales = scales || yulan.IsAlpha(p.Name)
+	}
+	cfg, src, err := export.FindConfig(c, explicit)
+	file := src
+	if c.Config != nil && explicit == "" {
+		file = "config.json"
+	}
+	switch {
+	case err == nil:
+		r.Config = src
+	case errors.Is(err, export.ErrNoConfig):
+		cfg = nil
+	case explicit != "" && !errors.Is(err, yulan.ErrConfig):
+		return fmt.Errorf("--config: %w", err) // not a finding of the checkpoint
+	default:
+		sev, what := ckpt.Warning, "the config's multipliers cannot be known"
+		if scales {
+			sev, what = ckpt.Error, "the scale factors' multipliers cannot be known"
+		}
+		if file == "" {
+			file = "config.json"
+		}
+		r.addf(ckpt.CheckScaleFactors, sev, "", file, "%v: %s", err, what)
+		cfg = nil
+	}
+	for _, e := range yulan.Check(cfg, params) {
+		param := ""
+		var pe *yulan.ParamError
+		if errors.As(e, &pe) {
+			param = pe.Param
+		}
+		msg := e.Error()
+		if cfg != nil {
+			msg += " (config: " + src + ")"
+		}
+		r.addf(ckpt.CheckScaleFactors, ckpt.Error, param, file, "%s", msg)
+	}
+	return nil
 }
 
 func optString(f *float64) string {
