@@ -247,10 +247,16 @@ func addEffectiveCSV(tw *output.TableWriter, ps []ParamStats) {
 // writeEffectiveNotes writes, under a checkpoint's header, where the
 // multipliers of --effective came from and the values used.
 func writeEffectiveNotes(w io.Writer, doc CheckpointStats) {
-	info := doc.Effective
-	if info == nil {
+	if doc.Effective == nil {
 		return
 	}
+	fmt.Fprint(w, "  effective weights: ")
+	writeEffectiveInfo(w, doc.Effective)
+}
+
+// writeEffectiveInfo writes the config and values an EffectiveInfo
+// gives, and its notes.
+func writeEffectiveInfo(w io.Writer, info *EffectiveInfo) {
 	var used, defaulted []string
 	for _, s := range info.Settings {
 		v := fmt.Sprint(s.Value)
@@ -262,7 +268,7 @@ func writeEffectiveNotes(w io.Writer, doc CheckpointStats) {
 			defaulted = append(defaulted, s.Key)
 		}
 	}
-	fmt.Fprintf(w, "  effective weights: config %s: %s", info.Config, strings.Join(used, ", "))
+	fmt.Fprintf(w, "config %s: %s", info.Config, strings.Join(used, ", "))
 	if len(defaulted) > 0 {
 		fmt.Fprintf(w, " (absent, defaulted: %s)", strings.Join(defaulted, ", "))
 	}
