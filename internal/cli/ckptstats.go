@@ -43,17 +43,10 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 	}
 	var info *report.EffectiveInfo
 	if o.Effective {
-		cfg, src, err := export.FindConfig(cp, o.Config)
-		if err != nil {
-			return inputError(fmt.Errorf("--effective: %w", err))
+		if opt.Effective, info, err = effectiveMultipliers(cp, o.Config); err != nil {
+			return err
 		}
-		sc, err := export.Scales(cp, cfg)
-		if err != nil {
-			return inputError(fmt.Errorf("--effective: %s (config: %s): %w", cp.Path, src, err))
-		}
-		opt.Effective = func(p *ckpt.Param) (yulan.Multiplier, bool) { return sc.Of(p.Name) }
 		opt.AccumulateEffective = o.accumulateEffective
-		info = report.EffectiveInfoOf(src, cfg, sc)
 	}
 	res, err := scanCheckpoint(c, o.Streams, "stats", cp, opt)
 	if err != nil {
@@ -68,4 +61,20 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 	}
 	doc.Params = report.OrderParams(doc.Params, o.Sort, o.Top)
 	return report.WriteStats(o.Streams.Out, o.Format, doc)
+}
+
+// effectiveMultipliers resolves the effective multiplier of every
+// parameter of a checkpoint under its config (explicit, else found), for
+// --effective; errors are input errors naming the config and the factor.
+func effectiveMultipliers(cp *ckpt.Checkpoint, explicit string) (func(*ckpt.Param) (yulan.Multiplier, bool), *report.EffectiveInfo, error) {
+	cfg, src, err := export.FindConfig(cp, explicit)
+	if err != nil {
+		return nil, nil, inputError(fmt.Errorf("--effective: %w", err))
+	}
+	sc, err := export.Scales(cp, cfg)
+	if err != nil {
+		return nil, nil, inputError(fmt.Errorf("--effective: %s (config: %s): %w", cp.Path, src, err))
+	}
+	of := func(p *ckpt.Param) (yulan.Multiplier, bool) { return sc.Of(p.Name) }
+	return of, report.EffectiveInfoOf(src, cfg, sc), nil
 }
