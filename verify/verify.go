@@ -25,6 +25,11 @@ import (
 	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
+// ErrConfig is wrapped by the error of Run when the config file named by
+// Options.Config cannot be read (a problem of the command line, not a
+// finding of the checkpoint).
+var ErrConfig = errors.New("--config")
+
 // Finding is one problem found.
 type Finding struct {
 	Check    ckpt.CheckID
@@ -292,7 +297,7 @@ func checkScaleFactors(r *Report, c *ckpt.Checkpoint, explicit string) error {
 	case errors.Is(err, export.ErrNoConfig):
 		cfg = nil
 	case explicit != "" && !errors.Is(err, yulan.ErrConfig):
-		return fmt.Errorf("--config: %w", err) // not a finding of the checkpoint
+		return fmt.Errorf("%w: %w", ErrConfig, err) // not a finding of the checkpoint
 	default:
 		sev, what := ckpt.Warning, "the config's multipliers cannot be known"
 		if scales {

@@ -88,6 +88,9 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 	bar := progress.New(o.Streams.ErrOut, "verify", total, o.Streams.ErrIsTerminal)
 	r, err := verify.Run(c.Context(), cp, verify.Options{Workers: o.Jobs, Progress: bar.Add, Deep: o.Deep, Config: o.Config})
 	bar.Finish()
+	if errors.Is(err, verify.ErrConfig) {
+		return inputError(err)
+	}
 	if err != nil {
 		return err
 	}
