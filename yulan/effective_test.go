@@ -10,7 +10,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
-func f32View(t *testing.T, xs []float32) *tensor.View {
+func f32View(t testing.TB, xs []float32) *tensor.View {
 	t.Helper()
 	b := make([]byte, 4*len(xs))
 	for i, x := range xs {
@@ -297,6 +297,57 @@ func TestAlwaysDerivable(t *testing.T) {
 	} {
 		if AlwaysDerivable(c.dt, c.m) {
 			t.Errorf("%s: always derivable", name)
+		}
+	}
+}
+
+// TestFloat32FastPaths checks that the loops over contiguous float32 bytes
+// (fp32 master weights) agree with the general path (any dtype or layout,
+// through View.Float64s) on the same values: counts, extremes and the
+// largest difference exactly, sums to rounding.
+func TestFloat32FastPaths(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	n := 3*effBlock + 17
+	xs, ys := make([]float32, n), make([]float32, n)
+	for i := range xs {
+		xs[i] = float32(0.05 * r.NormFloat64())
+		ys[i] = xs[i] + float32(1e-3*r.NormFloat64())
+	}
+	xs[1], xs[2], xs[3], xs[4] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.Copysign(0, -1))
+	xs[5], ys[6], ys[7] = 0, float32(math.NaN()), -1
+	// the same values at every other element of a larger storage: not
+	// contiguous, so the general path
+	strided := func(vs []float32) *tensor.View {
+		w := make([]float32, 2*len(vs))
+		for i, v := range vs {
+			w[2*i] = v
+		}
+		v, err := tensor.NewView(tensor.Float32, f32View(t, w).Data, 0, []int64{int64(len(vs))}, []int64{2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	fastX, slowX, fastY, slowY := f32View(t, xs), strided(xs), f32View(t, ys), strided(ys)
+	if _, ok := float32Range(slowX, 0, 1); ok {
+		t.Fatal("strided view taken for contiguous")
+	}
+	for _, m := range []Multiplier{{Scale: 1, Known: true}, {Scale: -2.5, Known: true}, {Scale: 1.7, Offset: 1, Known: true}, {Scale: 0, Known: true}} {
+		for _, span := range [][2]int64{{0, int64(n)}, {3, 1500}, {effBlock - 1, effBlock + 2}} {
+			a, b := tensor.NewMoments(0.25), tensor.NewMoments(0.25)
+			AccumulateEffective(fastX, span[0], span[1], m, &a)
+			AccumulateEffective(slowX, span[0], span[1], m, &b)
+			if a.N != b.N || a.NaN != b.NaN || a.PosInf != b.PosInf || a.NegInf != b.NegInf || a.Zeros != b.Zeros ||
+				!sameFloat(a.Min, b.Min) || !sameFloat(a.Max, b.Max) || !relClose(a.S2, b.S2, 1e-13) || math.Abs(a.S1-b.S1) > 1e-13*math.Sqrt(a.S2*float64(a.N)) {
+				t.Errorf("%v %v: fast %+v, general %+v", m, span, a, b)
+			}
+			mb := Multiplier{Scale: m.Scale * 1.01, Offset: m.Offset, Known: true}
+			p := EffectiveDiffPairs(fastX, fastY, span[0], span[0], span[1]-span[0], m, mb)
+			q := EffectiveDiffPairs(slowX, slowY, span[0], span[0], span[1]-span[0], m, mb)
+			if p.Numel != q.Numel || p.Pairs != q.Pairs || p.Changed != q.Changed || p.MaxAbs != q.MaxAbs ||
+				!relClose(p.SumDD, q.SumDD, 1e-13) || !relClose(p.SumAA, q.SumAA, 1e-13) || !relClose(p.SumBB, q.SumBB, 1e-13) || !relClose(p.SumAB, q.SumAB, 1e-13) {
+				t.Errorf("%v %v: diff fast %+v, general %+v", m, span, p, q)
+			}
 		}
 	}
 }
