@@ -110,13 +110,6 @@ func (r *Report) addf(check ckpt.CheckID, sev ckpt.Severity, param, file, format
 	r.add(Finding{Check: check, Severity: sev, Param: param, File: file, Message: fmt.Sprintf(format, args...)})
 }
 
-func fileOf(t *ckpt.Tensor) string {
-	if t == nil {
-		return ""
-	}
-	return t.File
-}
-
 func checkStructure(r *Report, c *ckpt.Checkpoint) {
 	anyStep := false
 	for _, p := range c.Params {
