@@ -44,7 +44,7 @@ var ErrMissingTag = errors.New("the tag folder named by latest is missing")
 
 // Check ids of the issues this package reports, beside dsmeta's.
 const (
-	CheckMissingRank = "structure.missing_rank"
+	CheckMissingRank = dsmeta.CheckMissingRank
 	CheckFragments   = "structure.fragments"
 )
 
@@ -200,12 +200,12 @@ func (o *opener) fail(err error, check, param, file string) error {
 
 // readMP reads the shards of one model-parallel rank.
 func (o *opener) readMP(mp int, shards []*shard) error {
-	// The model states: ZeRO-1/2 name, then ZeRO-3's.
+	// The model states: ZeRO-1/2's one file, else ZeRO-3's one per rank.
 	msPath := filepath.Join(o.tag, fmt.Sprintf("mp_rank_%02d_model_states.pt", mp))
-	if _, err := os.Stat(msPath); err != nil {
-		if p := filepath.Join(o.tag, fmt.Sprintf("zero_pp_rank_0_mp_rank_%02d_model_states.pt", mp)); fileExists(p) {
-			msPath = p
-		}
+	rankMS := false
+	if _, err := os.Stat(msPath); err != nil && dsmeta.RankModelStatesFiles(o.tag, mp) != nil {
+		rankMS = true
+		msPath = filepath.Join(o.tag, dsmeta.RankModelStatesName(0, mp))
 	}
 	c := o.c
 	if mp > 0 {
@@ -214,7 +214,13 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 		c = &ckpt.Checkpoint{}
 	}
 	r := dsmeta.Reader{C: c, Torch: o.opt.Torch}
-	ms := r.ReadModelStates(msPath)
+	var ms dsmeta.ModelStates
+	if rankMS {
+		// Every rank loads its own model states to resume: all are checked.
+		ms = r.ReadRankModelStates(o.tag, mp, maxRank(shards)+1)
+	} else {
+		ms = r.ReadModelStates(msPath)
+	}
 	if mp > 0 {
 		o.c.Files = append(o.c.Files, c.Files...)
 		o.c.OnClose(c.Close)
@@ -356,9 +362,13 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 	return nil
 }
 
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+// maxRank returns the largest data-parallel rank of the shards, or -1.
+func maxRank(shards []*shard) int {
+	m := -1
+	for _, s := range shards {
+		m = max(m, s.dp)
+	}
+	return m
 }
 
 func containsDP(shards []*shard, dp int) bool {
