@@ -395,9 +395,9 @@ func (o *opener) reportExtra(dir, name string, extra []truncated) {
 		files = append(files, fmt.Sprintf("%s.pt %v", e.state, e.found))
 	}
 	o.c.Report(dsmeta.CheckShapes, ckpt.Error, name, dir,
-		"parameter %s has shape %v (%d elements) in param_shapes, but its files hold more: %s; "+
-			"the extra elements are not the parameter's (DeepSpeed's ds_to_universal appends another rank's padding "+
-			"to ZeRO-3 parameters smaller than the data-parallel world) and only the first %d are read",
+		"parameter %s: param_shapes gives shape %v (%d elements), its state files hold more (%s); the extra elements are "+
+			"another rank's padding, which DeepSpeed's ds_to_universal appends to ZeRO-3 parameters with fewer elements than "+
+			"data-parallel ranks: only the first %d are read",
 		name, want, numelOf(want), strings.Join(files, ", "), numelOf(want))
 }
 

@@ -377,6 +377,7 @@ func TestRealDSDiff(t *testing.T) {
 			}
 		})
 	}
+	t.Logf("largest relative error of the diff figures against the goldens: %.3g (%s)", maxDiffRelErr.v, maxDiffRelErr.where)
 }
 
 // realPair is one state's figures in testdata/realds/diff.golden.json.
@@ -421,8 +422,19 @@ func checkPair(t *testing.T, what string, got *report.StateDiff, want realPair) 
 		case f.got == nil:
 		case f.exact && float64(*f.got) != *f.want, !f.exact && !golden.Close(float64(*f.got), *f.want, 0):
 			t.Errorf("%s: %s = %.17g, want %.17g", what, f.name, float64(*f.got), *f.want)
+		default:
+			if e := golden.RelErr(float64(*f.got), *f.want); !f.exact && e > maxDiffRelErr.v {
+				maxDiffRelErr.v, maxDiffRelErr.where = e, what+" "+f.name
+			}
 		}
 	}
+}
+
+// maxDiffRelErr is the largest relative error of a diff figure against its
+// golden, for the record (go test -v).
+var maxDiffRelErr struct {
+	v     float64
+	where string
 }
 
 // TestRealDSListAndScan runs `ls` on every kind of file DeepSpeed wrote

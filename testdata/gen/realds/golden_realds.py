@@ -1,6 +1,6 @@
 """Float64 goldens of the real DeepSpeed checkpoints in testdata/realds/, computed with PyTorch.
 
-    /usr/bin/python3 testdata/gen/realds/golden_realds.py testdata/realds [--deepspeed DS_SRC]
+    /usr/bin/python3 testdata/gen/realds/golden_realds.py testdata/realds [--source OUT] [--deepspeed DS_SRC]
 
 Reads the committed files only (torch.load, with testdata/gen/dsfake.py's stand-ins for the
 DeepSpeed classes the pickles name, so DeepSpeed itself is not needed) and writes, for every
@@ -24,7 +24,8 @@ ckptinspect's Go code:
 Where a fixture has both shards and a universal checkpoint of the same step, both are rebuilt and
 must be identical (bit for bit) before the golden is written. With --deepspeed, the fp32 weights
 are also checked against DeepSpeed's own zero_to_fp32 consolidation (not for BF16_Optimizer
-checkpoints, which it refuses).
+checkpoints, which it refuses); with --source, fixtures kept without their shards (z3onegroup_dp1_bf16)
+are checked against the shards in make.sh's output.
 """
 
 import argparse
@@ -33,7 +34,9 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
+import tempfile
 from collections import OrderedDict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -176,7 +179,7 @@ def read_zero3(tag):
     for m in mss[1:]:
         assert [list(d.items()) for d in m["param_shapes"]] == [list(d.items()) for d in mss[0]["param_shapes"]]
         assert m["global_steps"] == ck.step
-    osds = [load(f)["optimizer_state_dict"] for f in rank_files(tag, "zero_pp_rank_*_mp_rank_00_optim_states.pt")]
+    osds = [load(f)["optimizer_state_dict"] for f in rank_files(tag, "*zero_pp_rank_*_mp_rank_00_optim_states.pt")]
     world = len(osds)
     assert world == len(mss) == mss[0]["dp_world_size"]
     set_hyper(ck, osds[0]["optimizer_state_dict"]["param_groups"])
@@ -382,18 +385,29 @@ def diff_golden(name_a, a, name_b, b):
 
 
 def check_zero_to_fp32(ds_src, tag, ck):
-    """The fp32 weights against DeepSpeed's own consolidation (deepspeed/utils/zero_to_fp32.py)."""
-    sys.path.insert(0, ds_src)
-    from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
-    sd = get_fp32_state_dict_from_zero_checkpoint(os.path.dirname(tag), tag=os.path.basename(tag))
+    """The fp32 weights against DeepSpeed's own consolidation (deepspeed/utils/zero_to_fp32.py), run
+    in a child process with the real DeepSpeed on its path (this one has dsfake's stand-ins)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "fp32.pt")
+        code = ("import sys, torch\n"
+                "from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint as get\n"
+                "torch.save(dict(get(sys.argv[1], tag=sys.argv[2])), sys.argv[3])\n")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ds_src, "shims"), ds_src]),
+                   DS_ACCELERATOR="cpu", DS_BUILD_OPS="0", PYTHONDONTWRITEBYTECODE="1")
+        subprocess.run([sys.executable, "-c", code, os.path.dirname(tag), os.path.basename(tag), out],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        sd = torch.load(out)
+    assert sorted(sd) == sorted(ck.params), (tag, sorted(sd))
     for name, p in ck.params.items():
-        assert torch.equal(sd[name].reshape(-1), p["fp32"].reshape(-1)), (tag, name)
-    print(f"   fp32 weights equal DeepSpeed's zero_to_fp32 for {tag}")
+        assert torch.equal(bits(sd[name].reshape(-1)), bits(p["fp32"].reshape(-1))), (tag, name)
+    print(f"   {tag}: fp32 weights equal DeepSpeed's zero_to_fp32 consolidation")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("root", help="testdata/realds")
+    ap.add_argument("--source", help="make.sh's OUT folder: also rebuild, from their shards there, the fixtures "
+                    "whose shards are not kept, and require the same values")
     ap.add_argument("--deepspeed", help="a DeepSpeed 0.15.1 source tree (make.sh's OUT/deepspeed-src): "
                     "also check the fp32 weights against its zero_to_fp32")
     a = ap.parse_args()
@@ -414,6 +428,11 @@ def main():
             ck = read_universal(os.path.join(a.root, utag))
             cks.append(ck)
             layouts["universal"] = utag
+        if not ztag and a.source:
+            src = os.path.join(a.source, "ckpt", os.path.dirname(utag), os.path.basename(utag).replace("_universal", ""))
+            cks.insert(0, read_zero3(src) if glob.glob(os.path.join(src, "zero_pp_rank_*_model_states.pt")) else read_zero12(src))
+            if a.deepspeed:
+                check_zero_to_fp32(a.deepspeed, src, cks[0])
         for other in cks[1:]:
             # the universal checkpoint DeepSpeed converted holds exactly the shards' values
             # (its extra elements aside, which shape_findings lists)

@@ -27,5 +27,5 @@ keep z3_dp3_bf16         latest global_step9
 keep z3onegroup_dp1_bf16 latest_universal global_step9_universal
 keep z3onegroup_dp3_bf16 latest latest_universal global_step9 global_step9_universal
 chmod -R u+rwX,go+rX "$DEST"
-/usr/bin/python3 "$HERE/golden_realds.py" "$DEST" ${DS_SRC:+--deepspeed "$DS_SRC"}
+/usr/bin/python3 "$HERE/golden_realds.py" "$DEST" --source "$(dirname "$OUT")" --deepspeed "$(dirname "$OUT")/deepspeed-src"
 du -sh --apparent-size "$DEST"
