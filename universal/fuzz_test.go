@@ -197,9 +197,9 @@ func FuzzOpenZeRO3(f *testing.F) {
 	contents := fuzz3Contents(f)
 	valid := validTree3()
 	f.Add(valid)
-	f.Add(append(append([]byte{}, valid...), fuzzOp(1, 3, 4, 2)...))   // lm_head.weight's fp32.pt as lm_head_alpha's
+	f.Add(append(append([]byte{}, valid...), fuzzOp(1, 3, 4, 2)...))    // lm_head.weight's fp32.pt as lm_head_alpha's
 	f.Add(append(append([]byte{}, valid...), fuzzOp(1, 1, 10, 200)...)) // a truncated rank 2 model states
-	f.Add(append(append([]byte{}, valid...), fuzzOp(1, 2, 7, 4)...))   // model states as optimizer_state.pt
+	f.Add(append(append([]byte{}, valid...), fuzzOp(1, 2, 7, 4)...))    // model states as optimizer_state.pt
 	f.Fuzz(func(t *testing.T, data []byte) {
 		root := t.TempDir()
 		buildTreeOf(t, root, data, fuzz3Names, contents)

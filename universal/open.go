@@ -10,6 +10,21 @@
 // zero/optimizer_state.pt) and its bf16 module weight (from
 // mp_rank_00_model_states.pt). Optional pieces that are missing are
 // recorded as notes on the checkpoint, never as errors.
+//
+// A universal checkpoint converted from ZeRO-3 (DeepSpeed 0.15.1's
+// ds_to_universal, checked on its own output) differs: the tag folder holds
+// every rank's zero_pp_rank_<r>_mp_rank_00_model_states.pt instead of
+// mp_rank_00_model_states.pt — all are read and must agree (param_shapes,
+// global_steps), a missing rank is structure.missing_rank — and its module
+// tensors are empty (no bf16 weight); fp32.pt, exp_avg.pt and exp_avg_sq.pt
+// are bare flat tensors, given the shape param_shapes records; there is no
+// step.pt, so a parameter's step is its group's in zero/optimizer_state.pt
+// (optimizer_state_dict.state[g].step, what a resume restores). With more
+// than one data-parallel rank, that converter gives every parameter with
+// fewer elements than ranks extra elements from another rank's padding,
+// after its own: such a state is read as its first numel elements only —
+// the statistics never include the extra ones — and the parameter gets a
+// shapes.mismatch error naming the expected and the found shapes.
 package universal
 
 import (

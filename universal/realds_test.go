@@ -13,6 +13,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/dsmeta"
 	"github.com/ckptinspect/ckptinspect/internal/fixture"
 	"github.com/ckptinspect/ckptinspect/internal/golden"
+	"github.com/ckptinspect/ckptinspect/internal/golden/goldenscan"
 )
 
 // realds holds checkpoints written by DeepSpeed 0.15.1 itself and their
@@ -66,7 +67,7 @@ func TestRealDeepSpeedGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, d := range g.CompareScan(c, res) {
+				for _, d := range goldenscan.Compare(g, c, res) {
 					t.Error(d)
 				}
 				var want []string

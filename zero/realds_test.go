@@ -11,6 +11,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/dsmeta"
 	"github.com/ckptinspect/ckptinspect/internal/fixture"
 	"github.com/ckptinspect/ckptinspect/internal/golden"
+	"github.com/ckptinspect/ckptinspect/internal/golden/goldenscan"
 	"github.com/ckptinspect/ckptinspect/universal"
 )
 
@@ -63,7 +64,7 @@ func TestRealDeepSpeedGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, d := range g.CompareScan(c, res) {
+				for _, d := range goldenscan.Compare(&g, c, res) {
 					t.Error(d)
 				}
 				for _, pr := range res.Params {

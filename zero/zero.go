@@ -8,8 +8,12 @@
 // equal partition of every flat parameter group, and param_slice_mappings
 // locate each parameter's fragment in it) and ZeRO-3 shards (stage3: every
 // parameter partitioned evenly across ranks with per-parameter padding) are
-// read; several model-parallel ranks are reported as tensor-parallel slices
-// named "<param>[tp=<k>]". Where the model states carry
+// read. ZeRO-3 writes one model states file per rank
+// (zero_pp_rank_<dp>_mp_rank_<mp>_model_states.pt), each loaded by its rank
+// on resume: every one is opened (so integrity checks cover it) and must
+// agree with the first on param_shapes and global_steps; a missing one is a
+// structure.missing_rank issue. Several model-parallel ranks are reported
+// as tensor-parallel slices named "<param>[tp=<k>]". Where the model states carry
 // universal_checkpoint_info with vocabulary patterns, vocabulary parameters
 // lose their padding rows exactly as ds_to_universal drops them, so that a
 // universal checkpoint and the shards it was made from give the same
