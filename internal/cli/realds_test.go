@@ -380,6 +380,54 @@ func TestRealDSDiff(t *testing.T) {
 	t.Logf("largest relative error of the diff figures against the goldens: %.3g (%s)", maxDiffRelErr.v, maxDiffRelErr.where)
 }
 
+// TestRealDSDiffLayouts diffs the shards and the universal checkpoint
+// DeepSpeed made of them: every state of every parameter is compared (the
+// converter's extra elements are not read, so the shapes agree), no
+// element changed, and both norms are the golden's l2.
+func TestRealDSDiffLayouts(t *testing.T) {
+	n := 0
+	for _, fx := range realFixtures(t) {
+		if fx.layout != "zero" || fx.g.Layouts["universal"] == "" {
+			continue
+		}
+		n++
+		t.Run(fx.name, func(t *testing.T) {
+			u := filepath.Join(realds, fx.g.Layouts["universal"])
+			out, errOut, code := runRealDS("diff", fx.path, u, "--layout", "zero", "--layout-b", "universal", "--format", "json")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var doc report.Diff
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if len(doc.Params) != len(fx.g.Params) || doc.Summary.ParamsCompared != len(fx.g.Params) || len(doc.Summary.ShapeMismatch) != 0 {
+				t.Fatalf("%d params, summary %+v", len(doc.Params), doc.Summary)
+			}
+			for i, want := range fx.g.Params {
+				got := doc.Params[i]
+				for _, st := range []struct {
+					name string
+					got  *report.StateDiff
+					want *golden.Stats
+				}{{"fp32", got.FP32, want.FP32}, {"exp_avg", got.ExpAvg, want.ExpAvg}, {"exp_avg_sq", got.ExpAvgSq, want.ExpAvgSq}, {"bf16", got.BF16, want.BF16}} {
+					if st.want == nil {
+						continue
+					}
+					d := st.got
+					if d == nil || !d.Compared || d.Changed != 0 || d.Pairs != st.want.Finite || d.AL2 == nil || d.BL2 == nil ||
+						!golden.Close(float64(*d.AL2), *st.want.L2, 0) || float64(*d.AL2) != float64(*d.BL2) {
+						t.Errorf("%s %s: %+v, want %d unchanged pairs of l2 %v", want.Name, st.name, d, st.want.Finite, *st.want.L2)
+					}
+				}
+			}
+		})
+	}
+	if n < 2 {
+		t.Errorf("%d fixtures with both layouts", n)
+	}
+}
+
 // realPair is one state's figures in testdata/realds/diff.golden.json.
 type realPair struct {
 	Pairs       int64    `json:"pairs"`
