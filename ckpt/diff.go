@@ -7,12 +7,12 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/ckptinspect/ckptinspect/stream"
+	"github.com/ckptinspect/ckptinspect/internal/stream"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
 // DiffStates returns the states [Diff] compares, in report order.
-func DiffStates() []string { return []string{"fp32", "bf16", "exp_avg", "exp_avg_sq"} }
+func DiffStates() []State { return []State{FP32, BF16, ExpAvg, ExpAvgSq} }
 
 // DiffOptions configures [Diff].
 type DiffOptions struct {
@@ -22,8 +22,8 @@ type DiffOptions struct {
 	// name it accepts (on either side).
 	Filter func(name string) bool
 	// States lists the states to compare (see [DiffStates]); nil means all.
-	States []string
-	Stream stream.Options // chunking and page handling (Workers and Progress are set from above)
+	States []State
+	Tuning Tuning // chunking and page handling
 }
 
 // DiffResult is what [Diff] measured.
@@ -36,7 +36,7 @@ type DiffResult struct {
 	OnlyA, OnlyB []string
 	// Totals adds up, per state, the sums of every parameter whose state
 	// was compared; a state compared nowhere has no entry.
-	Totals map[string]*StateDiff
+	Totals map[State]*StateDiff
 	// BytesScanned counts the bytes read, both sides together.
 	BytesScanned int64
 }
@@ -47,7 +47,7 @@ type ParamDiff struct {
 	A, B *Param
 	// States holds a comparison for every state both sides have (among
 	// DiffOptions.States), by state name.
-	States map[string]*StateDiff
+	States map[State]*StateDiff
 	// Err is the first error met while reading the parameter's data.
 	Err error
 }
@@ -60,7 +60,7 @@ func (d *ParamDiff) ShapeMismatch() bool { return !slices.Equal(d.A.Shape, d.B.S
 // parameter in two checkpoints A and B, element by element, over the pairs
 // (a, b) of elements at the same flat index where both are finite.
 type StateDiff struct {
-	State          string
+	State          State
 	ShapeA, ShapeB []int64
 	// Compared is false when the shapes differ: nothing was read and Sums
 	// is zero.
@@ -115,22 +115,6 @@ func (d *StateDiff) NormRatio() (float64, bool) {
 	return math.Sqrt(d.Sums.SumBB) / math.Sqrt(d.Sums.SumAA), true
 }
 
-// State returns the tensor of p's state named s ("fp32", "bf16",
-// "exp_avg", "exp_avg_sq"), or nil.
-func (p *Param) State(s string) *Tensor {
-	switch s {
-	case "fp32":
-		return p.FP32
-	case "bf16":
-		return p.BF16
-	case "exp_avg":
-		return p.ExpAvg
-	case "exp_avg_sq":
-		return p.ExpAvgSq
-	}
-	return nil
-}
-
 // StepOf returns the training step of a checkpoint: the model states'
 // global_steps, else trainer_state.json's global_step, else the step all
 // its parameters share; false when none is known.
@@ -165,7 +149,7 @@ func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, 
 	if states == nil {
 		states = DiffStates()
 	}
-	res := &DiffResult{A: a, B: b, Totals: map[string]*StateDiff{}}
+	res := &DiffResult{A: a, B: b, Totals: map[State]*StateDiff{}}
 	keep := func(name string) bool { return opt.Filter == nil || opt.Filter(name) }
 	inB := make(map[string]*Param, len(b.Params))
 	for _, q := range b.Params {
@@ -184,7 +168,7 @@ func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, 
 			res.OnlyA = append(res.OnlyA, p.Name)
 			continue
 		}
-		pd := &ParamDiff{Name: p.Name, A: p, B: q, States: map[string]*StateDiff{}}
+		pd := &ParamDiff{Name: p.Name, A: p, B: q, States: map[State]*StateDiff{}}
 		res.Params = append(res.Params, pd)
 		fail := func(err error) {
 			mu.Lock()
@@ -194,7 +178,7 @@ func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, 
 			}
 		}
 		for _, s := range states {
-			x, y := p.State(s), q.State(s)
+			x, y := p.Tensor(s), q.Tensor(s)
 			if x == nil || y == nil {
 				continue
 			}
@@ -213,8 +197,7 @@ func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, 
 	for _, t := range tasks {
 		res.BytesScanned += t.Bytes()
 	}
-	sopt := opt.Stream
-	sopt.Workers, sopt.Progress = opt.Workers, opt.Progress
+	sopt := opt.Tuning.stream(opt.Workers, opt.Progress)
 	if err := stream.Run(ctx, tasks, sopt); err != nil {
 		return nil, err
 	}

@@ -6,8 +6,9 @@ import (
 	"math"
 	"sync"
 
-	"github.com/ckptinspect/ckptinspect/stream"
+	"github.com/ckptinspect/ckptinspect/internal/stream"
 	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
 // ScanOptions configures [Scan].
@@ -15,7 +16,7 @@ type ScanOptions struct {
 	Workers  int               // parallel workers; 0 for all cores
 	Progress func(bytes int64) // called as bytes are read
 	Filter   func(*Param) bool // when set, only matching parameters are scanned
-	Stream   stream.Options    // chunking and page handling (Workers and Progress are set from above)
+	Tuning   Tuning            // chunking and page handling
 	// Compare reads each parameter's fp32 master and bf16 module weights
 	// together and compares them (ParamResult.Master).
 	Compare bool
@@ -93,13 +94,10 @@ func (c *Checkpoint) ScanBytes(filter func(*Param) bool) int64 {
 
 // IsScale reports whether p is a re-parameterisation scale factor, such as
 // YuLan-Mini's WeSaR *_alpha parameters: a trainable parameter with one
-// element whose name ends in "_alpha".
+// element whose name is a scale factor's (yulan.IsAlpha: its last
+// component ends in "_alpha").
 func IsScale(p *Param) bool {
-	if p.Numel() != 1 {
-		return false
-	}
-	n := p.Name
-	return len(n) > 6 && n[len(n)-6:] == "_alpha"
+	return p.Numel() == 1 && yulan.IsAlpha(p.Name)
 }
 
 // Scan measures every parameter of c in one pass over its bytes: the
@@ -169,8 +167,7 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 			}
 		}
 	}
-	sopt := opt.Stream
-	sopt.Workers, sopt.Progress = opt.Workers, opt.Progress
+	sopt := opt.Tuning.stream(opt.Workers, opt.Progress)
 	for _, t := range tasks {
 		res.Summary.BytesScanned += t.Bytes()
 	}
@@ -216,7 +213,7 @@ func sources(t *Tensor) []stream.Source {
 	out := make([]stream.Source, len(t.Pieces))
 	var start int64
 	for i, p := range t.Pieces {
-		out[i] = stream.Source{View: p.View, Map: p.Map, Offset: p.Offset, Start: start}
+		out[i] = p.source(start)
 		start += p.View.Numel()
 	}
 	return out
@@ -249,7 +246,7 @@ func shift(t *Tensor) float64 {
 	best, k := int64(-1), 0.0
 	for _, p := range t.Pieces {
 		if n := p.View.Numel(); n > best {
-			best, k = n, stream.Shift(stream.Source{View: p.View, Map: p.Map, Offset: p.Offset})
+			best, k = n, stream.Shift(p.source(0))
 		}
 	}
 	return k

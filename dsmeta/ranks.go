@@ -71,7 +71,7 @@ func (o *Reader) ReadRankModelStates(dir string, mp, world int) ModelStates {
 	sort.Ints(ranks)
 	if len(ranks) == 0 {
 		path := filepath.Join(dir, RankModelStatesName(0, mp))
-		o.C.Report(CheckModelStates, ckpt.Warning, "", path, "no model states file %s: no groups or global step", path)
+		o.C.Report(ckpt.CheckModelStates, ckpt.Warning, "", path, "no model states file %s: no groups or global step", path)
 		return ModelStates{Groups: map[string]int{}, Module: map[string]*ckpt.Tensor{}}
 	}
 	first := files[ranks[0]]
@@ -80,18 +80,16 @@ func (o *Reader) ReadRankModelStates(dir string, mp, world int) ModelStates {
 	for dp := 0; dp < world; dp++ {
 		if _, ok := files[dp]; !ok {
 			path := filepath.Join(dir, RankModelStatesName(dp, mp))
-			o.C.Report(CheckMissingRank, ckpt.Error, "", path,
+			o.C.Report(ckpt.CheckMissingRank, ckpt.Error, "", path,
 				"model states file %s of data-parallel rank %d (of %d) is missing: that rank cannot resume", path, dp, world)
 		}
 	}
 	var want [][]NamedShape
 	var wantStep any
-	if f := o.lastFile(first); f != nil {
-		if root, ok := f.Root.(*pickle.Dict); ok {
-			v, _ := root.Get("param_shapes")
-			want, _ = ParamShapes(v)
-			wantStep, _ = root.Get("global_steps")
-		}
+	if ms.root != nil {
+		v, _ := ms.root.Get("param_shapes")
+		want, _ = ParamShapes(v)
+		wantStep, _ = ms.root.Get("global_steps")
 	}
 	for _, dp := range ranks[1:] {
 		path := files[dp]
@@ -101,20 +99,10 @@ func (o *Reader) ReadRankModelStates(dir string, mp, world int) ModelStates {
 			continue
 		}
 		if msg := checkRankModelStates(f.Root, want, wantStep); msg != "" {
-			o.C.Report(CheckModelStates, ckpt.Error, "", path, "%s (data-parallel rank %d): %s, unlike %s", path, dp, msg, filepath.Base(first))
+			o.C.Report(ckpt.CheckModelStates, ckpt.Error, "", path, "%s (data-parallel rank %d): %s, unlike %s", path, dp, msg, filepath.Base(first))
 		}
 	}
 	return ms
-}
-
-// lastFile returns the opened file of the checkpoint with the given path.
-func (o *Reader) lastFile(path string) *torchsave.File {
-	for i := len(o.C.Files) - 1; i >= 0; i-- {
-		if o.C.Files[i].Path == path {
-			return o.C.Files[i]
-		}
-	}
-	return nil
 }
 
 // checkRankModelStates compares a rank's model states with the first

@@ -234,7 +234,7 @@ func TestFuzzSeed3(t *testing.T) {
 	}
 	var checks []string
 	for _, is := range c.Issues {
-		checks = append(checks, is.Check)
+		checks = append(checks, string(is.Check))
 	}
 	if s := strings.Join(checks, " "); !strings.Contains(s, "structure.missing_rank") || !strings.Contains(s, "shapes.mismatch") {
 		t.Errorf("issues %v", checks)

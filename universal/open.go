@@ -52,13 +52,9 @@ var ErrMissingTag = errors.New("the tag folder named by latest_universal is miss
 // Layout is the layout name of checkpoints opened by this package.
 const Layout = "universal"
 
-// The state files every parameter folder should hold.
-const (
-	StateFP32     = "fp32"
-	StateExpAvg   = "exp_avg"
-	StateExpAvgSq = "exp_avg_sq"
-	StateStep     = "step"
-)
+// stepFile is the name, without .pt, of the file holding a parameter's
+// optimizer step beside its state files.
+const stepFile = "step"
 
 // Options configures [Open].
 type Options struct {
@@ -178,7 +174,7 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 	if paths.Trainer != "" {
 		o.r.ReadTrainer(paths.Trainer)
 	} else {
-		c.Report(dsmeta.CheckTrainer, ckpt.Info, "", "", "not inside a Trainer folder: no trainer_state.json or config.json")
+		c.Report(ckpt.CheckTrainer, ckpt.Info, "", "", "not inside a Trainer folder: no trainer_state.json or config.json")
 	}
 	msPath := filepath.Join(paths.Tag, "mp_rank_00_model_states.pt")
 	var ms dsmeta.ModelStates
@@ -215,7 +211,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 		if isDir(p) {
 			folders[e.Name()] = true
 		} else if e.Name() != "optimizer_state.pt" {
-			o.c.Report(dsmeta.CheckStray, ckpt.Warning, "", p, "stray file in zero/: %s", e.Name())
+			o.c.Report(ckpt.CheckStray, ckpt.Warning, "", p, "stray file in zero/: %s", e.Name())
 		}
 	}
 	if len(folders) == 0 {
@@ -257,7 +253,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 	for _, g := range o.c.ParamGroups {
 		for _, n := range g.Params {
 			if !folders[n] {
-				o.c.Report(dsmeta.CheckParamNames, ckpt.Error, n, filepath.Join(zero, n), "parameter %s of the model states' param_shapes has no folder in zero/", n)
+				o.c.Report(ckpt.CheckParamNames, ckpt.Error, n, filepath.Join(zero, n), "parameter %s of the model states' param_shapes has no folder in zero/", n)
 			}
 		}
 	}
@@ -274,7 +270,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 				p.Step = &s
 			}
 		} else if len(o.c.ParamGroups) > 0 {
-			o.c.Report(dsmeta.CheckParamNames, ckpt.Error, name, filepath.Join(zero, name), "parameter folder %s is in no param group of the model states' param_shapes", name)
+			o.c.Report(ckpt.CheckParamNames, ckpt.Error, name, filepath.Join(zero, name), "parameter folder %s is in no param group of the model states' param_shapes", name)
 		}
 		if t, ok := module[name]; ok && t.Numel() > 0 {
 			// ZeRO-3 model states hold empty module tensors.
@@ -297,11 +293,11 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 		file := filepath.Join(dir, e.Name())
 		state, isPT := strings.CutSuffix(e.Name(), ".pt")
 		if !isPT || isDir(file) {
-			o.c.Report(dsmeta.CheckStray, ckpt.Warning, name, file, "stray entry in parameter folder %s: %s", name, e.Name())
+			o.c.Report(ckpt.CheckStray, ckpt.Warning, name, file, "stray entry in parameter folder %s: %s", name, e.Name())
 			continue
 		}
 		f, err := o.r.Open(file)
-		if err == nil && state == StateStep {
+		if err == nil && state == stepFile {
 			var step int64
 			if step, err = readStep(f); err == nil {
 				p.Step = &step
@@ -313,7 +309,7 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 		var keys map[string]any
 		bare := false
 		if err == nil {
-			t, keys, err = readState(f, state)
+			t, keys, err = readState(f, ckpt.State(state))
 			_, bare = f.Root.(*torchsave.Tensor)
 		}
 		if err != nil {
@@ -331,13 +327,13 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 				extra = append(extra, truncated{t.State, found})
 			}
 		}
-		switch state {
-		case StateFP32:
+		switch ckpt.State(state) {
+		case ckpt.FP32:
 			p.FP32 = t
 			p.Shape = append([]int64{}, t.Shape...)
-		case StateExpAvg:
+		case ckpt.ExpAvg:
 			p.ExpAvg = t
-		case StateExpAvgSq:
+		case ckpt.ExpAvgSq:
 			p.ExpAvgSq = t
 		default:
 			p.Other = append(p.Other, t)
@@ -359,7 +355,7 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 
 // truncated is a state file that held more elements than its parameter.
 type truncated struct {
-	state string
+	state ckpt.State
 	found []int64 // the file's shape
 }
 
@@ -409,7 +405,7 @@ func (o *opener) reportExtra(dir, name string, extra []truncated) {
 	for _, e := range extra {
 		files = append(files, fmt.Sprintf("%s.pt %v", e.state, e.found))
 	}
-	o.c.Report(dsmeta.CheckShapes, ckpt.Error, name, dir,
+	o.c.Report(ckpt.CheckShapes, ckpt.Error, name, dir,
 		"parameter %s: param_shapes gives shape %v (%d elements), its state files hold more (%s); the extra elements are "+
 			"another rank's padding, which DeepSpeed's ds_to_universal appends to ZeRO-3 parameters with fewer elements than "+
 			"data-parallel ranks: only the first %d are read",
@@ -425,7 +421,7 @@ func numelOf(shape []int64) int64 {
 }
 
 // readState reads a {'param': tensor, 'cat_dim': ..., ...} state file.
-func readState(f *torchsave.File, state string) (*ckpt.Tensor, map[string]any, error) {
+func readState(f *torchsave.File, state ckpt.State) (*ckpt.Tensor, map[string]any, error) {
 	var t *torchsave.Tensor
 	keys := map[string]any{}
 	switch root := f.Root.(type) {
@@ -451,7 +447,7 @@ func readState(f *torchsave.File, state string) (*ckpt.Tensor, map[string]any, e
 	if t == nil {
 		return nil, nil, fmt.Errorf("%s: no 'param' tensor", f.Path)
 	}
-	lt, err := ckpt.FromTorch(state, f, t)
+	lt, err := dsmeta.Tensor(state, f, t)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/dsmeta"
 	"github.com/ckptinspect/ckptinspect/internal/fixture"
 	"github.com/ckptinspect/ckptinspect/internal/golden"
 	"github.com/ckptinspect/ckptinspect/internal/golden/goldenscan"
@@ -77,7 +76,7 @@ func TestRealDeepSpeedGolden(t *testing.T) {
 				var got []string
 				for _, is := range c.Issues {
 					switch {
-					case is.Check == dsmeta.CheckShapes:
+					case is.Check == ckpt.CheckShapes:
 						got = append(got, is.Param)
 					case is.Severity != ckpt.Info:
 						t.Errorf("issue %+v", is)
@@ -110,7 +109,7 @@ func TestZeRO3Garbage(t *testing.T) {
 	defer c.Close()
 	var msg string
 	for _, is := range c.Issues {
-		if is.Check == dsmeta.CheckShapes && is.Param == "lm_head_alpha" {
+		if is.Check == ckpt.CheckShapes && is.Param == "lm_head_alpha" {
 			msg = is.Message
 			if is.Severity != ckpt.Error || !strings.HasSuffix(is.File, "lm_head_alpha") {
 				t.Errorf("issue %+v", is)
@@ -161,7 +160,7 @@ func TestZeRO3RankModelStates(t *testing.T) {
 		dir := fixture.CopyTree(t, src)
 		missing := filepath.Join(tagOf(dir), "zero_pp_rank_1_mp_rank_00_model_states.pt")
 		os.Remove(missing)
-		if !hasIssue(issues(t, dir), dsmeta.CheckMissingRank, missing) {
+		if !hasIssue(issues(t, dir), ckpt.CheckMissingRank, missing) {
 			t.Error("no missing_rank issue")
 		}
 	})
@@ -175,7 +174,7 @@ func TestZeRO3RankModelStates(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.WriteFile(bad, b, 0o644)
-		if !hasIssue(issues(t, dir), dsmeta.CheckModelStates, bad) {
+		if !hasIssue(issues(t, dir), ckpt.CheckModelStates, bad) {
 			t.Error("no model_states issue")
 		}
 	})
@@ -185,13 +184,13 @@ func TestZeRO3RankModelStates(t *testing.T) {
 		b, _ := os.ReadFile(bad)
 		os.WriteFile(bad, b[:len(b)/2], 0o644)
 		is := issues(t, dir)
-		if !hasIssue(is, dsmeta.CheckUnreadable, bad) && !hasIssue(is, dsmeta.CheckTruncated, bad) {
+		if !hasIssue(is, ckpt.CheckUnreadable, bad) && !hasIssue(is, ckpt.CheckTruncated, bad) {
 			t.Errorf("no unreadable issue: %+v", is)
 		}
 	})
 }
 
-func hasIssue(issues []ckpt.Issue, check, file string) bool {
+func hasIssue(issues []ckpt.Issue, check ckpt.CheckID, file string) bool {
 	for _, is := range issues {
 		if is.Check == check && is.File == file && is.Severity == ckpt.Error {
 			return true

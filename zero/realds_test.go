@@ -154,7 +154,7 @@ func TestZeRO3RankModelStates(t *testing.T) {
 			dir := fixture.CopyTree(t, src)
 			os.Remove(ms(dir, r))
 			is := open(t, dir)
-			if !hasIssue(is, CheckMissingRank, ms(dir, r)) {
+			if !hasIssue(is, ckpt.CheckMissingRank, ms(dir, r)) {
 				t.Errorf("no missing_rank issue naming %s: %+v", ms(dir, r), is)
 			}
 		})
@@ -166,20 +166,20 @@ func TestZeRO3RankModelStates(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.WriteFile(ms(dir, 1), b, 0o644)
-		if is := open(t, dir); !hasIssue(is, dsmeta.CheckModelStates, ms(dir, 1)) {
+		if is := open(t, dir); !hasIssue(is, ckpt.CheckModelStates, ms(dir, 1)) {
 			t.Errorf("no model_states issue: %+v", is)
 		}
 	})
 	t.Run("not a checkpoint", func(t *testing.T) {
 		dir := fixture.CopyTree(t, src)
 		os.WriteFile(ms(dir, 2), []byte("not a zip"), 0o644)
-		if is := open(t, dir); !hasIssue(is, dsmeta.CheckUnreadable, ms(dir, 2)) {
+		if is := open(t, dir); !hasIssue(is, ckpt.CheckUnreadable, ms(dir, 2)) {
 			t.Errorf("no unreadable issue: %+v", is)
 		}
 	})
 }
 
-func hasIssue(issues []ckpt.Issue, check, file string) bool {
+func hasIssue(issues []ckpt.Issue, check ckpt.CheckID, file string) bool {
 	for _, is := range issues {
 		if is.Check == check && is.File == file && is.Severity == ckpt.Error {
 			return true

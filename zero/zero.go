@@ -46,12 +46,6 @@ var ErrNotZero = errors.New("not a DeepSpeed ZeRO checkpoint")
 // ErrMissingTag reports a latest file naming a missing tag folder.
 var ErrMissingTag = errors.New("the tag folder named by latest is missing")
 
-// Check ids of the issues this package reports, beside dsmeta's.
-const (
-	CheckMissingRank = dsmeta.CheckMissingRank
-	CheckFragments   = "structure.fragments"
-)
-
 // Options configures [Open].
 type Options struct {
 	Torch torchsave.Options
@@ -194,7 +188,7 @@ type opener struct {
 	nmp int
 }
 
-func (o *opener) fail(err error, check, param, file string) error {
+func (o *opener) fail(err error, check ckpt.CheckID, param, file string) error {
 	if !o.opt.Tolerant {
 		return err
 	}
@@ -246,7 +240,7 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 			s.osd, _ = v.(*pickle.Dict)
 		}
 		if s.osd == nil {
-			if err := o.fail(fmt.Errorf("%s: no optimizer_state_dict", s.path), dsmeta.CheckUnreadable, "", s.path); err != nil {
+			if err := o.fail(fmt.Errorf("%s: no optimizer_state_dict", s.path), ckpt.CheckUnreadable, "", s.path); err != nil {
 				return err
 			}
 		}
@@ -286,7 +280,7 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 	}
 	for dp := 0; dp < world; dp++ {
 		if _, ok := have[dp]; !ok && !containsDP(shards, dp) {
-			o.c.Report(CheckMissingRank, ckpt.Error, "", filepath.Join(o.tag, fmt.Sprintf("*zero_pp_rank_%d_mp_rank_%02d_optim_states.pt", dp, mp)),
+			o.c.Report(ckpt.CheckMissingRank, ckpt.Error, "", filepath.Join(o.tag, fmt.Sprintf("*zero_pp_rank_%d_mp_rank_%02d_optim_states.pt", dp, mp)),
 				"optimizer shard of data-parallel rank %d (of %d, per partition_count) is missing", dp, world)
 		}
 	}
@@ -334,8 +328,8 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 			p.BF16 = t
 		}
 		if rows, ok := vocab(n); ok {
-			for _, st := range []string{"fp32", "exp_avg", "exp_avg_sq"} {
-				p.Keys[st] = map[string]any{"vocab_tensor": true}
+			for _, st := range []ckpt.State{ckpt.FP32, ckpt.ExpAvg, ckpt.ExpAvgSq} {
+				p.Keys[string(st)] = map[string]any{"vocab_tensor": true}
 			}
 			truncateRows(p, rows)
 		}
@@ -459,9 +453,9 @@ func piece(s *shard, part *tensor.View, fileOff, start, n int64) (ckpt.Piece, er
 	if err != nil {
 		return ckpt.Piece{}, err
 	}
-	p := ckpt.Piece{View: v, File: s.path, Map: s.file.Mapping(), Offset: fileOff}
-	if fileOff < 0 {
-		p.Map = nil
+	p := ckpt.Piece{View: v, File: s.path, Offset: fileOff}
+	if fileOff >= 0 {
+		p.Source = s.file.ReaderAt()
 	}
 	return p, nil
 }
@@ -580,7 +574,7 @@ func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map
 		}
 		rd := &rankData{rankViews: rankViews{s: s}}
 		fail := func(err error) error {
-			return o.fail(fmt.Errorf("%s: group %d: %w", s.path, g, err), dsmeta.CheckUnreadable, "", s.path)
+			return o.fail(fmt.Errorf("%s: group %d: %w", s.path, g, err), ckpt.CheckUnreadable, "", s.path)
 		}
 		v32, ok := listItem(s.osd, "single_partition_of_fp32_groups", g)
 		if !ok {
@@ -681,7 +675,7 @@ func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map
 		offset += n
 		if bad != "" {
 			err := fmt.Errorf("parameter %s: %s", name, bad)
-			if err := o.fail(err, CheckFragments, name, o.tag); err != nil {
+			if err := o.fail(err, ckpt.CheckFragments, name, o.tag); err != nil {
 				return err
 			}
 			p.FP32, p.ExpAvg, p.ExpAvgSq = nil, nil, nil
@@ -717,7 +711,7 @@ func fragment(v any) (start, n int64, err error) {
 
 // logical makes a logical tensor from pieces covering n elements, or nil
 // when there are none.
-func logical(state string, shape []int64, pieces []ckpt.Piece, n int64) *ckpt.Tensor {
+func logical(state ckpt.State, shape []int64, pieces []ckpt.Piece, n int64) *ckpt.Tensor {
 	if len(pieces) == 0 && n > 0 {
 		return nil
 	}
@@ -763,7 +757,7 @@ func (o *opener) stage3Group(c *ckpt.Checkpoint, g int, names []string, have map
 			}
 		}
 		if err != nil {
-			if err := o.fail(fmt.Errorf("%s: group %d: %w", s.path, g, err), dsmeta.CheckUnreadable, "", s.path); err != nil {
+			if err := o.fail(fmt.Errorf("%s: group %d: %w", s.path, g, err), ckpt.CheckUnreadable, "", s.path); err != nil {
 				return err
 			}
 			continue
@@ -796,7 +790,7 @@ func (o *opener) stage3Group(c *ckpt.Checkpoint, g int, names []string, have map
 		}
 		offset += pn
 		if bad != "" {
-			if err := o.fail(fmt.Errorf("parameter %s: %s", name, bad), CheckFragments, name, o.tag); err != nil {
+			if err := o.fail(fmt.Errorf("parameter %s: %s", name, bad), ckpt.CheckFragments, name, o.tag); err != nil {
 				return err
 			}
 			params[name] = p

@@ -16,9 +16,8 @@ import (
 
 // ScanOptions are the inputs of `ckptinspect scan`.
 type ScanOptions struct {
-	Streams Streams
-	Paths   []string
-	Format  output.Format
+	commonFlags
+	Paths []string
 	// Strict makes unknown globals fail the scan (exit code 1).
 	Strict bool
 	// Allow names more globals ("module.Name" or "module.*") to judge
@@ -29,8 +28,7 @@ type ScanOptions struct {
 // NewScanCmd builds `ckptinspect scan`. runF, when not nil, replaces the
 // command's behaviour (for tests of flag parsing).
 func NewScanCmd(s Streams, runF func(*ScanOptions) error) *cobra.Command {
-	opts := &ScanOptions{Streams: s}
-	var format string
+	opts := &ScanOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "scan PATH...",
 		Short: "Find pickle globals that would run code when a checkpoint is loaded",
@@ -62,11 +60,9 @@ file cannot be read to its end and nothing dangerous was seen.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Paths = args
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
 			}
-			opts.Format = f
 			for _, a := range opts.Allow {
 				if i := strings.LastIndexByte(a, '.'); i <= 0 || i == len(a)-1 {
 					return usageError("--allow %q: want module.Name or module.*", a)
@@ -78,7 +74,7 @@ file cannot be read to its end and nothing dangerous was seen.`,
 			return runScan(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
+	opts.addFormat(cmd)
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "fail (exit 1) on unknown globals too")
 	cmd.Flags().StringArrayVar(&opts.Allow, "allow", nil, "also judge safe this global: module.Name or module.* (repeatable; never overrides dangerous)")
 	return cmd
