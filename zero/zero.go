@@ -8,8 +8,12 @@
 // equal partition of every flat parameter group, and param_slice_mappings
 // locate each parameter's fragment in it) and ZeRO-3 shards (stage3: every
 // parameter partitioned evenly across ranks with per-parameter padding) are
-// read; several model-parallel ranks are reported as tensor-parallel slices
-// named "<param>[tp=<k>]". Where the model states carry
+// read. ZeRO-3 writes one model states file per rank
+// (zero_pp_rank_<dp>_mp_rank_<mp>_model_states.pt), each loaded by its rank
+// on resume: every one is opened (so integrity checks cover it) and must
+// agree with the first on param_shapes and global_steps; a missing one is a
+// structure.missing_rank issue. Several model-parallel ranks are reported
+// as tensor-parallel slices named "<param>[tp=<k>]". Where the model states carry
 // universal_checkpoint_info with vocabulary patterns, vocabulary parameters
 // lose their padding rows exactly as ds_to_universal drops them, so that a
 // universal checkpoint and the shards it was made from give the same
@@ -194,12 +198,12 @@ func (o *opener) fail(err error, check ckpt.CheckID, param, file string) error {
 
 // readMP reads the shards of one model-parallel rank.
 func (o *opener) readMP(mp int, shards []*shard) error {
-	// The model states: ZeRO-1/2 name, then ZeRO-3's.
+	// The model states: ZeRO-1/2's one file, else ZeRO-3's one per rank.
 	msPath := filepath.Join(o.tag, fmt.Sprintf("mp_rank_%02d_model_states.pt", mp))
-	if _, err := os.Stat(msPath); err != nil {
-		if p := filepath.Join(o.tag, fmt.Sprintf("zero_pp_rank_0_mp_rank_%02d_model_states.pt", mp)); fileExists(p) {
-			msPath = p
-		}
+	rankMS := false
+	if _, err := os.Stat(msPath); err != nil && dsmeta.RankModelStatesFiles(o.tag, mp) != nil {
+		rankMS = true
+		msPath = filepath.Join(o.tag, dsmeta.RankModelStatesName(0, mp))
 	}
 	c := o.c
 	if mp > 0 {
@@ -208,7 +212,13 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 		c = &ckpt.Checkpoint{}
 	}
 	r := dsmeta.Reader{C: c, Torch: o.opt.Torch}
-	ms := r.ReadModelStates(msPath)
+	var ms dsmeta.ModelStates
+	if rankMS {
+		// Every rank loads its own model states to resume: all are checked.
+		ms = r.ReadRankModelStates(o.tag, mp, maxRank(shards)+1)
+	} else {
+		ms = r.ReadModelStates(msPath)
+	}
 	if mp > 0 {
 		o.c.Files = append(o.c.Files, c.Files...)
 		o.c.OnClose(c.Close)
@@ -350,9 +360,13 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 	return nil
 }
 
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+// maxRank returns the largest data-parallel rank of the shards, or -1.
+func maxRank(shards []*shard) int {
+	m := -1
+	for _, s := range shards {
+		m = max(m, s.dp)
+	}
+	return m
 }
 
 func containsDP(shards []*shard, dp int) bool {
