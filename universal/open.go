@@ -268,6 +268,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 				// No step.pt (converted from ZeRO-3): the step a resume
 				// restores is the optimizer state's.
 				p.Step = &s
+				p.StepFile = filepath.Join(zero, "optimizer_state.pt")
 			}
 		} else if len(o.c.ParamGroups) > 0 {
 			o.c.Report(ckpt.CheckParamNames, ckpt.Error, name, filepath.Join(zero, name), "parameter folder %s is in no param group of the model states' param_shapes", name)
@@ -300,7 +301,7 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 		if err == nil && state == stepFile {
 			var step int64
 			if step, err = readStep(f); err == nil {
-				p.Step = &step
+				p.Step, p.StepFile = &step, file
 				continue
 			}
 			err = fmt.Errorf("%s: %w", file, err)

@@ -665,7 +665,7 @@ func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map
 				break
 			}
 			if rd.step != nil {
-				p.Step = rd.step
+				p.Step, p.StepFile = rd.step, rd.s.path
 			}
 			pos += cnt
 		}
@@ -785,7 +785,7 @@ func (o *opener) stage3Group(c *ckpt.Checkpoint, g int, names []string, have map
 				break
 			}
 			if rd.step != nil {
-				p.Step = rd.step
+				p.Step, p.StepFile = rd.step, rd.s.path
 			}
 		}
 		offset += pn
