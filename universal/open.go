@@ -93,40 +93,17 @@ func Resolve(path string) (Paths, error) {
 		return Paths{Tag: tag, Zero: clean, Trainer: trainerOf(filepath.Dir(tag))}, nil
 	}
 	// A Trainer (or DeepSpeed save_dir) folder.
-	if b, err := os.ReadFile(filepath.Join(clean, "latest_universal")); err == nil {
-		tag := strings.TrimSpace(string(b))
-		if tag == "" || strings.ContainsAny(tag, "/\\") || tag == "." || tag == ".." {
-			return Paths{}, fmt.Errorf("%s: latest_universal names %q, not a tag folder", clean, tag)
-		}
-		dir := filepath.Join(clean, tag)
-		if !isDir(filepath.Join(dir, "zero")) {
-			return Paths{}, fmt.Errorf("%s: %w: latest_universal names %s, which has no zero/ folder", clean, ErrMissingTag, tag)
-		}
-		return Paths{Trainer: clean, Tag: dir, Zero: filepath.Join(dir, "zero")}, nil
+	tag, err := tagRule.Find(clean)
+	if err != nil {
+		return Paths{}, err
 	}
-	matches, _ := filepath.Glob(filepath.Join(clean, "global_step*_universal"))
-	var tags []string
-	for _, m := range matches {
-		if isDir(filepath.Join(m, "zero")) {
-			tags = append(tags, m)
-		}
-	}
-	switch len(tags) {
-	case 1:
-		return Paths{Trainer: clean, Tag: tags[0], Zero: filepath.Join(tags[0], "zero")}, nil
-	case 0:
-		return Paths{}, fmt.Errorf("%s: %w: no zero/ folder, latest_universal file or global_step*_universal/ folder", clean, ErrNotUniversal)
-	}
-	return Paths{}, fmt.Errorf("%s: %d universal tag folders and no latest_universal file to choose: %s", clean, len(tags), strings.Join(baseNames(tags), ", "))
+	return Paths{Trainer: clean, Tag: tag, Zero: filepath.Join(tag, "zero")}, nil
 }
 
-func baseNames(paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		out[i] = filepath.Base(p)
-	}
-	return out
-}
+// tagRule finds a universal tag in a save folder.
+var tagRule = dsmeta.TagRule{Pointer: "latest_universal", Pattern: "global_step*_universal",
+	IsTag: func(dir string) bool { return isDir(filepath.Join(dir, "zero")) },
+	Holds: "a zero/ folder", Kind: "universal tag folders", Missing: ErrMissingTag, None: ErrNotUniversal}
 
 func isDir(p string) bool {
 	fi, err := os.Stat(p)

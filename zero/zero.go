@@ -97,32 +97,17 @@ func Resolve(path string) (Paths, error) {
 		}
 		return p, nil
 	}
-	if b, err := os.ReadFile(filepath.Join(clean, "latest")); err == nil {
-		tag := strings.TrimSpace(string(b))
-		if tag == "" || strings.ContainsAny(tag, "/\\") || tag == "." || tag == ".." {
-			return Paths{}, fmt.Errorf("%s: latest names %q, not a tag folder", clean, tag)
-		}
-		dir := filepath.Join(clean, tag)
-		if !hasShards(dir) {
-			return Paths{}, fmt.Errorf("%s: %w: latest names %s, which holds no optimizer shards", clean, ErrMissingTag, tag)
-		}
-		return Paths{Trainer: clean, Tag: dir}, nil
+	tag, err := tagRule.Find(clean)
+	if err != nil {
+		return Paths{}, err
 	}
-	matches, _ := filepath.Glob(filepath.Join(clean, "global_step*"))
-	var tags []string
-	for _, m := range matches {
-		if !strings.HasSuffix(m, "_universal") && hasShards(m) {
-			tags = append(tags, m)
-		}
-	}
-	switch len(tags) {
-	case 1:
-		return Paths{Trainer: clean, Tag: tags[0]}, nil
-	case 0:
-		return Paths{}, fmt.Errorf("%s: %w: no optimizer shards, latest file or global_step*/ folder with shards", clean, ErrNotZero)
-	}
-	return Paths{}, fmt.Errorf("%s: %d ZeRO tag folders and no latest file to choose", clean, len(tags))
+	return Paths{Trainer: clean, Tag: tag}, nil
 }
+
+// tagRule finds a ZeRO tag in a save folder.
+var tagRule = dsmeta.TagRule{Pointer: "latest", Pattern: "global_step*",
+	IsTag: func(dir string) bool { return !strings.HasSuffix(dir, "_universal") && hasShards(dir) },
+	Holds: "optimizer shards", Kind: "ZeRO tag folders", Missing: ErrMissingTag, None: ErrNotZero}
 
 // shard is one rank file.
 type shard struct {
