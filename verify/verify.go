@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/export"
@@ -127,13 +126,6 @@ func (r *Report) addf(check ckpt.CheckID, sev ckpt.Severity, param, file, format
 	r.add(Finding{Check: check, Severity: sev, Param: param, File: file, Message: fmt.Sprintf(format, args...)})
 }
 
-func fileOf(t *ckpt.Tensor) string {
-	if t == nil {
-		return ""
-	}
-	return t.File
-}
-
 func checkStructure(r *Report, c *ckpt.Checkpoint) {
 	anyStep := false
 	for _, p := range c.Params {
@@ -236,16 +228,7 @@ func checkSteps(r *Report, c *ckpt.Checkpoint) {
 	}
 	for _, p := range c.Params {
 		if p.Step != nil && *p.Step != *want {
-			file := ""
-			if p.FP32 != nil {
-				// A universal checkpoint keeps the step beside fp32.pt; ZeRO
-				// shards keep it in the rank file itself.
-				file = p.FP32.File
-				if dir, ok := strings.CutSuffix(file, "fp32.pt"); ok {
-					file = dir + "step.pt"
-				}
-			}
-			r.addf(ckpt.CheckStep, ckpt.Error, p.Name, file, "parameter %s is at step %d, the checkpoint at step %d", p.Name, *p.Step, *want)
+			r.addf(ckpt.CheckStep, ckpt.Error, p.Name, p.StepFile, "parameter %s is at step %d, the checkpoint at step %d", p.Name, *p.Step, *want)
 		}
 	}
 	if c.TrainerStep != nil && c.Step != nil && *c.TrainerStep != *c.Step {
