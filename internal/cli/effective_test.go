@@ -69,10 +69,10 @@ func relErr(got, want, ref float64) float64 {
 	return math.Abs(got-want) / max(math.Abs(want), math.Abs(ref))
 }
 
-// compareStats checks a STATS object against PyTorch's float64 golden:
+// compareEffStats checks a STATS object against PyTorch's float64 golden:
 // counts, min, max and absmax exactly, sums to 1e-9; it returns the
 // largest relative error of the sums.
-func compareStats(t *testing.T, what string, got *report.Stats, want golden.Stats) float64 {
+func compareEffStats(t *testing.T, what string, got *report.Stats, want golden.Stats) float64 {
 	t.Helper()
 	if got == nil {
 		t.Errorf("%s: null", what)
@@ -168,7 +168,7 @@ func TestStatsEffectiveGolden(t *testing.T) {
 					if p.EffectiveMethod == nil || *p.EffectiveMethod != method || p.EffectiveState == nil || *p.EffectiveState != "fp32" {
 						t.Errorf("%s: method %v state %v, want %s fp32", p.Name, p.EffectiveMethod, p.EffectiveState, method)
 					}
-					worst = max(worst, compareStats(t, p.Name, p.Effective, gp.Effective))
+					worst = max(worst, compareEffStats(t, p.Name, p.Effective, gp.Effective))
 					if gp.Effective.L2 != nil {
 						sumSq += *gp.Effective.L2 * *gp.Effective.L2
 					}
