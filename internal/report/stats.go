@@ -29,18 +29,18 @@ var sortFields = map[string]func(*ParamStats) (float64, bool){
 	"bf16.rms":              statField(func(p *ParamStats) *Stats { return p.BF16 }, "rms"),
 	"adam.update_rms":       adamField(func(a *AdamStats) *output.Float { return a.UpdateRMS }),
 	"adam.update_to_weight": adamField(func(a *AdamStats) *output.Float { return a.UpdateToWeight }),
-	"effective.l2":          statField(effectiveStats, "l2"),
-	"effective.rms":         statField(effectiveStats, "rms"),
-	"effective.absmax":      statField(effectiveStats, "absmax"),
-	"effective.std":         statField(effectiveStats, "std"),
+	"nan":                   func(p *ParamStats) (float64, bool) { return float64(countAll(p, "nan")), true },
+	"inf":                   func(p *ParamStats) (float64, bool) { return float64(countAll(p, "inf")), true },
 	"effective.update_to_weight": func(p *ParamStats) (float64, bool) {
 		if p.ParamEffective == nil || p.EffectiveUpdateToWeight == nil {
 			return 0, false
 		}
 		return float64(*p.EffectiveUpdateToWeight), true
 	},
-	"nan": func(p *ParamStats) (float64, bool) { return float64(countAll(p, "nan")), true },
-	"inf": func(p *ParamStats) (float64, bool) { return float64(countAll(p, "inf")), true },
+	"effective.l2":     statField(effectiveStats, "l2"),
+	"effective.rms":    statField(effectiveStats, "rms"),
+	"effective.absmax": statField(effectiveStats, "absmax"),
+	"effective.std":    statField(effectiveStats, "std"),
 }
 
 func statField(state func(*ParamStats) *Stats, field string) func(*ParamStats) (float64, bool) {
