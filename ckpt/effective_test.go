@@ -2,6 +2,7 @@ package ckpt_test
 
 import (
 	"context"
+	"encoding/binary"
 	"math"
 	"path/filepath"
 	"testing"
@@ -250,5 +251,53 @@ func TestDiffEffective(t *testing.T) {
 	}
 	if s := res.EffectiveTotal.Sums; s.Changed != 0 || s.SumDD != 0 || s.Pairs != s.Numel || s.Numel == 0 {
 		t.Errorf("universal vs zero: %+v", s)
+	}
+}
+
+// TestScanEffectiveBF16 checks that a parameter without an fp32 master (a
+// weights-only bf16 model) has the effective statistics of its module
+// weight, derived and accumulated alike.
+func TestScanEffectiveBF16(t *testing.T) {
+	n := 1000
+	data := make([]byte, 2*n)
+	for i := range n {
+		// bf16 of values in [-1, 1): the top half of a float32
+		f := float32(i-n/2) / float32(n/2)
+		binary.LittleEndian.PutUint16(data[2*i:], uint16(math.Float32bits(f)>>16))
+	}
+	v, err := tensor.NewView(tensor.BFloat16, data, 0, []int64{int64(n)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &ckpt.Param{Name: "model.norm.weight", Shape: []int64{int64(n)}, Group: -1,
+		BF16: &ckpt.Tensor{State: ckpt.BF16, File: "mem", DType: tensor.BFloat16, Shape: []int64{int64(n)}, Pieces: []ckpt.Piece{{View: v, File: "mem"}}}}
+	c := &ckpt.Checkpoint{Path: "mem", Params: []*ckpt.Param{p}}
+	for _, m := range []yulan.Multiplier{{Scale: -0.5, Known: true}, {Scale: 2, Offset: 1, Known: true}} {
+		for _, accumulate := range []bool{false, true} {
+			res, err := ckpt.Scan(context.Background(), c, ckpt.ScanOptions{Workers: 2, AccumulateEffective: accumulate,
+				Effective: func(*ckpt.Param) (yulan.Multiplier, bool) { return m, true }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr := res.Params[0]
+			e := pr.Effective
+			// with offset 1, -1 is among the values: only accumulation gives the zeros
+			wantAcc := accumulate || m.Offset != 0
+			if pr.Err != nil || e == nil || e.State != ckpt.BF16 || e.Accumulated != wantAcc || e.HasRatio {
+				t.Fatalf("%v accumulate=%v: %v, %+v", m, accumulate, pr.Err, e)
+			}
+			want := v.Stats()
+			wantMin, wantMax := m.Apply(want.Min), m.Apply(want.Max)
+			if m.Scale < 0 {
+				wantMin, wantMax = wantMax, wantMin
+			}
+			if e.Stats.Min != wantMin || e.Stats.Max != wantMax || e.Stats.Finite != int64(n) ||
+				math.Abs(e.Stats.Mean-m.Apply(want.Mean)) > 1e-12 {
+				t.Errorf("%v accumulate=%v: %+v (raw %+v)", m, accumulate, e.Stats, want)
+			}
+			if m.Offset != 0 && e.Stats.Zeros != 1 {
+				t.Errorf("%v: %d effective zeros, want 1 (the element -1)", m, e.Stats.Zeros)
+			}
+		}
 	}
 }
