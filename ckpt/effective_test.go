@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/export"
 	"github.com/ckptinspect/ckptinspect/internal/golden"
 	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/tensor"
@@ -49,11 +48,11 @@ func TestScanEffective(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cp.Close()
-		cfg, _, err := export.FindConfig(cp, "")
+		cfg, _, err := ckpt.FindConfig(cp, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc, err := export.Scales(cp, cfg)
+		sc, err := ckpt.Scales(cp, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,11 +197,11 @@ func TestDiffEffective(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		cfg, _, err := export.FindConfig(c, "")
+		cfg, _, err := ckpt.FindConfig(c, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc, err := export.Scales(c, cfg)
+		sc, err := ckpt.Scales(c, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/layout"
 )
 
@@ -21,7 +22,7 @@ func BenchmarkLlama(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	cfg, _, err := FindConfig(c, "")
+	cfg, _, err := ckpt.FindConfig(c, "")
 	if err != nil {
 		b.Fatal(err)
 	}

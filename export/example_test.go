@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/export"
 	"github.com/ckptinspect/ckptinspect/layout"
 )
@@ -17,7 +18,7 @@ func ExampleLlama() {
 		panic(err)
 	}
 	defer c.Close()
-	cfg, _, err := export.FindConfig(c, "")
+	cfg, _, err := ckpt.FindConfig(c, "")
 	if err != nil {
 		panic(err)
 	}

@@ -19,7 +19,6 @@ import (
 	"sort"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/export"
 	"github.com/ckptinspect/ckptinspect/tensor"
 	"github.com/ckptinspect/ckptinspect/yulan"
 )
@@ -45,7 +44,7 @@ type Options struct {
 	// Deep recomputes the CRC-32 of every zip record.
 	Deep bool
 	// Config is the model config the scale factors are checked under; ""
-	// finds the checkpoint's (export.FindConfig).
+	// finds the checkpoint's (ckpt.FindConfig).
 	Config string
 }
 
@@ -269,7 +268,7 @@ func checkScaleFactors(r *Report, c *ckpt.Checkpoint, explicit string) error {
 		params = append(params, yulan.Param{Name: p.Name, Numel: p.Numel()})
 		scales = scales || yulan.IsAlpha(p.Name)
 	}
-	cfg, src, err := export.FindConfig(c, explicit)
+	cfg, src, err := ckpt.FindConfig(c, explicit)
 	file := src
 	if c.Config != nil && explicit == "" {
 		file = "config.json"
@@ -277,7 +276,7 @@ func checkScaleFactors(r *Report, c *ckpt.Checkpoint, explicit string) error {
 	switch {
 	case err == nil:
 		r.Config = src
-	case errors.Is(err, export.ErrNoConfig):
+	case errors.Is(err, ckpt.ErrNoConfig):
 		cfg = nil
 	case explicit != "" && !errors.Is(err, yulan.ErrConfig):
 		return fmt.Errorf("%w: %w", ErrConfig, err) // not a finding of the checkpoint

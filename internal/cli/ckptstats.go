@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/export"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
@@ -67,11 +66,11 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 // parameter of a checkpoint under its config (explicit, else found), for
 // --effective; errors are input errors naming the config and the factor.
 func effectiveMultipliers(cp *ckpt.Checkpoint, explicit string) (func(*ckpt.Param) (yulan.Multiplier, bool), *report.EffectiveInfo, error) {
-	cfg, src, err := export.FindConfig(cp, explicit)
+	cfg, src, err := ckpt.FindConfig(cp, explicit)
 	if err != nil {
 		return nil, nil, inputError(fmt.Errorf("--effective: %w", err))
 	}
-	sc, err := export.Scales(cp, cfg)
+	sc, err := ckpt.Scales(cp, cfg)
 	if err != nil {
 		return nil, nil, inputError(fmt.Errorf("--effective: %s (config: %s): %w", cp.Path, src, err))
 	}
