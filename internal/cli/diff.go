@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,11 @@ type DiffOptions struct {
 	LayoutA, LayoutB string
 	// Force compares checkpoints of different models.
 	Force bool
+	// Effective also compares the effective weights, under the
+	// multipliers of each side's config (ConfigA, ConfigB: config.json
+	// files; "" finds the checkpoint's).
+	Effective        bool
+	ConfigA, ConfigB string
 }
 
 // NewDiffCmd builds `ckptinspect diff`. runF, when not nil, replaces the
@@ -50,6 +56,12 @@ v rel). --sort <state>.cosine puts the least similar first; other figures sort
 largest first; with --group-by layer, --sort and --top apply to the layers. A
 and B may be in different layouts (--layout, --layout-b).
 
+--effective also compares the effective weights, the weights YuLan-Mini's
+forward pass computes with (scale × (w + offset): WeSaR scale factors and the
+config's multipliers, see stats --help), each side under its own scale factors
+and config (--config, --config-b; default: each checkpoint's config.json), in
+the same pass: "effective" in JSON, "eff rel" in the table.
+
 Checkpoints of different models (config.json architecture keys, or parameter
 names or shapes that mostly differ) are refused with exit status 2 unless
 --force; parameters on one side only are listed, never compared. The exit
@@ -57,7 +69,8 @@ status is 0 whatever the differences.`,
 		Example: `  ckptinspect diff checkpoint-1000 checkpoint-2000
   ckptinspect diff checkpoint-1000 checkpoint-2000 --sort fp32.rel_change --top 10
   ckptinspect diff checkpoint-1000 checkpoint-2000 --group-by layer
-  ckptinspect diff a/checkpoint-7 b/checkpoint-12 --filter 'alpha$' --format csv`,
+  ckptinspect diff a/checkpoint-7 b/checkpoint-12 --filter 'alpha$' --format csv
+  ckptinspect diff checkpoint-1000 checkpoint-2000 --effective --sort effective.rel_change --top 10`,
 		Args: args("A", "B"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.PathA, opts.PathB = args[0], args[1]
@@ -74,6 +87,15 @@ status is 0 whatever the differences.`,
 			if err := checkLayouts(opts.LayoutA, opts.LayoutB); err != nil {
 				return err
 			}
+			if !c.Flags().Lookup("config-b").Changed {
+				opts.ConfigB = opts.ConfigA
+			}
+			if strings.HasPrefix(opts.Sort, "effective.") && !opts.Effective {
+				return usageError("--sort %s needs --effective", opts.Sort)
+			}
+			if (opts.ConfigA != "" || opts.ConfigB != "") && !opts.Effective {
+				return usageError("--config and --config-b are read by --effective only")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -87,6 +109,9 @@ status is 0 whatever the differences.`,
 	layoutFlag(cmd, &opts.LayoutA)
 	cmd.Flags().StringVar(&opts.LayoutB, "layout-b", "", "layout of B, when it differs from --layout")
 	forceFlag(cmd, &opts.Force)
+	cmd.Flags().BoolVar(&opts.Effective, "effective", false, "also compare the effective weights (scale factors and config multipliers applied)")
+	cmd.Flags().StringVar(&opts.ConfigA, "config", "", "with --effective: the model's config.json for both sides (default: each checkpoint's)")
+	cmd.Flags().StringVar(&opts.ConfigB, "config-b", "", "with --effective: the config.json of B, when it differs from --config")
 	return cmd
 }
 
@@ -125,6 +150,16 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 	}
 	opt := ckpt.DiffOptions{Workers: o.Jobs}
 	opt.Filter = o.matcher()
+	var info *report.DiffEffectiveInfo
+	if o.Effective {
+		info = &report.DiffEffectiveInfo{}
+		if opt.EffectiveA, info.A, err = effectiveMultipliers(a, o.ConfigA); err != nil {
+			return err
+		}
+		if opt.EffectiveB, info.B, err = effectiveMultipliers(b, o.ConfigB); err != nil {
+			return err
+		}
+	}
 	res, err := diffCheckpoints(c, o.Streams, "diff", a, b, opt)
 	if err != nil {
 		return err
@@ -135,8 +170,12 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 		doc.Summary.Notes = append(doc.Summary.Notes, note)
 	}
 	if o.GroupBy == "layer" {
-		doc.Groups = report.OrderGroupDiffs(report.GroupDiffs(res), o.Sort, o.Top)
+		doc.Groups = report.GroupDiffs(res)
 	}
+	if info != nil {
+		report.AddEffectiveDiff(&doc, res, info)
+	}
+	doc.Groups = report.OrderGroupDiffs(doc.Groups, o.Sort, o.Top)
 	doc.Params = report.OrderDiffs(doc.Params, o.Sort, o.Top)
 	return report.WriteDiff(o.Streams.Out, o.Format, doc, o.text())
 }

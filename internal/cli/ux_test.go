@@ -274,6 +274,7 @@ func TestWidth(t *testing.T) {
 		{"stats", sample}, {"stats", sample, "--group-by", "layer"}, {"verify", sample}, {"ls", sample},
 		{"diff", ckptA, ckptB}, {"diff", ckptA, ckptB, "--group-by", "layer"}, {"hist", "lm_head.weight", sample},
 		{"stats", "../../testdata/torch/dtypes.pt"}, {"verify", "../../testdata/pytorch/bad"},
+		{"stats", wesarGemma, "--effective"}, {"diff", wesarGemma, wesarDrift, "--effective"},
 	} {
 		out, errOut, _ := runWidth(80, args...)
 		for _, l := range strings.Split(out+errOut, "\n") {

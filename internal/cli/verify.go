@@ -14,6 +14,7 @@ type VerifyOptions struct {
 	Path   string
 	Deep   bool
 	Layout string
+	Config string // --config FILE: the model config of the scale-factor check
 }
 
 // NewVerifyCmd builds `ckptinspect verify`. runF, when not nil, replaces
@@ -39,8 +40,10 @@ file, parameter folders matching the model states' param_shapes), shapes,
 values (no NaN or Inf, exp_avg_sq >= 0, no all-zero moments at step > 0),
 steps, the bf16 module weights against the fp32 masters rounded to bf16, and
 the optimizer groups; for ZeRO shards also that every rank's shard is present
-and each parameter's fragments cover it exactly once. --deep also recomputes
-the CRC-32 of every zip record.
+and each parameter's fragments cover it exactly once; and that every WeSaR
+scale factor (*_alpha) has a known target under the model config (--config
+FILE, else the checkpoint's config.json). --deep also recomputes the CRC-32 of
+every zip record.
 
 Exit status: 0 when no check failed (warnings allowed), 1 when one or more
 checks failed, 2 when the checkpoint could not be checked at all.`,
@@ -67,6 +70,7 @@ checks failed, 2 when the checkpoint could not be checked at all.`,
 	opts.addWide(cmd)
 	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "also recompute the CRC-32 of every zip record, storage bytes included")
 	layoutFlag(cmd, &opts.Layout)
+	cmd.Flags().StringVar(&opts.Config, "config", "", "the model's config.json, for the scale-factor check (default: the checkpoint's)")
 	return cmd
 }
 
@@ -77,10 +81,10 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 	}
 	defer tg.Close()
 	bar := progress.New(o.Streams.ErrOut, "verify", tg.Bytes(o.Deep), o.Streams.ErrIsTerminal)
-	tr, err := tg.Run(c.Context(), verify.Options{Workers: o.Jobs, Progress: bar.Add, Deep: o.Deep})
+	tr, err := tg.Run(c.Context(), verify.Options{Workers: o.Jobs, Progress: bar.Add, Deep: o.Deep, Config: o.Config})
 	bar.Finish()
 	if err != nil {
-		return inputError(err)
+		return inputError(err) // verify.ErrConfig included
 	}
 	doc := report.BuildVerification(o.Path, o.Deep, tg, tr)
 	if err := report.WriteVerification(o.Streams.Out, o.Format, doc, o.text()); err != nil {

@@ -270,7 +270,9 @@ func (t *TableWriter) layout() (cols, width []int) {
 				}
 			}
 			if drop < 0 {
-				natural[t.Elastic] = max(natural[t.Elastic], minE)
+				// Nothing more to leave out: the names get what is left
+				// (the lines fit), down to a few characters.
+				natural[t.Elastic] = max(natural[t.Elastic], min(minE, 8))
 				break
 			}
 			show[drop] = false

@@ -38,6 +38,8 @@ func diffState(p *ParamDiff, state string) *StateDiff {
 		return p.ExpAvg
 	case "exp_avg_sq":
 		return p.ExpAvgSq
+	case "effective":
+		return effectiveOfDiff(p)
 	}
 	return nil
 }
@@ -49,7 +51,7 @@ func DiffSortKey(field string) (get func(*ParamDiff) (float64, bool), ascending 
 		return func(p *ParamDiff) (float64, bool) { return float64(p.Numel), true }, false
 	}
 	state, fig, ok := strings.Cut(field, ".")
-	if !ok || !slices.Contains(ckpt.DiffStates(), ckpt.State(state)) {
+	if !ok || !slices.Contains(ckpt.DiffStates(), ckpt.State(state)) && state != "effective" {
 		return nil, false
 	}
 	for _, f := range diffFigures {
@@ -83,6 +85,7 @@ func DiffSortNames() string {
 	for _, s := range ckpt.DiffStates() {
 		names = append(names, string(s)+".{delta_l2,rel_change,cosine,norm_ratio,max_abs_delta}")
 	}
+	names = append(names, "effective.{...} (with --effective)")
 	return strings.Join(names, ", ")
 }
 
@@ -206,6 +209,9 @@ func OrderGroupDiffs(gs []GroupDiff, field string, top int) []GroupDiff {
 			}
 			get := func(g *GroupDiff) *output.Float {
 				d := diffState(&ParamDiff{FP32: g.FP32, BF16: g.BF16, ExpAvg: g.ExpAvg, ExpAvgSq: g.ExpAvgSq}, state)
+				if state == "effective" && g.GroupEffectiveDiff != nil {
+					d = g.Effective
+				}
 				if d == nil {
 					return nil
 				}
@@ -302,6 +308,7 @@ func writeDiffTextBody(w io.Writer, doc Diff, t Text) error {
 		t.printf(w, "    ", "note: %s", n)
 	}
 	fmt.Fprintln(w)
+	t.wrapped(w, func(w io.Writer) { writeEffectiveDiffNotes(w, doc) })
 	headers := []string{"|A|", "|B-A|", "rel", "1-cos", "|B|/|A|", "bf16 rel", "m rel", "v rel"}
 	drop := []int{0, 5, 4, 0, 0, 0, 3, 1, 2}
 	if doc.Groups != nil {
@@ -314,6 +321,13 @@ func writeDiffTextBody(w io.Writer, doc Diff, t Text) error {
 			tw.Add(g.Name, strconv.Itoa(g.Params), output.Num(fp.AL2), output.Num(fp.DeltaL2), output.Num(fp.RelChange), oneMinusCos(g.FP32),
 				ratio(fp.NormRatio), relOf(g.BF16), relOf(g.ExpAvg), relOf(g.ExpAvgSq))
 		}
+		effs := make([]*StateDiff, len(doc.Groups))
+		for i, g := range doc.Groups {
+			if g.GroupEffectiveDiff != nil {
+				effs[i] = g.Effective
+			}
+		}
+		addEffectiveDiffColumn(tw, doc.Effective != nil, effs)
 		if err := t.table(w, tw); err != nil {
 			return err
 		}
@@ -332,6 +346,11 @@ func writeDiffTextBody(w io.Writer, doc Diff, t Text) error {
 			tw.Add(p.Name, shape, output.Num(fp.AL2), output.Num(fp.DeltaL2), output.Num(fp.RelChange), oneMinusCos(p.FP32),
 				ratio(fp.NormRatio), relOf(p.BF16), relOf(p.ExpAvg), relOf(p.ExpAvgSq))
 		}
+		effs := make([]*StateDiff, len(doc.Params))
+		for i := range doc.Params {
+			effs[i] = effectiveOfDiff(&doc.Params[i])
+		}
+		addEffectiveDiffColumn(tw, doc.Effective != nil, effs)
 		if err := t.table(w, tw); err != nil {
 			return err
 		}
@@ -343,7 +362,7 @@ func writeDiffTextBody(w io.Writer, doc Diff, t Text) error {
 	for _, st := range []struct {
 		name string
 		d    *StateDiff
-	}{{"fp32", s.Global.FP32}, {"bf16", s.Global.BF16}, {"exp_avg", s.Global.ExpAvg}, {"exp_avg_sq", s.Global.ExpAvgSq}} {
+	}{{"fp32", s.Global.FP32}, {"bf16", s.Global.BF16}, {"exp_avg", s.Global.ExpAvg}, {"exp_avg_sq", s.Global.ExpAvgSq}, {"effective", globalEffective(s.Global)}} {
 		if st.d == nil {
 			continue
 		}
@@ -385,6 +404,14 @@ func writeDiffTextBody(w io.Writer, doc Diff, t Text) error {
 	return nil
 }
 
+// globalEffective returns the global effective comparison, or nil.
+func globalEffective(g GlobalDiff) *StateDiff {
+	if g.GroupEffectiveDiff == nil {
+		return nil
+	}
+	return g.Effective
+}
+
 // diffStateColumns are the CSV columns of one state comparison.
 var diffStateColumns = []string{"compared", "delta_l2", "rel_change", "cosine", "norm_ratio", "a_l2", "b_l2", "max_abs_delta", "pairs", "skipped", "changed"}
 
@@ -417,6 +444,13 @@ func DiffCSV(ps []ParamDiff) *output.TableWriter {
 		}
 		tw.Add(row...)
 	}
+	effs := make([]*StateDiff, len(ps))
+	on := false
+	for i := range ps {
+		effs[i] = effectiveOfDiff(&ps[i])
+		on = on || ps[i].ParamEffectiveDiff != nil
+	}
+	addEffectiveDiffCSV(tw, on, effs)
 	return tw
 }
 
@@ -430,6 +464,14 @@ func DiffGroupCSV(gs []GroupDiff) *output.TableWriter {
 		}
 		tw.Add(row...)
 	}
+	effs := make([]*StateDiff, len(gs))
+	on := false
+	for i, g := range gs {
+		if g.GroupEffectiveDiff != nil {
+			effs[i], on = g.Effective, true
+		}
+	}
+	addEffectiveDiffCSV(tw, on, effs)
 	return tw
 }
 

@@ -118,6 +118,9 @@ type CheckpointStats struct {
 	// Groups holds the aggregates of --group-by layer (omitted otherwise).
 	Groups  []GroupStats `json:"groups,omitempty"`
 	Summary Summary      `json:"summary"`
+	// Effective says where the multipliers of --effective came from
+	// (omitted without --effective).
+	Effective *EffectiveInfo `json:"effective,omitempty"`
 }
 
 // CheckpointInfo describes an opened checkpoint.
@@ -164,6 +167,8 @@ type ParamStats struct {
 	BF16       *Stats                    `json:"bf16"`
 	Adam       *AdamStats                `json:"adam"`
 	Keys       map[string]map[string]any `json:"keys,omitempty"`
+	// The effective_* fields of --effective (omitted without it).
+	*ParamEffective
 }
 
 // AdamStats are the AdamW update figures of a parameter.
@@ -197,6 +202,8 @@ type GroupStats struct {
 	WeightAbsMax *output.Float `json:"weight_absmax"`
 	ExpAvgAbsMax *output.Float `json:"exp_avg_absmax"`
 	ExpAvgSqMax  *output.Float `json:"exp_avg_sq_max"`
+	// The effective_* fields of --effective (omitted without it).
+	*GroupEffective
 }
 
 // Summary aggregates a checkpoint scan.
@@ -216,4 +223,6 @@ type Summary struct {
 	States map[string]int `json:"states"`
 	// NonFinite names the parameters with a NaN or Inf in any state.
 	NonFinite []string `json:"nonfinite_params"`
+	// effective_norm with --effective (omitted without it).
+	*SummaryEffective
 }

@@ -29,6 +29,16 @@ var sortFields = map[string]func(*ParamStats) (float64, bool){
 	"adam.update_to_weight": adamField(func(a *AdamStats) *output.Float { return a.UpdateToWeight }),
 	"nan":                   func(p *ParamStats) (float64, bool) { return float64(countAll(p, "nan")), true },
 	"inf":                   func(p *ParamStats) (float64, bool) { return float64(countAll(p, "inf")), true },
+	"effective.update_to_weight": func(p *ParamStats) (float64, bool) {
+		if p.ParamEffective == nil || p.EffectiveUpdateToWeight == nil {
+			return 0, false
+		}
+		return float64(*p.EffectiveUpdateToWeight), true
+	},
+	"effective.l2":     statField(effectiveStats, "l2"),
+	"effective.rms":    statField(effectiveStats, "rms"),
+	"effective.absmax": statField(effectiveStats, "absmax"),
+	"effective.std":    statField(effectiveStats, "std"),
 }
 
 func statField(state func(*ParamStats) *Stats, field string) func(*ParamStats) (float64, bool) {
@@ -57,6 +67,14 @@ func statField(state func(*ParamStats) *Stats, field string) func(*ParamStats) (
 		}
 		return float64(*f), true
 	}
+}
+
+// effectiveStats returns the effective statistics of a parameter, or nil.
+func effectiveStats(p *ParamStats) *Stats {
+	if p.ParamEffective == nil {
+		return nil
+	}
+	return p.Effective
 }
 
 func adamField(get func(*AdamStats) *output.Float) func(*ParamStats) (float64, bool) {
@@ -113,6 +131,18 @@ var groupSortFields = map[string]func(*GroupStats) *output.Float{
 	"numel":                 func(g *GroupStats) *output.Float { return output.Opt(float64(g.Numel), true) },
 	"nan":                   func(g *GroupStats) *output.Float { return output.Opt(float64(g.NaN), true) },
 	"inf":                   func(g *GroupStats) *output.Float { return output.Opt(float64(g.Inf), true) },
+	"effective.l2": func(g *GroupStats) *output.Float {
+		if g.GroupEffective == nil {
+			return nil
+		}
+		return g.EffectiveNorm
+	},
+	"effective.rms": func(g *GroupStats) *output.Float {
+		if g.GroupEffective == nil {
+			return nil
+		}
+		return g.EffectiveRMS
+	},
 }
 
 // OrderGroups sorts --group-by layer groups by a --sort field of stats
@@ -418,6 +448,7 @@ func ParamCSV(ps []ParamStats) *output.TableWriter {
 		}
 		tw.Add(row...)
 	}
+	addEffectiveCSV(tw, ps)
 	return tw
 }
 

@@ -26,6 +26,19 @@ func (t Text) printf(w io.Writer, indent, format string, args ...any) {
 	output.Fprintw(w, t.Width, indent, format, args...)
 }
 
+// wrapped runs write, which writes whole lines, and writes them wrapped
+// to the width.
+func (t Text) wrapped(w io.Writer, write func(io.Writer)) {
+	var b strings.Builder
+	write(&b)
+	for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if b.Len() > 0 {
+			indent := strings.Repeat(" ", len(l)-len(strings.TrimLeft(l, " "))+2)
+			t.printf(w, indent, "%s", l)
+		}
+	}
+}
+
 // table writes a table fitted to the width, and says which columns were
 // left out.
 func (t Text) table(w io.Writer, tw *output.TableWriter) error {
@@ -79,6 +92,7 @@ func GroupTable(gs []GroupStats, csv bool) *output.TableWriter {
 			tw.Add(append([]string{g.Name, strconv.Itoa(g.Params)},
 				statCells(g.WeightRMS, g.WeightAbsMax, g.BF16RMS, g.ExpAvgRMS, g.ExpAvgSqMean, g.UpdateRMS, g.UpdateToWeight, g.NaN+g.Inf)...)...)
 		}
+		addEffectiveGroupColumn(tw, gs, csv)
 		return tw
 	}
 	tw := &output.TableWriter{Headers: []string{"group", "params", "numel", "weight_norm", "weight_rms", "exp_avg_rms",
@@ -88,6 +102,7 @@ func GroupTable(gs []GroupStats, csv bool) *output.TableWriter {
 			CSVNum(g.ExpAvgSqMean), CSVNum(g.BF16RMS), CSVNum(g.UpdateRMS), CSVNum(g.UpdateToWeight), strconv.FormatInt(g.NaN, 10),
 			strconv.FormatInt(g.Inf, 10), CSVNum(g.WeightStd), CSVNum(g.WeightAbsMax), CSVNum(g.ExpAvgAbsMax), CSVNum(g.ExpAvgSqMax))
 	}
+	addEffectiveGroupColumn(tw, gs, csv)
 	return tw
 }
 
@@ -184,6 +199,7 @@ func WriteStatsText(w io.Writer, doc CheckpointStats, t Text) error {
 func writeStatsTextBody(w io.Writer, doc CheckpointStats, t Text) error {
 	s := doc.Summary
 	t.writeHeader(w, doc.Checkpoint)
+	t.wrapped(w, func(w io.Writer) { writeEffectiveNotes(w, doc) })
 	t.health(w, s, badParams(s))
 	fmt.Fprintln(w)
 	if doc.Groups != nil {
@@ -213,6 +229,7 @@ func writeStatsTextBody(w io.Writer, doc CheckpointStats, t Text) error {
 				scales = append(scales, p)
 			}
 		}
+		addEffectiveColumn(tw, doc, doc.Params)
 		if err := t.table(w, tw); err != nil {
 			return err
 		}
@@ -246,8 +263,12 @@ func writeStatsTextBody(w io.Writer, doc CheckpointStats, t Text) error {
 	if s.Step != nil {
 		step = fmt.Sprintf("step %d: ", *s.Step)
 	}
-	t.printf(w, "  ", "%s%d parameters, %s elements, %s scanned; NaN %s, Inf %s; %s", step, s.Params,
-		output.Count(s.Numel), output.Bytes(s.BytesScanned), output.Count(s.NaN), output.Count(s.Inf), norms(s))
+	eff := ""
+	if s.SummaryEffective != nil {
+		eff = "; effective weights: global norm " + output.NumF(float64(s.EffectiveNorm))
+	}
+	t.printf(w, "  ", "%s%d parameters, %s elements, %s scanned; NaN %s, Inf %s; %s%s", step, s.Params,
+		output.Count(s.Numel), output.Bytes(s.BytesScanned), output.Count(s.NaN), output.Count(s.Inf), norms(s), eff)
 	return nil
 }
 

@@ -44,6 +44,9 @@ type VerifySummary struct {
 	BytesDeep    int64  `json:"bytes_deep"`
 	Errors       int    `json:"errors"`
 	Warnings     int    `json:"warnings"`
+	// Config names the model config the scale factors were checked under
+	// ("" when none was found: only their names were checked).
+	Config string `json:"config"`
 	// OK is true when there is no error (warnings allowed).
 	OK bool `json:"ok"`
 	// Checked lists what was checked: every copy of the checkpoint the
@@ -90,7 +93,7 @@ func BuildVerification(path string, deep bool, tg *verify.Target, tr *verify.Tar
 	for i, c := range tg.Copies {
 		r := tr.Copies[i]
 		if i == 0 {
-			s.Layout, s.Tag, s.Step, s.Params = c.Layout, c.Tag, c.Step, r.Params
+			s.Layout, s.Tag, s.Step, s.Params, s.Config = c.Layout, c.Tag, c.Step, r.Params, r.Config
 		}
 		s.Files += r.Files
 		s.BytesScanned += r.BytesScanned
