@@ -44,7 +44,7 @@ func TestREADMEExamples(t *testing.T) {
 		if m[4] >= 0 {
 			head = string(b[m[4]:m[5]])
 		}
-		stdout, stderr, code := run(strings.Fields(line)...)
+		stdout, stderr, code := run(shellWords(line)...)
 		got := "$ ckptinspect " + line + "\n" + stdout
 		if n, _ := strconv.Atoi(head); n > 0 {
 			lines := strings.SplitAfter(stdout, "\n")
@@ -71,6 +71,33 @@ func TestREADMEExamples(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// shellWords splits a command line as a shell does for the examples:
+// at spaces, with '...' quoting.
+func shellWords(line string) []string {
+	var words []string
+	var w strings.Builder
+	quoted, in := false, false
+	for _, r := range line {
+		switch {
+		case r == '\'':
+			quoted, in = !quoted, true
+		case r == ' ' && !quoted:
+			if in {
+				words = append(words, w.String())
+				w.Reset()
+				in = false
+			}
+		default:
+			w.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	return words
 }
 
 // TestREADMEGoVersion: the Go version the README asks for is go.mod's.
