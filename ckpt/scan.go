@@ -20,12 +20,23 @@ type ScanOptions struct {
 	// Compare reads each parameter's fp32 master and bf16 module weights
 	// together and compares them (ParamResult.Master).
 	Compare bool
+	// Prev, when set, is an earlier checkpoint of the same model: each
+	// parameter's fp32 master weight is compared with the fp32 master
+	// weight of the parameter of the same name in Prev, the two read
+	// together in the same pass as the statistics, so that a run of
+	// checkpoints is measured in one pass per neighbouring pair
+	// (ParamResult.Delta). With Compare too, the fp32 weight is read once
+	// more for the comparison with Prev.
+	Prev *Checkpoint
 }
 
 // Result is what [Scan] measured.
 type Result struct {
 	Params  []*ParamResult // in the checkpoint's parameter order
 	Summary Summary
+	// DeltaTotal adds up the sums of every parameter's Delta that was
+	// compared (nil without ScanOptions.Prev).
+	DeltaTotal *StateDiff
 }
 
 // ParamResult holds the measurements of one parameter. A nil statistics
@@ -44,6 +55,11 @@ type ParamResult struct {
 	// the module's dtype (with ScanOptions.Compare, when both exist and
 	// their shapes allow: equal, or the module having extra padding rows).
 	Master *tensor.Comparison
+	// Delta compares the fp32 master weight with ScanOptions.Prev's (A =
+	// Prev, B = this checkpoint), as [Diff] does; nil without Prev, or
+	// when either side has no fp32 weight. When the shapes differ,
+	// Delta.Compared is false and nothing was compared.
+	Delta *StateDiff
 	// Err is the first error met while reading the parameter's data.
 	Err error
 }
@@ -114,6 +130,7 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 			pr.Err = err
 		}
 	}
+	prev := prevParams(opt.Prev)
 	for _, p := range c.Params {
 		if opt.Filter != nil && !opt.Filter(p) {
 			continue
@@ -128,9 +145,16 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 			t   *Tensor
 			dst **tensor.Stats
 		}{{p.FP32, &pr.FP32}, {p.BF16, &pr.BF16}}
+		measured := false // the fp32 statistics have a task
 		if opt.Compare && comparable(p.FP32, p.BF16) {
 			tasks = append(tasks, weightsTask(p, pr, fail))
-			weights = nil
+			weights, measured = nil, true
+		}
+		if t := deltaTask(p, prev[p.Name], pr, !measured, fail); t != nil {
+			tasks = append(tasks, t)
+			if !measured {
+				weights = weights[1:] // the delta task measures the fp32 weight
+			}
 		}
 		for _, st := range weights {
 			if st.t == nil {
@@ -181,6 +205,9 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 		}
 	}
 	res.Summary = summarize(c, res.Params, res.Summary.BytesScanned)
+	if opt.Prev != nil {
+		res.DeltaTotal = deltaTotal(res.Params)
+	}
 	return res, nil
 }
 
