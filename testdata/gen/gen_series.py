@@ -53,7 +53,7 @@ import tdlib  # noqa: E402
 
 SIZE = ["--layers", "3", "--hidden", "16", "--intermediate", "32", "--vocab", "32", "--tp-pad-vocab", "0",
         "--heads", "2", "--kv-heads", "1", "--step-format", "tensor", "--dp", "1", "--seed", "7",
-        "--warmup", "25"]
+        "--warmup", "25", "--lr", "0.0003"]
 DIVERGE = "model.layers.1.self_attn.v_proj.bias"
 
 
