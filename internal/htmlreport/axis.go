@@ -98,7 +98,10 @@ func multiples(lo, hi, step float64) []float64 {
 
 // linearAxis returns an axis over the values' range with about five ticks,
 // its ends on ticks; zero is included when pinZero is set.
-func linearAxis(lo, hi float64, pinZero bool) axis {
+func linearAxis(lo, hi float64, pinZero bool) axis { return linearAxisN(lo, hi, pinZero, 5) }
+
+// linearAxisN is linearAxis with about n ticks.
+func linearAxisN(lo, hi float64, pinZero bool, n int) axis {
 	if pinZero {
 		lo, hi = math.Min(lo, 0), math.Max(hi, 0)
 	}
@@ -109,7 +112,7 @@ func linearAxis(lo, hi float64, pinZero bool) axis {
 		}
 		lo, hi = lo-d, hi+d
 	}
-	step := niceStep(hi-lo, 5)
+	step := niceStep(hi-lo, n)
 	a := axis{lo: math.Floor(lo/step+1e-9) * step, hi: math.Ceil(hi/step-1e-9) * step}
 	a.ticks = multiples(a.lo, a.hi, step)
 	return a
@@ -122,13 +125,16 @@ func exactAxis(lo, hi float64) axis {
 
 // logAxis returns a log axis over whole decades around [lo, hi] (lo > 0),
 // with a tick per decade (and at 2 and 5 when it spans one or two).
-func logAxis(lo, hi float64) axis {
+func logAxis(lo, hi float64) axis { return logAxisN(lo, hi, 8) }
+
+// logAxisN is logAxis with at most about n decade ticks.
+func logAxisN(lo, hi float64, n int) axis {
 	dlo, dhi := math.Floor(math.Log10(lo)), math.Ceil(math.Log10(hi))
 	if dhi == dlo {
 		dhi++
 	}
 	a := axis{lo: math.Pow(10, dlo), hi: math.Pow(10, dhi), log: true}
-	every := math.Ceil((dhi - dlo) / 8)
+	every := math.Ceil((dhi - dlo) / float64(n))
 	for d := dlo; d <= dhi; d += every {
 		p := math.Pow(10, d)
 		a.ticks = append(a.ticks, p)

@@ -16,7 +16,7 @@ type geom struct {
 // a small multiple (four per row).
 var (
 	fullGeom  = geom{W: 640, PlotH: 240, Left: 78, Right: 24, Top: 40, XSpace: 50}
-	smallGeom = geom{W: 330, PlotH: 160, Left: 66, Right: 14, Top: 34, XSpace: 44}
+	smallGeom = geom{W: 306, PlotH: 176, Left: 70, Right: 18, Top: 32, XSpace: 42}
 )
 
 func (g geom) x0() float64 { return g.Left }
@@ -28,9 +28,9 @@ func (g geom) y1() float64 { return g.Top }
 // draws; beyond it, lines carry the tooltips.
 const maxMarks = 700
 
-// series is one line of a chart. NaN values (and values ≤ 0 on a log
+// curve is one line of a chart. NaN values (and values ≤ 0 on a log
 // axis) are gaps.
-type series struct {
+type curve struct {
 	name   string
 	values []float64
 	color  string
@@ -96,7 +96,7 @@ func (c *svgChart) yAxis(a axis, g geom, title string) {
 		c.YTicks = append(c.YTicks, label{X: x0 - 6, Y: y, Text: tickLabel(t), Anchor: "end", Baseline: true})
 	}
 	c.Axes = append(c.Axes, seg{x0, y0, x0, y1}, seg{x0, y0, x1, y0})
-	c.AxisLabel = append(c.AxisLabel, label{X: 15, Y: (y0 + y1) / 2, Text: title, Anchor: "middle", Rotate: true, Class: "axis-label"})
+	c.AxisLabel = append(c.AxisLabel, label{X: 14, Y: (y0 + y1) / 2, Text: title, Anchor: "middle", Rotate: true, Class: "axis-label"})
 }
 
 // xTitle adds the x axis title under the tick labels.
@@ -105,7 +105,7 @@ func (c *svgChart) xTitle(g geom, title string) {
 }
 
 // valueRange returns the smallest and largest drawable values.
-func valueRange(ss []series, logY bool) (lo, hi float64) {
+func valueRange(ss []curve, logY bool) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, s := range ss {
 		for _, v := range s.values {
@@ -130,7 +130,7 @@ type lineChart struct {
 	categories     []string  // the x positions' names, evenly spaced; or
 	x              []float64 // numeric x positions (then categories is nil)
 	xName          string    // tooltips' name of an x value: "step"
-	series         []series
+	series         []curve
 	logY           bool
 	autoLog        bool // log y when the values span decades
 	pinZero        bool // a linear y axis includes 0
@@ -159,14 +159,19 @@ func (c *lineChart) build() *svgChart {
 		return nil
 	}
 	var ya axis
-	if logY {
+	switch {
+	case logY && g.W < fullGeom.W:
+		ya = logAxisN(lo, hi, 5)
+	case logY:
 		ya = logAxis(lo, hi)
-	} else {
+	case g.W < fullGeom.W:
+		ya = linearAxisN(lo, hi, c.pinZero, 4)
+	default:
 		ya = linearAxis(lo, hi, c.pinZero)
 	}
 	yLabel := c.yLabel
 	if logY && !c.logY {
-		yLabel = strings.TrimSuffix(yLabel, ")") + ", log scale)"
+		yLabel = strings.TrimSuffix(yLabel, ")") + ", log)"
 	}
 	entries := c.legend
 	if entries == nil {
@@ -368,9 +373,12 @@ func (c *histChart) build() *svgChart {
 		return nil
 	}
 	var xa axis
-	if c.logX {
+	switch {
+	case c.logX && g.W < fullGeom.W:
+		xa = logAxisN(lo, hi, 4)
+	case c.logX:
 		xa = logAxis(lo, hi)
-	} else {
+	default:
 		xa = exactAxis(lo, hi)
 		if g.W < fullGeom.W {
 			xa.ticks = multiples(lo, hi, niceStep(hi-lo, 4))
@@ -429,7 +437,11 @@ func (c *heatmap) build() *svgChart {
 	g.Left = 96
 	cellH := math.Max(6, math.Min(24, 360/float64(len(c.rows))))
 	plotH := cellH * float64(len(c.rows))
-	g.XSpace = 96 // rotated column names
+	longest := 0
+	for _, col := range c.cols {
+		longest = max(longest, len([]rune(col)))
+	}
+	g.XSpace = 12 + float64(longest)*charWidth + 26 // rotated column names, then the axis title
 	colour := func(v float64) string {
 		if hi == lo {
 			return viridis(0.5)

@@ -91,7 +91,7 @@ const pageTemplate = `{{define "page"}}<!DOCTYPE html>
 {{end}}
 {{define "block"}}{{range .Explain}}<p class="explain">{{.}}</p>
 {{end}}{{with .Figures}}<div class="charts{{if $.Small}} small{{end}}">
-{{range .}}<figure>{{template "chart" .Chart}}<figcaption>{{.Caption}}</figcaption></figure>
+{{range .}}<figure>{{template "chart" .Chart}}{{with .Caption}}<figcaption>{{.}}</figcaption>{{end}}</figure>
 {{end}}</div>
 {{end}}{{with .Table}}<div class="tablebox"><table{{with .Class}} class="{{.}}"{{end}}><thead><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr></thead><tbody>
 {{range .Rows}}<tr>{{range .}}<td{{with .Class}} class="{{.}}"{{end}}>{{if .Wrap}}{{range $i, $p := .Wrap}}{{if $i}}/<wbr/>{{end}}{{$p}}{{end}}{{else}}{{.Text}}{{end}}{{with .Note}} <span class="layout">({{.}})</span>{{end}}</td>{{end}}</tr>
@@ -119,7 +119,7 @@ h2{font-size:19px;margin:30px 0 8px;border-bottom:1px solid #d8d8d8;padding-bott
 .note{background:#fff7e0;border-left:4px solid #e6a700;padding:6px 10px;margin:8px 0}
 .explain{color:#444;font-size:14px;margin:4px 0 10px}
 .charts{margin:0 0 12px;display:grid;grid-template-columns:repeat(auto-fill,minmax(660px,1fr));gap:16px;align-items:start}
-.charts.small{grid-template-columns:repeat(auto-fill,minmax(318px,1fr));gap:10px}
+.charts.small{grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:10px}
 figure{margin:0;border:1px solid #e2e2e2;border-radius:6px;padding:8px 8px 4px;background:#fdfdfd}
 .small figure{padding:4px 4px 2px}
 figcaption{font-size:13px;color:#444;margin:2px 6px 4px}
@@ -128,6 +128,8 @@ svg .chart-title{font-size:14.5px;font-weight:600;fill:#1b1b1b}
 svg .grid line{stroke:#e8e8e8;stroke-width:1}
 svg .axis-line{stroke:#555555;stroke-width:1}
 svg .axis-label{font-size:12.5px;fill:#222222}
+.small svg .axis-label{font-size:11.5px}
+.small svg .chart-title{font-size:13.5px}
 svg .ticks text{fill:#444444}
 svg .legend text{fill:#222222}
 svg .cell-text text{font-size:10.5px;fill:#1b1b1b}

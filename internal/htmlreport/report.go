@@ -175,10 +175,10 @@ func nans(n int) []float64 {
 }
 
 // checkpointSeries returns a series per checkpoint of a per-layer figure.
-func checkpointSeries(r *Report, cats []string, get func(report.GroupStats) *output.Float) []series {
-	var out []series
+func checkpointSeries(r *Report, cats []string, get func(report.GroupStats) *output.Float) []curve {
+	var out []curve
 	for i, c := range r.Checkpoints {
-		s := series{name: c.Label, color: seriesColor(i, len(r.Checkpoints)), marker: i, values: nans(len(cats))}
+		s := curve{name: c.Label, color: seriesColor(i, len(r.Checkpoints)), marker: i, values: nans(len(cats))}
 		for _, g := range c.Stats.Groups {
 			if k := slices.Index(cats, g.Name); k >= 0 {
 				s.values[k] = val(get(g))
@@ -198,7 +198,7 @@ func momentChart(r *Report, cats []string) *svgChart {
 		x := output.Float(math.Sqrt(float64(*g.ExpAvgSqMean)))
 		return &x
 	})
-	var all []series
+	var all []curve
 	var legend []legendEntry
 	for i := range m {
 		m[i].name = m[i].name + " exp_avg"
@@ -211,9 +211,9 @@ func momentChart(r *Report, cats []string) *svgChart {
 }
 
 func layerChangeChart(r *Report, cats []string) *svgChart {
-	var ss []series
+	var ss []curve
 	for i, ch := range r.Changes {
-		s := series{name: ch.Label, color: seriesColor(i+1, len(r.Checkpoints)), marker: i + 1, values: nans(len(cats))}
+		s := curve{name: ch.Label, color: seriesColor(i+1, len(r.Checkpoints)), marker: i + 1, values: nans(len(cats))}
 		for _, g := range ch.Diff.Groups {
 			if k := slices.Index(cats, g.Name); k >= 0 && g.FP32 != nil {
 				s.values[k] = val(g.FP32.RelChange)
@@ -280,7 +280,7 @@ func scalesSection(r *Report) section {
 		for i := range cats {
 			cats[i] = strconv.Itoa(i)
 		}
-		var ss []series
+		var ss []curve
 		var legend []legendEntry
 		shown := []int{last}
 		if last > 0 {
@@ -289,7 +289,7 @@ func scalesSection(r *Report) section {
 		for ki, kind := range kinds {
 			color := palette[ki%len(palette)]
 			for _, ck := range shown {
-				s := series{name: kind + " (" + r.Checkpoints[ck].Label + ")", color: color, dashed: ck != last, values: make([]float64, layers)}
+				s := curve{name: kind + " (" + r.Checkpoints[ck].Label + ")", color: color, dashed: ck != last, values: make([]float64, layers)}
 				for l := range s.values {
 					v, ok := values[key{ck, kind}][l]
 					if !ok {

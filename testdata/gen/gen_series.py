@@ -62,7 +62,11 @@ def parse_args(argv=None):
     p.add_argument("--out", required=True, help="writes OUT/checkpoint-<step>/ for every step")
     p.add_argument("--steps", default="10,20,30,45,60", help="the checkpoints' steps, increasing")
     p.add_argument("--golden", help="write the golden JSON here")
-    return p.parse_args(argv)
+    p.add_argument("--layers", type=int, default=3, help="decoder layers (the bundled run has 3)")
+    a = p.parse_args(argv)
+    i = SIZE.index("--layers")
+    SIZE[i + 1] = str(a.layers)
+    return a
 
 
 def write(step, out, trained=None):
