@@ -30,13 +30,14 @@ func seriesColor(i, n int) string {
 }
 
 // depthColor returns the colour of layer i of n on the viridis ramp (dark
-// purple for the first layer, yellow for the last), so that depth reads
-// the same way on every chart.
+// purple for the first layer, yellow-green for the last: the ramp stops
+// short of its pale yellow end, too faint for a line on white), so that
+// depth reads the same way on every chart.
 func depthColor(i, n int) string {
 	if n <= 1 {
 		return viridis(0)
 	}
-	return viridis(float64(i) / float64(n-1))
+	return viridis(0.85 * float64(i) / float64(n-1))
 }
 
 // viridis returns the colour at t in [0, 1] of a ramp through viridis' end

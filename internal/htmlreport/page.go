@@ -142,6 +142,7 @@ th{background:#f4f4f4;font-weight:600}
 th:first-child,td:first-child{text-align:left}
 td.name,td.path{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 td.path{white-space:normal;min-width:180px;max-width:340px;text-align:left}
+#summary th:nth-child(2){text-align:left}
 table.facts th{text-align:left;background:none;padding:2px 12px 2px 0;color:#555;font-weight:600}
 table.facts td{text-align:left;white-space:normal}
 .layout{color:#666;font-family:system-ui,sans-serif}
