@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,24 +28,9 @@ func runSeriesReport(c *cobra.Command, o *ReportOptions) error {
 	if err != nil {
 		return inputError(err)
 	}
-	agg := &series.Aggregate{}
-	rep := &htmlreport.SeriesReport{Title: "ckptinspect report: " + htmlreport.RunLabel(o.Paths), Run: o.Paths,
-		Checkpoints: s.Checkpoints, Agg: agg, Version: htmlreport.Version(), Date: time.Now().Format("2006-01-02 15:04 MST")}
-	var hists []*ckpt.Hist
-	err = s.Run(c.Context(), func(p series.Part) error {
-		agg.Add(p)
-		hists = append(hists, p.Hist)
-		return nil
-	})
+	rep, err := htmlreport.CollectSeries(c.Context(), s, o.Paths, opt.Hist)
 	if err != nil {
 		return inputError(err)
-	}
-	rep.Notes = s.Notes
-	if opt.Hist != nil {
-		rep.Hist = &htmlreport.SeriesHist{Param: o.Hist, State: opt.Hist.State, Hists: hists}
-		if !hasHist(hists) {
-			return inputError(fmt.Errorf("--hist: no checkpoint has a %s tensor with a finite value for parameter %q", o.HistState, o.Hist))
-		}
 	}
 	var html bytes.Buffer
 	if err := htmlreport.WriteSeries(&html, rep); err != nil {
@@ -61,13 +45,4 @@ func runSeriesReport(c *cobra.Command, o *ReportOptions) error {
 	}
 	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(html.Len())))
 	return htmlreport.WriteSeriesSummary(o.Streams.Out, o.Format, rep)
-}
-
-func hasHist(hs []*ckpt.Hist) bool {
-	for _, h := range hs {
-		if h != nil {
-			return true
-		}
-	}
-	return false
 }

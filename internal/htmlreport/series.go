@@ -1,6 +1,7 @@
 package htmlreport
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
@@ -73,6 +75,31 @@ func Version() string {
 		v += " (" + rev + dirty + ")"
 	}
 	return v
+}
+
+// CollectSeries measures a series (Series.Run) and returns its report,
+// with the histograms Options.Hist asked for; run names the RUN arguments.
+func CollectSeries(ctx context.Context, s *series.Series, run []string, hist *series.HistOptions) (*SeriesReport, error) {
+	agg := &series.Aggregate{}
+	rep := &SeriesReport{Title: "ckptinspect report: " + RunLabel(run), Run: run, Checkpoints: s.Checkpoints, Agg: agg,
+		Version: Version(), Date: time.Now().Format("2006-01-02 15:04 MST")}
+	var hists []*ckpt.Hist
+	err := s.Run(ctx, func(p series.Part) error {
+		agg.Add(p)
+		hists = append(hists, p.Hist)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.Notes = s.Notes
+	if hist != nil {
+		rep.Hist = &SeriesHist{Param: hist.Param, State: hist.State, Hists: hists}
+		if !slices.ContainsFunc(hists, func(h *ckpt.Hist) bool { return h != nil }) {
+			return nil, fmt.Errorf("histogram: no checkpoint has a %s tensor with a finite value for parameter %q", hist.State, hist.Param)
+		}
+	}
+	return rep, nil
 }
 
 // WriteSeries renders a series report as one HTML document.

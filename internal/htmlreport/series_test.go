@@ -39,17 +39,11 @@ func seriesReport(t *testing.T, state ckpt.State) *SeriesReport {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agg := &series.Aggregate{}
-	rep := &SeriesReport{Title: "run <&>", Run: []string{"../../testdata/series"}, Checkpoints: s.Checkpoints, Agg: agg,
-		Version: "v-test", Date: "2026-11-29", Hist: &SeriesHist{Param: h.Param, State: h.State}}
-	err = s.Run(context.Background(), func(p series.Part) error {
-		agg.Add(p)
-		rep.Hist.Hists = append(rep.Hist.Hists, p.Hist)
-		return nil
-	})
+	rep, err := CollectSeries(context.Background(), s, []string{"../../testdata/series"}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
+	rep.Title, rep.Version, rep.Date = "run <&>", "v-test", "2026-11-29"
 	return rep
 }
 
