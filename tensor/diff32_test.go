@@ -68,4 +68,3 @@ func BenchmarkDiffPairsRef(b *testing.B) {
 		diffPairsRef(x, y, 0, 0, n)
 	}
 }
-
