@@ -229,11 +229,14 @@ func (e *entry) deltas() map[string]delta {
 // fingerprint identifies the state of a checkpoint's files: a hash of the
 // relative path, size and modification time of every regular file below
 // path (or, for a file, of every regular file beside it, since a file may
-// name others: a safetensors index its shards). Folders reached through
-// symbolic links are not entered.
+// name others: a safetensors index its shards). path itself may be a
+// symbolic link; folders reached through links below it are not entered.
 func fingerprint(path string) (string, error) {
-	root := path
-	fi, err := os.Stat(path)
+	root, err := filepath.EvalSymlinks(path) // a linked checkpoint folder is walked too
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(root)
 	if err != nil {
 		return "", err
 	}
@@ -257,7 +260,7 @@ func fingerprint(path string) (string, error) {
 		return nil
 	}
 	if !fi.IsDir() {
-		root = filepath.Dir(path)
+		root = filepath.Dir(root)
 		ents, err := os.ReadDir(root)
 		if err != nil {
 			return "", err

@@ -318,3 +318,42 @@ func TestSeriesCache(t *testing.T) {
 		t.Errorf("with a filter: reads %q", got)
 	}
 }
+
+// TestSeriesCacheLinked gives checkpoints through symbolic links to their
+// folders: a change of a file behind a link is still seen.
+func TestSeriesCacheLinked(t *testing.T) {
+	dir := t.TempDir()
+	var args []string
+	for _, n := range []string{"checkpoint-10", "checkpoint-20", "checkpoint-30"} {
+		link := filepath.Join(dir, n)
+		if err := os.Symlink(fixture.CopyTree(t, "../testdata/series/"+n), link); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, link)
+	}
+	opt := series.Options{CacheDir: filepath.Join(dir, "cache")}
+	scanned := func() (n int) {
+		t.Helper()
+		s, err := series.Open(args, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		collect(t, s)
+		for _, ck := range s.Checkpoints {
+			if ck.Scanned {
+				n++
+			}
+		}
+		return n
+	}
+	if n := scanned(); n != 3 {
+		t.Fatalf("first run scanned %d", n)
+	}
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(filepath.Join(args[1], "config.json"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	if n := scanned(); n != 1 {
+		t.Errorf("after a change behind a link, %d scanned, want 1", n)
+	}
+}
