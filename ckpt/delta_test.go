@@ -8,6 +8,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/internal/golden"
 	"github.com/ckptinspect/ckptinspect/tensor"
 	"github.com/ckptinspect/ckptinspect/universal"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
 // TestScanPrevGolden checks the pass that measures B and compares its fp32
@@ -55,7 +56,7 @@ func TestScanPrevGolden(t *testing.T) {
 				got, want tensor.Stats
 			}{{"fp32", *pr.FP32, *plain.Params[i].FP32}, {"exp_avg", *pr.ExpAvg, *plain.Params[i].ExpAvg},
 				{"bf16", *pr.BF16, *plain.Params[i].BF16}} {
-				if !sameStats(st.got, st.want) {
+				if !deltaSameStats(st.got, st.want) {
 					t.Errorf("%s %s: %+v with Prev, %+v without", pr.Param.Name, st.name, st.got, st.want)
 				}
 			}
@@ -83,7 +84,7 @@ func fp32Bytes(c *ckpt.Checkpoint) int64 {
 
 // sameStats compares statistics up to the rounding of sums taken over
 // blocks of another size: counts and extremes exactly.
-func sameStats(x, y tensor.Stats) bool {
+func deltaSameStats(x, y tensor.Stats) bool {
 	return x.Numel == y.Numel && x.Finite == y.Finite && x.NaN == y.NaN && x.Inf == y.Inf && x.Zeros == y.Zeros &&
 		x.Min == y.Min && x.Max == y.Max && x.AbsMax == y.AbsMax &&
 		golden.Close(x.L2, y.L2, 0) && golden.Close(x.RMS, y.RMS, 0) && golden.Close(x.Mean, y.Mean, x.RMS) && golden.Close(x.Std, y.Std, x.RMS)
@@ -120,6 +121,42 @@ func TestScanPrevMismatch(t *testing.T) {
 		case second:
 			if pr.Delta != nil || pr.FP32 == nil {
 				t.Errorf("%s: delta %+v, fp32 %v; want none, measured", second, pr.Delta, pr.FP32)
+			}
+		}
+	}
+}
+
+// TestScanPrevEffective checks that comparing with Prev changes nothing of
+// the effective weights' figures, derived or accumulated.
+func TestScanPrevEffective(t *testing.T) {
+	a, err := universal.Open("../testdata/universal-intstep/checkpoint-7", universal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := universal.Open("../testdata/drift/checkpoint-12", universal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	m := yulan.Multiplier{Scale: 2, Offset: 1, Known: true}
+	eff := func(*ckpt.Param) (yulan.Multiplier, bool) { return m, true }
+	for _, accumulate := range []bool{false, true} {
+		plain, err := ckpt.Scan(context.Background(), b, ckpt.ScanOptions{Workers: 2, Effective: eff, AccumulateEffective: accumulate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		with, err := ckpt.Scan(context.Background(), b, ckpt.ScanOptions{Workers: 2, Effective: eff, AccumulateEffective: accumulate, Prev: a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, pr := range with.Params {
+			q := plain.Params[i]
+			if pr.Err != nil || pr.Delta == nil || !pr.Delta.Compared || (pr.Effective == nil) != (q.Effective == nil) {
+				t.Fatalf("%s: err %v, delta %+v, effective %v", pr.Param.Name, pr.Err, pr.Delta, pr.Effective)
+			}
+			if pr.Effective != nil && !deltaSameStats(pr.Effective.Stats, q.Effective.Stats) || !deltaSameStats(*pr.FP32, *q.FP32) {
+				t.Errorf("%s accumulate=%v: effective %+v with Prev, %+v without", pr.Param.Name, accumulate, pr.Effective, q.Effective)
 			}
 		}
 	}

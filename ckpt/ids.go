@@ -59,6 +59,7 @@ const (
 	CheckOptimizerState CheckID = "structure.optimizer_state"
 	CheckStray          CheckID = "structure.stray"
 	CheckTrainer        CheckID = "structure.trainer"
+	CheckScaleFactors   CheckID = "structure.scale_factors"
 	CheckShapes         CheckID = "shapes.mismatch"
 	CheckNonFinite      CheckID = "values.nonfinite"
 	CheckNegativeExpAvg CheckID = "values.negative_exp_avg_sq"
@@ -102,12 +103,13 @@ var checks = []Check{
 	{CheckTruncated, Error, "no file is truncated: every storage byte range lies inside its file"},
 	{CheckMissingState, Error, "every parameter has fp32, exp_avg and exp_avg_sq (and step, if any parameter has one)"},
 	{CheckParamNames, Error, "every name of the model states' param_shapes has a folder and every folder a name"},
-	{CheckMissingRank, Error, "(ZeRO shards) every data-parallel rank's optimizer shard is present, per partition_count"},
+	{CheckMissingRank, Error, "every data-parallel rank's optimizer shard is present, per partition_count (ZeRO shards), and under ZeRO-3 every rank's model states file"},
 	{CheckFragments, Error, "(ZeRO shards) the fragments of each parameter cover it exactly once, with no gap or overlap"},
-	{CheckModelStates, Error, "mp_rank_00_model_states.pt is present and readable (needed to resume)"},
+	{CheckModelStates, Error, "the model states (mp_rank_00_model_states.pt, or every ZeRO-3 rank's) are present, readable and agree with each other (needed to resume)"},
 	{CheckOptimizerState, Error, "zero/optimizer_state.pt is present and readable, with one param group per param_shapes group"},
 	{CheckStray, Warning, "no stray files beside the state files"},
 	{CheckTrainer, Warning, "trainer_state.json and config.json, when present, are valid JSON"},
+	{CheckScaleFactors, Error, "every *_alpha scale factor has a known target under the model config (a YuLan-Mini factor in its place, one element, in every layer or none, allowed by wesar_weights / use_norm_alpha), no parameter lies in a layer the config lacks, and the config's multiplier keys parse (a warning when the checkpoint has no scale factors)"},
 	{CheckShapes, Error, "fp32, exp_avg, exp_avg_sq and the bf16 module weight have the shape param_shapes gives"},
 	{CheckNonFinite, Error, "no NaN or Inf in any state"},
 	{CheckNegativeExpAvg, Error, "exp_avg_sq >= 0 everywhere"},

@@ -62,8 +62,11 @@ type Param struct {
 	Name  string
 	Shape []int64 // from the model states' param_shapes, else from the fp32 weight
 	Group int     // index into Checkpoint.ParamGroups, or -1 when unknown
-	// Step is the parameter's optimizer step, if known.
-	Step *int64
+	// Step is the parameter's optimizer step, if known, and StepFile the
+	// file it was read from (step.pt, a ZeRO rank's optimizer shard, or
+	// zero/optimizer_state.pt).
+	Step     *int64
+	StepFile string
 	// The logical tensors; nil when absent.
 	FP32, ExpAvg, ExpAvgSq, BF16 *Tensor
 	// Other lists further optimizer states found for the parameter.

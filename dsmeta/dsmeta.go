@@ -34,6 +34,10 @@ type ModelStates struct {
 	Groups map[string]int
 	// UniversalInfo is the model states' universal_checkpoint_info, or nil.
 	UniversalInfo *pickle.Dict
+	// DPWorld is the model states' dp_world_size, or 0.
+	DPWorld int
+
+	root *pickle.Dict // the file's top-level dict, for comparisons
 }
 
 // Open opens a torch.save file and registers it with the checkpoint, which
@@ -127,6 +131,12 @@ func (o *Reader) ReadModelStates(path string) ModelStates {
 	} else {
 		o.C.Report(ckpt.CheckModelStates, ckpt.Warning, "", path, "%s: no param_shapes: parameter groups unknown", path)
 	}
+	var dpWorld int
+	if v, ok := root.Get("dp_world_size"); ok {
+		if n, ok := v.(int64); ok && n > 0 && n < 1<<20 {
+			dpWorld = int(n)
+		}
+	}
 	var info *pickle.Dict
 	if v, ok := root.Get("universal_checkpoint_info"); ok {
 		info, _ = v.(*pickle.Dict)
@@ -152,12 +162,13 @@ func (o *Reader) ReadModelStates(path string) ModelStates {
 	} else {
 		o.C.Report(ckpt.CheckModelStates, ckpt.Warning, "", path, "%s: no module: bf16 weights unknown", path)
 	}
-	return ModelStates{Order: order, Module: module, Groups: groups, UniversalInfo: info}
+	return ModelStates{Order: order, Module: module, Groups: groups, UniversalInfo: info, DPWorld: dpWorld, root: root}
 }
 
 // ReadOptimizerState reads a universal checkpoint's zero/optimizer_state.pt
-// for the groups' lr, betas, eps and weight decay.
-func (o *Reader) ReadOptimizerState(path string) {
+// for the groups' lr, betas, eps and weight decay, and the groups' steps
+// when it holds the optimizer's state (converted from ZeRO-3).
+func (o *Reader) ReadOptimizerState(path string) OptimizerState {
 	f, err := o.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -165,13 +176,14 @@ func (o *Reader) ReadOptimizerState(path string) {
 		} else {
 			o.C.Report(StateCheck(err), ckpt.Error, "", path, "optimizer state unreadable: %v", err)
 		}
-		return
+		return OptimizerState{}
 	}
 	root, ok := f.Root.(*pickle.Dict)
 	if !ok {
 		o.C.Report(ckpt.CheckOptimizerState, ckpt.Error, "", path, "%s: not a dict", path)
-		return
+		return OptimizerState{}
 	}
+	st := OptimizerState{GroupSteps: groupSteps(root)}
 	v, ok := root.Get("param_groups")
 	if !ok {
 		if osd, ok := root.Get("optimizer_state_dict"); ok {
@@ -184,9 +196,10 @@ func (o *Reader) ReadOptimizerState(path string) {
 	l, ok := v.(*pickle.List)
 	if !ok {
 		o.C.Report(ckpt.CheckOptimizerState, ckpt.Error, "", path, "%s: no param_groups", path)
-		return
+		return st
 	}
 	o.SetParamGroups(l, path)
+	return st
 }
 
 // SetParamGroups reads an optimizer's param_groups list (lr, betas, eps,

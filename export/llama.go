@@ -103,7 +103,7 @@ type Result struct {
 func Plan(c *ckpt.Checkpoint, opt Options) (*Result, error) {
 	cfg := opt.Config
 	if cfg == nil {
-		return nil, fmt.Errorf("%s: %w", c.Path, ErrNoConfig)
+		return nil, fmt.Errorf("%s: %w", c.Path, ckpt.ErrNoConfig)
 	}
 	dt := opt.DType
 	if dt == tensor.Invalid {
@@ -129,7 +129,7 @@ func Plan(c *ckpt.Checkpoint, opt Options) (*Result, error) {
 	if cfg.TieWordEmbeddings && !hasParam(c, "lm_head.weight") {
 		virtual = append(virtual, "lm_head.weight") // for its multiplier
 	}
-	scales, err := resolve(c, cfg, virtual)
+	scales, err := ckpt.Scales(c, cfg, virtual...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Path, err)
 	}
@@ -159,7 +159,7 @@ func Plan(c *ckpt.Checkpoint, opt Options) (*Result, error) {
 			return fmt.Errorf("%s: the checkpoint has no %s", c.Path, src)
 		}
 		used[src] = true
-		w := weightOf(p)
+		w := p.Weight()
 		if w == nil {
 			return fmt.Errorf("%s: %s has no weight (neither fp32 master nor module weight)", c.Path, src)
 		}
@@ -530,4 +530,13 @@ func (w *converter) writeTensor(sw *safetensors.Writer, t *Tensor) error {
 		}
 	}
 	return nil
+}
+
+func hasParam(c *ckpt.Checkpoint, name string) bool {
+	for _, p := range c.Params {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -55,7 +55,7 @@ func open(t *testing.T, path, lay string) *ckpt.Checkpoint {
 func export(t *testing.T, c *ckpt.Checkpoint, dir string, opt Options) *Result {
 	t.Helper()
 	if opt.Config == nil {
-		cfg, _, err := FindConfig(c, "")
+		cfg, _, err := ckpt.FindConfig(c, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,7 +230,7 @@ func TestLlamaSharded(t *testing.T) {
 
 func TestLlamaRefusesOverwrite(t *testing.T) {
 	c := open(t, testdata("wesar-gemma", "checkpoint-30"), "")
-	cfg, _, err := FindConfig(c, "")
+	cfg, _, err := ckpt.FindConfig(c, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestLlamaRefusesOverwrite(t *testing.T) {
 
 func TestLlamaErrors(t *testing.T) {
 	c := open(t, testdata("wesar-llama", "checkpoint-30"), "")
-	base, _, err := FindConfig(c, "")
+	base, _, err := ckpt.FindConfig(c, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestLlamaErrors(t *testing.T) {
 		want string
 		is   error
 	}{
-		"no config":      {Options{}, "no model config", ErrNoConfig},
+		"no config":      {Options{}, "no model config", ckpt.ErrNoConfig},
 		"qk layernorm":   {Options{Config: with(func(c *yulan.Config) { c.QKLayernorm = true })}, "qk_layernorm", ErrUnsupported},
 		"embedding norm": {Options{Config: with(func(c *yulan.Config) { c.EmbeddingRMSLN = true })}, "embedding_rmsln", ErrUnsupported},
 		"sliding window": {Options{Config: with(func(c *yulan.Config) { c.UseSlidingWindow = true })}, "use_sliding_window", ErrUnsupported},
@@ -310,7 +310,7 @@ func TestLlamaTied(t *testing.T) {
 			embed = p
 		}
 	}
-	cfg, _, err := FindConfig(c, "")
+	cfg, _, err := ckpt.FindConfig(c, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,13 +89,20 @@ func Openers() []Opener {
 
 func resolveErr[T any](_ T, err error) error { return err }
 
-// missingTag adds ErrMissingTag to an error wrapping the layout's own.
+// missingTag adds ErrMissingTag to an error wrapping the layout's own,
+// leaving its message as it is.
 func missingTag(err, own error) error {
 	if err != nil && errors.Is(err, own) && !errors.Is(err, ErrMissingTag) {
-		return fmt.Errorf("%w (%w)", err, ErrMissingTag)
+		return tagError{err}
 	}
 	return err
 }
+
+// tagError is a layout's missing-tag error that also matches ErrMissingTag.
+type tagError struct{ err error }
+
+func (e tagError) Error() string   { return e.err.Error() }
+func (e tagError) Unwrap() []error { return []error{e.err, ErrMissingTag} }
 
 // Lookup returns the opener of the named layout.
 func Lookup(name string) (Opener, error) {

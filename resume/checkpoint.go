@@ -79,18 +79,16 @@ type tagFolder struct {
 
 // modelStates are the fields of a model states file that matter here.
 type modelStates struct {
-	file                                   string
-	globalSteps, globalSamples, dp, mp     *int64
-	skipped                                *int64
-	lrScheduler                            map[string]any
-	config                                 *DSConfig
-	dtype                                  tensor.DType
-	dsVersion                              string
-	hasLRScheduler, lrSchedulerNone        bool
-	hasUniversalInfo                       bool
-	moduleTensors                          int
-	configStage                            *int64
-	configLoadUniversal, configHasSchedule bool
+	file                               string
+	globalSteps, globalSamples, dp, mp *int64
+	skipped                            *int64
+	lrScheduler                        map[string]any
+	config                             *DSConfig
+	dtype                              tensor.DType
+	dsVersion                          string
+	hasLRScheduler, lrSchedulerNone    bool
+	hasUniversalInfo                   bool
+	moduleTensors                      int
 }
 
 // group is one optimizer parameter group; nil when absent.

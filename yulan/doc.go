@@ -28,7 +28,13 @@
 // rms_type "gemma", which the network uses as 1 + w). [EffectiveStats]
 // turns the statistics of a weight into those of its effective weight
 // without reading it again, and [AccumulateEffective] accumulates effective
-// values directly, for the cases the first cannot derive.
+// values directly, for the cases the first cannot derive ([AlwaysDerivable]
+// tells a pass, before it reads a tensor, whether it may have to);
+// [EffectiveDiffPairs] gives a diff's sums over effective values with each
+// checkpoint's own multipliers; [EffectiveUpdateToWeight] is the AdamW
+// update-to-weight ratio against the effective weight. [Check] lists every
+// reason the multipliers cannot be known (what verify reports; a
+// [ParamError] names the parameter concerned).
 //
 // The package imports nothing of ckptinspect but tensor, so that every
 // layer of the tree can use it.

@@ -1,6 +1,7 @@
 package yulan
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 
@@ -91,6 +92,28 @@ func EffectiveStats(raw tensor.Stats, m Multiplier) (tensor.Stats, error) {
 	return out, nil
 }
 
+// elementBound bounds the magnitude of every finite element of a dtype of
+// at most 4 bytes: 2¹²⁸, above float32's largest value (and bfloat16's,
+// float16's, the float8 types' and the integers').
+const elementBound = 0x1p128
+
+// AlwaysDerivable reports whether EffectiveStats derives the effective
+// statistics of any tensor of dtype dt under m, whatever its values: m is
+// known, its Scale and Offset are finite, Offset is 0, dt has at most 32
+// bits and is not complex, and Scale is 0 or 1e-200 <= |Scale| with
+// |Scale|·2¹²⁸ <= 1e150. A pass that must produce effective statistics
+// accumulates the effective values (AccumulateEffective) of the tensors
+// for which it reports false, and can still prefer the derived figures
+// when EffectiveStats then succeeds (an Offset whose negation lies outside
+// the tensor's range, say).
+func AlwaysDerivable(dt tensor.DType, m Multiplier) bool {
+	a, b := m.Scale, m.Offset
+	if !m.Known || !dt.Valid() || dt.Size() > 4 || dt.IsComplex() || b != 0 || math.IsNaN(a) || math.IsInf(a, 0) {
+		return false
+	}
+	return a == 0 || (math.Abs(a) >= 1e-200 && math.Abs(a)*elementBound <= 1e150)
+}
+
 // EffectiveShift returns the shift to accumulate effective values with,
 // given the shift of the raw values (tensor.View.Shift): its image under
 // the multiplier, so that the effective accumulation is as free of
@@ -113,6 +136,10 @@ const effBlock = 1024
 // derive; it runs on the chunk the caller is reading anyway (no second
 // read), at the speed of a scalar loop.
 func AccumulateEffective(v *tensor.View, lo, hi int64, m Multiplier, mom *tensor.Moments) {
+	if b, ok := float32Range(v, lo, hi-lo); ok {
+		accumulateFloat32(b, m, mom)
+		return
+	}
 	var buf [effBlock]float64
 	for lo < hi {
 		n := min(hi-lo, effBlock)
@@ -138,4 +165,138 @@ func EffectiveUpdateToWeight(lr, updateRMS float64, eff tensor.Stats, m Multipli
 		return 0, false
 	}
 	return math.Abs(m.Scale) * lr * updateRMS / eff.RMS, true
+}
+
+// EffectiveDiffPairs is tensor.DiffPairs over the effective values: the
+// sums over n pairs (ma.Apply(a), mb.Apply(b)), a from flat index aLo of
+// view a and b from flat index bLo of view b, with each side's multiplier
+// (the scale factors of two checkpoints differ). It is DiffPairs' loop
+// with x and y replaced by their effective values, and is meant to run on
+// the chunks a diff reads anyway: the effective ΔL2, relative change,
+// cosine, changed count and largest |Δ| then come from the same read,
+// exactly as DiffPairs gives the raw ones (they cannot all be derived from
+// the raw sums: max|Δ| and the changed count depend on each pair).
+func EffectiveDiffPairs(a, b *tensor.View, aLo, bLo, n int64, ma, mb Multiplier) tensor.PairSums {
+	if xa, ok := float32Range(a, aLo, n); ok {
+		if xb, ok := float32Range(b, bLo, n); ok {
+			return diffFloat32(xa, xb, ma, mb)
+		}
+	}
+	var s tensor.PairSums
+	var xa, xb [effBlock]float64
+	for done := int64(0); done < n; {
+		k := min(n-done, effBlock)
+		a.Float64s(aLo+done, xa[:k])
+		b.Float64s(bLo+done, xb[:k])
+		var blk tensor.PairSums
+		for i := range k {
+			x, y := ma.Apply(xa[i]), mb.Apply(xb[i])
+			blk.Numel++
+			if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(y) || math.IsInf(y, 0) {
+				continue
+			}
+			d := y - x
+			blk.Pairs++
+			if d != 0 {
+				blk.Changed++
+			}
+			blk.SumDD += d * d
+			blk.SumAA += x * x
+			blk.SumBB += y * y
+			blk.SumAB += x * y
+			blk.MaxAbs = max(blk.MaxAbs, math.Abs(d))
+		}
+		s.Merge(blk)
+		done += k
+	}
+	return s
+}
+
+// float32Range returns the bytes of the n elements of v from flat index lo
+// when v is float32 and contiguous, for the loops below that decode them
+// directly (the common case: fp32 master weights), rather than through
+// View.Float64s.
+func float32Range(v *tensor.View, lo, n int64) ([]byte, bool) {
+	if v.DType != tensor.Float32 || n <= 0 {
+		return nil, false
+	}
+	b, ok := v.ContiguousBytes()
+	if !ok || (lo+n)*4 > int64(len(b)) || lo < 0 {
+		return nil, false
+	}
+	return b[lo*4 : (lo+n)*4], true
+}
+
+// accumulateFloat32 is AccumulateEffective over little-endian float32
+// bytes: each block's counts and shifted sums are gathered in locals and
+// merged into mom.
+func accumulateFloat32(b []byte, m Multiplier, mom *tensor.Moments) {
+	k, a, off := mom.Shift, m.Scale, m.Offset
+	for len(b) > 0 {
+		blk := b[:min(len(b), 4*effBlock)]
+		b = b[len(blk):]
+		part := tensor.NewMoments(k)
+		var s1, s2 float64
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := 0; i+4 <= len(blk); i += 4 {
+			y := a * (float64(math.Float32frombits(binary.LittleEndian.Uint32(blk[i:]))) + off)
+			switch {
+			case y != y:
+				part.NaN++
+				continue
+			case y > math.MaxFloat64:
+				part.PosInf++
+				continue
+			case y < -math.MaxFloat64:
+				part.NegInf++
+				continue
+			case y == 0:
+				part.Zeros++
+				lo, hi = min(lo, y), max(hi, y) // -0 before +0
+			case y < lo:
+				lo = y
+			}
+			if y > hi {
+				hi = y
+			}
+			part.N++
+			d := y - k
+			s1 += d
+			s2 += d * d
+		}
+		part.S1, part.S2, part.Min, part.Max = s1, s2, lo, hi
+		mom.Merge(part)
+	}
+}
+
+// diffFloat32 is EffectiveDiffPairs over two runs of little-endian
+// float32 bytes of equal length.
+func diffFloat32(xa, xb []byte, ma, mb Multiplier) tensor.PairSums {
+	var s tensor.PairSums
+	for len(xa) > 0 {
+		n := min(len(xa), 4*effBlock)
+		ba, bb := xa[:n], xb[:n:n]
+		xa, xb = xa[n:], xb[n:]
+		var blk tensor.PairSums
+		for i := 0; i+4 <= len(ba); i += 4 {
+			x := ma.Scale * (float64(math.Float32frombits(binary.LittleEndian.Uint32(ba[i:]))) + ma.Offset)
+			y := mb.Scale * (float64(math.Float32frombits(binary.LittleEndian.Uint32(bb[i:]))) + mb.Offset)
+			blk.Numel++
+			if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(y) || math.IsInf(y, 0) {
+				continue
+			}
+			d := y - x
+			blk.Pairs++
+			if d != 0 {
+				blk.Changed++
+			}
+			blk.SumDD += d * d
+			blk.SumAA += x * x
+			blk.SumBB += y * y
+			blk.SumAB += x * y
+			blk.MaxAbs = max(blk.MaxAbs, math.Abs(d))
+		}
+		s.Merge(blk)
+	}
+	return s
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
-func f32View(t *testing.T, xs []float32) *tensor.View {
+func f32View(t testing.TB, xs []float32) *tensor.View {
 	t.Helper()
 	b := make([]byte, 4*len(xs))
 	for i, x := range xs {
@@ -220,5 +220,134 @@ func TestEffectiveUpdateToWeight(t *testing.T) {
 	}
 	if _, ok := EffectiveUpdateToWeight(0.01, 0.2, eff, Multiplier{}); ok {
 		t.Error("ratio with an unknown multiplier")
+	}
+}
+
+func TestEffectiveDiffPairs(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	n := 3000
+	xa, xb := make([]float32, n), make([]float32, n)
+	for i := range xa {
+		xa[i] = float32(0.02 * r.NormFloat64())
+		xb[i] = xa[i] + float32(1e-4*r.NormFloat64())
+	}
+	xa[5], xb[9] = float32(math.NaN()), float32(math.Inf(1))
+	xb[11] = xa[11]
+	a, b := f32View(t, xa), f32View(t, xb)
+	// identity multipliers: exactly DiffPairs
+	id := Multiplier{Scale: 1, Known: true}
+	if got, want := EffectiveDiffPairs(a, b, 0, 0, int64(n), id, id), tensor.DiffPairs(a, b, 0, 0, int64(n)); got.Numel != want.Numel ||
+		got.Pairs != want.Pairs || got.Changed != want.Changed || got.MaxAbs != want.MaxAbs ||
+		!relClose(got.SumDD, want.SumDD, 1e-14) || !relClose(got.SumAB, want.SumAB, 1e-14) {
+		t.Errorf("identity: %+v, DiffPairs %+v", got, want)
+	}
+	// different scales and an offset: against the textbook loop
+	ma, mb := Multiplier{Scale: 2.5, Offset: 1, Known: true}, Multiplier{Scale: 2.6, Offset: 1, Known: true}
+	got := EffectiveDiffPairs(a, b, 100, 100, int64(n-100), ma, mb)
+	var dd, ab, maxAbs float64
+	var pairs, changed int64
+	for i := 100; i < n; i++ {
+		x, y := ma.Apply(float64(xa[i])), mb.Apply(float64(xb[i]))
+		if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(y) || math.IsInf(y, 0) {
+			continue
+		}
+		pairs++
+		if y != x {
+			changed++
+		}
+		dd += (y - x) * (y - x)
+		ab += x * y
+		maxAbs = max(maxAbs, math.Abs(y-x))
+	}
+	if got.Numel != int64(n-100) || got.Pairs != pairs || got.Changed != changed || got.MaxAbs != maxAbs ||
+		!relClose(got.SumDD, dd, 1e-12) || !relClose(got.SumAB, ab, 1e-12) {
+		t.Errorf("scaled: %+v; want pairs %d changed %d dd %v ab %v max %v", got, pairs, changed, dd, ab, maxAbs)
+	}
+}
+
+// TestAlwaysDerivable checks that EffectiveStats never refuses a tensor
+// AlwaysDerivable vouches for, with values at the dtype's extremes.
+func TestAlwaysDerivable(t *testing.T) {
+	xs := []float32{math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, 0, 1,
+		float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	raw := f32View(t, xs).Stats()
+	for _, a := range []float64{0, 1, -1, 1e-200, -1e-200, 2.9e111, -2.9e111, 0.25, 3.5} {
+		m := Multiplier{Scale: a, Known: true}
+		if !AlwaysDerivable(tensor.Float32, m) {
+			t.Errorf("scale %v: not always derivable", a)
+			continue
+		}
+		if _, err := EffectiveStats(raw, m); err != nil {
+			t.Errorf("scale %v: AlwaysDerivable but %v", a, err)
+		}
+	}
+	for name, c := range map[string]struct {
+		dt tensor.DType
+		m  Multiplier
+	}{
+		"offset":   {tensor.Float32, Multiplier{Scale: 1, Offset: 1, Known: true}},
+		"unknown":  {tensor.Float32, Multiplier{Scale: 1}},
+		"float64":  {tensor.Float64, Multiplier{Scale: 1, Known: true}},
+		"complex":  {tensor.Complex64, Multiplier{Scale: 1, Known: true}},
+		"huge":     {tensor.Float32, Multiplier{Scale: 1e112, Known: true}},
+		"tiny":     {tensor.Float32, Multiplier{Scale: 1e-201, Known: true}},
+		"nan":      {tensor.Float32, Multiplier{Scale: math.NaN(), Known: true}},
+		"inf":      {tensor.BFloat16, Multiplier{Scale: math.Inf(-1), Known: true}},
+		"no dtype": {tensor.Invalid, Multiplier{Scale: 1, Known: true}},
+	} {
+		if AlwaysDerivable(c.dt, c.m) {
+			t.Errorf("%s: always derivable", name)
+		}
+	}
+}
+
+// TestFloat32FastPaths checks that the loops over contiguous float32 bytes
+// (fp32 master weights) agree with the general path (any dtype or layout,
+// through View.Float64s) on the same values: counts, extremes and the
+// largest difference exactly, sums to rounding.
+func TestFloat32FastPaths(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	n := 3*effBlock + 17
+	xs, ys := make([]float32, n), make([]float32, n)
+	for i := range xs {
+		xs[i] = float32(0.05 * r.NormFloat64())
+		ys[i] = xs[i] + float32(1e-3*r.NormFloat64())
+	}
+	xs[1], xs[2], xs[3], xs[4] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.Copysign(0, -1))
+	xs[5], ys[6], ys[7] = 0, float32(math.NaN()), -1
+	// the same values at every other element of a larger storage: not
+	// contiguous, so the general path
+	strided := func(vs []float32) *tensor.View {
+		w := make([]float32, 2*len(vs))
+		for i, v := range vs {
+			w[2*i] = v
+		}
+		v, err := tensor.NewView(tensor.Float32, f32View(t, w).Data, 0, []int64{int64(len(vs))}, []int64{2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	fastX, slowX, fastY, slowY := f32View(t, xs), strided(xs), f32View(t, ys), strided(ys)
+	if _, ok := float32Range(slowX, 0, 1); ok {
+		t.Fatal("strided view taken for contiguous")
+	}
+	for _, m := range []Multiplier{{Scale: 1, Known: true}, {Scale: -2.5, Known: true}, {Scale: 1.7, Offset: 1, Known: true}, {Scale: 0, Known: true}} {
+		for _, span := range [][2]int64{{0, int64(n)}, {3, 1500}, {effBlock - 1, effBlock + 2}} {
+			a, b := tensor.NewMoments(0.25), tensor.NewMoments(0.25)
+			AccumulateEffective(fastX, span[0], span[1], m, &a)
+			AccumulateEffective(slowX, span[0], span[1], m, &b)
+			if a.N != b.N || a.NaN != b.NaN || a.PosInf != b.PosInf || a.NegInf != b.NegInf || a.Zeros != b.Zeros ||
+				!sameFloat(a.Min, b.Min) || !sameFloat(a.Max, b.Max) || !relClose(a.S2, b.S2, 1e-13) || math.Abs(a.S1-b.S1) > 1e-13*math.Sqrt(a.S2*float64(a.N)) {
+				t.Errorf("%v %v: fast %+v, general %+v", m, span, a, b)
+			}
+			mb := Multiplier{Scale: m.Scale * 1.01, Offset: m.Offset, Known: true}
+			p := EffectiveDiffPairs(fastX, fastY, span[0], span[0], span[1]-span[0], m, mb)
+			q := EffectiveDiffPairs(slowX, slowY, span[0], span[0], span[1]-span[0], m, mb)
+			if p.Numel != q.Numel || p.Pairs != q.Pairs || p.Changed != q.Changed || p.MaxAbs != q.MaxAbs ||
+				!relClose(p.SumDD, q.SumDD, 1e-13) || !relClose(p.SumAA, q.SumAA, 1e-13) || !relClose(p.SumBB, q.SumBB, 1e-13) || !relClose(p.SumAB, q.SumAB, 1e-13) {
+				t.Errorf("%v %v: diff fast %+v, general %+v", m, span, p, q)
+			}
+		}
 	}
 }

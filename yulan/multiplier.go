@@ -148,6 +148,92 @@ func alphaName(name string, n Name) (string, Alpha) {
 	return "", ""
 }
 
+// ParamError is a problem of one parameter found by Check.
+type ParamError struct {
+	Param string // the parameter's name
+	Err   error
+}
+
+func (e *ParamError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the problem.
+func (e *ParamError) Unwrap() error { return e.Err }
+
+// Check returns every problem that keeps the multipliers of params from
+// being known under cfg, without reading any value: a config with
+// scale_depth; a parameter in a layer the config does not have; a scale
+// factor with no known target (a name YuLan-Mini does not have, or one in
+// the wrong place), present although the config says the model has none
+// (wesar_weights or use_norm_alpha false), with other than one element, or
+// present in some layers and missing in others. Errors wrap ErrConfig or
+// ErrAlpha, and the problems of one parameter are *ParamError. It is what
+// `verify` checks; Resolve fails with the first.
+//
+// A nil cfg stands for a checkpoint without a config: only what needs none
+// is checked (names, places, element counts, and per-layer factors present
+// in every layer, the layers being those the parameter names show).
+func Check(cfg *Config, params []Param) []error {
+	var errs []error
+	if cfg == nil {
+		layers := 0
+		for _, p := range params {
+			if n := Parse(p.Name); n.HasLayer() {
+				layers = max(layers, n.Layer+1)
+			}
+		}
+		// without a config, the checks of its values pass
+		cfg = &Config{NumHiddenLayers: layers, WesarWeights: true, UseNormAlpha: true}
+	}
+	if cfg.ScaleDepth != nil {
+		errs = append(errs, fmt.Errorf("%w: the config has scale_depth (%v), which pretrain/modeling_yulanmini.py does not read; "+
+			"the released model's conversion script folds scale_depth/sqrt(num_hidden_layers) into o_proj and down_proj, "+
+			"so this config may go with other modelling code: not guessing its multipliers", ErrConfig, *cfg.ScaleDepth))
+	}
+	present := map[Alpha][]int{} // layers (or -1) where each factor is present
+	for _, p := range params {
+		n := Parse(p.Name)
+		if n.HasLayer() && n.Layer >= cfg.NumHiddenLayers {
+			errs = append(errs, &ParamError{Param: p.Name, Err: fmt.Errorf("%w: %s is in layer %d, but the config has num_hidden_layers %d", ErrConfig, p.Name, n.Layer, cfg.NumHiddenLayers)})
+			continue
+		}
+		if n.Kind != KindAlpha {
+			continue
+		}
+		switch {
+		case !n.Alpha.Known():
+			errs = append(errs, &ParamError{Param: p.Name, Err: fmt.Errorf("%w: %s is not one of YuLan-Mini's scale factors (%s): its target is unknown", ErrAlpha, p.Name, alphaList())})
+		case n.Misplaced:
+			errs = append(errs, &ParamError{Param: p.Name, Err: fmt.Errorf("%w: %s: YuLan-Mini has no %s there, so its target is unknown", ErrAlpha, p.Name, n.Alpha)})
+		case !cfg.WesarWeights:
+			errs = append(errs, &ParamError{Param: p.Name, Err: fmt.Errorf("%w: the checkpoint has %s, but the config sets wesar_weights false (the modelling code then has no scale factors)", ErrAlpha, p.Name)})
+		case !cfg.UseNormAlpha && (n.Alpha == AlphaInputLayernorm || n.Alpha == AlphaPostAttentionLayernorm || n.Alpha == AlphaNorm):
+			errs = append(errs, &ParamError{Param: p.Name, Err: fmt.Errorf("%w: the checkpoint has %s, but the config sets use_norm_alpha false (the modelling code then has no norm factors)", ErrAlpha, p.Name)})
+		case p.Numel != 1:
+			errs = append(errs, &ParamError{Param: p.Name, Err: fmt.Errorf("%w: %s has %d elements, not one", ErrAlpha, p.Name, p.Numel)})
+		default:
+			present[n.Alpha] = append(present[n.Alpha], n.Layer)
+		}
+	}
+	// A per-layer factor is in every layer or in none.
+	var missing []error
+	for a, layers := range present {
+		if !a.PerLayer() || len(layers) == cfg.NumHiddenLayers {
+			continue
+		}
+		have := map[int]bool{}
+		for _, l := range layers {
+			have[l] = true
+		}
+		for l := 0; l < cfg.NumHiddenLayers; l++ {
+			if !have[l] {
+				missing = append(missing, fmt.Errorf("%w: layer %d has no %s while %d other layers have theirs", ErrAlpha, l, a, len(layers)))
+			}
+		}
+	}
+	sort.Slice(missing, func(i, j int) bool { return missing[i].Error() < missing[j].Error() })
+	return append(errs, missing...)
+}
+
 // Resolve gives every parameter its multiplier under cfg (FORMATS.md §8.1,
 // checked against pretrain/modeling_yulanmini.py):
 //
@@ -172,57 +258,25 @@ func alphaName(name string, n Name) (string, Alpha) {
 // factor with other than one element, and a config with scale_depth are
 // errors: the multiplier would be a guess.
 func Resolve(cfg *Config, params []Param) (*Scales, error) {
-	if cfg.ScaleDepth != nil {
-		return nil, fmt.Errorf("%w: the config has scale_depth (%v), which pretrain/modeling_yulanmini.py does not read; "+
-			"the released model's conversion script folds scale_depth/sqrt(num_hidden_layers) into o_proj and down_proj, "+
-			"so this config may go with other modelling code: not guessing its multipliers", ErrConfig, *cfg.ScaleDepth)
+	if problems := Check(cfg, params); len(problems) > 0 {
+		return nil, problems[0]
 	}
 	s := &Scales{Config: cfg, byName: map[string]Multiplier{}, Alphas: map[string]float64{}}
 	parsed := make([]Name, len(params))
-	present := map[Alpha][]int{} // layers (or -1) where each factor is present
+	present := map[Alpha]bool{}
 	for i, p := range params {
 		n := Parse(p.Name)
 		parsed[i] = n
-		if n.HasLayer() && n.Layer >= cfg.NumHiddenLayers {
-			return nil, fmt.Errorf("%w: %s is in layer %d, but the config has num_hidden_layers %d", ErrConfig, p.Name, n.Layer, cfg.NumHiddenLayers)
-		}
 		if n.Kind != KindAlpha {
 			continue
-		}
-		switch {
-		case !n.Alpha.Known():
-			return nil, fmt.Errorf("%w: %s is not one of YuLan-Mini's scale factors (%s): its target is unknown", ErrAlpha, p.Name, alphaList())
-		case n.Misplaced:
-			return nil, fmt.Errorf("%w: %s: YuLan-Mini has no %s there, so its target is unknown", ErrAlpha, p.Name, n.Alpha)
-		case !cfg.WesarWeights:
-			return nil, fmt.Errorf("%w: the checkpoint has %s, but the config sets wesar_weights false (the modelling code then has no scale factors)", ErrAlpha, p.Name)
-		case !cfg.UseNormAlpha && (n.Alpha == AlphaInputLayernorm || n.Alpha == AlphaPostAttentionLayernorm || n.Alpha == AlphaNorm):
-			return nil, fmt.Errorf("%w: the checkpoint has %s, but the config sets use_norm_alpha false (the modelling code then has no norm factors)", ErrAlpha, p.Name)
-		case p.Numel != 1:
-			return nil, fmt.Errorf("%w: %s has %d elements, not one", ErrAlpha, p.Name, p.Numel)
 		}
 		v, err := p.Value()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrAlpha, p.Name, err)
 		}
 		s.Alphas[p.Name] = v
-		present[n.Alpha] = append(present[n.Alpha], n.Layer)
+		present[n.Alpha] = true
 		s.byName[p.Name] = Multiplier{Scale: 1, Known: true}
-	}
-	// A per-layer factor is in every layer or in none.
-	for a, layers := range present {
-		if !a.PerLayer() || len(layers) == cfg.NumHiddenLayers {
-			continue
-		}
-		have := map[int]bool{}
-		for _, l := range layers {
-			have[l] = true
-		}
-		for l := 0; l < cfg.NumHiddenLayers; l++ {
-			if !have[l] {
-				return nil, fmt.Errorf("%w: layer %d has no %s while %d other layers have theirs", ErrAlpha, l, a, len(layers))
-			}
-		}
 	}
 	absent := map[Alpha]bool{}
 	shrink := cfg.Shrink()

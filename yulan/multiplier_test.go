@@ -207,3 +207,84 @@ func TestResolveErrors(t *testing.T) {
 		t.Errorf("use_norm_alpha false: %v, %v", s, err)
 	}
 }
+
+func TestCheckListsEveryProblem(t *testing.T) {
+	cfg, _ := ParseConfig(decode(t, `{"hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 3}`))
+	ps := model(3, true, alphaValue)
+	var kept []Param
+	for _, p := range ps {
+		if p.Name != "model.layers.0.down_proj_alpha" && p.Name != "model.layers.2.down_proj_alpha" {
+			kept = append(kept, p)
+		}
+	}
+	kept = append(kept, Param{Name: "model.layers.1.rope_alpha", Numel: 1}, Param{Name: "model.layers.7.mlp.up_proj.weight", Numel: 4})
+	errs := Check(cfg, kept)
+	var msgs []string
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"rope_alpha is not one of", "model.layers.7.mlp.up_proj.weight is in layer 7",
+		"layer 0 has no down_proj_alpha while 1 other layers", "layer 2 has no down_proj_alpha"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in:\n%s", want, all)
+		}
+	}
+	if len(errs) != 4 {
+		t.Errorf("%d problems:\n%s", len(errs), all)
+	}
+	if errs := Check(cfg, ps); len(errs) != 0 {
+		t.Errorf("clean model: %v", errs)
+	}
+}
+
+// TestCheckWithoutConfig checks what Check finds when the checkpoint has
+// no config: names and layers, not the config's values.
+func TestCheckWithoutConfig(t *testing.T) {
+	ps := model(3, true, alphaValue)
+	if errs := Check(nil, ps); len(errs) != 0 {
+		t.Errorf("clean model: %v", errs)
+	}
+	var kept []Param
+	for _, p := range ps {
+		if p.Name != "model.layers.1.gate_up_proj_alpha" {
+			kept = append(kept, p)
+		}
+	}
+	kept = append(kept, Param{Name: "model.layers.1.rope_alpha", Numel: 1}, Param{Name: "model.layers.0.mlp.norm_alpha", Numel: 1},
+		Param{Name: "model.layers.2.self_attn.k_proj_alpha_big", Numel: 1})
+	errs := Check(nil, kept)
+	var msgs []string
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"rope_alpha is not one of", "model.layers.0.mlp.norm_alpha: YuLan-Mini has no norm_alpha there",
+		"layer 1 has no gate_up_proj_alpha while 2 other layers"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in:\n%s", want, all)
+		}
+	}
+	if len(errs) != 3 {
+		t.Errorf("%d problems:\n%s", len(errs), all)
+	}
+}
+
+// TestCheckNamesParams checks that Check's problems of one parameter name
+// it (ParamError) and still wrap ErrAlpha or ErrConfig.
+func TestCheckNamesParams(t *testing.T) {
+	cfg, _ := ParseConfig(decode(t, `{"hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 3}`))
+	ps := append(model(3, true, alphaValue), Param{Name: "model.layers.1.rope_alpha", Numel: 1},
+		Param{Name: "model.layers.4.mlp.up_proj.weight", Numel: 4})
+	errs := Check(cfg, ps)
+	want := map[string]error{"model.layers.1.rope_alpha": ErrAlpha, "model.layers.4.mlp.up_proj.weight": ErrConfig}
+	if len(errs) != len(want) {
+		t.Fatalf("%d problems: %v", len(errs), errs)
+	}
+	for _, err := range errs {
+		var pe *ParamError
+		if !errors.As(err, &pe) || want[pe.Param] == nil || !errors.Is(err, want[pe.Param]) {
+			t.Errorf("%v: not a ParamError naming a parameter, wrapping the right error", err)
+		}
+	}
+}

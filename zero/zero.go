@@ -8,8 +8,12 @@
 // equal partition of every flat parameter group, and param_slice_mappings
 // locate each parameter's fragment in it) and ZeRO-3 shards (stage3: every
 // parameter partitioned evenly across ranks with per-parameter padding) are
-// read; several model-parallel ranks are reported as tensor-parallel slices
-// named "<param>[tp=<k>]". Where the model states carry
+// read. ZeRO-3 writes one model states file per rank
+// (zero_pp_rank_<dp>_mp_rank_<mp>_model_states.pt), each loaded by its rank
+// on resume: every one is opened (so integrity checks cover it) and must
+// agree with the first on param_shapes and global_steps; a missing one is a
+// structure.missing_rank issue. Several model-parallel ranks are reported
+// as tensor-parallel slices named "<param>[tp=<k>]". Where the model states carry
 // universal_checkpoint_info with vocabulary patterns, vocabulary parameters
 // lose their padding rows exactly as ds_to_universal drops them, so that a
 // universal checkpoint and the shards it was made from give the same
@@ -93,32 +97,17 @@ func Resolve(path string) (Paths, error) {
 		}
 		return p, nil
 	}
-	if b, err := os.ReadFile(filepath.Join(clean, "latest")); err == nil {
-		tag := strings.TrimSpace(string(b))
-		if tag == "" || strings.ContainsAny(tag, "/\\") || tag == "." || tag == ".." {
-			return Paths{}, fmt.Errorf("%s: latest names %q, not a tag folder", clean, tag)
-		}
-		dir := filepath.Join(clean, tag)
-		if !hasShards(dir) {
-			return Paths{}, fmt.Errorf("%s: %w: latest names %s, which holds no optimizer shards", clean, ErrMissingTag, tag)
-		}
-		return Paths{Trainer: clean, Tag: dir}, nil
+	tag, err := tagRule.Find(clean)
+	if err != nil {
+		return Paths{}, err
 	}
-	matches, _ := filepath.Glob(filepath.Join(clean, "global_step*"))
-	var tags []string
-	for _, m := range matches {
-		if !strings.HasSuffix(m, "_universal") && hasShards(m) {
-			tags = append(tags, m)
-		}
-	}
-	switch len(tags) {
-	case 1:
-		return Paths{Trainer: clean, Tag: tags[0]}, nil
-	case 0:
-		return Paths{}, fmt.Errorf("%s: %w: no optimizer shards, latest file or global_step*/ folder with shards", clean, ErrNotZero)
-	}
-	return Paths{}, fmt.Errorf("%s: %d ZeRO tag folders and no latest file to choose", clean, len(tags))
+	return Paths{Trainer: clean, Tag: tag}, nil
 }
+
+// tagRule finds a ZeRO tag in a save folder.
+var tagRule = dsmeta.TagRule{Pointer: "latest", Pattern: "global_step*",
+	IsTag: func(dir string) bool { return !strings.HasSuffix(dir, "_universal") && hasShards(dir) },
+	Holds: "optimizer shards", Kind: "ZeRO tag folders", Missing: ErrMissingTag, None: ErrNotZero}
 
 // shard is one rank file.
 type shard struct {
@@ -194,12 +183,12 @@ func (o *opener) fail(err error, check ckpt.CheckID, param, file string) error {
 
 // readMP reads the shards of one model-parallel rank.
 func (o *opener) readMP(mp int, shards []*shard) error {
-	// The model states: ZeRO-1/2 name, then ZeRO-3's.
+	// The model states: ZeRO-1/2's one file, else ZeRO-3's one per rank.
 	msPath := filepath.Join(o.tag, fmt.Sprintf("mp_rank_%02d_model_states.pt", mp))
-	if _, err := os.Stat(msPath); err != nil {
-		if p := filepath.Join(o.tag, fmt.Sprintf("zero_pp_rank_0_mp_rank_%02d_model_states.pt", mp)); fileExists(p) {
-			msPath = p
-		}
+	rankMS := false
+	if _, err := os.Stat(msPath); err != nil && dsmeta.RankModelStatesFiles(o.tag, mp) != nil {
+		rankMS = true
+		msPath = filepath.Join(o.tag, dsmeta.RankModelStatesName(0, mp))
 	}
 	c := o.c
 	if mp > 0 {
@@ -208,7 +197,13 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 		c = &ckpt.Checkpoint{}
 	}
 	r := dsmeta.Reader{C: c, Torch: o.opt.Torch}
-	ms := r.ReadModelStates(msPath)
+	var ms dsmeta.ModelStates
+	if rankMS {
+		// Every rank loads its own model states to resume: all are checked.
+		ms = r.ReadRankModelStates(o.tag, mp, maxRank(shards)+1)
+	} else {
+		ms = r.ReadModelStates(msPath)
+	}
 	if mp > 0 {
 		o.c.Files = append(o.c.Files, c.Files...)
 		o.c.OnClose(c.Close)
@@ -350,9 +345,13 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 	return nil
 }
 
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+// maxRank returns the largest data-parallel rank of the shards, or -1.
+func maxRank(shards []*shard) int {
+	m := -1
+	for _, s := range shards {
+		m = max(m, s.dp)
+	}
+	return m
 }
 
 func containsDP(shards []*shard, dp int) bool {
@@ -651,7 +650,7 @@ func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map
 				break
 			}
 			if rd.step != nil {
-				p.Step = rd.step
+				p.Step, p.StepFile = rd.step, rd.s.path
 			}
 			pos += cnt
 		}
@@ -771,7 +770,7 @@ func (o *opener) stage3Group(c *ckpt.Checkpoint, g int, names []string, have map
 				break
 			}
 			if rd.step != nil {
-				p.Step = rd.step
+				p.Step, p.StepFile = rd.step, rd.s.path
 			}
 		}
 		offset += pn

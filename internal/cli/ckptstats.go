@@ -9,6 +9,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
 // scanCheckpoint runs ckpt.Scan with a progress bar over the bytes it
@@ -39,6 +40,13 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 	if o.re != nil {
 		opt.Filter = func(p *ckpt.Param) bool { return o.match(p.Name) }
 	}
+	var info *report.EffectiveInfo
+	if o.Effective {
+		if opt.Effective, info, err = effectiveMultipliers(cp, o.Config); err != nil {
+			return err
+		}
+		opt.AccumulateEffective = o.accumulateEffective
+	}
 	res, err := scanCheckpoint(c, o.Streams, "stats", cp, opt)
 	if err != nil {
 		return err
@@ -47,6 +55,25 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 	if o.GroupBy == "layer" {
 		doc.Groups = report.GroupByLayer(res)
 	}
+	if info != nil {
+		report.AddEffective(&doc, res, info)
+	}
 	doc.Params = report.OrderParams(doc.Params, o.Sort, o.Top)
 	return report.WriteStats(o.Streams.Out, o.Format, doc)
+}
+
+// effectiveMultipliers resolves the effective multiplier of every
+// parameter of a checkpoint under its config (explicit, else found), for
+// --effective; errors are input errors naming the config and the factor.
+func effectiveMultipliers(cp *ckpt.Checkpoint, explicit string) (func(*ckpt.Param) (yulan.Multiplier, bool), *report.EffectiveInfo, error) {
+	cfg, src, err := ckpt.FindConfig(cp, explicit)
+	if err != nil {
+		return nil, nil, inputError(fmt.Errorf("--effective: %w", err))
+	}
+	sc, err := ckpt.Scales(cp, cfg)
+	if err != nil {
+		return nil, nil, inputError(fmt.Errorf("--effective: %s (config: %s): %w", cp.Path, src, err))
+	}
+	of := func(p *ckpt.Param) (yulan.Multiplier, bool) { return sc.Of(p.Name) }
+	return of, report.EffectiveInfoOf(src, cfg, sc), nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,11 @@ type DiffOptions struct {
 	PathA, PathB string
 	// LayoutA and LayoutB force the layouts of A and B ("" detects).
 	LayoutA, LayoutB string
+	// Effective also compares the effective weights, under the
+	// multipliers of each side's config (ConfigA, ConfigB: config.json
+	// files; "" finds the checkpoint's).
+	Effective        bool
+	ConfigA, ConfigB string
 }
 
 // NewDiffCmd builds `ckptinspect diff`. runF, when not nil, replaces the
@@ -47,11 +53,18 @@ The table shows 1−cos instead of the cosine (readable when it is near 1), and
 the relative change of the bf16 weights (bf16 rel) and of the moments (m rel,
 v rel). --sort <state>.cosine puts the least similar first; other figures sort
 largest first. A and B may be in different layouts (--layout, --layout-b).
+
+--effective also compares the effective weights, the weights YuLan-Mini's
+forward pass computes with (scale × (w + offset): WeSaR scale factors and the
+config's multipliers, see stats --help), each side under its own scale factors
+and config (--config, --config-b; default: each checkpoint's config.json), in
+the same pass: "effective" in JSON, "eff rel" in the table.
 The exit status is 0 whatever the differences.`,
 		Example: `  ckptinspect diff checkpoint-1000 checkpoint-2000
   ckptinspect diff checkpoint-1000 checkpoint-2000 --sort fp32.rel_change --top 10
   ckptinspect diff checkpoint-1000 checkpoint-2000 --group-by layer
-  ckptinspect diff a/checkpoint-7 b/checkpoint-12 --filter 'alpha$' --format csv`,
+  ckptinspect diff a/checkpoint-7 b/checkpoint-12 --filter 'alpha$' --format csv
+  ckptinspect diff checkpoint-1000 checkpoint-2000 --effective --sort effective.rel_change --top 10`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.PathA, opts.PathB = args[0], args[1]
@@ -65,6 +78,15 @@ The exit status is 0 whatever the differences.`,
 			if !c.Flags().Lookup("layout-b").Changed {
 				opts.LayoutB = opts.LayoutA
 			}
+			if !c.Flags().Lookup("config-b").Changed {
+				opts.ConfigB = opts.ConfigA
+			}
+			if strings.HasPrefix(opts.Sort, "effective.") && !opts.Effective {
+				return usageError("--sort %s needs --effective", opts.Sort)
+			}
+			if (opts.ConfigA != "" || opts.ConfigB != "") && !opts.Effective {
+				return usageError("--config and --config-b are read by --effective only")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -76,6 +98,9 @@ The exit status is 0 whatever the differences.`,
 	opts.selectFlags.add(cmd, "name A-Z; cosine smallest first; others largest first: "+report.DiffSortNames())
 	layoutFlag(cmd, &opts.LayoutA)
 	cmd.Flags().StringVar(&opts.LayoutB, "layout-b", "", "layout of B, when it differs from --layout")
+	cmd.Flags().BoolVar(&opts.Effective, "effective", false, "also compare the effective weights (scale factors and config multipliers applied)")
+	cmd.Flags().StringVar(&opts.ConfigA, "config", "", "with --effective: the model's config.json for both sides (default: each checkpoint's)")
+	cmd.Flags().StringVar(&opts.ConfigB, "config-b", "", "with --effective: the config.json of B, when it differs from --config")
 	return cmd
 }
 
@@ -92,6 +117,16 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 	defer b.Close()
 	opt := ckpt.DiffOptions{Workers: o.Jobs}
 	opt.Filter = o.matcher()
+	var info *report.DiffEffectiveInfo
+	if o.Effective {
+		info = &report.DiffEffectiveInfo{}
+		if opt.EffectiveA, info.A, err = effectiveMultipliers(a, o.ConfigA); err != nil {
+			return err
+		}
+		if opt.EffectiveB, info.B, err = effectiveMultipliers(b, o.ConfigB); err != nil {
+			return err
+		}
+	}
 	res, err := diffCheckpoints(c, o.Streams, "diff", a, b, opt)
 	if err != nil {
 		return err
@@ -99,6 +134,9 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 	doc := report.BuildDiff(res)
 	if o.GroupBy == "layer" {
 		doc.Groups = report.GroupDiffs(res)
+	}
+	if info != nil {
+		report.AddEffectiveDiff(&doc, res, info)
 	}
 	doc.Params = report.OrderDiffs(doc.Params, o.Sort, o.Top)
 	switch o.Format {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/export"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
@@ -167,7 +168,7 @@ func runExport(c *cobra.Command, o *ExportOptions) error {
 		return inputError(err)
 	}
 	defer cp.Close()
-	cfg, cfgSource, err := export.FindConfig(cp, o.Config)
+	cfg, cfgSource, err := ckpt.FindConfig(cp, o.Config)
 	if err != nil {
 		return inputError(err)
 	}

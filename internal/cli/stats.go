@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,13 @@ type StatsOptions struct {
 	// Checkpoint folders only.
 	selectFlags
 	Layout string
+	// Effective adds the statistics of the effective weights, under the
+	// multipliers of Config (a config.json; "" finds the checkpoint's).
+	Effective bool
+	Config    string
+	// accumulateEffective accumulates every effective weight's values
+	// rather than deriving its statistics (tests of the two paths).
+	accumulateEffective bool
 }
 
 // NewStatsCmd builds `ckptinspect stats`. runF, when not nil, replaces the
@@ -45,6 +53,17 @@ group, the AdamW update RMS and update-to-weight ratio, and scale factors (one-
 element *_alpha parameters, YuLan-Mini's WeSaR) are listed with their values.
 --filter, --sort, --top and --group-by layer shape the report.
 
+--effective adds, per parameter, the statistics of its effective weight: the
+weight YuLan-Mini's forward pass computes with, effective_scale × (w +
+effective_offset), w the fp32 master weight, with the WeSaR scale factors
+(*_alpha) and the config's multipliers (scale_emb, ln_scale,
+hidden_states_shrink, dim_model_base_attn, dim_model_base_logits; offset 1 for
+the norms of rms_type gemma) as the README's fold-in table gives them; and the
+AdamW update-to-weight ratio against it (column "eff rms"). They come from the
+same pass (derived exactly from the float64 sums, or accumulated beside them).
+The config is --config FILE, else the Trainer folder's config.json, else a
+config.json beside PATH or in its parent; the values used are noted.
+
 For a file, each tensor gets one row, named by its dotted key path (or its
 safetensors name).
 
@@ -55,6 +74,8 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
   ckptinspect stats checkpoint-120 --group-by layer
   ckptinspect stats checkpoint-120 --sort adam.update_to_weight --top 10
   ckptinspect stats checkpoint-120 --filter 'alpha$' --format csv > alphas.csv
+  ckptinspect stats checkpoint-120 --effective --sort effective.rms --top 10
+  ckptinspect stats model-folder/ --effective --config config.json --format json
   ckptinspect stats global_step120_universal/zero/lm_head.weight/fp32.pt --format json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -64,6 +85,12 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
 			}
 			if err := opts.selectFlags.parse(report.ValidSort, report.SortFieldNames()); err != nil {
 				return err
+			}
+			if strings.HasPrefix(opts.Sort, "effective.") && !opts.Effective {
+				return usageError("--sort %s needs --effective", opts.Sort)
+			}
+			if opts.Config != "" && !opts.Effective {
+				return usageError("--config is read by --effective only")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -75,6 +102,8 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
 	opts.addJobs(cmd)
 	opts.selectFlags.add(cmd, "largest first (name sorts A-Z): "+report.SortFieldNames())
 	layoutFlag(cmd, &opts.Layout)
+	cmd.Flags().BoolVar(&opts.Effective, "effective", false, "also the statistics of the effective weights (scale factors and config multipliers applied; see --help)")
+	cmd.Flags().StringVar(&opts.Config, "config", "", "with --effective: the model's config.json (default: the checkpoint's)")
 	return cmd
 }
 
@@ -86,8 +115,8 @@ func runStats(c *cobra.Command, o *StatsOptions) error {
 	if fi.IsDir() {
 		return runCheckpointStats(c, o)
 	}
-	if o.selectFlags.set() || o.Layout != "" {
-		return usageError("--filter, --sort, --top, --group-by and --layout apply to checkpoint folders, not to single files")
+	if o.selectFlags.set() || o.Layout != "" || o.Effective {
+		return usageError("--filter, --sort, --top, --group-by, --layout and --effective apply to checkpoint folders, not to single files")
 	}
 	return runFileStats(c, o)
 }

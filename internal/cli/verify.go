@@ -19,6 +19,7 @@ type VerifyOptions struct {
 	Path   string
 	Deep   bool
 	Layout string
+	Config string // --config FILE: the model config of the scale-factor check
 }
 
 // NewVerifyCmd builds `ckptinspect verify`. runF, when not nil, replaces
@@ -36,7 +37,9 @@ folders matching the model states' param_shapes), shapes, values (no NaN or
 Inf, exp_avg_sq >= 0, no all-zero moments at step > 0), steps, the bf16
 module weights against the fp32 masters rounded to bf16, and the optimizer
 groups; for ZeRO shards also that every rank's shard is present and each
-parameter's fragments cover it exactly once. --deep also recomputes the CRC-32
+parameter's fragments cover it exactly once; and that every WeSaR scale factor
+(*_alpha) has a known target under the model config (--config FILE, else the
+checkpoint's config.json). --deep also recomputes the CRC-32
 of every zip record.
 
 Exit status: 0 when no check failed (warnings allowed), 1 when one or more
@@ -60,6 +63,7 @@ checks failed, 2 when the checkpoint could not be checked at all.`,
 	opts.addJobs(cmd)
 	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "also recompute the CRC-32 of every zip record, storage bytes included")
 	layoutFlag(cmd, &opts.Layout)
+	cmd.Flags().StringVar(&opts.Config, "config", "", "the model's config.json, for the scale-factor check (default: the checkpoint's)")
 	return cmd
 }
 
@@ -82,8 +86,11 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 		}
 	}
 	bar := progress.New(o.Streams.ErrOut, "verify", total, o.Streams.ErrIsTerminal)
-	r, err := verify.Run(c.Context(), cp, verify.Options{Workers: o.Jobs, Progress: bar.Add, Deep: o.Deep})
+	r, err := verify.Run(c.Context(), cp, verify.Options{Workers: o.Jobs, Progress: bar.Add, Deep: o.Deep, Config: o.Config})
 	bar.Finish()
+	if errors.Is(err, verify.ErrConfig) {
+		return inputError(err)
+	}
 	if err != nil {
 		return err
 	}
@@ -91,7 +98,7 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 		doc.Findings = append(doc.Findings, report.FindingInfo{Check: string(f.Check), Severity: f.Severity.String(), Param: f.Param, File: f.File, Message: f.Message})
 	}
 	doc.Summary = report.VerifySummary{Path: o.Path, Layout: cp.Layout, Tag: cp.Tag, Step: cp.Step, Params: r.Params, Files: r.Files,
-		BytesScanned: r.BytesScanned, Deep: o.Deep, BytesDeep: r.BytesDeep, Errors: r.Errors, Warnings: r.Warnings}
+		BytesScanned: r.BytesScanned, Deep: o.Deep, BytesDeep: r.BytesDeep, Errors: r.Errors, Warnings: r.Warnings, Config: r.Config}
 	return verified(o, doc)
 }
 

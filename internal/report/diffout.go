@@ -37,6 +37,8 @@ func diffState(p *ParamDiff, state string) *StateDiff {
 		return p.ExpAvg
 	case "exp_avg_sq":
 		return p.ExpAvgSq
+	case "effective":
+		return effectiveOfDiff(p)
 	}
 	return nil
 }
@@ -48,7 +50,7 @@ func DiffSortKey(field string) (get func(*ParamDiff) (float64, bool), ascending 
 		return func(p *ParamDiff) (float64, bool) { return float64(p.Numel), true }, false
 	}
 	state, fig, ok := strings.Cut(field, ".")
-	if !ok || !slices.Contains(ckpt.DiffStates(), ckpt.State(state)) {
+	if !ok || !slices.Contains(ckpt.DiffStates(), ckpt.State(state)) && state != "effective" {
 		return nil, false
 	}
 	for _, f := range diffFigures {
@@ -71,6 +73,7 @@ func DiffSortNames() string {
 	for _, s := range ckpt.DiffStates() {
 		names = append(names, string(s)+".{delta_l2,rel_change,cosine,norm_ratio,max_abs_delta}")
 	}
+	names = append(names, "effective.{...} (with --effective)")
 	return strings.Join(names, ", ")
 }
 
@@ -234,6 +237,7 @@ func describeRef(r CheckpointRef) string {
 // WriteDiffText writes a comparison as text tables.
 func WriteDiffText(w io.Writer, doc Diff) error {
 	fmt.Fprintf(w, "A: %s\nB: %s\n\n", describeRef(doc.A), describeRef(doc.B))
+	writeEffectiveDiffNotes(w, doc)
 	if doc.Groups != nil {
 		tw := output.TableWriter{Headers: []string{"group", "params", "|A|", "|B-A|", "rel", "1-cos", "|B|/|A|", "bf16 rel", "m rel", "v rel"}, Align: output.RightAligned(10)}
 		for _, g := range doc.Groups {
@@ -244,6 +248,13 @@ func WriteDiffText(w io.Writer, doc Diff) error {
 			tw.Add(g.Name, strconv.Itoa(g.Params), output.Num(fp.AL2), output.Num(fp.DeltaL2), output.Num(fp.RelChange), oneMinusCos(g.FP32),
 				ratio(fp.NormRatio), relOf(g.BF16), relOf(g.ExpAvg), relOf(g.ExpAvgSq))
 		}
+		effs := make([]*StateDiff, len(doc.Groups))
+		for i, g := range doc.Groups {
+			if g.GroupEffectiveDiff != nil {
+				effs[i] = g.Effective
+			}
+		}
+		addEffectiveDiffColumn(&tw, doc.Effective != nil, effs)
 		if err := tw.WriteText(w); err != nil {
 			return err
 		}
@@ -262,6 +273,11 @@ func WriteDiffText(w io.Writer, doc Diff) error {
 			tw.Add(ShortName(p.Name, 44), shape, output.Num(fp.AL2), output.Num(fp.DeltaL2), output.Num(fp.RelChange), oneMinusCos(p.FP32),
 				ratio(fp.NormRatio), relOf(p.BF16), relOf(p.ExpAvg), relOf(p.ExpAvgSq))
 		}
+		effs := make([]*StateDiff, len(doc.Params))
+		for i := range doc.Params {
+			effs[i] = effectiveOfDiff(&doc.Params[i])
+		}
+		addEffectiveDiffColumn(&tw, doc.Effective != nil, effs)
 		if err := tw.WriteText(w); err != nil {
 			return err
 		}
@@ -272,7 +288,7 @@ func WriteDiffText(w io.Writer, doc Diff) error {
 	for _, st := range []struct {
 		name string
 		d    *StateDiff
-	}{{"fp32", s.Global.FP32}, {"bf16", s.Global.BF16}, {"exp_avg", s.Global.ExpAvg}, {"exp_avg_sq", s.Global.ExpAvgSq}} {
+	}{{"fp32", s.Global.FP32}, {"bf16", s.Global.BF16}, {"exp_avg", s.Global.ExpAvg}, {"exp_avg_sq", s.Global.ExpAvgSq}, {"effective", globalEffective(s.Global)}} {
 		if st.d == nil {
 			continue
 		}
@@ -314,6 +330,14 @@ func WriteDiffText(w io.Writer, doc Diff) error {
 	return nil
 }
 
+// globalEffective returns the global effective comparison, or nil.
+func globalEffective(g GlobalDiff) *StateDiff {
+	if g.GroupEffectiveDiff == nil {
+		return nil
+	}
+	return g.Effective
+}
+
 // diffStateColumns are the CSV columns of one state comparison.
 var diffStateColumns = []string{"compared", "delta_l2", "rel_change", "cosine", "norm_ratio", "a_l2", "b_l2", "max_abs_delta", "pairs", "skipped", "changed"}
 
@@ -346,6 +370,13 @@ func DiffCSV(ps []ParamDiff) *output.TableWriter {
 		}
 		tw.Add(row...)
 	}
+	effs := make([]*StateDiff, len(ps))
+	on := false
+	for i := range ps {
+		effs[i] = effectiveOfDiff(&ps[i])
+		on = on || ps[i].ParamEffectiveDiff != nil
+	}
+	addEffectiveDiffCSV(tw, on, effs)
 	return tw
 }
 
@@ -359,6 +390,14 @@ func DiffGroupCSV(gs []GroupDiff) *output.TableWriter {
 		}
 		tw.Add(row...)
 	}
+	effs := make([]*StateDiff, len(gs))
+	on := false
+	for i, g := range gs {
+		if g.GroupEffectiveDiff != nil {
+			effs[i], on = g.Effective, true
+		}
+	}
+	addEffectiveDiffCSV(tw, on, effs)
 	return tw
 }
 

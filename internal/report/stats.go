@@ -31,6 +31,16 @@ var sortFields = map[string]func(*ParamStats) (float64, bool){
 	"adam.update_to_weight": adamField(func(a *AdamStats) *output.Float { return a.UpdateToWeight }),
 	"nan":                   func(p *ParamStats) (float64, bool) { return float64(countAll(p, "nan")), true },
 	"inf":                   func(p *ParamStats) (float64, bool) { return float64(countAll(p, "inf")), true },
+	"effective.update_to_weight": func(p *ParamStats) (float64, bool) {
+		if p.ParamEffective == nil || p.EffectiveUpdateToWeight == nil {
+			return 0, false
+		}
+		return float64(*p.EffectiveUpdateToWeight), true
+	},
+	"effective.l2":     statField(effectiveStats, "l2"),
+	"effective.rms":    statField(effectiveStats, "rms"),
+	"effective.absmax": statField(effectiveStats, "absmax"),
+	"effective.std":    statField(effectiveStats, "std"),
 }
 
 func statField(state func(*ParamStats) *Stats, field string) func(*ParamStats) (float64, bool) {
@@ -59,6 +69,14 @@ func statField(state func(*ParamStats) *Stats, field string) func(*ParamStats) (
 		}
 		return float64(*f), true
 	}
+}
+
+// effectiveStats returns the effective statistics of a parameter, or nil.
+func effectiveStats(p *ParamStats) *Stats {
+	if p.ParamEffective == nil {
+		return nil
+	}
+	return p.Effective
 }
 
 func adamField(get func(*AdamStats) *output.Float) func(*ParamStats) (float64, bool) {
@@ -277,6 +295,7 @@ func GroupTable(gs []GroupStats, csv bool) *output.TableWriter {
 		tw.Add(g.Name, strconv.Itoa(g.Params), cnt(g.Numel), num(g.WeightNorm), num(g.WeightRMS), num(g.ExpAvgRMS),
 			num(g.ExpAvgSqMean), num(g.BF16RMS), num(g.UpdateRMS), num(g.UpdateToWeight), cnt(g.NaN), cnt(g.Inf))
 	}
+	addEffectiveGroupColumn(tw, gs, csv)
 	return tw
 }
 
@@ -310,6 +329,7 @@ func ParamCSV(ps []ParamStats) *output.TableWriter {
 		}
 		tw.Add(row...)
 	}
+	addEffectiveCSV(tw, ps)
 	return tw
 }
 
@@ -360,6 +380,7 @@ func WriteStatsText(w io.Writer, doc CheckpointStats) error {
 	for _, n := range ci.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
+	writeEffectiveNotes(w, doc)
 	fmt.Fprintln(w)
 	if doc.Groups != nil {
 		if err := GroupTable(doc.Groups, false).WriteText(w); err != nil {
@@ -391,6 +412,7 @@ func WriteStatsText(w io.Writer, doc CheckpointStats) error {
 				scales = append(scales, p)
 			}
 		}
+		addEffectiveColumn(&tw, doc, ps)
 		if err := tw.WriteText(w); err != nil {
 			return err
 		}
@@ -428,6 +450,9 @@ func WriteStatsText(w io.Writer, doc CheckpointStats) error {
 	fmt.Fprintf(w, "global norms: weights %s, bf16 %s, exp_avg %s, exp_avg_sq %s; NaN %s, Inf %s\n",
 		output.NumF(float64(s.WeightNorm)), output.NumF(float64(s.BF16Norm)), output.NumF(float64(s.ExpAvgNorm)),
 		output.NumF(float64(s.ExpAvgSqNorm)), output.Count(s.NaN), output.Count(s.Inf))
+	if s.SummaryEffective != nil {
+		fmt.Fprintf(w, "effective weights: global norm %s\n", output.NumF(float64(s.EffectiveNorm)))
+	}
 	return nil
 }
 

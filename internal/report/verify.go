@@ -35,6 +35,9 @@ type VerifySummary struct {
 	BytesDeep    int64  `json:"bytes_deep"`
 	Errors       int    `json:"errors"`
 	Warnings     int    `json:"warnings"`
+	// Config names the model config the scale factors were checked under
+	// ("" when none was found: only their names were checked).
+	Config string `json:"config"`
 	// OK is true when there is no error (warnings allowed).
 	OK bool `json:"ok"`
 }

@@ -4,12 +4,14 @@ tensors `ckptinspect export --to llama` must write.
 
 Usage (from the repository root):
   /usr/bin/python3 testdata/gen/gen_wesar.py --rms-type llama|gemma --out DIR [--seed N]
-      [--zero-shards] [--safetensors DIR2] [size options of gen_universal.py]
+      [--zero-shards] [--safetensors DIR2] [--drift-steps N --drift-out DIR3]
+      [size options of gen_universal.py]
 
 Bundled fixtures (deterministic; re-running gives byte-identical files):
   /usr/bin/python3 testdata/gen/gen_wesar.py --rms-type llama --out testdata/wesar-llama --seed 5 \\
       --zero-shards --safetensors testdata/wesar-llama-st
-  /usr/bin/python3 testdata/gen/gen_wesar.py --rms-type gemma --out testdata/wesar-gemma --seed 6
+  /usr/bin/python3 testdata/gen/gen_wesar.py --rms-type gemma --out testdata/wesar-gemma --seed 6 \\
+      --drift-steps 3 --drift-out testdata/wesar-gemma-drift
 
 The checkpoint is written by gen_universal.py (same layout, same helpers: DIR/checkpoint-<step>/
 with a universal checkpoint, optionally ZeRO-2 shards of the same weights), with two things
@@ -34,7 +36,22 @@ Besides gen_universal's DIR.golden.json (raw statistics) it writes:
                              statistics of the float32 values.
 --safetensors DIR2 also writes DIR2/model.safetensors (the fp32 master weights under the model's
 own names, embedding and lm_head with their padded vocabulary rows) and DIR2/config.json: a
-weights-only input for export.
+weights-only input for export; and DIR2.effective.golden.json, the effective statistics of its
+tensors (as DIR.effective.golden.json, over the padded vocabulary rows too, no AdamW figures).
+
+--drift-steps N --drift-out DIR3 also writes a later checkpoint B = DIR3/checkpoint-<step + N>/ of
+the same model: N steps of AdamW from DIR's checkpoint A, as testdata/gen/gen_drift.py trains
+(synthetic gradients; the scale factors are trained too, so their values differ between A and
+B), under the same config; and DIR3.effective-diff.golden.json, the float64 comparison of the
+effective fp32 weights of A and B, each side under its own scale factors:
+
+  {"a": {"path", "step"}, "b": {"path", "step"},
+   "params": [{"name", "state": "fp32", "scale_a", "scale_b", "offset_a", "offset_b", "effective": PAIR}],
+   "summary": {"params_compared", "effective": PAIR}}
+
+PAIR is gen_drift.py's (pairs, changed, a_l2, b_l2, delta_l2, max_abs_delta, rel_change, cosine,
+norm_ratio over the pairs (scale_a * (a + offset_a), scale_b * (b + offset_b)) where both are
+finite; the summary's adds up every parameter's sums).
 """
 
 import argparse
@@ -53,6 +70,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import ckptmodel as cm  # noqa: E402
+import gen_drift  # noqa: E402
 import gen_safetensors  # noqa: E402
 import gen_universal  # noqa: E402
 import tdlib  # noqa: E402
@@ -259,7 +277,59 @@ def parse_args(argv=None):
     p.add_argument("--dp", type=int, default=2)
     p.add_argument("--zero-shards", action="store_true")
     p.add_argument("--safetensors", help="also write a weights-only safetensors input here")
+    p.add_argument("--drift-steps", type=int, default=0, help="also write a checkpoint this many AdamW steps later")
+    p.add_argument("--drift-out", help="where the later checkpoint goes (with --drift-steps)")
     return p.parse_args(argv)
+
+
+def effective_params(specs, udir):
+    """{name: fp32 tensor} and {alpha name: value} of a universal checkpoint's zero/ folder."""
+    weights = OrderedDict()
+    for name, _, _, _ in specs:
+        weights[name] = torch.load(os.path.join(udir, "zero", name, "fp32.pt"))["param"]
+    alphas = OrderedDict((n, float(w.reshape(-1)[0])) for n, w in weights.items() if n.endswith("_alpha"))
+    return weights, alphas
+
+
+def drift(a, uargs, specs, cfg, ck_a):
+    """Writes B, a.drift_steps AdamW steps after A (ck_a), and the golden of the effective diff."""
+    out = a.drift_out.rstrip("/")
+    step_b = a.step + a.drift_steps
+    ub = uargs[:]
+    ub[ub.index("--out") + 1] = out
+    ub[ub.index("--step") + 1] = str(step_b)
+    i = ub.index("--golden")
+    del ub[i:i + 2]
+    ua = gen_universal.parse_args(ub)
+    da = argparse.Namespace(steps=a.drift_steps, drift=1.0, drift_seed=a.seed + 100, freeze=None)
+    udir_a = os.path.join(ck_a, f"global_step{a.step}_universal")
+    trained = gen_drift.train(da, ua, specs, udir_a, a.step)
+    orig = (cm.gen_fp32, cm.gen_moments)
+    cm.gen_fp32 = lambda seed, name, shape, kind, layers, vocab=None: trained[name][0]
+    cm.gen_moments = lambda seed, name, shape, kind, vocab=None: trained[name][1:]
+    gen_universal.main(ub)
+    cm.gen_fp32, cm.gen_moments = orig
+
+    ck_b = os.path.join(out, f"checkpoint-{step_b}")
+    wa, aa = effective_params(specs, udir_a)
+    wb, ab = effective_params(specs, os.path.join(ck_b, f"global_step{step_b}_universal"))
+    params, total = [], None
+    for name, _, _, _ in specs:
+        fa, off_a = multiplier(name, cfg, aa)
+        fb, off_b = multiplier(name, cfg, ab)
+        sa, sb = product(fa), product(fb)
+        ea = torch.from_numpy(np.asarray(effective(wa[name], sa, off_a)))
+        eb = torch.from_numpy(np.asarray(effective(wb[name], sb, off_b)))
+        sums = gen_drift.pair(ea, eb)
+        total = gen_drift.merge(total, sums)
+        params.append(OrderedDict([("name", name), ("state", "fp32"), ("scale_a", sa), ("scale_b", sb),
+                                   ("offset_a", off_a), ("offset_b", off_b),
+                                   ("effective", gen_drift.figures(sums))]))
+    tdlib.write_json(out + ".effective-diff.golden.json", OrderedDict([
+        ("a", OrderedDict([("path", ck_a), ("step", a.step)])), ("b", OrderedDict([("path", ck_b), ("step", step_b)])),
+        ("params", params),
+        ("summary", OrderedDict([("params_compared", len(params)), ("effective", gen_drift.figures(total))]))]))
+    print(f"drift: {ck_b}, golden {out}.effective-diff.golden.json")
 
 
 def main(argv=None):
@@ -338,7 +408,20 @@ def main(argv=None):
         with open(os.path.join(a.safetensors, "config.json"), "w") as f:
             json.dump(cfg, f, indent=2)
             f.write("\n")
+        st_params = []
+        for name, w in full.items():  # the safetensors tensors, padded vocabulary rows included
+            fs, off = multiplier(name, cfg, alphas)
+            s = product(fs)
+            st = tdlib.stats_real(effective(w, s, off))
+            st_params.append(OrderedDict([("name", name), ("scale", s), ("offset", off),
+                                          ("effective", OrderedDict([("dtype", "float32"), ("shape", list(w.shape))]
+                                                                    + list(st.items())))]))
+        tdlib.write_json(a.safetensors.rstrip("/") + ".effective.golden.json", OrderedDict([
+            ("config", settings), ("alphas", alphas), ("params", st_params)]))
         print(f"safetensors: {a.safetensors}")
+
+    if a.drift_steps:
+        drift(a, uargs, specs, cfg, ck)
     print(f"goldens: {out}.effective.golden.json, {out}.export.golden.json")
 
 

@@ -31,7 +31,8 @@ $PY testdata/gen/gen_universal.py --out testdata/zero3-dp3 \
 $PY testdata/gen/gen_resume.py --out testdata/resume
 $PY testdata/gen/gen_safetensors.py
 $PY testdata/gen/gen_scan.py
-rm -rf testdata/wesar-llama testdata/wesar-llama-st testdata/wesar-gemma
+rm -rf testdata/wesar-llama testdata/wesar-llama-st testdata/wesar-gemma testdata/wesar-gemma-drift
 $PY testdata/gen/gen_wesar.py --rms-type llama --out testdata/wesar-llama --seed 5 \
     --zero-shards --safetensors testdata/wesar-llama-st
-$PY testdata/gen/gen_wesar.py --rms-type gemma --out testdata/wesar-gemma --seed 6
+$PY testdata/gen/gen_wesar.py --rms-type gemma --out testdata/wesar-gemma --seed 6 \
+    --drift-steps 3 --drift-out testdata/wesar-gemma-drift
