@@ -20,6 +20,14 @@ type ScanOptions struct {
 	// Compare reads each parameter's fp32 master and bf16 module weights
 	// together and compares them (ParamResult.Master).
 	Compare bool
+	// Prev, when set, is an earlier checkpoint of the same model: each
+	// parameter's fp32 master weight is compared with the fp32 master
+	// weight of the parameter of the same name in Prev, the two read
+	// together in the same pass as the statistics, so that a run of
+	// checkpoints is measured in one pass per neighbouring pair
+	// (ParamResult.Delta). With Compare too, the fp32 weight is read once
+	// more for the comparison with Prev.
+	Prev *Checkpoint
 	// Effective, when set, gives the multiplier of a parameter's weight
 	// (yulan.Resolve's), or false for a parameter without one: the scan
 	// then also measures the effective weight Scale·(w + Offset) of w, the
@@ -40,6 +48,9 @@ type ScanOptions struct {
 type Result struct {
 	Params  []*ParamResult // in the checkpoint's parameter order
 	Summary Summary
+	// DeltaTotal adds up the sums of every parameter's Delta that was
+	// compared (nil without ScanOptions.Prev).
+	DeltaTotal *StateDiff
 }
 
 // ParamResult holds the measurements of one parameter. A nil statistics
@@ -58,6 +69,11 @@ type ParamResult struct {
 	// the module's dtype (with ScanOptions.Compare, when both exist and
 	// their shapes allow: equal, or the module having extra padding rows).
 	Master *tensor.Comparison
+	// Delta compares the fp32 master weight with ScanOptions.Prev's (A =
+	// Prev, B = this checkpoint), as [Diff] does; nil without Prev, or
+	// when either side has no fp32 weight. When the shapes differ,
+	// Delta.Compared is false and nothing was compared.
+	Delta *StateDiff
 	// Effective measures the effective weight (with ScanOptions.Effective,
 	// for a parameter with a known multiplier and a weight).
 	Effective *Effective
@@ -159,6 +175,7 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 			pr.Err = err
 		}
 	}
+	prev := prevParams(opt.Prev)
 	for _, p := range c.Params {
 		if opt.Filter != nil && !opt.Filter(p) {
 			continue
@@ -174,9 +191,19 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 			t   *Tensor
 			dst **tensor.Stats
 		}{{p.FP32, &pr.FP32}, {p.BF16, &pr.BF16}}
+		measured := false // the fp32 statistics have a task
 		if opt.Compare && comparable(p.FP32, p.BF16) {
 			tasks = append(tasks, weightsTask(p, pr, eff.forState(FP32), fail))
-			weights = nil
+			weights, measured = nil, true
+		}
+		// Effective values accumulated from the fp32 weight keep their own
+		// task; the delta task then only compares.
+		measured = measured || eff.forState(FP32) != nil
+		if t := deltaTask(p, prev[p.Name], pr, !measured, fail); t != nil {
+			tasks = append(tasks, t)
+			if !measured {
+				weights = weights[1:] // the delta task measures the fp32 weight
+			}
 		}
 		for _, st := range weights {
 			if st.t == nil {
@@ -232,6 +259,9 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 		}
 	}
 	res.Summary = summarize(c, res.Params, res.Summary.BytesScanned)
+	if opt.Prev != nil {
+		res.DeltaTotal = deltaTotal(res.Params)
+	}
 	return res, nil
 }
 

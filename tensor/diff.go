@@ -58,11 +58,29 @@ const pairBlock = 512
 //	}
 //
 // with the sums taken per block of 512 pairs and the block sums added up, so
-// rounding errors grow more slowly than with one running sum. A pair with a
-// NaN or infinite element only counts in Numel. For float64 elements beyond
-// about 1e154 in magnitude a square overflows to +Inf; every narrower dtype
-// is safe. The ranges must lie within the views (else it panics).
+// rounding errors grow more slowly than with one running sum (when both
+// ranges are contiguous float32, each block is summed in two interleaved
+// partial sums: the same figures up to the order of the additions). A pair
+// with a NaN or infinite element only counts in Numel. For float64 elements
+// beyond about 1e154 in magnitude a square overflows to +Inf; every
+// narrower dtype is safe. The ranges must lie within the views (else it
+// panics).
 func DiffPairs(a, b *View, aLo, bLo, n int64) PairSums {
+	if a.DType == Float32 && b.DType == Float32 && n > 0 {
+		if aLo < 0 || bLo < 0 || aLo+n > a.Numel() || bLo+n > b.Numel() {
+			panic("tensor: DiffPairs range outside its view")
+		}
+		if x, ok := a.contiguousRange(aLo, n); ok {
+			if y, ok := b.contiguousRange(bLo, n); ok {
+				return diffFloat32(x, y)
+			}
+		}
+	}
+	return diffPairsRef(a, b, aLo, bLo, n)
+}
+
+// diffPairsRef is DiffPairs' loop for any dtypes and strides.
+func diffPairsRef(a, b *View, aLo, bLo, n int64) PairSums {
 	var s PairSums
 	var ba, bb [pairBlock]float64
 	for done := int64(0); done < n; {

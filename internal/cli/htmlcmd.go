@@ -18,6 +18,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/series"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
@@ -34,6 +35,7 @@ type ReportOptions struct {
 	Top       int
 	Layout    string // forces the checkpoints' layout ("" detects)
 	Force     bool   // report on checkpoints of different models
+	Cache     string // series: the cache folder of package series ("" for none)
 }
 
 // NewReportCmd builds `ckptinspect report`. runF, when not nil, replaces
@@ -63,10 +65,20 @@ Each checkpoint is read once in full (the statistics of stats --group-by layer);
 then each consecutive pair's fp32 weights are compared (one more read of the
 fp32 weights), and the --hist tensor is binned over the range the statistics
 gave (one more read of that tensor). Standard output gets the summary table
-(--format table, csv or json: json prints all the report's data).`,
+(--format table, csv or json: json prints all the report's data).
+
+With three checkpoints or more (a Trainer output_dir, a DeepSpeed save folder,
+or checkpoints one by one, as for series), the report draws the run against
+step instead: per kind of parameter, small multiples of weight RMS,
+update-to-weight ratio, relative change and moment RMS (a line per layer,
+coloured by depth); layer × kind heatmaps at the latest step; the scale
+factors; and with --hist a histogram per checkpoint over its own range (log
+bins for exp_avg_sq). It is measured as series measures it (one pass per
+checkpoint; --cache as for series); --top is not used.`,
 		Example: `  ckptinspect report -o report.html checkpoint-1000 checkpoint-2000 checkpoint-3000
   ckptinspect report -o report.html testdata/sample/checkpoint-120 --hist model.layers.0.mlp.down_proj.weight
-  ckptinspect report -o report.html run/checkpoint-* --hist lm_head.weight --hist-state exp_avg --top 20`,
+  ckptinspect report -o report.html run/checkpoint-* --hist lm_head.weight --hist-state exp_avg --top 20
+  ckptinspect report -o run.html output_dir/ --hist model.layers.0.mlp.down_proj.weight --cache ~/.cache/ckptinspect`,
 		Args: args("CHECKPOINT..."),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Paths = args
@@ -103,6 +115,7 @@ gave (one more read of that tensor). Standard output gets the summary table
 	cmd.Flags().IntVar(&opts.Top, "top", 12, "most changed parameters shown per pair of checkpoints")
 	layoutFlag(cmd, &opts.Layout)
 	forceFlag(cmd, &opts.Force)
+	cmd.Flags().StringVar(&opts.Cache, "cache", "", "with 3 checkpoints or more: keep each checkpoint's figures in this folder (as series --cache)")
 	return cmd
 }
 
@@ -132,6 +145,20 @@ func stateStats(pr *ckpt.ParamResult, state string) *tensor.Stats {
 }
 
 func runReport(c *cobra.Command, o *ReportOptions) error {
+	if err := precheckOutput(o.Output); err != nil {
+		return err
+	}
+	cands, err := series.Find(o.Paths, o.Layout)
+	if err != nil {
+		return inputError(err)
+	}
+	if len(cands) >= seriesReportMin {
+		return runSeriesReport(c, o)
+	}
+	o.Paths = o.Paths[:0]
+	for _, cd := range cands {
+		o.Paths = append(o.Paths, cd.Path)
+	}
 	notes, err := precheckReport(o)
 	if err != nil {
 		return err

@@ -18,17 +18,6 @@ import (
 // It returns notes for the report: the parameters some checkpoints lack,
 // and what differs between models compared with --force.
 func precheckReport(o *ReportOptions) ([]string, error) {
-	if fi, err := os.Stat(o.Output); err == nil && fi.IsDir() {
-		return nil, inputError(fmt.Errorf("cannot write %s: it is a folder", o.Output))
-	}
-	if o.Output != "-" && !special(o.Output) {
-		f, err := os.CreateTemp(filepath.Dir(o.Output), "."+filepath.Base(o.Output)+".*")
-		if err != nil {
-			return nil, outputError(o.Output, err)
-		}
-		f.Close()
-		os.Remove(f.Name())
-	}
 	var notes []string
 	var first *ckpt.Checkpoint
 	hist := o.Hist == ""
@@ -119,4 +108,21 @@ func outputError(path string, err error) error {
 		return inputError(fmt.Errorf("cannot write %s: folder %s does not exist", path, filepath.Dir(path)))
 	}
 	return inputError(fmt.Errorf("cannot write %s: %w", path, err))
+}
+
+// precheckOutput makes sure the report can be written to out before
+// anything is read: not a folder, and a file can be created beside it.
+func precheckOutput(out string) error {
+	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+		return inputError(fmt.Errorf("cannot write %s: it is a folder", out))
+	}
+	if out != "-" && !special(out) {
+		f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
+		if err != nil {
+			return outputError(out, err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
+	return nil
 }

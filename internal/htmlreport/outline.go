@@ -14,7 +14,7 @@ type ChartOutline struct {
 	ID, Title  string
 	AxisLabels []string // the axis titles
 	Legend     []string // the legend entries
-	Marks      int      // data marks: points, bars, histogram outlines
+	Marks      int      // data marks: points, bars, histogram outlines, heatmap cells
 }
 
 // Outline parses a report written by [Write] — which is well-formed XML as
@@ -66,6 +66,7 @@ func Outline(html []byte) ([]ChartOutline, error) {
 			switch {
 			case within("marker") && !within("legend") && (t.Name.Local == "circle" || t.Name.Local == "rect" || t.Name.Local == "path"),
 				within("bars") && t.Name.Local == "rect",
+				within("cells") && t.Name.Local == "rect",
 				classOf(t) == "hist":
 				cur.Marks++
 			}

@@ -16,6 +16,7 @@ package htmlreport
 
 import (
 	"fmt"
+	"html/template"
 	"io"
 	"math"
 	"regexp"
@@ -78,40 +79,36 @@ type HistSeries struct {
 }
 
 // Write renders r as one HTML document.
+// Write renders r as one HTML document.
 func Write(w io.Writer, r *Report) error {
-	var b strings.Builder
 	title := r.Title
 	if title == "" {
 		title = "ckptinspect report"
 	}
-	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n")
-	b.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n")
-	fmt.Fprintf(&b, "<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n", esc(title), css)
-	fmt.Fprintf(&b, "<header><h1>%s</h1><p class=\"sub\">%s</p></header>\n", esc(title), esc(subtitle(r)))
-	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "<p class=\"note\">%s</p>\n", esc(n))
-	}
-	writeSummary(&b, r)
+	p := &page{Title: title, Sub: subtitle(r), Notes: r.Notes}
+	p.Secs = append(p.Secs, summarySection(r))
 	cats := layerCategories(r)
-	b.WriteString("<section id=\"layers\"><h2>By layer</h2>\n<p class=\"explain\">Layers in depth order: the embedding, the transformer layers, the final norm and the head. Each figure is over all the elements of the layer's parameters.</p>\n<div class=\"charts\">\n")
-	figure(&b, (&lineChart{id: "weight-rms", title: "Weight RMS by layer", xLabel: "depth (layer)", yLabel: "fp32 weight RMS (log)",
-		categories: shortCategories(cats), series: checkpointSeries(r, cats, func(g report.GroupStats) *output.Float { return g.WeightRMS }), logY: true}).render(),
-		"Root mean square of the fp32 master weights of each layer.")
-	figure(&b, (&lineChart{id: "update-ratio", title: "AdamW update-to-weight ratio by layer", xLabel: "depth (layer)", yLabel: "lr·RMS(update) / RMS(weight) (log)",
-		categories: shortCategories(cats), series: checkpointSeries(r, cats, func(g report.GroupStats) *output.Float { return g.UpdateToWeight }), logY: true}).render(),
-		"The step the optimizer's state asks for, relative to the weights: u = m̂/(√v̂+ε), ratio = RMS(lr·u)/RMS(w) over the layer.")
-	figure(&b, momentChart(r, cats), "Solid: RMS of exp_avg (first moment). Dashed: √(mean of exp_avg_sq), the RMS of √v (second moment).")
-	if len(r.Changes) > 0 {
-		figure(&b, layerChangeChart(r, cats), "‖W_b − W_a‖ / ‖W_a‖ of the fp32 weights of each layer, between consecutive checkpoints.")
+	short := shortCategories(cats)
+	layers := section{ID: "layers", Title: "By layer",
+		Explain: []template.HTML{"Layers in depth order: the embedding, the transformer layers, the final norm and the head. Each figure is over all the elements of the layer's parameters."}}
+	figs := []figure{
+		{(&lineChart{id: "weight-rms", title: "Weight RMS by layer", xLabel: "depth (layer)", yLabel: "fp32 weight RMS (value, log scale)",
+			categories: short, series: checkpointSeries(r, cats, func(g report.GroupStats) *output.Float { return g.WeightRMS }), logY: true}).build(),
+			"Root mean square of the fp32 master weights of each layer."},
+		{(&lineChart{id: "update-ratio", title: "AdamW update-to-weight ratio by layer", xLabel: "depth (layer)", yLabel: "lr·RMS(update) / RMS(weight) (ratio, log scale)",
+			categories: short, series: checkpointSeries(r, cats, func(g report.GroupStats) *output.Float { return g.UpdateToWeight }), logY: true}).build(),
+			"The step the optimizer's state asks for, relative to the weights: u = m̂/(√v̂+ε), ratio = RMS(lr·u)/RMS(w) over the layer."},
+		{momentChart(r, cats), "Solid: RMS of exp_avg (first moment). Dashed: √(mean of exp_avg_sq), the RMS of √v (second moment)."},
 	}
-	b.WriteString("</div></section>\n")
-	writeScales(&b, r)
-	writeChanges(&b, r)
-	writeHist(&b, r)
-	b.WriteString(footer)
-	b.WriteString("</body>\n</html>\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	if len(r.Changes) > 0 {
+		figs = append(figs, figure{layerChangeChart(r, cats), "‖W_b − W_a‖ / ‖W_a‖ of the fp32 weights of each layer, between consecutive checkpoints."})
+	}
+	layers.Blocks = append(layers.Blocks, figures(false, figs...))
+	p.Secs = append(p.Secs, layers, scalesSection(r), changesSection(r))
+	if r.Hist != nil {
+		p.Secs = append(p.Secs, histSection(r))
+	}
+	return p.render(w)
 }
 
 func subtitle(r *Report) string {
@@ -124,15 +121,6 @@ func subtitle(r *Report) string {
 		return fmt.Sprintf("1 checkpoint (%s), %s", first, r.Checkpoints[0].Stats.Checkpoint.Path)
 	}
 	return fmt.Sprintf("%d checkpoints, %s to %s, ordered by step", n, first, last)
-}
-
-// figure writes a chart in a figure with a caption; nothing for an empty
-// chart.
-func figure(b *strings.Builder, svg, caption string) {
-	if svg == "" {
-		return
-	}
-	fmt.Fprintf(b, "<figure>%s<figcaption>%s</figcaption></figure>\n", svg, esc(caption))
 }
 
 // layerCategories lists the layer groups of every checkpoint, in depth
@@ -177,14 +165,20 @@ func val(f *output.Float) float64 {
 	return float64(*f)
 }
 
+// nans returns n NaN values.
+func nans(n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = math.NaN()
+	}
+	return out
+}
+
 // checkpointSeries returns a series per checkpoint of a per-layer figure.
-func checkpointSeries(r *Report, cats []string, get func(report.GroupStats) *output.Float) []series {
-	var out []series
+func checkpointSeries(r *Report, cats []string, get func(report.GroupStats) *output.Float) []curve {
+	var out []curve
 	for i, c := range r.Checkpoints {
-		s := series{name: c.Label, color: seriesColor(i, len(r.Checkpoints)), marker: i, values: make([]float64, len(cats))}
-		for k := range s.values {
-			s.values[k] = math.NaN()
-		}
+		s := curve{name: c.Label, color: seriesColor(i, len(r.Checkpoints)), marker: i, values: nans(len(cats))}
 		for _, g := range c.Stats.Groups {
 			if k := slices.Index(cats, g.Name); k >= 0 {
 				s.values[k] = val(get(g))
@@ -195,7 +189,7 @@ func checkpointSeries(r *Report, cats []string, get func(report.GroupStats) *out
 	return out
 }
 
-func momentChart(r *Report, cats []string) string {
+func momentChart(r *Report, cats []string) *svgChart {
 	m := checkpointSeries(r, cats, func(g report.GroupStats) *output.Float { return g.ExpAvgRMS })
 	v := checkpointSeries(r, cats, func(g report.GroupStats) *output.Float {
 		if g.ExpAvgSqMean == nil {
@@ -204,7 +198,7 @@ func momentChart(r *Report, cats []string) string {
 		x := output.Float(math.Sqrt(float64(*g.ExpAvgSqMean)))
 		return &x
 	})
-	var all []series
+	var all []curve
 	var legend []legendEntry
 	for i := range m {
 		m[i].name = m[i].name + " exp_avg"
@@ -212,17 +206,14 @@ func momentChart(r *Report, cats []string) string {
 		all = append(all, m[i], v[i])
 		legend = append(legend, legendEntry{name: m[i].name, color: m[i].color, marker: i}, legendEntry{name: v[i].name, color: v[i].color, dashed: true, marker: i})
 	}
-	return (&lineChart{id: "moments", title: "Adam moment RMS by layer", xLabel: "depth (layer)", yLabel: "RMS (log)",
-		categories: shortCategories(cats), series: all, logY: true, legend: legend}).render()
+	return (&lineChart{id: "moments", title: "Adam moment RMS by layer", xLabel: "depth (layer)", yLabel: "RMS (gradient units, log scale)",
+		categories: shortCategories(cats), series: all, logY: true, legend: legend}).build()
 }
 
-func layerChangeChart(r *Report, cats []string) string {
-	var ss []series
+func layerChangeChart(r *Report, cats []string) *svgChart {
+	var ss []curve
 	for i, ch := range r.Changes {
-		s := series{name: ch.Label, color: seriesColor(i+1, len(r.Checkpoints)), marker: i + 1, values: make([]float64, len(cats))}
-		for k := range s.values {
-			s.values[k] = math.NaN()
-		}
+		s := curve{name: ch.Label, color: seriesColor(i+1, len(r.Checkpoints)), marker: i + 1, values: nans(len(cats))}
 		for _, g := range ch.Diff.Groups {
 			if k := slices.Index(cats, g.Name); k >= 0 && g.FP32 != nil {
 				s.values[k] = val(g.FP32.RelChange)
@@ -230,16 +221,20 @@ func layerChangeChart(r *Report, cats []string) string {
 		}
 		ss = append(ss, s)
 	}
-	return (&lineChart{id: "layer-change", title: "Relative weight change by layer", xLabel: "depth (layer)", yLabel: "‖ΔW‖ / ‖W‖ (log)",
-		categories: shortCategories(cats), series: ss, logY: true}).render()
+	return (&lineChart{id: "layer-change", title: "Relative weight change by layer", xLabel: "depth (layer)", yLabel: "‖ΔW‖ / ‖W‖ (ratio, log scale)",
+		categories: shortCategories(cats), series: ss, logY: true}).build()
 }
 
 // scaleRE splits the name of a per-layer scale factor into its layer and
 // its kind (q_proj_alpha, gate_up_proj_alpha, ...).
 var scaleRE = regexp.MustCompile(`(?:^|\.)layers\.(\d+)\.(?:self_attn\.|mlp\.)?(.+)$`)
 
-func writeScales(b *strings.Builder, r *Report) {
-	b.WriteString("<section id=\"scales\"><h2>Scale factors</h2>\n")
+const scalesExplain template.HTML = "Re-parameterisation scale factors (one-element <code>*_alpha</code> parameters, YuLan-Mini's WeSaR): each multiplies a projection's output, the MLP input or output, or a norm's output."
+
+const noScales template.HTML = "No scale factors (one-element <code>*_alpha</code> parameters, as YuLan-Mini's WeSaR re-parameterisation adds) in these checkpoints."
+
+func scalesSection(r *Report) section {
+	sec := section{ID: "scales", Title: "Scale factors"}
 	type key struct {
 		ckpt int
 		kind string
@@ -268,27 +263,24 @@ func writeScales(b *strings.Builder, r *Report) {
 				continue
 			}
 			if global[p.Name] == nil {
-				global[p.Name] = make([]float64, len(r.Checkpoints))
-				for j := range global[p.Name] {
-					global[p.Name][j] = math.NaN()
-				}
+				global[p.Name] = nans(len(r.Checkpoints))
 				globalNames = append(globalNames, p.Name)
 			}
 			global[p.Name][i] = float64(*p.ScaleValue)
 		}
 	}
 	if len(kinds) == 0 && len(globalNames) == 0 {
-		b.WriteString("<p class=\"explain\">No scale factors (one-element <code>*_alpha</code> parameters, as YuLan-Mini's WeSaR re-parameterisation adds) in these checkpoints.</p></section>\n")
-		return
+		sec.Explain = []template.HTML{noScales}
+		return sec
 	}
-	b.WriteString("<p class=\"explain\">Re-parameterisation scale factors (one-element <code>*_alpha</code> parameters, YuLan-Mini's WeSaR): each multiplies a projection's output, the MLP input or output, or a norm's output.</p>\n")
+	sec.Explain = []template.HTML{scalesExplain}
 	if len(kinds) > 0 {
 		last := len(r.Checkpoints) - 1
 		cats := make([]string, layers)
 		for i := range cats {
 			cats[i] = strconv.Itoa(i)
 		}
-		var ss []series
+		var ss []curve
 		var legend []legendEntry
 		shown := []int{last}
 		if last > 0 {
@@ -297,7 +289,7 @@ func writeScales(b *strings.Builder, r *Report) {
 		for ki, kind := range kinds {
 			color := palette[ki%len(palette)]
 			for _, ck := range shown {
-				s := series{name: kind + " (" + r.Checkpoints[ck].Label + ")", color: color, dashed: ck != last, values: make([]float64, layers)}
+				s := curve{name: kind + " (" + r.Checkpoints[ck].Label + ")", color: color, dashed: ck != last, values: make([]float64, layers)}
 				for l := range s.values {
 					v, ok := values[key{ck, kind}][l]
 					if !ok {
@@ -314,27 +306,24 @@ func writeScales(b *strings.Builder, r *Report) {
 			legend = append(legend, legendEntry{name: "dashed: " + r.Checkpoints[0].Label, color: "#777777", dashed: true})
 			caption = "Solid: " + r.Checkpoints[last].Label + "; dashed: " + r.Checkpoints[0].Label + "."
 		}
-		b.WriteString("<div class=\"charts\">\n")
-		figure(b, (&lineChart{id: "scales", title: "Scale factors by layer", xLabel: "layer", yLabel: "value",
-			categories: cats, series: ss, legend: legend}).render(), caption)
-		b.WriteString("</div>\n")
+		sec.Blocks = append(sec.Blocks, figures(false, figure{(&lineChart{id: "scales", title: "Scale factors by layer", xLabel: "layer (index)", yLabel: "value (multiplier)",
+			categories: cats, series: ss, legend: legend}).build(), caption}))
 	}
 	if len(globalNames) > 0 {
-		b.WriteString("<table class=\"scales\"><thead><tr><th>scale factor</th>")
+		t := &table{Class: "scales", Head: []string{"scale factor"}}
 		for _, c := range r.Checkpoints {
-			fmt.Fprintf(b, "<th>%s</th>", esc(c.Label))
+			t.Head = append(t.Head, c.Label)
 		}
-		b.WriteString("</tr></thead><tbody>\n")
 		for _, n := range globalNames {
-			fmt.Fprintf(b, "<tr><td class=\"name\">%s</td>", esc(n))
+			row := []cell{{Text: n, Class: "name"}}
 			for _, v := range global[n] {
-				fmt.Fprintf(b, "<td>%s</td>", fmtVal(v))
+				row = append(row, cell{Text: fmtVal(v)})
 			}
-			b.WriteString("</tr>\n")
+			t.Rows = append(t.Rows, row)
 		}
-		b.WriteString("</tbody></table>\n")
+		sec.Blocks = append(sec.Blocks, block{Table: t})
 	}
-	b.WriteString("</section>\n")
+	return sec
 }
 
 func fmtVal(v float64) string {
@@ -354,17 +343,17 @@ func ratioLabel(f *output.Float) string {
 	return strconv.FormatFloat(float64(*f), 'g', 6, 64)
 }
 
-func writeChanges(b *strings.Builder, r *Report) {
-	b.WriteString("<section id=\"changes\"><h2>Parameters that changed most</h2>\n")
+func changesSection(r *Report) section {
+	sec := section{ID: "changes", Title: "Parameters that changed most"}
 	if len(r.Changes) == 0 {
-		b.WriteString("<p class=\"explain\">Give two or more checkpoints to compare consecutive ones.</p></section>\n")
-		return
+		sec.Explain = []template.HTML{"Give two or more checkpoints to compare consecutive ones."}
+		return sec
 	}
 	top := r.Top
 	if top <= 0 {
 		top = 12
 	}
-	b.WriteString("<p class=\"explain\">Relative change ‖W_b − W_a‖ / ‖W_a‖ of each parameter's fp32 master weight between consecutive checkpoints, largest first.</p>\n")
+	sec.Explain = []template.HTML{"Relative change ‖W_b − W_a‖ / ‖W_a‖ of each parameter's fp32 master weight between consecutive checkpoints, largest first."}
 	for i, ch := range r.Changes {
 		ps := slices.Clone(ch.Diff.Params)
 		sort.SliceStable(ps, func(i, j int) bool { // largest first, missing last
@@ -385,11 +374,11 @@ func writeChanges(b *strings.Builder, r *Report) {
 				values = append(values, val(rel(p)))
 			}
 		}
-		b.WriteString("<div class=\"charts\">\n")
-		figure(b, (&barChart{id: fmt.Sprintf("changed-%d", i), title: "Most changed parameters, " + ch.Label, xLabel: "‖ΔW‖ / ‖W‖ (fp32)", yLabel: "parameter",
-			labels: labels, values: values, legend: ch.Label, color: seriesColor(i+1, len(r.Checkpoints))}).render(),
-			fmt.Sprintf("The %d parameters with the largest relative change.", len(labels)))
-		b.WriteString("</div>\n<div class=\"tablebox\"><table><thead><tr><th>parameter</th><th>shape</th><th>‖ΔW‖/‖W‖</th><th>‖ΔW‖</th><th>‖W‖</th><th>1−cos</th><th>‖W_b‖/‖W_a‖</th></tr></thead><tbody>\n")
+		sec.Blocks = append(sec.Blocks, figures(false, figure{(&barChart{id: fmt.Sprintf("changed-%d", i), title: "Most changed parameters, " + ch.Label,
+			xLabel: "‖ΔW‖ / ‖W‖ of the fp32 weight (ratio)", yLabel: "parameter (name)",
+			labels: labels, values: values, legend: ch.Label, color: seriesColor(i+1, len(r.Checkpoints))}).build(),
+			fmt.Sprintf("The %d parameters with the largest relative change.", len(labels))}))
+		t := &table{Head: []string{"parameter", "shape", "‖ΔW‖/‖W‖", "‖ΔW‖", "‖W‖", "1−cos", "‖W_b‖/‖W_a‖"}}
 		for _, p := range ps {
 			d := p.FP32
 			if d == nil {
@@ -399,10 +388,10 @@ func writeChanges(b *strings.Builder, r *Report) {
 			if d.Cosine != nil {
 				cos = valueLabel(1 - float64(*d.Cosine))
 			}
-			fmt.Fprintf(b, "<tr><td class=\"name\">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-				esc(p.Name), output.ShapeCompact(p.ShapeA), fmtF(d.RelChange), fmtF(d.DeltaL2), fmtF(d.AL2), cos, ratioLabel(d.NormRatio))
+			t.Rows = append(t.Rows, []cell{{Text: p.Name, Class: "name"}, {Text: output.ShapeCompact(p.ShapeA)}, {Text: fmtF(d.RelChange)},
+				{Text: fmtF(d.DeltaL2)}, {Text: fmtF(d.AL2)}, {Text: cos}, {Text: ratioLabel(d.NormRatio)}})
 		}
-		b.WriteString("</tbody></table></div>\n")
+		b := block{Table: t}
 		s := ch.Diff.Summary
 		var odd []string
 		if len(s.OnlyInA) > 0 {
@@ -415,10 +404,11 @@ func writeChanges(b *strings.Builder, r *Report) {
 			odd = append(odd, fmt.Sprintf("%d with different shapes (not compared)", len(s.ShapeMismatch)))
 		}
 		if len(odd) > 0 {
-			fmt.Fprintf(b, "<p class=\"note\">%s: %s.</p>\n", esc(ch.Label), esc(strings.Join(odd, ", ")))
+			b.Notes = []string{ch.Label + ": " + strings.Join(odd, ", ") + "."}
 		}
+		sec.Blocks = append(sec.Blocks, b)
 	}
-	b.WriteString("</section>\n")
+	return sec
 }
 
 func rel(p report.ParamDiff) *output.Float {
@@ -428,16 +418,13 @@ func rel(p report.ParamDiff) *output.Float {
 	return p.FP32.RelChange
 }
 
-func writeHist(b *strings.Builder, r *Report) {
+func histSection(r *Report) section {
 	h := r.Hist
-	if h == nil {
-		return
-	}
-	b.WriteString("<section id=\"histogram\"><h2>Histogram</h2>\n<div class=\"charts\">\n")
 	var ss []histSeries
 	var notes []string
+	edges := linearEdges(h.Lo, h.Hi, h.Bins)
 	for i, s := range h.Series {
-		ss = append(ss, histSeries{name: s.Label, counts: s.Counts, color: seriesColor(i, len(h.Series))})
+		ss = append(ss, histSeries{name: s.Label, edges: edges, counts: s.Counts, color: seriesColor(i, len(h.Series))})
 		if s.NonFinite > 0 {
 			notes = append(notes, fmt.Sprintf("%s: %d NaN/Inf not binned", s.Label, s.NonFinite))
 		}
@@ -446,77 +433,48 @@ func writeHist(b *strings.Builder, r *Report) {
 	if len(notes) > 0 {
 		caption += " " + strings.Join(notes, "; ") + "."
 	}
-	figure(b, (&histChart{id: "hist", title: "Histogram of " + h.Param + " (" + h.State + ")", xLabel: "value", yLabel: "elements per bin",
-		lo: h.Lo, hi: h.Hi, series: ss}).render(), caption)
-	b.WriteString("</div></section>\n")
+	return section{ID: "histogram", Title: "Histogram", Blocks: []block{figures(false, figure{(&histChart{id: "hist",
+		title: "Histogram of " + h.Param + " (" + h.State + ")", xLabel: "value (" + h.State + ")", yLabel: "elements per bin (count)",
+		series: ss}).build(), caption})}}
 }
 
-func writeSummary(b *strings.Builder, r *Report) {
-	b.WriteString("<section id=\"summary\"><h2>Summary</h2>\n<div class=\"tablebox\"><table><thead><tr>")
-	for _, h := range []string{"checkpoint", "path", "params", "elements", "‖W‖ fp32", "‖W‖ bf16", "‖exp_avg‖", "‖exp_avg_sq‖", "NaN+Inf", "Δstep", "‖ΔW‖", "‖ΔW‖/‖W‖", "1−cos"} {
-		fmt.Fprintf(b, "<th>%s</th>", esc(h))
+// linearEdges returns the edges of bins equal-width bins over [lo, hi].
+func linearEdges(lo, hi float64, bins int) []float64 {
+	edges := make([]float64, bins+1)
+	for i := range edges {
+		edges[i] = lo + float64(i)*(hi-lo)/float64(bins)
 	}
-	b.WriteString("</tr></thead><tbody>\n")
+	edges[bins] = hi
+	return edges
+}
+
+const normsExplain template.HTML = "Norms are √(Σ over parameters of ‖·‖²). The Δ columns compare each checkpoint with the previous one (fp32 master weights)."
+
+func summarySection(r *Report) section {
+	t := &table{Head: []string{"checkpoint", "path", "params", "elements", "‖W‖ fp32", "‖W‖ bf16", "‖exp_avg‖", "‖exp_avg_sq‖", "NaN+Inf", "Δstep", "‖ΔW‖", "‖ΔW‖/‖W‖", "1−cos"}}
 	for i, c := range r.Checkpoints {
 		s, info := c.Stats.Summary, c.Stats.Checkpoint
-		fmt.Fprintf(b, "<tr><td>%s</td><td class=\"path\">%s <span class=\"layout\">(%s)</span></td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>",
-			esc(c.Label), strings.ReplaceAll(esc(info.Path), "/", "/<wbr/>"), esc(info.Layout), s.Params, output.Count(s.Numel),
-			valueLabel(float64(s.WeightNorm)), valueLabel(float64(s.BF16Norm)), valueLabel(float64(s.ExpAvgNorm)), valueLabel(float64(s.ExpAvgSqNorm)),
-			output.Count(s.NaN+s.Inf))
+		row := []cell{{Text: c.Label}, pathCell(info.Path, info.Layout), {Text: strconv.Itoa(s.Params)}, {Text: output.Count(s.Numel)},
+			{Text: valueLabel(float64(s.WeightNorm))}, {Text: valueLabel(float64(s.BF16Norm))}, {Text: valueLabel(float64(s.ExpAvgNorm))},
+			{Text: valueLabel(float64(s.ExpAvgSqNorm))}, {Text: output.Count(s.NaN + s.Inf)}}
 		if i == 0 || i-1 >= len(r.Changes) {
-			b.WriteString("<td>–</td><td>–</td><td>–</td><td>–</td></tr>\n")
-			continue
+			row = append(row, cell{Text: "–"}, cell{Text: "–"}, cell{Text: "–"}, cell{Text: "–"})
+		} else {
+			d := r.Changes[i-1].Diff.Summary
+			ds := "–"
+			if d.StepDelta != nil {
+				ds = fmt.Sprintf("%+d", *d.StepDelta)
+			}
+			cos := "–"
+			if g := d.Global.FP32; g != nil && g.Cosine != nil {
+				cos = valueLabel(1 - float64(*g.Cosine))
+			}
+			row = append(row, cell{Text: ds}, cell{Text: fmtF(d.DeltaNorm)}, cell{Text: fmtF(d.RelChange)}, cell{Text: cos})
 		}
-		d := r.Changes[i-1].Diff.Summary
-		ds := "–"
-		if d.StepDelta != nil {
-			ds = fmt.Sprintf("%+d", *d.StepDelta)
-		}
-		cos := "–"
-		if g := d.Global.FP32; g != nil && g.Cosine != nil {
-			cos = valueLabel(1 - float64(*g.Cosine))
-		}
-		fmt.Fprintf(b, "<td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", ds, fmtF(d.DeltaNorm), fmtF(d.RelChange), cos)
+		t.Rows = append(t.Rows, row)
 	}
-	b.WriteString("</tbody></table></div>\n<p class=\"explain\">Norms are √(Σ over parameters of ‖·‖²). The Δ columns compare each checkpoint with the previous one (fp32 master weights).</p></section>\n")
+	return section{ID: "summary", Title: "Summary", Blocks: []block{{Table: t}, {Explain: []template.HTML{normsExplain}}}}
 }
-
-const css = `
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:24px auto;max-width:1340px;padding:0 16px;color:#1b1b1b;background:#ffffff;line-height:1.4}
-h1{font-size:24px;margin:0 0 4px}
-h2{font-size:19px;margin:30px 0 8px;border-bottom:1px solid #d8d8d8;padding-bottom:4px}
-.sub{color:#555;margin:0 0 12px}
-.note{background:#fff7e0;border-left:4px solid #e6a700;padding:6px 10px;margin:8px 0}
-.explain{color:#444;font-size:14px;margin:4px 0 10px}
-.charts{margin:0 0 12px;display:grid;grid-template-columns:repeat(auto-fill,minmax(660px,1fr));gap:16px;align-items:start}
-figure{margin:0;border:1px solid #e2e2e2;border-radius:6px;padding:8px 8px 4px;background:#fdfdfd}
-figcaption{font-size:13px;color:#444;margin:2px 6px 4px}
-svg.chart{display:block;max-width:100%;height:auto;font-size:12px;font-family:inherit}
-svg .chart-title{font-size:14.5px;font-weight:600;fill:#1b1b1b}
-svg .grid line{stroke:#e8e8e8;stroke-width:1}
-svg .axis-line{stroke:#555555;stroke-width:1}
-svg .axis-label{font-size:13px;fill:#222222}
-svg .ticks text{fill:#444444}
-svg .legend text{fill:#222222}
-svg .bar-label{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:11.5px;fill:#222222}
-svg .bar-value{font-size:11px;fill:#444444}
-.tablebox{overflow-x:auto}
-table{border-collapse:collapse;font-size:13px;margin:4px 0 8px}
-th,td{padding:4px 9px;border-bottom:1px solid #e6e6e6;text-align:right;white-space:nowrap}
-th{background:#f4f4f4;font-weight:600}
-th:first-child,td:first-child{text-align:left}
-td.name,td.path{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
-td.path{white-space:normal;min-width:180px;max-width:340px;text-align:left}
-#summary th:nth-child(2){text-align:left}
-.layout{color:#666;font-family:system-ui,sans-serif}
-code{font-size:12.5px}
-footer{margin-top:36px;border-top:1px solid #d8d8d8;color:#555;font-size:13px}
-`
-
-const footer = `<footer>
-<p>Made by <code>ckptinspect report</code> from the checkpoints' bytes, read in place (no Python, no pickle code run). Statistics are float64 over the finite elements; a layer's RMS is over all the elements of its parameters. Relative change = ‖W_b − W_a‖/‖W_a‖ and cosine = Σab/(‖W_a‖·‖W_b‖), over the element pairs where both values are finite. Missing values are shown as gaps or –.</p>
-</footer>
-`
 
 // WriteSummary writes the report's summary table (or, as JSON, its data).
 func WriteSummary(w io.Writer, f output.Format, rep *Report) error {

@@ -82,6 +82,7 @@ func TestWriteOutline(t *testing.T) {
 	if len(charts) != len(want) {
 		t.Fatalf("%d charts, want %d: %+v", len(charts), len(want), charts)
 	}
+	checkCharts(t, charts)
 	for i, w := range want {
 		c := charts[i]
 		if c.ID != w.id || !slices.Equal(c.Legend, w.legend) || c.Marks != w.marks {

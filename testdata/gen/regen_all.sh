@@ -18,6 +18,8 @@ $PY testdata/gen/gen_drift.py --base testdata/universal-intstep/checkpoint-7 \
     --out testdata/drift --golden testdata/drift.golden.json -- \
     --layers 1 --hidden 32 --intermediate 64 --vocab 64 --tp-pad-vocab 0 --heads 2 --kv-heads 1 \
     --step-format int --dp 1 --seed 2
+rm -rf testdata/series
+$PY testdata/gen/gen_series.py --out testdata/series --golden testdata/series.golden.json
 rm -rf testdata/zero-dp3
 $PY testdata/gen/gen_universal.py --out testdata/zero-dp3 \
     --layers 1 --hidden 32 --intermediate 72 --vocab 60 --tp-pad-vocab 4 --heads 2 --kv-heads 1 \
