@@ -1011,9 +1011,6 @@ func (in *inspector) apply(start int, op byte, name string) (bool, error) {
 		ms, ok1 := in.text(mod)
 		ns, ok2 := in.text(nm)
 		dynamic := !ok1 || !ok2
-		if dynamic {
-			ms, ns = "", ""
-		}
 		g, err := in.addGlobal(start, name, ms, ns, dynamic, 0)
 		if err != nil {
 			return false, err

@@ -1,13 +1,13 @@
-package cli
+package scan
 
 import (
 	"errors"
+
+	"github.com/ckptinspect/ckptinspect/pickle"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ckptinspect/ckptinspect/torchsave"
 )
 
 // FuzzScan fuzzes the scan of one file's bytes — zip records, legacy
@@ -16,7 +16,7 @@ import (
 // panic, must locate every error in the file, and must list references
 // inside the data.
 func FuzzScan(f *testing.F) {
-	for _, pattern := range []string{"../../testdata/scan/*", "../../testdata/torch/*.pt", "../../pickle/testdata/*.pkl"} {
+	for _, pattern := range []string{"../testdata/scan/*", "../testdata/torch/*.pt", "../pickle/testdata/*.pkl", "../testdata/hostile/*/*"} {
 		files, _ := filepath.Glob(pattern)
 		for _, p := range files {
 			if b, err := os.ReadFile(p); err == nil && len(b) <= 64<<10 {
@@ -25,15 +25,15 @@ func FuzzScan(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := &scanResult{path: "fuzz.pt", globals: map[string]*globalAgg{}}
-		(&scanner{}).scanData(r, data, scanCtx{})
+		r := newResult("fuzz.pt")
+		New(Options{}).scanData(r, data, ctx{})
 		if r.err != nil {
-			var fe *torchsave.FormatError
+			var fe *Error
 			if !errors.As(r.err, &fe) || fe.Path != "fuzz.pt" {
 				t.Fatalf("error not located in the file: %v", r.err)
 			}
 		}
-		doc := r.fileReport()
+		doc := r.report(pickle.Policy{})
 		for _, g := range doc.Globals {
 			if g.Count < len(g.Where) || len(g.Where) == 0 {
 				t.Fatalf("%s.%s: count %d, %d places", g.Module, g.Name, g.Count, len(g.Where))
@@ -49,4 +49,23 @@ func FuzzScan(f *testing.F) {
 			t.Fatal("no verdict")
 		}
 	})
+}
+
+func TestLatin1(t *testing.T) {
+	cases := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"", "", true},
+		{"abc", "abc", true},
+		{"\u0080\u00ff\u0000", "\x80\xff\x00", true},
+		{"\u0100", "", false},
+		{"\xff", "", false},
+	}
+	for _, c := range cases {
+		got, err := latin1([]byte(c.in))
+		if (err == nil) != c.ok || string(got) != c.want {
+			t.Errorf("latin1(%q) = %q, %v", c.in, got, err)
+		}
+	}
 }
