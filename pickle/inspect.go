@@ -174,11 +174,11 @@ type Program struct {
 	// the bytes after it): both readings were walked and their globals
 	// merged. Python's pickler never writes such frames.
 	Straddle bool
-	Ops      int         // number of opcodes
+	Ops      int // number of opcodes
 	// MaxInt is the size of the longest integer argument: decimal digits
 	// of INT and LONG, bytes of LONG1 and LONG4.
-	MaxInt int
-	Globals  []GlobalRef // every global imported, in stream order
+	MaxInt  int
+	Globals []GlobalRef // every global imported, in stream order
 	// Computed lists calls of values that are neither globals nor
 	// returned by a call of one.
 	Computed []ComputedCall

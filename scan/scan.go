@@ -491,9 +491,11 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 	// into the same bytes again and again would make the scan read them
 	// again and again.
 	var stored int64
-	n := 0
+	n, dataPkl := 0, false
 	for _, zf := range zr.File {
-		pkl := strings.HasSuffix(strings.ToLower(zf.Name), ".pkl")
+		lower := strings.ToLower(zf.Name)
+		pkl := strings.HasSuffix(lower, ".pkl")
+		dataPkl = dataPkl || lower == "data.pkl" || strings.HasSuffix(lower, "/data.pkl")
 		b, base, err := s.zipRecord(r, zf, data, c, pkl)
 		if err != nil {
 			if pkl {
@@ -528,9 +530,10 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 			s.dataRecord(r, b, base, name, c)
 		}
 	}
-	if n == 0 && torch {
-		r.fail(r.errorf(what, -1, ErrFormat, "no .pkl record, so no data.pkl (not a torch.save zip file)"))
+	if !dataPkl && torch {
+		r.fail(r.errorf(what, -1, ErrFormat, "no data.pkl record (not a torch.save zip file)"))
 	}
+	_ = n
 }
 
 // dataRecord scans a record not named .pkl that starts like a pickle: its

@@ -160,7 +160,7 @@ func (f *File) refuse(data []byte) error {
 				Err: fmt.Errorf("%w: refusing %s.%s: %s (ckptinspect scan lists every finding)", pickle.ErrUnsafe, g.Module, g.Name, g.Reason)}
 		}
 	}
-	return &FormatError{Path: f.Path, Offset: -1, Err: fmt.Errorf("%w: %s", pickle.ErrUnsafe, rep.Error)}
+	return &FormatError{Path: f.Path, Offset: -1, Err: fmt.Errorf("%w: %s", pickle.ErrUnsafe, strings.TrimPrefix(rep.Error, f.Path+": "))}
 }
 
 // Close unmaps the file. Tensors and storages of f must not be read after.
@@ -462,6 +462,10 @@ func (f *File) openLegacy() error {
 	}
 	first, err := next("pickle", pickle.Options{})
 	if err != nil {
+		if data[0] != 0x80 && !errors.Is(err, pickle.ErrUnsafe) {
+			// Not even a pickle of protocol 0 or 1.
+			return f.errorf("", 0, ErrFormat, "neither a zip archive nor a pickle (first byte 0x%02x): %v", data[0], errors.Unwrap(err))
+		}
 		return err
 	}
 	if !isMagic(first) {

@@ -193,10 +193,10 @@ func TestScanFolders(t *testing.T) {
 	good := fixture.MustRead(torchData + "/bare_tensor.pt")
 	write("ckpt/b/model.PT", good)
 	write("ckpt/a.pth", good)
-	write("ckpt/notes.txt", []byte("global_step7\n"))           // text a pickle reader rejects: skipped
+	write("ckpt/notes.txt", []byte("global_step7\n"))        // text a pickle reader rejects: skipped
 	write("ckpt/config.json", []byte(`{"hidden_size": 64}`)) // no loader reads it: skipped
 	write("ckpt/sub/deep/x.ckpt", good)
-	write("ckpt/sub/noext", good) // picked by content, not by name
+	write("ckpt/sub/noext", good)           // picked by content, not by name
 	link("..", "ckpt/sub/loop")             // a folder loop: not followed
 	link("../a.pth", "ckpt/sub/same.bin")   // a file: followed
 	link(filepath.Join(dir, "ckpt"), "top") // the root may be a link
@@ -376,4 +376,3 @@ func TestScanAmplification(t *testing.T) {
 		t.Errorf("overlapping records: exit %d, %d pickles (%s)", code, doc.Files[0].Pickles, errOut)
 	}
 }
-

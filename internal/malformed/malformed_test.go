@@ -257,7 +257,7 @@ var rows = []row{
 	{"500,000 MARKs", func(t *testing.T, dir string) input {
 		pkl := "\x80\x02" + strings.Repeat("(", 500000) + "N."
 		return write(t, dir, "marks.pt", dataPkl(t, bare, []byte(pkl)))
-	}, failAll},
+	}, []check{{"ls", 2}, {"stats", 2}, {"scan", 1}}}, // Python reads on: what follows is not checked, so not clean
 	{"unknown opcode", func(t *testing.T, dir string) input {
 		pkl, _, err := fixture.DataPkl(bare)
 		if err != nil {
