@@ -109,6 +109,10 @@ type GlobalRef struct {
 	// persistent loader or returned: something other than the pickle's
 	// own call opcodes may call it.
 	Escaped bool
+	// CalledIndirectly is true when the global is called by a callable it
+	// was handed to (see [CallsArguments]) or returned by the persistent
+	// loader and called: with arguments the pickle does not show.
+	CalledIndirectly bool
 	// Mutated is true when the pickle changes the global itself: BUILD,
 	// SETITEM(S), APPEND(S) or ADDITEMS applied to the class, function or
 	// module rather than to an instance.
@@ -215,8 +219,6 @@ var callsArguments = map[string][]int{
 	"numpy.random._pickle.__generator_ctor":          {1},
 	"numpy.random._pickle.__bit_generator_ctor":      {0},
 	"numpy.random.__RandomState_ctor":                {},
-	"numpy.core.multiarray.scalar":                   {0},
-	"numpy._core.multiarray.scalar":                  {0},
 	"torch._utils._rebuild_wrapper_subclass":         {0},
 	"torch._utils._rebuild_device_tensor_from_numpy": {},
 }
@@ -226,7 +228,9 @@ var callsArguments = map[string][]int{
 // in a table, or a default).
 var stringArgOK = map[string]bool{
 	"numpy.random._pickle.__bit_generator_ctor#0": true,
+	"numpy.random._pickle.__randomstate_ctor#0":   true,
 	"numpy.random._pickle.__randomstate_ctor#1":   true,
+	"numpy.random._pickle.__generator_ctor#0":     true,
 	"numpy.random._pickle.__generator_ctor#1":     true,
 }
 
@@ -368,6 +372,7 @@ func Inspect(data []byte, lim Limits) (*Program, error) {
 func mergeRef(a *GlobalRef, b GlobalRef) {
 	a.Use = max(a.Use, b.Use)
 	a.Escaped = a.Escaped || b.Escaped
+	a.CalledIndirectly = a.CalledIndirectly || b.CalledIndirectly
 	a.Mutated = a.Mutated || b.Mutated
 	a.ResultCalled = a.ResultCalled || b.ResultCalled
 	a.ResultMutated = a.ResultMutated || b.ResultMutated
@@ -739,6 +744,7 @@ func (in *inspector) markTupleGlobals(t slot, u Use) bool {
 		if it.kind == kGlobal {
 			g := &in.prog.Globals[it.ref]
 			g.Use = max(g.Use, u)
+			g.CalledIndirectly = true
 		}
 	}
 	return true
@@ -1462,6 +1468,11 @@ func (in *inspector) call(start int, op string, fn, args slot, u Use) {
 			case a.kind == kGlobal:
 				t := &in.prog.Globals[a.ref]
 				t.Use = max(t.Use, UseCall)
+				// numpy hands its bit-generator constructor the name it
+				// was given (argument 0, checked here): not indirect.
+				if !(p == 1 && t.Module+"."+t.Name == "numpy.random._pickle.__bit_generator_ctor") {
+					t.CalledIndirectly = true
+				}
 			case stringArgOK[full+"#"+strconv.Itoa(p)] && (a.isStr() || a.kind == kScalar):
 			default:
 				g.badArgs(full + " calls its argument " + strconv.Itoa(p) + ", which is not a named global")

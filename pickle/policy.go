@@ -428,7 +428,7 @@ func (p Policy) judge(g GlobalRef, module, name string) (Verdict, string) {
 	switch full {
 	case "builtins.getattr":
 		switch {
-		case g.Escaped:
+		case g.Escaped || g.CalledIndirectly:
 			return Dangerous, "getattr handed to something that may call it with any arguments"
 		case g.BadArgs != "":
 			return Dangerous, g.BadArgs
@@ -448,7 +448,7 @@ func (p Policy) judge(g GlobalRef, module, name string) (Verdict, string) {
 		return Safe, ""
 	case LoadFromBytes:
 		switch {
-		case g.Escaped:
+		case g.Escaped || g.CalledIndirectly:
 			return Dangerous, "torch.load handed to something that may call it with any data"
 		case g.BadArgs != "":
 			return Dangerous, g.BadArgs
@@ -470,8 +470,8 @@ func (p Policy) judge(g GlobalRef, module, name string) (Verdict, string) {
 	case g.BadArgs != "":
 		return Dangerous, g.BadArgs
 	}
-	if _, ok := callsArguments[full]; ok && g.Escaped {
-		return Dangerous, full + " handed to something that may call it with any arguments"
+	if _, ok := callsArguments[full]; ok && g.CalledIndirectly {
+		return Dangerous, full + " called by another callable, with arguments the pickle does not show"
 	}
 	if matchSafe(safeGlobals, module, name) {
 		return Safe, ""

@@ -50,7 +50,7 @@ type Global struct {
 	// Where lists the first imports (at most 16 of Count).
 	Where []Where `json:"where"`
 
-	raw [2]string // what find_class receives; empty for computed names
+	raw [][2]string // what find_class receives (up to 16 spellings); none for computed names
 }
 
 // Where locates one import of a global.

@@ -164,8 +164,6 @@ type result struct {
 // agg aggregates the imports of one global in a file.
 type agg struct {
 	module, name string
-	rawModule    string
-	rawName      string
 	dynamic      bool
 	verdict      pickle.Verdict
 	reason       string
@@ -173,6 +171,7 @@ type agg struct {
 	where        []Where
 	members      []string // getattr enum members, for the reason
 	payloads     int      // _load_from_bytes payloads scanned
+	raws         [][2]string
 }
 
 // ctx locates the data being scanned in its file.
@@ -285,6 +284,9 @@ func (s *Scanner) scanData(r *result, data []byte, c ctx) {
 			r.format(c.depth, "zip")
 			s.scanZip(r, data, c, true)
 		case sniff.AppendedZip:
+			if c.depth > 0 {
+				continue // torch.load of bytes never looks for an appended zip
+			}
 			r.format(c.depth, "zip")
 			s.scanZip(r, data, c, false)
 		case sniff.Tar:
@@ -771,10 +773,19 @@ func (s *Scanner) add(r *result, g pickle.GlobalRef, v pickle.Verdict, why strin
 		return nil
 	}
 	if a == nil {
-		a = &agg{module: module, name: gname, rawModule: g.RawModule, rawName: g.RawName, dynamic: g.Dynamic || synthetic}
+		a = &agg{module: module, name: gname, dynamic: g.Dynamic || synthetic}
 		r.globals[key] = a
 	}
 	a.count++
+	if raw := [2]string{g.RawModule, g.RawName}; !g.Dynamic && !synthetic && len(a.raws) < maxWhere {
+		seen := false
+		for _, x := range a.raws {
+			seen = seen || x == raw
+		}
+		if !seen {
+			a.raws = append(a.raws, raw)
+		}
+	}
 	if len(a.where) < maxWhere {
 		a.where = append(a.where, Where{Pickle: c.prefix + name, Offset: base + g.Offset, Use: g.Use.String()})
 	}
@@ -847,9 +858,7 @@ func (r *result) report(p pickle.Policy) File {
 		}
 		g := Global{Module: a.module, Name: a.name, Verdict: a.verdict.String(),
 			Count: a.count, Reason: reason, Where: a.where}
-		if !a.dynamic {
-			g.raw = [2]string{a.rawModule, a.rawName}
-		}
+		g.raw = a.raws
 		f.Globals = append(f.Globals, g)
 		worst = max(worst, a.verdict)
 	}
