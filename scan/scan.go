@@ -64,6 +64,11 @@ type Budget struct {
 	MaxZipEntries int64
 	// MaxPickles bounds the pickles walked. Default 1<<20.
 	MaxPickles int64
+	// MaxRecord bounds the bytes one compressed record may inflate to: a
+	// record is inflated into memory to be walked. Default 16 MiB
+	// (PyTorch never compresses a record; its data.pkl is a few MB at
+	// most).
+	MaxRecord int64
 
 	inflated, entries, pickles atomic.Int64
 }
@@ -73,7 +78,15 @@ const (
 	DefaultMaxInflate    = 1 << 30
 	DefaultMaxZipEntries = 1 << 20
 	DefaultMaxPickles    = 1 << 20
+	DefaultMaxRecord     = 16 << 20
 )
+
+func (b *Budget) maxRecord() int64 {
+	if b.MaxRecord > 0 {
+		return b.MaxRecord
+	}
+	return DefaultMaxRecord
+}
 
 func (b *Budget) take(counter *atomic.Int64, limit, n int64) bool {
 	return counter.Add(n) <= limit
@@ -595,6 +608,13 @@ func (s *Scanner) zipRecord(r *result, zf *zip.File, data []byte, c ctx, pkl boo
 			if k > 0 {
 				if !s.opt.Budget.take(&s.opt.Budget.inflated, s.opt.Budget.maxInflate(), int64(k)) {
 					e := r.errorf(what, off, ErrBudget, "compressed records inflate to more than %d bytes in this run", s.opt.Budget.maxInflate())
+					if r.flagged == nil {
+						r.flagged = e
+					}
+					return nil, 0, e
+				}
+				if int64(buf.Len()+k) > s.opt.Budget.maxRecord() {
+					e := r.errorf(what, off, ErrBudget, "the compressed record inflates to more than %d bytes", s.opt.Budget.maxRecord())
 					if r.flagged == nil {
 						r.flagged = e
 					}

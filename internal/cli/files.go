@@ -30,6 +30,9 @@ func (f *tensorFile) Close() error { return f.close() }
 // openTensorFile opens a torch.save or safetensors file.
 func openTensorFile(path string) (*tensorFile, error) {
 	if safetensors.IsFile(path) {
+		if err := refuseFlagged(path); err != nil {
+			return nil, err
+		}
 		f, err := safetensors.Open(path)
 		if err != nil {
 			return nil, err

@@ -64,6 +64,9 @@ their dotted key paths; --format csv prints that tensor list only.`,
 
 func runLs(o *LsOptions) error {
 	if safetensors.IsFile(o.Path) {
+		if err := refuseFlagged(o.Path); err != nil {
+			return inputError(err)
+		}
 		return runLsSafetensors(o)
 	}
 	f, err := torchsave.Open(o.Path, torchsave.Options{})
