@@ -130,18 +130,26 @@ func nonNilS(s []string) []string {
 }
 
 // treeBuilder turns loaded values into report nodes, refusing to enter a
-// container already on the current path (a cycle) and bounding the total.
+// container already on the current path (a cycle), showing a container
+// reached again by another path once only (a "shared" node names where it
+// is shown: a pickle can reach one value by a million paths), and bounding
+// the total.
 type treeBuilder struct {
 	maxItems int // per container, 0 for all
 	onPath   map[any]bool
+	shown    map[any]string // containers shown, and where
+	path     string
 	nodes    int
 }
 
-const maxTreeNodes = 2_000_000
+// maxTreeNodes bounds the nodes of one listing (about 250 bytes each in
+// memory): real checkpoints have a few thousand.
+const maxTreeNodes = 250_000
 
 func (b *treeBuilder) node(v any) report.Node {
 	if b.onPath == nil {
 		b.onPath = map[any]bool{}
+		b.shown = map[any]string{}
 	}
 	b.nodes++
 	if b.nodes > maxTreeNodes {
@@ -179,6 +187,10 @@ func (b *treeBuilder) node(v any) report.Node {
 		if b.onPath[v] {
 			return report.Node{Kind: "cycle"}
 		}
+		if where, ok := b.shown[v]; ok {
+			return report.Node{Kind: "shared", Value: where}
+		}
+		b.shown[v] = b.path
 		b.onPath[v] = true
 		defer delete(b.onPath, v)
 	}
@@ -192,7 +204,7 @@ func (b *treeBuilder) node(v any) report.Node {
 			if b.cut(i, len(x.Items), &n) {
 				break
 			}
-			n.Entries = append(n.Entries, report.Entry{Key: torchsave.PathElem(it.Key), Value: b.node(it.Value)})
+			n.Entries = append(n.Entries, report.Entry{Key: torchsave.PathElem(it.Key), Value: b.child(torchsave.PathElem(it.Key), it.Value)})
 		}
 		return n
 	case *pickle.List:
@@ -213,7 +225,7 @@ func (b *treeBuilder) node(v any) report.Node {
 					if b.cut(i, len(x.Args), &n) {
 						break
 					}
-					n.Args = append(n.Args, b.node(a))
+					n.Args = append(n.Args, b.child("args."+strconv.Itoa(i), a))
 				}
 			}
 			all := append(append([]pickle.Item{}, fields...), x.Items...)
@@ -221,18 +233,27 @@ func (b *treeBuilder) node(v any) report.Node {
 				if b.cut(i, len(all), &n) {
 					break
 				}
-				n.Fields = append(n.Fields, report.Entry{Key: torchsave.PathElem(it.Key), Value: b.node(it.Value)})
+				n.Fields = append(n.Fields, report.Entry{Key: torchsave.PathElem(it.Key), Value: b.child(torchsave.PathElem(it.Key), it.Value)})
 			}
 			if x.State != nil && fields == nil {
-				n.Fields = append(n.Fields, report.Entry{Key: "__state__", Value: b.node(x.State)})
+				n.Fields = append(n.Fields, report.Entry{Key: "__state__", Value: b.child("__state__", x.State)})
 			}
-			for _, a := range x.Appended {
-				n.Items = append(n.Items, b.node(a))
+			for i, a := range x.Appended {
+				n.Items = append(n.Items, b.child(strconv.Itoa(i), a))
 			}
 		}
 		return n
 	}
 	return report.Node{Kind: "unknown", Value: fmt.Sprintf("%T", v)}
+}
+
+// child builds the node of a value one step below the current path.
+func (b *treeBuilder) child(elem string, v any) report.Node {
+	parent := b.path
+	b.path = torchsave.Join(parent, elem)
+	n := b.node(v)
+	b.path = parent
+	return n
 }
 
 func (b *treeBuilder) cut(i, n int, node *report.Node) bool {
@@ -249,7 +270,7 @@ func (b *treeBuilder) seq(kind string, items []any) report.Node {
 		if b.cut(i, len(items), &n) {
 			break
 		}
-		n.Items = append(n.Items, b.node(e))
+		n.Items = append(n.Items, b.child(strconv.Itoa(i), e))
 	}
 	if n.Items == nil && len(items) == 0 {
 		n.Items = []report.Node{}
