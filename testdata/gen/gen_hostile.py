@@ -628,6 +628,17 @@ def benign_cases():
     benign("zip_archive_prefix.pt", archive_prefix(torch_bytes({"w": t})))
     benign("zip_no_ext", torch_bytes({"w": t}))
     benign("big_list.pkl", pickle.dumps(list(range(3000)), protocol=2))
+    # Memo bombs: no code runs, but one value is reached by 10^8 paths.
+    benign("memo_laughs.pkl", pickle.dumps(laughs([1, "x"], 8), protocol=2), "10^8 paths to one list (ls and stats stay bounded)")
+    benign("memo_laughs_tensor.pkl", pickle.dumps(laughs([torch.ones(2)], 8), protocol=2), "10^8 paths to one tensor")
+    benign("memo_laughs_zip.pt", torch_bytes({"w": laughs([t], 7)}), "10^7 paths to one tensor, torch.save")
+
+
+def laughs(leaf, depth):
+    v = leaf
+    for _ in range(depth):
+        v = [v] * 10
+    return v
 
 
 def optimizer_state():
