@@ -48,7 +48,8 @@ func TestScanGolden(t *testing.T) {
 // TestScanBundled scans every bundled checkpoint: all clean.
 func TestScanBundled(t *testing.T) {
 	out, errOut, code := run("scan", "-f", "json", "../../testdata/sample", "../../testdata/deepspeed",
-		torchData, "../../testdata/universal-intstep")
+		torchData, "../../testdata/universal-intstep", "../../testdata/safetensors", "../../testdata/zero-dp3",
+		"../../testdata/zero3-dp3", "../../testdata/drift", "../../testdata/hostile/benign")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
