@@ -28,3 +28,4 @@ $PY testdata/gen/gen_universal.py --out testdata/zero3-dp3 \
     --step 9 --step-format tensor --dp 3 --seed 4 --zero3-shards --golden testdata/zero3-dp3.golden.json
 $PY testdata/gen/gen_safetensors.py
 $PY testdata/gen/gen_scan.py
+$PY testdata/gen/gen_hostile.py
