@@ -258,9 +258,9 @@ func (c *converter) conv(v any, depth int) (any, error) {
 	case *vmCall:
 		return c.call(x, depth)
 	case *types.ObjectClass, *types.Reconstructor, *types.OrderedDictClass:
-		return nil, c.errf("a built-in class (%T) left on the stack as a value", x)
+		return nil, c.errf("a built-in class (%s) used as a value", builtinName(x))
 	}
-	return nil, c.errf("unsupported value of type %T", v)
+	return nil, c.errf("a value of a kind this reader does not represent")
 }
 
 func (c *converter) setItem(d *Dict, k, v any, depth int) error {
@@ -417,4 +417,17 @@ func applyRewrites(data []byte, rw []rewrite) []byte {
 		prev = r.end
 	}
 	return append(out, data[prev:]...)
+}
+
+// builtinName names the Python class a gopickle stand-in represents.
+func builtinName(x any) string {
+	switch x.(type) {
+	case *types.ObjectClass:
+		return "builtins.object"
+	case *types.Reconstructor:
+		return "copyreg._reconstructor"
+	case *types.OrderedDictClass:
+		return "collections.OrderedDict"
+	}
+	return "a class"
 }
