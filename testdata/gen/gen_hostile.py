@@ -605,6 +605,8 @@ def benign_cases():
         benign(f"pickle_dumps_tensor_p{p}.pkl", pickle.dumps(torch.tensor([1.0, 2.0, 3.0]), protocol=p))
     benign("pickle_dumps_storage_p2.pkl", pickle.dumps(torch.ones(3).storage(), protocol=2))
     benign("numpy_array.pkl", pickle.dumps({"a": np.arange(6, dtype=np.float32).reshape(2, 3), "s": np.float64(1.5), "i": np.int64(3)}, protocol=2))
+    np2 = pickle.dumps({"a": np.arange(6, dtype=np.float32).reshape(2, 3), "s": np.float64(1.5)}, protocol=2)
+    benign("numpy2_names.pkl", np2.replace(b"cnumpy.core.multiarray\n", b"cnumpy._core.multiarray\n"), "numpy 2 module names (numpy._core)")
     benign("numpy_randomstate.pkl", pickle.dumps(np.random.RandomState(1), protocol=2))
     benign("numpy_generator.pkl", pickle.dumps(np.random.default_rng(1), protocol=2))
     rng = {"python": random.Random(3).getstate(), "numpy": np.random.RandomState(4).get_state(), "cpu": torch.random.get_rng_state()}
