@@ -855,6 +855,9 @@ func (in *inspector) apply(start int, op byte, name string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		if len(l) == 0 {
+			return false, errorf(ErrTruncated, start, name, "empty line")
+		}
 		ok := false
 		if op == 'I' {
 			ok = pyIntText(l)
