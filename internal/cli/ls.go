@@ -244,7 +244,7 @@ func (b *treeBuilder) node(v any) report.Node {
 		}
 		return n
 	}
-	return report.Node{Kind: "unknown", Value: fmt.Sprintf("%T", v)}
+	return report.Node{Kind: "unknown"}
 }
 
 // child builds the node of a value one step below the current path.
