@@ -671,8 +671,6 @@ func (in *inspector) top(start int, op string) (*slot, error) {
 	return &in.stack[len(in.stack)-1], nil
 }
 
-func (in *inspector) global(start int) *GlobalRef { return nil }
-
 // addGlobal records an import and returns its slot.
 func (in *inspector) addGlobal(start int, op, rawModule, rawName string, dynamic bool, ext int32) (slot, error) {
 	key := [2]string{rawModule, rawName}
@@ -1135,9 +1133,7 @@ func (in *inspector) apply(start int, op byte, name string) (bool, error) {
 		state := in.stack[len(in.stack)-1]
 		in.stack = in.stack[:len(in.stack)-1]
 		inst := in.stack[len(in.stack)-1]
-		if state.kind != kScalar || true {
-			in.escape(state)
-		}
+		in.escape(state)
 		if inst.notCallable() && inst.kind != kScalar && !(state.kind == kScalar) {
 			// A literal has no __setstate__ and no __dict__: only a None
 			// state (a scalar we cannot tell from None) goes through.
@@ -1504,10 +1500,7 @@ func (in *inspector) memoPut(idx uint64, s slot) {
 	case idx < uint64(len(in.memo)):
 		in.memo[idx] = s
 	case idx == uint64(len(in.memo)):
-		if x, ok := in.memoX[idx]; ok {
-			_ = x
-			delete(in.memoX, idx)
-		}
+		delete(in.memoX, idx)
 		in.memo = append(in.memo, s)
 		// Entries written out of order may now continue the slice.
 		for len(in.memoX) > 0 {

@@ -88,6 +88,8 @@ func (b *Budget) maxRecord() int64 {
 	return DefaultMaxRecord
 }
 
+// take spends n of a counter bounded by limit, and reports whether the
+// budget still holds.
 func (b *Budget) take(counter *atomic.Int64, limit, n int64) bool {
 	return counter.Add(n) <= limit
 }
@@ -506,7 +508,7 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 	// into the same bytes again and again would make the scan read them
 	// again and again.
 	var stored int64
-	n, dataPkl := 0, false
+	dataPkl := false
 	for _, zf := range zr.File {
 		lower := strings.ToLower(zf.Name)
 		pkl := strings.HasSuffix(lower, ".pkl")
@@ -521,7 +523,6 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 		if b == nil || !pkl && !startsPickle(b) {
 			continue
 		}
-		n++
 		if base >= 0 {
 			stored += int64(len(b))
 		}
@@ -548,7 +549,6 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 	if !dataPkl && torch {
 		r.fail(r.errorf(what, -1, ErrFormat, "no data.pkl record (not a torch.save zip file)"))
 	}
-	_ = n
 }
 
 // dataRecord scans a record not named .pkl that starts like a pickle: its
@@ -659,7 +659,7 @@ func (s *Scanner) scanTar(r *result, data []byte, c ctx) {
 		}
 		// The member's bytes lie in place in the archive (no tar
 		// compression): find them without copying.
-		off, ok := tarOffset(data, tr, h)
+		off, ok := tarFind(data, h)
 		if !ok {
 			continue
 		}
@@ -688,14 +688,6 @@ func (s *Scanner) tarMember(r *result, b []byte, base int64, name string, c ctx,
 		}
 		pos += prog.End
 	}
-}
-
-// tarOffset returns where the current member's data starts in data.
-func tarOffset(data []byte, tr *tar.Reader, h *tar.Header) (int64, bool) {
-	// archive/tar does not expose the offset: read through a counting
-	// reader instead.
-	_ = tr
-	return tarFind(data, h)
 }
 
 // tarFind walks the 512-byte headers of data to the member h.
