@@ -1,6 +1,7 @@
 package pickle
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/big"
 	"strconv"
@@ -463,14 +464,7 @@ func (in *inspector) readLine(start int, op string) ([]byte, int, error) {
 	return rest[:i], at, nil
 }
 
-func indexNL(b []byte) int {
-	for i, c := range b {
-		if c == '\n' {
-			return i
-		}
-	}
-	return -1
-}
+func indexNL(b []byte) int { return bytes.IndexByte(b, '\n') }
 
 // frame applies a FRAME of n bytes.
 func (in *inspector) frame(start int, n uint64) error {

@@ -551,20 +551,21 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 	}
 }
 
-// dataRecord scans a record not named .pkl that starts like a pickle: its
-// globals are reported, its errors are not (it is most likely data).
+// dataRecord scans a record not named .pkl that starts like a pickle (a
+// storage's bytes can start like one): when its first pickle reads to its
+// STOP, it and the pickles after it are scanned like a .pkl record's;
+// otherwise the record is data, and nothing in it is reported.
 func (s *Scanner) dataRecord(r *result, b []byte, base int64, name string, c ctx) {
-	prog, err := s.inspect(r, b)
-	if len(prog.Globals) == 0 && len(prog.Computed) == 0 {
+	prog, err := pickle.Inspect(b, s.opt.Limits)
+	if err != nil || len(prog.Globals) == 0 && len(prog.Computed) == 0 && prog.End == int64(len(b)) {
 		return
 	}
-	s.record(r, b, base, prog, name, c)
-	if err != nil && prog.End == 0 {
-		return
-	}
-	if err == nil && prog.End < int64(len(b)) {
-		s.stream(r, b[prog.End:], base+prog.End, func(i int) string { return fmt.Sprintf("%s #%d", name, i+1) }, c)
-	}
+	s.stream(r, b, base, func(i int) string {
+		if i == 1 {
+			return name
+		}
+		return fmt.Sprintf("%s #%d", name, i)
+	}, c)
 }
 
 // zipRecord returns the bytes of a zip record: a slice of the file for a

@@ -59,6 +59,7 @@ import torch  # noqa: E402
 
 import dsfake  # noqa: E402
 import gen_hostile_record as rec  # noqa: E402
+import gen_scan  # noqa: E402
 import tdlib  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(HERE), "hostile")
@@ -146,9 +147,19 @@ def named_reduce(module, name, args, proto_=2):
 
 
 def torch_bytes(obj, legacy=False):
+    """torch.save output; the legacy format's storage keys (memory
+    addresses) made fixed, so that the corpus is deterministic."""
+    if legacy:
+        return gen_scan.legacy_bytes(obj)
     b = io.BytesIO()
-    torch.save(obj, b, _use_new_zipfile_serialization=not legacy)
+    torch.save(obj, b, _use_new_zipfile_serialization=True)
     return b.getvalue()
+
+
+def dumps_tensor(t, protocol):
+    """What pickle.dumps(t) writes (torch.storage._load_from_bytes of a legacy
+    torch.save of the storage), with fixed storage keys."""
+    return pickle.dumps(gen_scan.PickledTensor(gen_scan.FromBytes(gen_scan.legacy_bytes(t.storage())), t.numel()), protocol=protocol)
 
 
 BASE_ZIP = None
@@ -602,8 +613,8 @@ def benign_cases():
     benign("zip_scheduler.pt", torch_bytes({"base_lrs": [0.01], "last_epoch": 7, "_step_count": 8, "verbose": False, "_get_lr_called_within_step": False, "_last_lr": [0.01]}))
     benign("legacy_optimizer.pt", torch_bytes(optimizer_state(), legacy=True))
     for p in (2, 4):
-        benign(f"pickle_dumps_tensor_p{p}.pkl", pickle.dumps(torch.tensor([1.0, 2.0, 3.0]), protocol=p))
-    benign("pickle_dumps_storage_p2.pkl", pickle.dumps(torch.ones(3).storage(), protocol=2))
+        benign(f"pickle_dumps_tensor_p{p}.pkl", dumps_tensor(torch.tensor([1.0, 2.0, 3.0]), p), "pickle.dumps(tensor)")
+    benign("pickle_dumps_storage_p2.pkl", pickle.dumps(gen_scan.FromBytes(gen_scan.legacy_bytes(torch.ones(3).storage())), protocol=2), "pickle.dumps(storage)")
     benign("numpy_array.pkl", pickle.dumps({"a": np.arange(6, dtype=np.float32).reshape(2, 3), "s": np.float64(1.5), "i": np.int64(3)}, protocol=2))
     np2 = pickle.dumps({"a": np.arange(6, dtype=np.float32).reshape(2, 3), "s": np.float64(1.5)}, protocol=2)
     benign("numpy2_names.pkl", np2.replace(b"cnumpy.core.multiarray\n", b"cnumpy._core.multiarray\n"), "numpy 2 module names (numpy._core)")
@@ -632,7 +643,7 @@ def benign_cases():
     benign("big_list.pkl", pickle.dumps(list(range(3000)), protocol=2))
     # Memo bombs: no code runs, but one value is reached by 10^8 paths.
     benign("memo_laughs.pkl", pickle.dumps(laughs([1, "x"], 8), protocol=2), "10^8 paths to one list (ls and stats stay bounded)")
-    benign("memo_laughs_tensor.pkl", pickle.dumps(laughs([torch.ones(2)], 8), protocol=2), "10^8 paths to one tensor")
+    benign("memo_laughs_tensor.pkl", pickle.dumps(laughs([gen_scan.PickledTensor(gen_scan.FromBytes(gen_scan.legacy_bytes(torch.ones(2).storage())), 2)], 8), protocol=2), "10^8 paths to one tensor")
     benign("memo_laughs_zip.pt", torch_bytes({"w": laughs([t], 7)}), "10^7 paths to one tensor, torch.save")
 
 

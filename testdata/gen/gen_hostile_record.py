@@ -153,7 +153,17 @@ class Recorder:
             b = raw_record(data, info)
             if b is None:
                 continue
-            if info.filename.lower().endswith(".pkl") or starts_pickle(b[:2]):
+            if info.filename.lower().endswith(".pkl"):
+                for mode in ("flat", "stream"):
+                    self.loads_seq(b, mode)
+            elif starts_pickle(b[:2]):
+                # A record not named .pkl counts when its first pickle
+                # reads to its STOP (otherwise it is data).
+                probe = Recorder()
+                try:
+                    probe.unpickler(io.BufferedReader(io.BytesIO(b))).load()
+                except Exception:
+                    continue
                 for mode in ("flat", "stream"):
                     self.loads_seq(b, mode)
 
