@@ -1,5 +1,12 @@
 package scan
 
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ckptinspect/ckptinspect/pickle"
+)
+
 // Report is the document `ckptinspect scan --format json` prints. Files
 // are sorted by path.
 type Report struct {
@@ -162,4 +169,22 @@ func rank(v string, lenient bool) int {
 		return 4
 	}
 	return 0
+}
+
+// Refusal returns nil when policy p lets a scanned file pass, or an error
+// wrapping pickle.ErrUnsafe that names the first global p refuses (or the
+// limit the scan hit), located in the file: what a reader that must refuse
+// exactly what `ckptinspect scan` flags (ls, stats) reports.
+func Refusal(f File, p pickle.Policy) error {
+	if f.Verdict != "dangerous" && (f.Verdict != "unknown" || p.Lenient) {
+		return nil
+	}
+	for _, g := range f.Globals {
+		if (g.Verdict == "dangerous" || g.Verdict == "unknown" && !p.Lenient) && len(g.Where) > 0 {
+			w := g.Where[0]
+			return &Error{Path: f.Path, What: w.Pickle, Offset: w.Offset,
+				Err: fmt.Errorf("%w: refusing %s.%s: %s (ckptinspect scan lists every finding)", pickle.ErrUnsafe, g.Module, g.Name, g.Reason)}
+		}
+	}
+	return &Error{Path: f.Path, Offset: -1, Err: fmt.Errorf("%w: %s", pickle.ErrUnsafe, strings.TrimPrefix(f.Error, f.Path+": "))}
 }

@@ -150,17 +150,7 @@ func containsContainer(list []sniff.Container, c sniff.Container) bool {
 // policy refuses (or the limit that stopped the scan).
 func (f *File) refuse(data []byte) error {
 	rep := scan.New(scan.Options{Policy: f.opt.Policy, Limits: f.opt.Limits, Budget: f.opt.Budget}).Bytes(f.Path, data)
-	if rep.Verdict != "dangerous" && (rep.Verdict != "unknown" || f.opt.Policy.Lenient) {
-		return nil
-	}
-	for _, g := range rep.Globals {
-		if g.Verdict == "dangerous" || g.Verdict == "unknown" && !f.opt.Policy.Lenient {
-			w := g.Where[0]
-			return &FormatError{Path: f.Path, What: w.Pickle, Offset: w.Offset,
-				Err: fmt.Errorf("%w: refusing %s.%s: %s (ckptinspect scan lists every finding)", pickle.ErrUnsafe, g.Module, g.Name, g.Reason)}
-		}
-	}
-	return &FormatError{Path: f.Path, Offset: -1, Err: fmt.Errorf("%w: %s", pickle.ErrUnsafe, strings.TrimPrefix(rep.Error, f.Path+": "))}
+	return scan.Refusal(rep, f.opt.Policy)
 }
 
 // Close unmaps the file. Tensors and storages of f must not be read after.

@@ -276,15 +276,5 @@ func plural(n int, what string) string {
 // torchsave.Open does for the files it opens, for files another reader
 // opens (safetensors) that some loader would also read as pickles.
 func refuseFlagged(path string) error {
-	f := scan.New(scan.Options{}).Path(path)
-	if f.Verdict != "dangerous" && f.Verdict != "unknown" {
-		return nil
-	}
-	for _, g := range f.Globals {
-		if g.Verdict != "safe" && len(g.Where) > 0 {
-			w := g.Where[0]
-			return fmt.Errorf("%s: %s (byte %d): refusing %s.%s: %s (ckptinspect scan lists every finding)", path, w.Pickle, w.Offset, g.Module, g.Name, g.Reason)
-		}
-	}
-	return fmt.Errorf("%s: refusing: %s", path, strings.TrimPrefix(f.Error, path+": "))
+	return scan.Refusal(scan.New(scan.Options{}).Path(path), pickle.Policy{})
 }
