@@ -170,7 +170,6 @@ type result struct {
 	formats  []string
 	pickles  int
 	globals  map[string]*agg
-	order    int
 	err      error // the first problem that stopped part of the scan
 	flagged  error // a reason to call the file dangerous that is not a global (a limit)
 	computed int
@@ -655,7 +654,7 @@ func (s *Scanner) scanTar(r *result, data []byte, c ctx) {
 			r.fail(r.errorf(c.prefix+"tar", -1, ErrFormat, "%v", err))
 			return
 		}
-		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+		if h.Typeflag != tar.TypeReg {
 			continue
 		}
 		// The member's bytes lie in place in the archive (no tar
