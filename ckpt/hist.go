@@ -6,7 +6,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/ckptinspect/ckptinspect/stream"
+	"github.com/ckptinspect/ckptinspect/internal/stream"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
@@ -69,27 +69,37 @@ func (s HistSpec) Validate() error {
 type PassOptions struct {
 	Workers  int               // parallel workers; 0 for all cores
 	Progress func(bytes int64) // called as bytes are read
-	Stream   stream.Options    // chunking and page handling (Workers and Progress are set from above)
+	Tuning   Tuning            // chunking and page handling
 }
 
-func (o PassOptions) stream() stream.Options {
-	s := o.Stream
-	s.Workers, s.Progress = o.Workers, o.Progress
-	return s
-}
+func (o PassOptions) stream() stream.Options { return o.Tuning.stream(o.Workers, o.Progress) }
 
 // TensorStats returns the statistics of one logical tensor, in one pass.
 func TensorStats(ctx context.Context, t *Tensor, opt PassOptions) (tensor.Stats, error) {
-	var st tensor.Stats
-	var terr error
-	task := statsTask(t, func(s tensor.Stats, err error) { st, terr = s, err })
-	if err := stream.Run(ctx, []*stream.Task{task}, opt.stream()); err != nil {
+	st, errs, err := TensorsStats(ctx, []*Tensor{t}, opt)
+	if err != nil {
 		return tensor.Stats{}, err
 	}
-	if terr != nil {
-		return tensor.Stats{}, fmt.Errorf("%s: %w", t.File, terr)
+	if errs[0] != nil {
+		return tensor.Stats{}, fmt.Errorf("%s: %w", t.File, errs[0])
 	}
-	return st, nil
+	return st[0], nil
+}
+
+// TensorsStats returns the statistics of each tensor of ts, in one pass
+// over all of them. errs[i] is the error that stopped reading ts[i] (the
+// others are still measured); err is only set when the pass itself stopped
+// (ctx was cancelled).
+func TensorsStats(ctx context.Context, ts []*Tensor, opt PassOptions) (st []tensor.Stats, errs []error, err error) {
+	st, errs = make([]tensor.Stats, len(ts)), make([]error, len(ts))
+	tasks := make([]*stream.Task, len(ts))
+	for i, t := range ts {
+		tasks[i] = statsTask(t, func(s tensor.Stats, err error) { st[i], errs[i] = s, err })
+	}
+	if err := stream.Run(ctx, tasks, opt.stream()); err != nil {
+		return nil, nil, err
+	}
+	return st, errs, nil
 }
 
 // histPart is the partial result of one chunk of a histogram task.

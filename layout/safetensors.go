@@ -10,10 +10,6 @@ import (
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
-// Safetensors is the layout of weights-only checkpoints in safetensors
-// files (model.safetensors, or a sharded set with its index).
-const Safetensors = "safetensors"
-
 // hasSafetensors reports whether a folder holds a safetensors model.
 func hasSafetensors(dir string) bool {
 	for _, f := range []string{"model.safetensors.index.json", "model.safetensors"} {
@@ -42,18 +38,21 @@ func openSafetensors(path string) (*ckpt.Checkpoint, error) {
 		}
 	}
 	for _, t := range set.Tensors {
-		lt := &ckpt.Tensor{File: t.File.Path, DType: t.DType, Shape: append([]int64{}, t.Shape...),
-			Pieces: []ckpt.Piece{{View: t.View, Map: t.File.Mapping(), Offset: t.Offset, File: t.File.Path}}}
 		p := &ckpt.Param{Name: t.Name, Shape: append([]int64{}, t.Shape...), Group: -1}
 		switch t.DType {
 		case tensor.BFloat16, tensor.Float16:
-			lt.State = "bf16"
-			p.BF16 = lt
+			p.BF16 = safetensorsTensor(t, ckpt.BF16)
 		default:
-			lt.State = "fp32"
-			p.FP32 = lt
+			p.FP32 = safetensorsTensor(t, ckpt.FP32)
 		}
 		c.Params = append(c.Params, p)
 	}
 	return c, nil
+}
+
+// safetensorsTensor makes a one-piece logical tensor of a safetensors
+// tensor.
+func safetensorsTensor(t *safetensors.Tensor, state ckpt.State) *ckpt.Tensor {
+	return &ckpt.Tensor{State: state, File: t.File.Path, DType: t.DType, Shape: append([]int64{}, t.Shape...),
+		Pieces: []ckpt.Piece{{View: t.View, Source: t.File.ReaderAt(), Offset: t.Offset, File: t.File.Path}}}
 }

@@ -166,8 +166,10 @@ func (f *File) Close() error {
 // Size returns the file's length in bytes.
 func (f *File) Size() int64 { return int64(f.m.Len()) }
 
-// Mapping returns the whole file as mapped bytes (read-only).
-func (f *File) Mapping() *mmap.File { return f.m }
+// ReaderAt returns a reader of the file's bytes (pread where the file is
+// mapped, so reading through it does not fault the mapping's pages in).
+// It is valid until Close.
+func (f *File) ReaderAt() io.ReaderAt { return f.m }
 
 func (f *File) warnf(format string, args ...any) {
 	f.Warnings = append(f.Warnings, fmt.Sprintf(format, args...))

@@ -110,7 +110,7 @@ func TestPlantedFaults(t *testing.T) {
 		name  string
 		src   string
 		plant func(t *testing.T, dir string)
-		check string
+		check ckpt.CheckID
 		param string
 		deep  bool
 	}{

@@ -56,8 +56,8 @@ func main() {
 		}
 		tOpen := time.Since(t0)
 		opt := ckpt.ScanOptions{Workers: *jobs}
-		opt.Stream.ChunkElems = *chunk
-		opt.Stream.KeepPages = *keep
+		opt.Tuning.ChunkElems = *chunk
+		opt.Tuning.KeepPages = *keep
 		res, err := ckpt.Scan(context.Background(), c, opt)
 		if err != nil {
 			fail(err)

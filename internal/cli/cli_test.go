@@ -230,7 +230,7 @@ func TestFlagParsing(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.Path != "ckpt" || got.Jobs != 3 || got.Format != output.CSV || got.Sort != "fp32.rms" || got.Top != 7 || got.GroupBy != "layer" || got.filterRE == nil {
+	if got.Path != "ckpt" || got.Jobs != 3 || got.Format != output.CSV || got.Sort != "fp32.rms" || got.Top != 7 || got.GroupBy != "layer" || got.re == nil {
 		t.Errorf("options = %+v", got)
 	}
 	var ls *LsOptions

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ckptinspect/ckptinspect/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/golden"
+	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 )
@@ -298,7 +298,7 @@ func TestDiffHistReportFlags(t *testing.T) {
 	if err := dc.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if d.PathA != "a" || d.PathB != "b" || d.Jobs != 2 || d.Format != output.CSV || d.Sort != "exp_avg.rel_change" || d.Top != 3 || d.filterRE == nil || d.GroupBy != "layer" ||
+	if d.PathA != "a" || d.PathB != "b" || d.Jobs != 2 || d.Format != output.CSV || d.Sort != "exp_avg.rel_change" || d.Top != 3 || d.re == nil || d.GroupBy != "layer" ||
 		d.LayoutA != "zero" || d.LayoutB != "zero" {
 		t.Errorf("diff options %+v", d)
 	}

@@ -2,9 +2,7 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,11 +19,9 @@ import (
 
 // HistOptions are the inputs of `ckptinspect hist`.
 type HistOptions struct {
-	Streams   Streams
+	commonFlags
 	Name      string // the parameter
 	Path      string // the checkpoint
-	Format    output.Format
-	Jobs      int
 	State     string // fp32, bf16, exp_avg or exp_avg_sq
 	Bins      int
 	Log       bool
@@ -41,8 +37,7 @@ type HistOptions struct {
 // NewHistCmd builds `ckptinspect hist`. runF, when not nil, replaces the
 // command's behaviour (for tests of flag parsing).
 func NewHistCmd(s Streams, runF func(*HistOptions) error) *cobra.Command {
-	opts := &HistOptions{Streams: s}
-	var format string
+	opts := &HistOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "hist NAME CHECKPOINT",
 		Short: "Histogram of one tensor of a checkpoint, in the terminal",
@@ -69,15 +64,10 @@ NaN and infinite values are never binned; they are counted in the header.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Name, opts.Path = args[0], args[1]
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
 			}
-			opts.Format = f
-			if opts.Jobs < 0 {
-				return usageError("-j must be positive")
-			}
-			if !slices.Contains(ckpt.DiffStates(), opts.State) {
+			if !slices.Contains(ckpt.DiffStates(), ckpt.State(opts.State)) {
 				return usageError("--state %q: want fp32, bf16, exp_avg or exp_avg_sq", opts.State)
 			}
 			if opts.Bins < 1 || opts.Bins > 10000 {
@@ -93,9 +83,11 @@ NaN and infinite values are never binned; they are counted in the header.`,
 				if opts.Log {
 					return usageError("--range applies to linear bins, not to --log")
 				}
-				if opts.Range, err = parseRange(r.Value.String()); err != nil {
+				rng, err := parseRange(r.Value.String())
+				if err != nil {
 					return err
 				}
+				opts.Range = rng
 			}
 			if runF != nil {
 				return runF(opts)
@@ -103,8 +95,8 @@ NaN and infinite values are never binned; they are counted in the header.`,
 			return runHist(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
-	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
+	opts.addFormat(cmd)
+	opts.addJobs(cmd)
 	cmd.Flags().StringVar(&opts.State, "state", "fp32", "the tensor: fp32, bf16, exp_avg or exp_avg_sq")
 	cmd.Flags().IntVar(&opts.Bins, "bins", 40, "number of linear bins")
 	cmd.Flags().BoolVar(&opts.Log, "log", false, "bin |x| by powers of ten (one pass)")
@@ -153,7 +145,7 @@ func histTensor(c *ckpt.Checkpoint, name, state string) (*ckpt.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := p.State(state)
+	t := p.Tensor(ckpt.State(state))
 	if t == nil {
 		return nil, inputError(fmt.Errorf("%s: parameter %s has no %s tensor", c.Path, name, state))
 	}
@@ -209,7 +201,7 @@ func runHist(c *cobra.Command, o *HistOptions) error {
 	if err != nil {
 		return inputError(err)
 	}
-	doc := buildHistReport(cp, o.Name, o.State, h, passes)
+	doc := report.BuildHist(cp, o.Name, o.State, h, passes)
 	switch o.Format {
 	case output.JSON:
 		return output.WriteJSON(o.Streams.Out, doc)
@@ -219,7 +211,7 @@ func runHist(c *cobra.Command, o *HistOptions) error {
 			tw.Headers = append(tw.Headers, "neg", "pos")
 		}
 		for _, b := range doc.Bins {
-			row := []string{csvNum(&b.Lo), csvNum(&b.Hi), strconv.FormatInt(b.Count, 10)}
+			row := []string{report.CSVNum(&b.Lo), report.CSVNum(&b.Hi), strconv.FormatInt(b.Count, 10)}
 			if b.Neg != nil {
 				row = append(row, strconv.FormatInt(*b.Neg, 10), strconv.FormatInt(*b.Pos, 10))
 			}
@@ -227,94 +219,5 @@ func runHist(c *cobra.Command, o *HistOptions) error {
 		}
 		return tw.WriteCSV(o.Streams.Out)
 	}
-	return writeHistText(o.Streams.Out, doc, o.Width, o.LogCounts)
-}
-
-// buildHistReport turns a histogram into its JSON document.
-func buildHistReport(c *ckpt.Checkpoint, name, state string, h *ckpt.Hist, passes int) report.Histogram {
-	doc := report.Histogram{Checkpoint: checkpointRef(c), Param: name, State: state, Scale: "linear", Bins: []report.HistBin{},
-		Below: h.Below, Above: h.Above, Passes: passes, Stats: report.FromStats(h.Stats)}
-	if h.Spec.Log {
-		doc.Scale, doc.PerDecade = "log", h.Spec.PerDecade
-		for i := range h.Neg {
-			neg, pos := h.Neg[i], h.Pos[i]
-			k := h.MinBin + i
-			doc.Bins = append(doc.Bins, report.HistBin{Lo: output.Float(h.LogEdge(k)), Hi: output.Float(h.LogEdge(k + 1)),
-				Count: neg + pos, Neg: &neg, Pos: &pos})
-		}
-		return doc
-	}
-	if h.Counts == nil {
-		return doc
-	}
-	doc.Lo, doc.Hi = output.Opt(h.Spec.Lo, true), output.Opt(h.Spec.Hi, true)
-	width := (h.Spec.Hi - h.Spec.Lo) / float64(h.Spec.Bins)
-	for i, n := range h.Counts {
-		lo, hi := h.Spec.Lo+float64(i)*width, h.Spec.Lo+float64(i+1)*width
-		if i == len(h.Counts)-1 {
-			hi = h.Spec.Hi
-		}
-		doc.Bins = append(doc.Bins, report.HistBin{Lo: output.Float(lo), Hi: output.Float(hi), Count: n})
-	}
-	return doc
-}
-
-// barOf draws a bar of count out of most in width cells, with eighths.
-func barOf(count, most int64, width int, logScale bool) string {
-	if count <= 0 || most <= 0 {
-		return ""
-	}
-	f := float64(count) / float64(most)
-	if logScale {
-		f = math.Log1p(float64(count)) / math.Log1p(float64(most))
-	}
-	eighths := int(math.Round(f * float64(width) * 8))
-	eighths = max(eighths, 1) // a non-empty bin always shows
-	partial := []string{"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"}
-	return strings.Repeat("█", eighths/8) + partial[eighths%8]
-}
-
-func writeHistText(w io.Writer, doc report.Histogram, width int, logCounts bool) error {
-	st := doc.Stats
-	fmt.Fprintf(w, "%s %s %s (%s) in %s\n", doc.Param, doc.State, output.Shape(st.Shape), st.DType, describeRef(doc.Checkpoint))
-	fmt.Fprintf(w, "%s elements: min %s, max %s, mean %s, std %s, rms %s; NaN %s, Inf %s, zeros %s\n",
-		output.Count(st.Numel), output.Num(st.Min), output.Num(st.Max), output.Num(st.Mean), output.Num(st.Std), output.Num(st.RMS),
-		output.Count(st.NaN), output.Count(st.Inf), output.Count(st.Zeros))
-	read := "read once"
-	if doc.Passes == 2 {
-		read = "range measured by a first pass: read twice"
-	}
-	var most int64
-	for _, b := range doc.Bins {
-		most = max(most, b.Count)
-	}
-	if doc.Scale == "log" {
-		fmt.Fprintf(w, "|x| in %d bins per decade (%s); %s zeros not binned\n\n", doc.PerDecade, read, output.Count(st.Zeros))
-		tw := output.TableWriter{Headers: []string{"|x| from", "to", "neg", "pos", ""}, Align: []output.Align{output.Right, output.Right, output.Right, output.Right}}
-		for _, b := range doc.Bins {
-			tw.Add(output.NumF(float64(b.Lo)), output.NumF(float64(b.Hi)), output.Count(*b.Neg), output.Count(*b.Pos), barOf(b.Count, most, width, logCounts))
-		}
-		if len(doc.Bins) == 0 {
-			fmt.Fprintln(w, "no nonzero finite value")
-			return nil
-		}
-		return tw.WriteText(w)
-	}
-	if len(doc.Bins) == 0 {
-		fmt.Fprintln(w, "no finite value")
-		return nil
-	}
-	fmt.Fprintf(w, "%d bins of width %s over [%s, %s] (%s)\n\n", len(doc.Bins), output.NumF((float64(*doc.Hi)-float64(*doc.Lo))/float64(len(doc.Bins))),
-		output.NumF(float64(*doc.Lo)), output.NumF(float64(*doc.Hi)), read)
-	tw := output.TableWriter{Headers: []string{"from", "to", "count", ""}, Align: []output.Align{output.Right, output.Right, output.Right}}
-	for _, b := range doc.Bins {
-		tw.Add(output.NumF(float64(b.Lo)), output.NumF(float64(b.Hi)), output.Count(b.Count), barOf(b.Count, most, width, logCounts))
-	}
-	if err := tw.WriteText(w); err != nil {
-		return err
-	}
-	if doc.Below+doc.Above > 0 {
-		fmt.Fprintf(w, "\noutside the range: %s below, %s above\n", output.Count(doc.Below), output.Count(doc.Above))
-	}
-	return nil
+	return report.WriteHistText(o.Streams.Out, doc, o.Width, o.LogCounts)
 }

@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -14,20 +13,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/htmlreport"
+	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
+	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
 // ReportOptions are the inputs of `ckptinspect report`.
 type ReportOptions struct {
-	Streams Streams
-	Paths   []string
-	Output  string // the HTML file; "-" for stdout
-	Format  output.Format
-	Jobs    int
+	commonFlags
+	Paths  []string
+	Output string // the HTML file; "-" for stdout
 	// Hist names the parameter to draw a histogram of ("" for none), and
 	// HistState its state.
 	Hist      string
@@ -40,8 +38,7 @@ type ReportOptions struct {
 // NewReportCmd builds `ckptinspect report`. runF, when not nil, replaces
 // the command's behaviour (for tests of flag parsing).
 func NewReportCmd(s Streams, runF func(*ReportOptions) error) *cobra.Command {
-	opts := &ReportOptions{Streams: s}
-	var format string
+	opts := &ReportOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "report -o FILE CHECKPOINT...",
 		Short: "Write an HTML report with charts of one or more checkpoints of one model",
@@ -72,18 +69,13 @@ gave (one more read of that tensor). Standard output gets the summary table
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Paths = args
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
-			}
-			opts.Format = f
-			if opts.Jobs < 0 {
-				return usageError("-j must be positive")
 			}
 			if opts.Output == "" {
 				return usageError("-o FILE is required (- for standard output)")
 			}
-			if !slices.Contains(ckpt.DiffStates(), opts.HistState) {
+			if !slices.Contains(ckpt.DiffStates(), ckpt.State(opts.HistState)) {
 				return usageError("--hist-state %q: want fp32, bf16, exp_avg or exp_avg_sq", opts.HistState)
 			}
 			if opts.Bins < 1 || opts.Bins > 10000 {
@@ -98,9 +90,9 @@ gave (one more read of that tensor). Standard output gets the summary table
 			return runReport(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
+	opts.addFormat(cmd)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "the HTML file to write (- for standard output)")
-	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
+	opts.addJobs(cmd)
 	cmd.Flags().StringVar(&opts.Hist, "hist", "", "draw a histogram of this parameter")
 	cmd.Flags().StringVar(&opts.HistState, "hist-state", "fp32", "the tensor of --hist: fp32, bf16, exp_avg or exp_avg_sq")
 	cmd.Flags().IntVar(&opts.Bins, "bins", 60, "number of histogram bins")
@@ -150,8 +142,8 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 		}
 		e := &reportEntry{path: path}
 		e.step, e.hasStep = ckpt.StepOf(cp)
-		doc := buildCheckpointReport(cp, res)
-		doc.Groups = groupByLayer(res)
+		doc := report.BuildStats(cp, res)
+		doc.Groups = report.GroupByLayer(res)
 		e.item.Stats = doc
 		for _, pr := range res.Params {
 			if pr.Param.Name == o.Hist {
@@ -207,14 +199,14 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 			}
 			if prev != nil {
 				res, err := diffCheckpoints(c, o.Streams, fmt.Sprintf("report: diff %d/%d", i, n-1), prev, cp,
-					ckpt.DiffOptions{Workers: o.Jobs, States: []string{"fp32"}})
+					ckpt.DiffOptions{Workers: o.Jobs, States: []ckpt.State{ckpt.FP32}})
 				prev.Close()
 				if err != nil {
 					cp.Close()
 					return err
 				}
-				doc := buildDiffReport(res)
-				doc.Groups = groupDiffs(res)
+				doc := report.BuildDiff(res)
+				doc.Groups = report.GroupDiffs(res)
 				rep.Changes = append(rep.Changes, htmlreport.Change{Label: entries[i-1].item.Label + " → " + e.item.Label, Diff: doc})
 			}
 			prev = cp
@@ -250,7 +242,7 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 		return err
 	}
 	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(html.Len())))
-	return writeReportSummary(o, rep)
+	return htmlreport.WriteSummary(o.Streams.Out, o.Format, rep)
 }
 
 func closeIf(c *ckpt.Checkpoint) {
@@ -301,41 +293,4 @@ func writeFileAtomic(path string, data []byte) error {
 		os.Remove(f.Name())
 	}
 	return err
-}
-
-// writeReportSummary prints the report's summary table (or, as JSON, its
-// data) on standard output.
-func writeReportSummary(o *ReportOptions, rep *htmlreport.Report) error {
-	if o.Format == output.JSON {
-		return output.WriteJSON(o.Streams.Out, rep)
-	}
-	csv := o.Format == output.CSV
-	tw := output.TableWriter{Headers: []string{"checkpoint", "step", "params", "numel", "weight_norm", "exp_avg_norm", "exp_avg_sq_norm", "nan", "inf",
-		"step_delta", "delta_norm", "rel_change"}, Align: rightCols(12)}
-	if !csv {
-		tw.Headers = []string{"checkpoint", "step", "params", "elements", "w norm", "m norm", "v norm", "nan", "inf", "+steps", "|dW|", "|dW|/|W|"}
-	}
-	num, cnt := output.Num, output.Count
-	if csv {
-		num = csvNum
-		cnt = func(n int64) string { return strconv.FormatInt(n, 10) }
-	}
-	for i, ck := range rep.Checkpoints {
-		s := ck.Stats.Summary
-		w, m, v := output.Float(s.WeightNorm), output.Float(s.ExpAvgNorm), output.Float(s.ExpAvgSqNorm)
-		row := []string{ck.Stats.Checkpoint.Path, optInt(s.Step), strconv.Itoa(s.Params), cnt(s.Numel), num(&w), num(&m), num(&v), cnt(s.NaN), cnt(s.Inf)}
-		if i > 0 && i-1 < len(rep.Changes) {
-			d := rep.Changes[i-1].Diff.Summary
-			row = append(row, optInt(d.StepDelta), num(d.DeltaNorm), num(d.RelChange))
-		} else if csv {
-			row = append(row, "", "", "")
-		} else {
-			row = append(row, "-", "-", "-")
-		}
-		tw.Add(row...)
-	}
-	if csv {
-		return tw.WriteCSV(o.Streams.Out)
-	}
-	return tw.WriteText(o.Streams.Out)
 }

@@ -13,8 +13,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/ckptinspect/ckptinspect/internal/output"
 )
 
 // Exit codes, documented in the README.
@@ -93,6 +91,7 @@ exact per-tensor statistics, and per-parameter AdamW state.`,
 	root.AddCommand(NewScanCmd(s, nil))
 	root.AddCommand(NewVerifyCmd(s, nil))
 	root.AddCommand(NewDiffCmd(s, nil), NewReportCmd(s, nil), NewHistCmd(s, nil))
+	root.AddCommand(NewExportCmd(s, nil))
 	return root
 }
 
@@ -140,17 +139,4 @@ func isUsage(err error) bool {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// formatFlag adds --format to cmd and returns the value holder.
-func formatFlag(cmd *cobra.Command, dst *string) {
-	cmd.Flags().StringVarP(dst, "format", "f", "table", "output format: table, json or csv")
-}
-
-func parseFormat(s string) (output.Format, error) {
-	f, err := output.ParseFormat(s)
-	if err != nil {
-		return "", usageError("%v", err)
-	}
-	return f, nil
 }

@@ -16,9 +16,8 @@ import (
 
 // ScanOptions are the inputs of `ckptinspect scan`.
 type ScanOptions struct {
-	Streams Streams
-	Paths   []string
-	Format  output.Format
+	commonFlags
+	Paths []string
 	// Allow names more globals ("module.Name" or "module.*") to judge
 	// safe; it cannot make a dangerous global safe.
 	Allow []string
@@ -32,8 +31,7 @@ type ScanOptions struct {
 // NewScanCmd builds `ckptinspect scan`. runF, when not nil, replaces the
 // command's behaviour (for tests of flag parsing).
 func NewScanCmd(s Streams, runF func(*ScanOptions) error) *cobra.Command {
-	opts := &ScanOptions{Streams: s}
-	var format string
+	opts := &ScanOptions{commonFlags: commonFlags{Streams: s}}
 	var strict bool
 	cmd := &cobra.Command{
 		Use:   "scan PATH...",
@@ -69,11 +67,9 @@ a file cannot be read to its end and nothing else failed.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Paths = args
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
 			}
-			opts.Format = f
 			for _, a := range opts.Allow {
 				if err := pickle.CheckAllow(a); err != nil {
 					return usageError("--allow %q: want module.Name or module.*", a)
@@ -88,7 +84,7 @@ a file cannot be read to its end and nothing else failed.`,
 			return runScan(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
+	opts.addFormat(cmd)
 	cmd.Flags().StringArrayVar(&opts.Allow, "allow", nil, "also judge safe this global: module.Name or module.* (repeatable; never overrides dangerous)")
 	cmd.Flags().BoolVar(&opts.Lenient, "lenient", false, "let unknown globals pass (exit 0 unless a dangerous one is found): the behaviour before allowlists")
 	cmd.Flags().Int64Var(&opts.MaxInflate, "max-inflate", 0, "bytes inflated from compressed zip records in the whole run (default 1 GiB)")

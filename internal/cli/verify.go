@@ -2,12 +2,9 @@ package cli
 
 import (
 	"errors"
-	"fmt"
-	"runtime"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
@@ -18,19 +15,17 @@ import (
 
 // VerifyOptions are the inputs of `ckptinspect verify`.
 type VerifyOptions struct {
-	Streams Streams
-	Path    string
-	Format  output.Format
-	Jobs    int
-	Deep    bool
-	Layout  string
+	commonFlags
+	Path   string
+	Deep   bool
+	Layout string
+	Config string // --config FILE: the model config of the scale-factor check
 }
 
 // NewVerifyCmd builds `ckptinspect verify`. runF, when not nil, replaces
 // the command's behaviour (for tests of flag parsing).
 func NewVerifyCmd(s Streams, runF func(*VerifyOptions) error) *cobra.Command {
-	opts := &VerifyOptions{Streams: s}
-	var format string
+	opts := &VerifyOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "verify CHECKPOINT",
 		Short: "Check that a checkpoint's optimizer state is intact before resuming",
@@ -42,7 +37,9 @@ folders matching the model states' param_shapes), shapes, values (no NaN or
 Inf, exp_avg_sq >= 0, no all-zero moments at step > 0), steps, the bf16
 module weights against the fp32 masters rounded to bf16, and the optimizer
 groups; for ZeRO shards also that every rank's shard is present and each
-parameter's fragments cover it exactly once. --deep also recomputes the CRC-32
+parameter's fragments cover it exactly once; and that every WeSaR scale factor
+(*_alpha) has a known target under the model config (--config FILE, else the
+checkpoint's config.json). --deep also recomputes the CRC-32
 of every zip record.
 
 Exit status: 0 when no check failed (warnings allowed), 1 when one or more
@@ -53,13 +50,8 @@ checks failed, 2 when the checkpoint could not be checked at all.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Path = args[0]
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
-			}
-			opts.Format = f
-			if opts.Jobs < 0 {
-				return usageError("-j must be positive")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -67,10 +59,11 @@ checks failed, 2 when the checkpoint could not be checked at all.`,
 			return runVerify(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
-	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
+	opts.addFormat(cmd)
+	opts.addJobs(cmd)
 	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "also recompute the CRC-32 of every zip record, storage bytes included")
 	layoutFlag(cmd, &opts.Layout)
+	cmd.Flags().StringVar(&opts.Config, "config", "", "the model's config.json, for the scale-factor check (default: the checkpoint's)")
 	return cmd
 }
 
@@ -81,7 +74,7 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 	case errors.Is(err, universal.ErrMissingTag) || errors.Is(err, zero.ErrMissingTag):
 		doc.Findings = append(doc.Findings, report.FindingInfo{Check: "structure.tag", Severity: "error", File: o.Path, Message: err.Error()})
 		doc.Summary.Errors = 1
-		return writeVerification(o, doc)
+		return verified(o, doc)
 	case err != nil:
 		return inputError(err)
 	}
@@ -89,80 +82,34 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 	total := cp.ScanBytes(nil)
 	if o.Deep {
 		for _, f := range cp.Files {
-			total += f.Size()
+			total += f.Size
 		}
 	}
 	bar := progress.New(o.Streams.ErrOut, "verify", total, o.Streams.ErrIsTerminal)
-	r, err := verify.Run(c.Context(), cp, verify.Options{Workers: o.Jobs, Progress: bar.Add, Deep: o.Deep})
+	r, err := verify.Run(c.Context(), cp, verify.Options{Workers: o.Jobs, Progress: bar.Add, Deep: o.Deep, Config: o.Config})
 	bar.Finish()
+	if errors.Is(err, verify.ErrConfig) {
+		return inputError(err)
+	}
 	if err != nil {
 		return err
 	}
 	for _, f := range r.Findings {
-		doc.Findings = append(doc.Findings, report.FindingInfo{Check: f.Check, Severity: f.Severity.String(), Param: f.Param, File: f.File, Message: f.Message})
+		doc.Findings = append(doc.Findings, report.FindingInfo{Check: string(f.Check), Severity: f.Severity.String(), Param: f.Param, File: f.File, Message: f.Message})
 	}
 	doc.Summary = report.VerifySummary{Path: o.Path, Layout: cp.Layout, Tag: cp.Tag, Step: cp.Step, Params: r.Params, Files: r.Files,
-		BytesScanned: r.BytesScanned, Deep: o.Deep, BytesDeep: r.BytesDeep, Errors: r.Errors, Warnings: r.Warnings}
-	return writeVerification(o, doc)
+		BytesScanned: r.BytesScanned, Deep: o.Deep, BytesDeep: r.BytesDeep, Errors: r.Errors, Warnings: r.Warnings, Config: r.Config}
+	return verified(o, doc)
 }
 
-func writeVerification(o *VerifyOptions, doc report.Verification) error {
-	doc.Summary.OK = doc.Summary.Errors == 0
-	var err error
-	switch o.Format {
-	case output.JSON:
-		err = output.WriteJSON(o.Streams.Out, doc)
-	case output.CSV:
-		tw := output.TableWriter{Headers: []string{"check", "severity", "param", "file", "message"}}
-		for _, f := range doc.Findings {
-			tw.Add(f.Check, f.Severity, f.Param, f.File, f.Message)
-		}
-		err = tw.WriteCSV(o.Streams.Out)
-	default:
-		err = writeVerifyText(o, doc)
-	}
-	if err != nil {
+// verified prints the verification and returns the exit status it calls
+// for.
+func verified(o *VerifyOptions, doc report.Verification) error {
+	if err := report.WriteVerification(o.Streams.Out, o.Format, doc); err != nil {
 		return err
 	}
 	if doc.Summary.Errors > 0 {
 		return &ExitError{Code: ExitFindings}
 	}
 	return nil
-}
-
-func writeVerifyText(o *VerifyOptions, doc report.Verification) error {
-	w := o.Streams.Out
-	s := doc.Summary
-	var check string
-	for _, f := range doc.Findings {
-		if f.Check != check {
-			check = f.Check
-			n := 0
-			for _, g := range doc.Findings {
-				if g.Check == check {
-					n++
-				}
-			}
-			fmt.Fprintf(w, "%s  %s (%d)\n", check, f.Severity, n)
-		}
-		fmt.Fprintf(w, "  %s\n", f.Message)
-		if f.File != "" {
-			fmt.Fprintf(w, "    file: %s\n", f.File)
-		}
-	}
-	verdict := "OK"
-	if s.Errors > 0 {
-		verdict = "FAILED"
-	}
-	deep := ""
-	if s.Deep {
-		deep = fmt.Sprintf(", CRC-32 of %s checked", output.Bytes(s.BytesDeep))
-	}
-	step := "?"
-	if s.Step != nil {
-		step = fmt.Sprint(*s.Step)
-	}
-	_, err := fmt.Fprintf(w, "verify %s: %s at step %s: %d parameters, %d files, %s scanned%s: %d errors, %d warnings\n",
-		verdict, s.Path, step, s.Params, s.Files, output.Bytes(s.BytesScanned), deep, s.Errors, s.Warnings)
-	return err
 }

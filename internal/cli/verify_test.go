@@ -2,12 +2,13 @@ package cli
 
 import (
 	"encoding/json"
-	"github.com/ckptinspect/ckptinspect/internal/fixture"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ckptinspect/ckptinspect/internal/fixture"
 )
 
 func TestVerifyCommand(t *testing.T) {

@@ -260,3 +260,13 @@ func (t *TableWriter) WriteCSV(w io.Writer) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// RightAligned returns the alignment of a table of n columns whose first
+// column (names) is left-aligned and the others (figures) right-aligned.
+func RightAligned(n int) []Align {
+	a := make([]Align, n)
+	for i := 1; i < n; i++ {
+		a[i] = Right
+	}
+	return a
+}

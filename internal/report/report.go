@@ -118,6 +118,9 @@ type CheckpointStats struct {
 	// Groups holds the aggregates of --group-by layer (omitted otherwise).
 	Groups  []GroupStats `json:"groups,omitempty"`
 	Summary Summary      `json:"summary"`
+	// Effective says where the multipliers of --effective came from
+	// (omitted without --effective).
+	Effective *EffectiveInfo `json:"effective,omitempty"`
 }
 
 // CheckpointInfo describes an opened checkpoint.
@@ -157,6 +160,8 @@ type ParamStats struct {
 	BF16       *Stats                    `json:"bf16"`
 	Adam       *AdamStats                `json:"adam"`
 	Keys       map[string]map[string]any `json:"keys,omitempty"`
+	// The effective_* fields of --effective (omitted without it).
+	*ParamEffective
 }
 
 // AdamStats are the AdamW update figures of a parameter.
@@ -184,6 +189,8 @@ type GroupStats struct {
 	UpdateToWeight *output.Float `json:"update_to_weight"`
 	NaN            int64         `json:"nan"`
 	Inf            int64         `json:"inf"`
+	// The effective_* fields of --effective (omitted without it).
+	*GroupEffective
 }
 
 // Summary aggregates a checkpoint scan.
@@ -198,4 +205,6 @@ type Summary struct {
 	BF16Norm     output.Float `json:"bf16_norm"`
 	NaN          int64        `json:"nan"`
 	Inf          int64        `json:"inf"`
+	// effective_norm with --effective (omitted without it).
+	*SummaryEffective
 }

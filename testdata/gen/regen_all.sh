@@ -26,6 +26,12 @@ rm -rf testdata/zero3-dp3
 $PY testdata/gen/gen_universal.py --out testdata/zero3-dp3 \
     --layers 1 --hidden 16 --intermediate 40 --vocab 30 --tp-pad-vocab 2 --heads 2 --kv-heads 1 \
     --step 9 --step-format tensor --dp 3 --seed 4 --zero3-shards --golden testdata/zero3-dp3.golden.json
+$PY testdata/gen/gen_resume.py --out testdata/resume
 $PY testdata/gen/gen_safetensors.py
 $PY testdata/gen/gen_scan.py
+rm -rf testdata/wesar-llama testdata/wesar-llama-st testdata/wesar-gemma testdata/wesar-gemma-drift
+$PY testdata/gen/gen_wesar.py --rms-type llama --out testdata/wesar-llama --seed 5 \
+    --zero-shards --safetensors testdata/wesar-llama-st
+$PY testdata/gen/gen_wesar.py --rms-type gemma --out testdata/wesar-gemma --seed 6 \
+    --drift-steps 3 --drift-out testdata/wesar-gemma-drift
 $PY testdata/gen/gen_hostile.py

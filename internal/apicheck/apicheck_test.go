@@ -1,0 +1,99 @@
+// Package apicheck holds tests of the module's public API as a whole.
+package apicheck
+
+import (
+	"go/importer"
+	"go/token"
+	"go/types"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestNoInternalTypesInPublicAPI type-checks every public package of the
+// module and fails when an exported name's type (a field, a parameter, a
+// result, an embedded type) mentions a type of an internal package, which
+// no program outside the module could use.
+func TestNoInternalTypesInPublicAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("type-checks the module from source")
+	}
+	out, err := exec.Command("go", "list", "github.com/ckptinspect/ckptinspect/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	imp := importer.ForCompiler(token.NewFileSet(), "source", nil)
+	for _, path := range strings.Fields(string(out)) {
+		if strings.Contains(path, "/internal/") || strings.HasSuffix(path, "/internal") || strings.Contains(path, "/cmd/") || strings.Contains(path, "/bench/") {
+			continue
+		}
+		pkg, err := imp.Import(path)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		scope := pkg.Scope()
+		for _, name := range scope.Names() {
+			obj := scope.Lookup(name)
+			if !obj.Exported() {
+				continue
+			}
+			check(t, path+"."+name, obj.Type(), map[types.Type]bool{})
+			if tn, ok := obj.(*types.TypeName); ok {
+				if named, ok := tn.Type().(*types.Named); ok {
+					for i := 0; i < named.NumMethods(); i++ {
+						if m := named.Method(i); m.Exported() {
+							check(t, path+"."+name+"."+m.Name(), m.Type(), map[types.Type]bool{})
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// check reports internal types reachable through the exported parts of typ.
+func check(t *testing.T, where string, typ types.Type, seen map[types.Type]bool) {
+	if seen[typ] {
+		return
+	}
+	seen[typ] = true
+	switch x := typ.(type) {
+	case *types.Named:
+		if p := x.Obj().Pkg(); p != nil && strings.Contains(p.Path(), "/internal/") {
+			t.Errorf("%s mentions %s.%s, a type of an internal package", where, p.Path(), x.Obj().Name())
+			return
+		}
+		if p := x.Obj().Pkg(); p != nil && !strings.HasPrefix(p.Path(), "github.com/ckptinspect/") {
+			return // another module's type: its own business
+		}
+		check(t, where, x.Underlying(), seen)
+	case *types.Pointer:
+		check(t, where, x.Elem(), seen)
+	case *types.Slice:
+		check(t, where, x.Elem(), seen)
+	case *types.Array:
+		check(t, where, x.Elem(), seen)
+	case *types.Map:
+		check(t, where, x.Key(), seen)
+		check(t, where, x.Elem(), seen)
+	case *types.Chan:
+		check(t, where, x.Elem(), seen)
+	case *types.Signature:
+		for i := 0; i < x.Params().Len(); i++ {
+			check(t, where, x.Params().At(i).Type(), seen)
+		}
+		for i := 0; i < x.Results().Len(); i++ {
+			check(t, where, x.Results().At(i).Type(), seen)
+		}
+	case *types.Struct:
+		for i := 0; i < x.NumFields(); i++ {
+			if f := x.Field(i); f.Exported() || f.Embedded() {
+				check(t, where+"."+f.Name(), f.Type(), seen)
+			}
+		}
+	case *types.Interface:
+		for i := 0; i < x.NumMethods(); i++ {
+			check(t, where+"."+x.Method(i).Name(), x.Method(i).Type(), seen)
+		}
+	}
+}
