@@ -145,6 +145,16 @@ func TestCorpus(t *testing.T) {
 	if len(files) < 180 {
 		t.Fatalf("%d corpus files", len(files))
 	}
+	if raceEnabled {
+		// The race detector checks concurrency, which these
+		// single-threaded commands hardly have: a quarter of the corpus
+		// keeps CI's time.
+		var some []string
+		for i := 0; i < len(files); i += 4 {
+			some = append(some, files[i])
+		}
+		files = some
+	}
 	var mu sync.Mutex
 	var slowest time.Duration
 	var biggest int64
