@@ -5,7 +5,9 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/dsmeta"
+	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/safetensors"
+	"github.com/ckptinspect/ckptinspect/scan"
 	"github.com/ckptinspect/ckptinspect/torchsave"
 )
 
@@ -40,6 +42,11 @@ func (f *TensorFile) Close() error { return f.close() }
 // apart by content.
 func OpenTensorFile(path string) (*TensorFile, error) {
 	if safetensors.IsFile(path) {
+		// A safetensors file whose first bytes also start a pickle is
+		// refused as torchsave refuses what `ckptinspect scan` flags.
+		if err := scan.Refusal(scan.New(scan.Options{}).Path(path), pickle.Policy{}); err != nil {
+			return nil, err
+		}
 		f, err := safetensors.Open(path)
 		if err != nil {
 			return nil, err

@@ -102,7 +102,7 @@ var enumValues = map[string]string{
 }
 
 func isEnumClass(o *pickle.Object) bool {
-	for _, c := range pickle.EnumClasses {
+	for _, c := range pickle.EnumClasses() {
 		if c == o.Class() {
 			return true
 		}

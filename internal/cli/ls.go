@@ -71,6 +71,9 @@ func runLs(o *LsOptions) error {
 		return runLsFolder(o)
 	}
 	if safetensors.IsFile(o.Path) {
+		if err := refuseFlagged(o.Path); err != nil {
+			return inputError(err)
+		}
 		return runLsSafetensors(o)
 	}
 	f, err := torchsave.Open(o.Path, torchsave.Options{})

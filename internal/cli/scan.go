@@ -10,53 +10,60 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/internal/output"
-	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/pickle"
+	"github.com/ckptinspect/ckptinspect/scan"
 )
 
 // ScanOptions are the inputs of `ckptinspect scan`.
 type ScanOptions struct {
 	commonFlags
 	Paths []string
-	// Strict makes unknown globals fail the scan (exit code 1).
-	Strict bool
 	// Allow names more globals ("module.Name" or "module.*") to judge
 	// safe; it cannot make a dangerous global safe.
 	Allow []string
+	// Lenient lets unknown globals pass (exit 0): only dangerous ones fail.
+	Lenient bool
+	// MaxInflate bounds the bytes inflated from compressed zip records in
+	// the whole run (0: the default, 1 GiB).
+	MaxInflate int64
 }
 
 // NewScanCmd builds `ckptinspect scan`. runF, when not nil, replaces the
 // command's behaviour (for tests of flag parsing).
 func NewScanCmd(s Streams, runF func(*ScanOptions) error) *cobra.Command {
 	opts := &ScanOptions{commonFlags: commonFlags{Streams: s}}
+	var strict bool
 	cmd := &cobra.Command{
 		Use:   "scan PATH...",
 		Short: "Find pickle globals that would run code when a checkpoint is loaded",
 		Long: `List every global (class or function) the pickles of checkpoint files
-reference, with how often and where, and judge each one: safe (tensors,
-containers, numpy values, the DeepSpeed and Hugging Face data classes),
-unknown, or dangerous (it runs code or touches the system when Python's
-pickle, torch.load or DeepSpeed load the file: os.system, subprocess,
-builtins.eval, getattr other than on a known enum class, ...).
+import, with how often and where, and judge each one against an allowlist, the
+way torch.load(weights_only=True) works: safe (tensors, containers, numpy
+values, the DeepSpeed and Hugging Face data classes), unknown (anything else:
+a class of your own, say), or dangerous (it runs code or touches the system
+when Python's pickle, torch.load or DeepSpeed load the file: os.system,
+subprocess, builtins.eval, getattr other than on a known enum class, ...).
 
-Nothing is loaded: each pickle is only walked opcode by opcode.
+Nothing is loaded: each pickle is only walked opcode by opcode, as CPython's
+unpickler reads it.
 
-PATH is a file — a torch.save zip file (every .pkl record is scanned), a
-legacy torch.save file (its five pickles) or a plain pickle file (every
-pickle up to the end) — or a folder, searched recursively for .pt, .pth,
-.bin, .pkl, .ckpt, .pickle and .safetensors files. Symbolic links to files
-are followed, symbolic links to folders are not. Storages pickled by value
-(torch.storage._load_from_bytes) are torch.save files of their own and are
-scanned in turn. A safetensors file holds no pickle; it is clean unless its
-first bytes also start one (torch.load would run that).
+PATH is a file or a folder. Every interpretation some loader would take is
+scanned: the records of a zip archive that hold pickles (whatever their
+names), the five pickles of a legacy torch.save file, pickles back to back in
+a plain file, the members of a tar archive (torch.save of PyTorch < 0.4), a
+pickle that a safetensors header may also start, and the torch.save payloads
+of torch.storage._load_from_bytes calls nested in any of them. A folder is
+searched recursively and its files are picked by content, never by name;
+symbolic links to files are followed, symbolic links to folders are not.
 
-Exit status: 0 when no dangerous global is found (unknown ones are allowed
-unless --strict), 1 when one is (or an unknown one, with --strict), 2 when a
-file cannot be read to its end and nothing dangerous was seen.`,
+Exit status: 0 when every global is safe; 1 when a dangerous or unknown one is
+found (unknown ones pass with --lenient, or when named with --allow); 2 when
+a file cannot be read to its end and nothing else failed.`,
 		Example: `  ckptinspect scan pytorch_model.bin
   ckptinspect scan ~/downloads/checkpoint-120
-  ckptinspect scan --strict --format json model.pt | jq '.files[].globals[] | select(.verdict != "safe")'
-  ckptinspect scan --allow 'mylib.config.*' runs/`,
+  ckptinspect scan --format json model.pt | jq '.files[].globals[] | select(.verdict != "safe")'
+  ckptinspect scan --allow 'mylib.config.*' runs/
+  ckptinspect scan --lenient old-checkpoints/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Paths = args
@@ -64,9 +71,12 @@ file cannot be read to its end and nothing dangerous was seen.`,
 				return err
 			}
 			for _, a := range opts.Allow {
-				if i := strings.LastIndexByte(a, '.'); i <= 0 || i == len(a)-1 {
+				if err := pickle.CheckAllow(a); err != nil {
 					return usageError("--allow %q: want module.Name or module.*", a)
 				}
+			}
+			if opts.MaxInflate < 0 {
+				return usageError("--max-inflate %d: want a positive number of bytes", opts.MaxInflate)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -75,33 +85,58 @@ file cannot be read to its end and nothing dangerous was seen.`,
 		},
 	}
 	opts.addFormat(cmd)
-	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "fail (exit 1) on unknown globals too")
 	cmd.Flags().StringArrayVar(&opts.Allow, "allow", nil, "also judge safe this global: module.Name or module.* (repeatable; never overrides dangerous)")
+	cmd.Flags().BoolVar(&opts.Lenient, "lenient", false, "let unknown globals pass (exit 0 unless a dangerous one is found): the behaviour before allowlists")
+	cmd.Flags().Int64Var(&opts.MaxInflate, "max-inflate", 0, "bytes inflated from compressed zip records in the whole run (default 1 GiB)")
+	cmd.Flags().BoolVar(&strict, "strict", false, "unknown globals fail the scan (the default now; kept for old scripts)")
+	cmd.Flags().MarkHidden("strict")
 	return cmd
 }
 
 func runScan(c *cobra.Command, o *ScanOptions) error {
-	files, results, skipped := scanTargets(o.Paths)
-	s := &scanner{policy: pickle.Policy{Extra: o.Allow}}
+	files, results, skipped, looked := scan.Targets(o.Paths)
+	policy := pickle.Policy{Allow: o.Allow, Lenient: o.Lenient}
+	sc := scan.New(scan.Options{Policy: policy, Budget: &scan.Budget{MaxInflate: o.MaxInflate}})
 	for _, p := range files {
 		if err := c.Context().Err(); err != nil {
 			return err
 		}
-		results = append(results, s.scanFile(p))
+		results = append(results, sc.Path(p))
 	}
-	sort.Slice(results, func(i, j int) bool { return results[i].path < results[j].path })
+	sort.Slice(results, func(i, j int) bool { return results[i].Path < results[j].Path })
 	sort.Slice(skipped, func(i, j int) bool { return skipped[i].Path < skipped[j].Path })
-	doc := report.ScanReport{Files: make([]report.ScanFile, len(results)), Skipped: skipped}
+	doc := scan.Report{Files: results, Skipped: skipped}
 	if doc.Skipped == nil {
-		doc.Skipped = []report.ScanSkipped{}
+		doc.Skipped = []scan.Skipped{}
 	}
-	for i, r := range results {
-		doc.Files[i] = r.fileReport()
-		if r.err != nil {
-			fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: %s\n", oneLine(r.err.Error()))
+	if doc.Files == nil {
+		doc.Files = []scan.File{}
+	}
+	var unknown []string
+	for _, r := range results {
+		if r.Error != "" {
+			fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: %s\n", oneLine(r.Error))
+		}
+		for _, g := range r.Globals {
+			if g.Verdict == "unknown" && !containsString(unknown, g.Module+"."+g.Name) {
+				unknown = append(unknown, g.Module+"."+g.Name)
+			}
 		}
 	}
-	doc.Summary = scanSummary(doc.Files, o.Strict)
+	doc.Summary = scan.Summarize(doc.Files, o.Lenient, looked)
+	if len(unknown) > 0 && !o.Lenient {
+		sort.Strings(unknown)
+		hint := ""
+		for i, u := range unknown {
+			if i == 8 {
+				hint += " ..."
+				break
+			}
+			hint += " --allow " + u
+		}
+		fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: %s not known as data; if you trust the code that defines them:%s (or --lenient)\n",
+			plural(len(unknown), "global"), hint)
+	}
 	var err error
 	switch o.Format {
 	case output.JSON:
@@ -120,52 +155,22 @@ func runScan(c *cobra.Command, o *ScanOptions) error {
 	return nil
 }
 
-// scanSummary aggregates file reports and decides the exit code: 1 if a
-// dangerous global was found, else 2 if a file was unreadable, else 1 if
-// an unknown global was found and strict is set, else 0.
-func scanSummary(files []report.ScanFile, strict bool) report.ScanSummary {
-	s := report.ScanSummary{Files: len(files), Strict: strict, Verdict: "clean"}
-	for _, f := range files {
-		s.Pickles += f.Pickles
-		switch f.Verdict {
-		case "clean":
-			s.Clean++
-		case "unknown":
-			s.Unknown++
-		case "dangerous":
-			s.Dangerous++
-		case "unreadable":
-			s.Unreadable++
-		}
-		if verdictRank(f.Verdict) > verdictRank(s.Verdict) {
-			s.Verdict = f.Verdict
-		}
-		for _, g := range f.Globals {
-			switch g.Verdict {
-			case "safe":
-				s.Globals.Safe++
-			case "unknown":
-				s.Globals.Unknown++
-			case "dangerous":
-				s.Globals.Dangerous++
-			}
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
 		}
 	}
-	switch {
-	case s.Dangerous > 0:
-		s.ExitCode = ExitFindings
-	case s.Unreadable > 0:
-		s.ExitCode = ExitInput
-	case s.Unknown > 0 && strict:
-		s.ExitCode = ExitFindings
-	}
-	return s
+	return false
 }
+
+// maxWhere is the number of references the CSV lists per global.
+const maxWhere = 16
 
 // whereText formats the first references of a global: "pickle@offset",
 // with the pickle name left out when it repeats, and "+N" for the ones not
 // listed.
-func whereText(g report.ScanGlobal, limit int) string {
+func whereText(g scan.Global, limit int) string {
 	var parts []string
 	last := ""
 	for i, w := range g.Where {
@@ -186,7 +191,7 @@ func whereText(g report.ScanGlobal, limit int) string {
 	return s
 }
 
-func writeScanTable(w io.Writer, doc report.ScanReport) error {
+func writeScanTable(w io.Writer, doc scan.Report) error {
 	var b strings.Builder
 	for _, f := range doc.Files {
 		fmt.Fprintf(&b, "%s: %s", f.Path, strings.ToUpper(f.Verdict))
@@ -216,24 +221,32 @@ func writeScanTable(w io.Writer, doc report.ScanReport) error {
 			}
 		}
 	}
+	notCkpt := 0
 	for _, s := range doc.Skipped {
+		if strings.HasPrefix(s.Reason, "not a checkpoint") || s.Reason == "empty file" {
+			notCkpt++
+			continue
+		}
 		fmt.Fprintf(&b, "skipped %s: %s\n", s.Path, s.Reason)
 	}
 	s := doc.Summary
-	if len(doc.Files) > 0 || len(doc.Skipped) > 0 {
+	if len(doc.Files) > 0 || len(doc.Skipped) > notCkpt {
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "scanned %s (%s): %d clean, %d unknown, %d dangerous, %d unreadable",
 		plural(s.Files, "file"), plural(s.Pickles, "pickle"), s.Clean, s.Unknown, s.Dangerous, s.Unreadable)
-	if s.Strict {
-		b.WriteString(" (strict)")
+	if s.LookedAt != s.Files {
+		fmt.Fprintf(&b, "; looked at %s, skipped %d that no loader reads as a checkpoint", plural(s.LookedAt, "file"), notCkpt)
+	}
+	if s.Lenient {
+		b.WriteString(" (lenient)")
 	}
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func writeScanCSV(w io.Writer, doc report.ScanReport) error {
+func writeScanCSV(w io.Writer, doc scan.Report) error {
 	tw := output.TableWriter{Headers: []string{"path", "format", "file_verdict", "module", "name", "verdict", "count", "where", "reason", "error"}}
 	for _, f := range doc.Files {
 		if len(f.Globals) == 0 {
@@ -252,4 +265,12 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return strconv.Itoa(n) + " " + what + "s"
+}
+
+// refuseFlagged returns an error naming the first finding when `scan`
+// flags the file at path (dangerous, or unknown globals): what
+// torchsave.Open does for the files it opens, for files another reader
+// opens (safetensors) that some loader would also read as pickles.
+func refuseFlagged(path string) error {
+	return scan.Refusal(scan.New(scan.Options{}).Path(path), pickle.Policy{})
 }

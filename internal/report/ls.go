@@ -33,16 +33,22 @@ func NonNilS(s []string) []string {
 }
 
 // TreeBuilder turns loaded values into report nodes, refusing to enter a
-// container already on the current path (a cycle) and bounding the total.
+// container already on the current path (a cycle), showing a container
+// reached again by another path once only (a "shared" node names where it
+// is shown: a pickle can reach one value by a million paths), and bounding
+// the total.
 type TreeBuilder struct {
 	maxItems int // per container, 0 for all
 	onPath   map[any]bool
+	shown    map[any]string // containers shown, and where
+	path     string
 	nodes    int
 }
 
 func (b *TreeBuilder) node(v any) Node {
 	if b.onPath == nil {
 		b.onPath = map[any]bool{}
+		b.shown = map[any]string{}
 	}
 	b.nodes++
 	if b.nodes > maxTreeNodes {
@@ -80,6 +86,10 @@ func (b *TreeBuilder) node(v any) Node {
 		if b.onPath[v] {
 			return Node{Kind: "cycle"}
 		}
+		if where, ok := b.shown[v]; ok {
+			return Node{Kind: "shared", Value: where}
+		}
+		b.shown[v] = b.path
 		b.onPath[v] = true
 		defer delete(b.onPath, v)
 	}
@@ -93,7 +103,7 @@ func (b *TreeBuilder) node(v any) Node {
 			if b.cut(i, len(x.Items), &n) {
 				break
 			}
-			n.Entries = append(n.Entries, Entry{Key: torchsave.PathElem(it.Key), Value: b.node(it.Value)})
+			n.Entries = append(n.Entries, Entry{Key: torchsave.PathElem(it.Key), Value: b.child(torchsave.PathElem(it.Key), it.Value)})
 		}
 		return n
 	case *pickle.List:
@@ -114,7 +124,7 @@ func (b *TreeBuilder) node(v any) Node {
 					if b.cut(i, len(x.Args), &n) {
 						break
 					}
-					n.Args = append(n.Args, b.node(a))
+					n.Args = append(n.Args, b.child("args."+strconv.Itoa(i), a))
 				}
 			}
 			all := append(append([]pickle.Item{}, fields...), x.Items...)
@@ -122,18 +132,27 @@ func (b *TreeBuilder) node(v any) Node {
 				if b.cut(i, len(all), &n) {
 					break
 				}
-				n.Fields = append(n.Fields, Entry{Key: torchsave.PathElem(it.Key), Value: b.node(it.Value)})
+				n.Fields = append(n.Fields, Entry{Key: torchsave.PathElem(it.Key), Value: b.child(torchsave.PathElem(it.Key), it.Value)})
 			}
 			if x.State != nil && fields == nil {
-				n.Fields = append(n.Fields, Entry{Key: "__state__", Value: b.node(x.State)})
+				n.Fields = append(n.Fields, Entry{Key: "__state__", Value: b.child("__state__", x.State)})
 			}
-			for _, a := range x.Appended {
-				n.Items = append(n.Items, b.node(a))
+			for i, a := range x.Appended {
+				n.Items = append(n.Items, b.child(strconv.Itoa(i), a))
 			}
 		}
 		return n
 	}
-	return Node{Kind: "unknown", Value: fmt.Sprintf("%T", v)}
+	return Node{Kind: "unknown"}
+}
+
+// child builds the node of a value one step below the current path.
+func (b *TreeBuilder) child(elem string, v any) Node {
+	parent := b.path
+	b.path = torchsave.Join(parent, elem)
+	n := b.node(v)
+	b.path = parent
+	return n
 }
 
 func (b *TreeBuilder) cut(i, n int, node *Node) bool {
@@ -150,7 +169,7 @@ func (b *TreeBuilder) seq(kind string, items []any) Node {
 		if b.cut(i, len(items), &n) {
 			break
 		}
-		n.Items = append(n.Items, b.node(e))
+		n.Items = append(n.Items, b.child(strconv.Itoa(i), e))
 	}
 	if n.Items == nil && len(items) == 0 {
 		n.Items = []Node{}
@@ -261,8 +280,9 @@ func writeTree(w io.Writer, n Node, label string, depth int) error {
 	return nil
 }
 
-// maxTreeNodes bounds the nodes of one listing's tree.
-const maxTreeNodes = 2_000_000
+// maxTreeNodes bounds the nodes of one listing's tree (about 250 bytes each
+// in memory): real checkpoints have a few thousand.
+const maxTreeNodes = 250_000
 
 // WriteTorchListing writes what `ls` shows of a torch.save file: its
 // object tree and its tensors (named by their dotted key paths).

@@ -37,3 +37,4 @@ $PY testdata/gen/gen_wesar.py --rms-type llama --out testdata/wesar-llama --seed
 $PY testdata/gen/gen_wesar.py --rms-type gemma --out testdata/wesar-gemma --seed 6 \
     --drift-steps 3 --drift-out testdata/wesar-gemma-drift
 $PY testdata/gen/gen_pytorch.py
+$PY testdata/gen/gen_hostile.py
