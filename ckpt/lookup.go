@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/internal/suggest"
+	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
 // ErrNoParam is wrapped by the errors of [Checkpoint.Lookup].
@@ -64,4 +65,34 @@ func (c *Checkpoint) Missing() []Missing {
 		}
 	}
 	return out
+}
+
+// Tensor returns the tensor of state s of the named parameter; the error
+// names what is missing.
+func (c *Checkpoint) Tensor(name string, s State) (*Tensor, error) {
+	p, err := c.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	t := p.Tensor(s)
+	if t == nil {
+		return nil, fmt.Errorf("%s: parameter %s has no %s tensor", c.Path, name, s)
+	}
+	return t, nil
+}
+
+// Stats returns the scan's statistics of state s of the parameter, or nil
+// when it was not measured.
+func (pr *ParamResult) Stats(s State) *tensor.Stats {
+	switch s {
+	case FP32:
+		return pr.FP32
+	case BF16:
+		return pr.BF16
+	case ExpAvg:
+		return pr.ExpAvg
+	case ExpAvgSq:
+		return pr.ExpAvgSq
+	}
+	return nil
 }

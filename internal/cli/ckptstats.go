@@ -19,13 +19,11 @@ func scanCheckpoint(c *cobra.Command, s Streams, label string, cp *ckpt.Checkpoi
 	opt.Progress = bar.Add
 	res, err := ckpt.Scan(c.Context(), cp, opt)
 	bar.Finish()
+	if err == nil {
+		err = res.Err(cp)
+	}
 	if err != nil {
 		return nil, inputError(err)
-	}
-	for _, pr := range res.Params {
-		if pr.Err != nil {
-			return nil, inputError(fmt.Errorf("%s: parameter %s: %w", cp.Path, pr.Param.Name, pr.Err))
-		}
 	}
 	return res, nil
 }

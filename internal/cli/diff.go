@@ -183,34 +183,15 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 // diffCheckpoints runs ckpt.Diff with a progress bar and turns a
 // parameter's read error into an input error.
 func diffCheckpoints(c *cobra.Command, s Streams, label string, a, b *ckpt.Checkpoint, opt ckpt.DiffOptions) (*ckpt.DiffResult, error) {
-	var total int64
-	states := opt.States
-	if states == nil {
-		states = ckpt.DiffStates()
-	}
-	for _, side := range []*ckpt.Checkpoint{a, b} {
-		for _, p := range side.Params {
-			if opt.Filter != nil && !opt.Filter(p.Name) {
-				continue
-			}
-			for _, st := range states {
-				if t := p.Tensor(st); t != nil {
-					total += t.NBytes()
-				}
-			}
-		}
-	}
-	bar := progress.New(s.ErrOut, label, total, s.ErrIsTerminal)
+	bar := progress.New(s.ErrOut, label, ckpt.DiffBytes(a, b, opt), s.ErrIsTerminal)
 	opt.Progress = bar.Add
 	res, err := ckpt.Diff(c.Context(), a, b, opt)
 	bar.Finish()
+	if err == nil {
+		err = res.Err()
+	}
 	if err != nil {
 		return nil, inputError(err)
-	}
-	for _, pd := range res.Params {
-		if pd.Err != nil {
-			return nil, inputError(fmt.Errorf("parameter %s: %w", pd.Name, pd.Err))
-		}
 	}
 	return res, nil
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"math"
 	"os"
 	"slices"
@@ -132,38 +131,15 @@ func parseRange(s string) ([]float64, error) {
 	return nil, usageError("--range %q: want LO,HI with LO < HI, both finite", s)
 }
 
-// histTensor returns the tensor of a parameter's state, or an input error
-// (with the names a mistyped one was probably meant to be).
-func histTensor(c *ckpt.Checkpoint, name, state string) (*ckpt.Tensor, error) {
-	p, err := c.Lookup(name)
-	if err != nil {
-		return nil, inputError(err)
-	}
-	t := p.Tensor(ckpt.State(state))
-	if t == nil {
-		return nil, inputError(fmt.Errorf("%s: parameter %s has no %s tensor", c.Path, name, state))
-	}
-	return t, nil
-}
-
-// linearSpec returns the bins over [lo, hi], widened around a single value.
-func linearSpec(lo, hi float64, bins int) ckpt.HistSpec {
-	if lo == hi {
-		d := math.Max(math.Abs(lo)/2, 0.5)
-		lo, hi = lo-d, hi+d
-	}
-	return ckpt.HistSpec{Lo: lo, Hi: hi, Bins: bins}
-}
-
 func runHist(c *cobra.Command, o *HistOptions) error {
 	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Select: func(name string) bool { return name == o.Name }})
 	if err != nil {
 		return inputError(err)
 	}
 	defer cp.Close()
-	t, err := histTensor(cp, o.Name, o.State)
+	t, err := cp.Tensor(o.Name, ckpt.State(o.State))
 	if err != nil {
-		return err
+		return inputError(err)
 	}
 	passes := 1
 	var spec ckpt.HistSpec
@@ -182,7 +158,7 @@ func runHist(c *cobra.Command, o *HistOptions) error {
 		var st tensor.Stats
 		if st, err = ckpt.TensorStats(c.Context(), t, opt); err == nil {
 			if st.Valid() {
-				spec = linearSpec(st.Min, st.Max, o.Bins)
+				spec = ckpt.LinearSpec(st.Min, st.Max, o.Bins)
 			} else { // nothing to bin: keep the statistics
 				h, passes = &ckpt.Hist{Stats: st}, 1
 			}

@@ -3,23 +3,14 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"math"
-	"os"
-	"path/filepath"
 	"slices"
-	"sort"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/output"
-	"github.com/ckptinspect/ckptinspect/internal/progress"
-	"github.com/ckptinspect/ckptinspect/internal/report"
-	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/series"
-	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
 // ReportOptions are the inputs of `ckptinspect report`.
@@ -119,34 +110,9 @@ checkpoint; --cache as for series); --top is not used.`,
 	return cmd
 }
 
-// reportEntry is one checkpoint of a report.
-type reportEntry struct {
-	path    string
-	step    int64
-	hasStep bool
-	item    htmlreport.Checkpoint
-	// histStats are the statistics of the --hist tensor, if present.
-	histStats *tensor.Stats
-}
-
-// stateStats returns the scan's statistics of a parameter's state.
-func stateStats(pr *ckpt.ParamResult, state string) *tensor.Stats {
-	switch state {
-	case "fp32":
-		return pr.FP32
-	case "bf16":
-		return pr.BF16
-	case "exp_avg":
-		return pr.ExpAvg
-	case "exp_avg_sq":
-		return pr.ExpAvgSq
-	}
-	return nil
-}
-
 func runReport(c *cobra.Command, o *ReportOptions) error {
-	if err := precheckOutput(o.Output); err != nil {
-		return err
+	if err := output.CheckWritable(o.Output); err != nil {
+		return inputError(err)
 	}
 	cands, err := series.Find(o.Paths, o.Layout)
 	if err != nil {
@@ -163,108 +129,10 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 	if err != nil {
 		return err
 	}
-	n := len(o.Paths)
-	// 1. Statistics of every checkpoint, one at a time.
-	entries := make([]*reportEntry, n)
-	for i, path := range o.Paths {
-		cp, err := layout.Open(path, layout.Options{Layout: o.Layout})
-		if err != nil {
-			return inputError(err)
-		}
-		res, err := scanCheckpoint(c, o.Streams, fmt.Sprintf("report: stats %d/%d", i+1, n), cp, ckpt.ScanOptions{Workers: o.Jobs})
-		if err != nil {
-			cp.Close()
-			return err
-		}
-		e := &reportEntry{path: path}
-		e.step, e.hasStep = ckpt.StepOf(cp)
-		doc := report.BuildStats(cp, res)
-		doc.Groups = report.GroupByLayer(res)
-		e.item.Stats = doc
-		for _, pr := range res.Params {
-			if pr.Param.Name == o.Hist {
-				e.histStats = stateStats(pr, o.HistState)
-			}
-		}
-		cp.Close()
-		entries[i] = e
-	}
-	sort.SliceStable(entries, func(i, j int) bool {
-		a, b := entries[i], entries[j]
-		if a.hasStep != b.hasStep {
-			return a.hasStep
-		}
-		return a.step < b.step
-	})
-	labelEntries(entries)
-	rep := &htmlreport.Report{Title: "ckptinspect report", Top: o.Top, Notes: notes}
-	for _, e := range entries {
-		rep.Checkpoints = append(rep.Checkpoints, e.item)
-	}
-	// 2. Consecutive checkpoints compared, and the histogram binned over
-	// the range the statistics gave.
-	var spec *ckpt.HistSpec
-	if o.Hist != "" {
-		lo, hi, found := math.Inf(1), math.Inf(-1), false
-		for _, e := range entries {
-			if e.histStats != nil {
-				found = true
-				if e.histStats.Valid() {
-					lo, hi = math.Min(lo, e.histStats.Min), math.Max(hi, e.histStats.Max)
-				}
-			}
-		}
-		switch {
-		case !found:
-			return inputError(fmt.Errorf("--hist: no checkpoint has a %s tensor for parameter %q", o.HistState, o.Hist))
-		case lo > hi:
-			rep.Notes = append(rep.Notes, fmt.Sprintf("No histogram: %s (%s) has no finite value.", o.Hist, o.HistState))
-		default:
-			s := linearSpec(lo, hi, o.Bins)
-			spec = &s
-			rep.Hist = &htmlreport.Hist{Param: o.Hist, State: o.HistState, Lo: s.Lo, Hi: s.Hi, Bins: s.Bins}
-		}
-	}
-	if n > 1 || spec != nil {
-		var prev *ckpt.Checkpoint
-		for i, e := range entries {
-			cp, err := layout.Open(e.path, layout.Options{Layout: o.Layout})
-			if err != nil {
-				closeIf(prev)
-				return inputError(err)
-			}
-			if prev != nil {
-				res, err := diffCheckpoints(c, o.Streams, fmt.Sprintf("report: diff %d/%d", i, n-1), prev, cp,
-					ckpt.DiffOptions{Workers: o.Jobs, States: []ckpt.State{ckpt.FP32}})
-				prev.Close()
-				if err != nil {
-					cp.Close()
-					return err
-				}
-				doc := report.BuildDiff(res)
-				doc.Groups = report.GroupDiffs(res)
-				rep.Changes = append(rep.Changes, htmlreport.Change{Label: entries[i-1].item.Label + " → " + e.item.Label, Diff: doc})
-			}
-			prev = cp
-			if spec == nil || e.histStats == nil {
-				continue
-			}
-			t, err := histTensor(cp, o.Hist, o.HistState)
-			if err != nil {
-				closeIf(prev)
-				return err
-			}
-			bar := progress.New(o.Streams.ErrOut, fmt.Sprintf("report: hist %d/%d", i+1, n), t.NBytes(), o.Streams.ErrIsTerminal)
-			h, err := ckpt.Histogram(c.Context(), t, *spec, ckpt.PassOptions{Workers: o.Jobs, Progress: bar.Add})
-			bar.Finish()
-			if err != nil {
-				closeIf(prev)
-				return inputError(err)
-			}
-			rep.Hist.Series = append(rep.Hist.Series, htmlreport.HistSeries{Label: e.item.Label, Counts: h.Counts,
-				NonFinite: h.Stats.NaN + h.Stats.PosInf + h.Stats.NegInf})
-		}
-		closeIf(prev)
+	rep, err := htmlreport.Collect(c.Context(), htmlreport.CollectOptions{Paths: o.Paths, Layout: o.Layout, Workers: o.Jobs,
+		Hist: o.Hist, HistState: ckpt.State(o.HistState), Bins: o.Bins, Top: o.Top, Notes: notes, Progress: progressBars(o.Streams)})
+	if err != nil {
+		return inputError(err)
 	}
 	var html bytes.Buffer
 	if err := htmlreport.Write(&html, rep); err != nil {
@@ -274,63 +142,9 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 		_, err := o.Streams.Out.Write(html.Bytes())
 		return err
 	}
-	if err := writeFileAtomic(o.Output, html.Bytes()); err != nil {
-		return outputError(o.Output, err)
+	if err := output.WriteFile(o.Output, html.Bytes()); err != nil {
+		return inputError(err)
 	}
 	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(html.Len())))
 	return htmlreport.WriteSummary(o.Streams.Out, o.Format, rep)
-}
-
-func closeIf(c *ckpt.Checkpoint) {
-	if c != nil {
-		c.Close()
-	}
-}
-
-// labelEntries names checkpoints in legends by their step, adding the
-// folder name when steps are unknown or repeated.
-func labelEntries(entries []*reportEntry) {
-	count := map[int64]int{}
-	for _, e := range entries {
-		if e.hasStep {
-			count[e.step]++
-		}
-	}
-	for _, e := range entries {
-		switch {
-		case !e.hasStep:
-			e.item.Label = filepath.Base(filepath.Clean(e.path))
-		case count[e.step] > 1:
-			e.item.Label = fmt.Sprintf("step %d (%s)", e.step, filepath.Base(filepath.Clean(e.path)))
-		default:
-			e.item.Label = "step " + strconv.FormatInt(e.step, 10)
-		}
-	}
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it over path; a path that is not a regular file (/dev/null, a pipe) is
-// written in place, never replaced.
-func writeFileAtomic(path string, data []byte) error {
-	if special(path) {
-		return writeInPlace(path, data)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }

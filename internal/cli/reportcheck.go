@@ -1,11 +1,7 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
@@ -75,54 +71,4 @@ func few(names []string, n int) string {
 		return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
 	}
 	return strings.Join(names, ", ")
-}
-
-// special reports whether path exists and is neither a regular file nor a
-// folder (a device such as /dev/null, a pipe): written in place.
-func special(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && !fi.Mode().IsRegular() && !fi.IsDir()
-}
-
-// writeInPlace writes data to an existing file that is not a regular one.
-func writeInPlace(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// outputError names the user's output file in an error writing it (not a
-// temporary file beside it): exit status 2.
-func outputError(path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return inputError(fmt.Errorf("cannot write %s: folder %s does not exist", path, filepath.Dir(path)))
-	}
-	return inputError(fmt.Errorf("cannot write %s: %w", path, err))
-}
-
-// precheckOutput makes sure the report can be written to out before
-// anything is read: not a folder, and a file can be created beside it.
-func precheckOutput(out string) error {
-	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
-		return inputError(fmt.Errorf("cannot write %s: it is a folder", out))
-	}
-	if out != "-" && !special(out) {
-		f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
-		if err != nil {
-			return outputError(out, err)
-		}
-		f.Close()
-		os.Remove(f.Name())
-	}
-	return nil
 }

@@ -40,8 +40,8 @@ func runSeriesReport(c *cobra.Command, o *ReportOptions) error {
 		_, err := o.Streams.Out.Write(html.Bytes())
 		return err
 	}
-	if err := writeFileAtomic(o.Output, html.Bytes()); err != nil {
-		return err
+	if err := output.WriteFile(o.Output, html.Bytes()); err != nil {
+		return inputError(err)
 	}
 	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(html.Len())))
 	return htmlreport.WriteSeriesSummary(o.Streams.Out, o.Format, rep)
