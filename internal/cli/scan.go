@@ -2,14 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/scan"
 )
@@ -26,6 +24,8 @@ type ScanOptions struct {
 	// MaxInflate bounds the bytes inflated from compressed zip records in
 	// the whole run (0: the default, 1 GiB).
 	MaxInflate int64
+	// All lists every file in the text output, clean ones too.
+	All bool
 }
 
 // NewScanCmd builds `ckptinspect scan`. runF, when not nil, replaces the
@@ -64,7 +64,7 @@ a file cannot be read to its end and nothing else failed.`,
   ckptinspect scan --format json model.pt | jq '.files[].globals[] | select(.verdict != "safe")'
   ckptinspect scan --allow 'mylib.config.*' runs/
   ckptinspect scan --lenient old-checkpoints/`,
-		Args: cobra.MinimumNArgs(1),
+		Args: args("PATH..."),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Paths = args
 			if err := opts.commonFlags.parse(); err != nil {
@@ -85,6 +85,8 @@ a file cannot be read to its end and nothing else failed.`,
 		},
 	}
 	opts.addFormat(cmd)
+	opts.addWide(cmd)
+	cmd.Flags().BoolVar(&opts.All, "all", false, "list every file in the table, clean ones too (JSON and CSV always list every file)")
 	cmd.Flags().StringArrayVar(&opts.Allow, "allow", nil, "also judge safe this global: module.Name or module.* (repeatable; never overrides dangerous)")
 	cmd.Flags().BoolVar(&opts.Lenient, "lenient", false, "let unknown globals pass (exit 0 unless a dangerous one is found): the behaviour before allowlists")
 	cmd.Flags().Int64Var(&opts.MaxInflate, "max-inflate", 0, "bytes inflated from compressed zip records in the whole run (default 1 GiB)")
@@ -112,159 +114,22 @@ func runScan(c *cobra.Command, o *ScanOptions) error {
 	if doc.Files == nil {
 		doc.Files = []scan.File{}
 	}
-	var unknown []string
 	for _, r := range results {
 		if r.Error != "" {
 			fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: %s\n", oneLine(r.Error))
 		}
-		for _, g := range r.Globals {
-			if g.Verdict == "unknown" && !containsString(unknown, g.Module+"."+g.Name) {
-				unknown = append(unknown, g.Module+"."+g.Name)
-			}
-		}
 	}
 	doc.Summary = scan.Summarize(doc.Files, o.Lenient, looked)
-	if len(unknown) > 0 && !o.Lenient {
-		sort.Strings(unknown)
-		hint := ""
-		for i, u := range unknown {
-			if i == 8 {
-				hint += " ..."
-				break
-			}
-			hint += " --allow " + u
-		}
-		fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: %s not known as data; if you trust the code that defines them:%s (or --lenient)\n",
-			plural(len(unknown), "global"), hint)
+	if hint := report.AllowHint(doc); hint != "" {
+		output.Fprintw(o.Streams.ErrOut, o.Streams.Width, "  ", "ckptinspect: %s", hint)
 	}
-	var err error
-	switch o.Format {
-	case output.JSON:
-		err = output.WriteJSON(o.Streams.Out, doc)
-	case output.CSV:
-		err = writeScanCSV(o.Streams.Out, doc)
-	default:
-		err = writeScanTable(o.Streams.Out, doc)
-	}
-	if err != nil {
+	if err := report.WriteScan(o.Streams.Out, o.Format, doc, o.All, o.text()); err != nil {
 		return err
 	}
 	if doc.Summary.ExitCode != ExitOK {
 		return &ExitError{Code: doc.Summary.ExitCode}
 	}
 	return nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// maxWhere is the number of references the CSV lists per global.
-const maxWhere = 16
-
-// whereText formats the first references of a global: "pickle@offset",
-// with the pickle name left out when it repeats, and "+N" for the ones not
-// listed.
-func whereText(g scan.Global, limit int) string {
-	var parts []string
-	last := ""
-	for i, w := range g.Where {
-		if i == limit {
-			break
-		}
-		if w.Pickle == last {
-			parts = append(parts, "@"+strconv.FormatInt(w.Offset, 10))
-		} else {
-			parts = append(parts, w.Pickle+"@"+strconv.FormatInt(w.Offset, 10))
-		}
-		last = w.Pickle
-	}
-	s := strings.Join(parts, " ")
-	if n := g.Count - min(limit, len(g.Where)); n > 0 {
-		s += fmt.Sprintf(" +%d", n)
-	}
-	return s
-}
-
-func writeScanTable(w io.Writer, doc scan.Report) error {
-	var b strings.Builder
-	for _, f := range doc.Files {
-		fmt.Fprintf(&b, "%s: %s", f.Path, strings.ToUpper(f.Verdict))
-		var info []string
-		if f.Format != "" {
-			info = append(info, f.Format)
-		}
-		info = append(info, plural(f.Pickles, "pickle"), plural(len(f.Globals), "global"))
-		fmt.Fprintf(&b, " (%s)\n", strings.Join(info, ", "))
-		if f.Error != "" {
-			fmt.Fprintf(&b, "  error: %s\n", f.Error)
-		}
-		if len(f.Globals) > 0 {
-			tw := output.TableWriter{Headers: []string{"  verdict", "count", "global", "where", "reason"},
-				Align: []output.Align{output.Left, output.Right}}
-			for _, g := range f.Globals {
-				tw.Add("  "+g.Verdict, strconv.Itoa(g.Count), g.Module+"."+g.Name, whereText(g, 3), g.Reason)
-			}
-			var tb strings.Builder
-			if err := tw.WriteText(&tb); err != nil {
-				return err
-			}
-			for _, line := range strings.SplitAfter(tb.String(), "\n") {
-				if line != "" {
-					b.WriteString(strings.TrimRight(line, " \n") + "\n")
-				}
-			}
-		}
-	}
-	notCkpt := 0
-	for _, s := range doc.Skipped {
-		if strings.HasPrefix(s.Reason, "not a checkpoint") || s.Reason == "empty file" {
-			notCkpt++
-			continue
-		}
-		fmt.Fprintf(&b, "skipped %s: %s\n", s.Path, s.Reason)
-	}
-	s := doc.Summary
-	if len(doc.Files) > 0 || len(doc.Skipped) > notCkpt {
-		b.WriteString("\n")
-	}
-	fmt.Fprintf(&b, "scanned %s (%s): %d clean, %d unknown, %d dangerous, %d unreadable",
-		plural(s.Files, "file"), plural(s.Pickles, "pickle"), s.Clean, s.Unknown, s.Dangerous, s.Unreadable)
-	if s.LookedAt != s.Files {
-		fmt.Fprintf(&b, "; looked at %s, skipped %d that no loader reads as a checkpoint", plural(s.LookedAt, "file"), notCkpt)
-	}
-	if s.Lenient {
-		b.WriteString(" (lenient)")
-	}
-	b.WriteString("\n")
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func writeScanCSV(w io.Writer, doc scan.Report) error {
-	tw := output.TableWriter{Headers: []string{"path", "format", "file_verdict", "module", "name", "verdict", "count", "where", "reason", "error"}}
-	for _, f := range doc.Files {
-		if len(f.Globals) == 0 {
-			tw.Add(f.Path, f.Format, f.Verdict, "", "", "", "", "", "", f.Error)
-		}
-		for _, g := range f.Globals {
-			tw.Add(f.Path, f.Format, f.Verdict, g.Module, g.Name, g.Verdict, strconv.Itoa(g.Count),
-				whereText(g, maxWhere), g.Reason, f.Error)
-		}
-	}
-	return tw.WriteCSV(w)
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return strconv.Itoa(n) + " " + what + "s"
 }
 
 // refuseFlagged returns an error naming the first finding when `scan`

@@ -282,7 +282,7 @@ func TestScanExitCodes(t *testing.T) {
 		{[]string{"scan", filepath.Join(dir, "missing.pt")}, ExitInput, "missing.pt: no such file or directory"},
 		{[]string{"scan", garbage, scanData + "/zip_eval.pt"}, ExitFindings, garbage},
 		{[]string{"scan", manyGlobals}, ExitFindings, "many.pkl: pickle 4097 (byte 48042): pickle: limit exceeded: more than 4096 distinct globals"},
-		{[]string{"scan"}, ExitUsage, "requires at least 1 arg"},
+		{[]string{"scan"}, ExitUsage, "scan: missing PATH"},
 		{[]string{"scan", garbage, "--format", "yaml"}, ExitUsage, "unknown format"},
 		{[]string{"scan", garbage, "--allow", "os"}, ExitUsage, "--allow"},
 	}
