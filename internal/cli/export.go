@@ -3,9 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +10,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/export"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
+	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
@@ -92,7 +90,7 @@ which replaces an earlier export's files there (and only those).`,
 			default:
 				return usageError("--dtype %q: want bfloat16 or float32", dtype)
 			}
-			n, err := parseSize(shard)
+			n, err := output.ParseSize(shard)
 			if err != nil {
 				return usageError("--max-shard-size: %v", err)
 			}
@@ -111,58 +109,6 @@ which replaces an earlier export's files there (and only those).`,
 	cmd.Flags().StringVar(&opts.Config, "config", "", "the model's config.json (default: the checkpoint's)")
 	cmd.Flags().StringVar(&opts.Layout, "layout", "", "read CHECKPOINT as this layout: universal, zero or safetensors (default: detect)")
 	return cmd
-}
-
-// parseSize parses a byte count such as 5GB (10⁹), 500MB, 2GiB (2³⁰) or
-// 123456.
-func parseSize(s string) (int64, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"TIB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}} {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
-			break
-		}
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f <= 0 || math.IsInf(f, 0) || f*float64(mult) >= math.MaxInt64 {
-		return 0, fmt.Errorf("%q is not a positive size", s)
-	}
-	return int64(f * float64(mult)), nil
-}
-
-// exportDoc is the JSON document of `export --format json`.
-type exportDoc struct {
-	Checkpoint   string         `json:"checkpoint"`
-	Layout       string         `json:"layout"`
-	Out          string         `json:"out"`
-	To           string         `json:"to"`
-	DType        string         `json:"dtype"`
-	ConfigSource string         `json:"config_source"`
-	Source       string         `json:"source"`
-	Files        []string       `json:"files"`
-	Bytes        int64          `json:"bytes"`
-	Notes        []string       `json:"notes"`
-	Tensors      []exportTensor `json:"tensors"`
-}
-
-type exportTensor struct {
-	Name    string         `json:"name"`
-	Source  *string        `json:"source"` // null for a zero bias
-	Shape   []int64        `json:"shape"`
-	File    string         `json:"file"`
-	Scale   output.Float   `json:"scale"`
-	Offset  output.Float   `json:"offset"`
-	Factors []exportFactor `json:"factors"`
-}
-
-type exportFactor struct {
-	Source string       `json:"source"`
-	Value  output.Float `json:"value"`
-	Absent bool         `json:"absent"`
 }
 
 func runExport(c *cobra.Command, o *ExportOptions) error {
@@ -203,46 +149,5 @@ func runExport(c *cobra.Command, o *ExportOptions) error {
 	for _, n := range cp.Notes {
 		fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: note: %s\n", n)
 	}
-	doc := exportDoc{Checkpoint: o.Path, Layout: cp.Layout, Out: o.Out, To: o.To, DType: res.DType.String(),
-		ConfigSource: cfgSource, Source: res.Source, Files: res.Files, Bytes: res.Bytes, Notes: res.Notes}
-	if doc.Notes == nil {
-		doc.Notes = []string{}
-	}
-	for _, t := range res.Tensors {
-		et := exportTensor{Name: t.Name, Shape: t.Shape, File: t.File, Scale: output.Float(t.Multiplier.Scale),
-			Offset: output.Float(t.Multiplier.Offset), Factors: []exportFactor{}}
-		if t.Source != "" {
-			s := t.Source
-			et.Source = &s
-		}
-		for _, f := range t.Multiplier.Factors {
-			et.Factors = append(et.Factors, exportFactor{Source: f.Source, Value: output.Float(f.Value), Absent: f.Absent})
-		}
-		doc.Tensors = append(doc.Tensors, et)
-	}
-	if o.Format == output.JSON {
-		return output.WriteJSON(o.Streams.Out, doc)
-	}
-	w := o.Streams.Out
-	fmt.Fprintf(w, "%s (%s) -> %s: Llama model, %s, %d tensors, %s\n", o.Path, cp.Layout, o.Out, doc.DType, len(doc.Tensors), output.Bytes(res.Bytes))
-	fmt.Fprintf(w, "  from the %s; config: %s\n", res.Source, cfgSource)
-	fmt.Fprintf(w, "  files: %s\n", strings.Join(res.Files, ", "))
-	for _, n := range res.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
-	}
-	fmt.Fprintln(w)
-	tw := output.TableWriter{
-		Headers: []string{"tensor", "shape", "multiplier"},
-		Align:   []output.Align{output.Left, output.Left, output.Left},
-	}
-	for _, t := range res.Tensors {
-		m := t.Multiplier.String()
-		if t.Source == "" {
-			m = "zeros (Llama's o_proj bias; YuLan-Mini has none)"
-		} else if t.Source != t.Name {
-			m = "from " + t.Source + ": " + m
-		}
-		tw.Add(t.Name, output.ShapeCompact(t.Shape), m)
-	}
-	return tw.WriteText(w)
+	return report.WriteExport(o.Streams.Out, o.Format, report.ExportInfo{Checkpoint: o.Path, Layout: cp.Layout, Out: o.Out, To: o.To, ConfigSource: cfgSource}, res)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
@@ -37,8 +39,8 @@ func TestExportFlags(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]int64{"5GB": 5e9, "500MB": 5e8, "1.5gb": 15e8, "10KiB": 10240, "123": 123, "64 MiB": 64 << 20, "7B": 7} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		if got, err := output.ParseSize(in); err != nil || got != want {
+			t.Errorf("output.ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
 }
@@ -50,7 +52,7 @@ func TestExportCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var doc exportDoc
+	var doc report.ExportDoc
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +65,7 @@ func TestExportCommand(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	var norm exportTensor
+	var norm report.ExportTensor
 	for _, x := range doc.Tensors {
 		if x.Name == "model.norm.weight" {
 			norm = x
