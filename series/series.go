@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/yulan"
 )
@@ -282,4 +283,31 @@ func (h *HistOptions) spec(lo, hi float64) ckpt.HistSpec {
 		lo, hi = lo-d, hi+d
 	}
 	return ckpt.HistSpec{Lo: lo, Hi: hi, Bins: h.Bins}
+}
+
+// Summary says what the run measured: the checkpoints and steps, how many
+// were read in full, compared with their predecessor only, or taken from
+// the cache, and the bytes read.
+func (s *Series) Summary() string {
+	var scanned, compared, cached int
+	var read int64
+	for _, ck := range s.Checkpoints {
+		read += ck.BytesRead
+		if ck.Scanned {
+			scanned++
+			continue
+		}
+		if ck.Compared {
+			compared++
+		}
+		if ck.Cached {
+			cached++
+		}
+	}
+	first, last := int64(0), int64(0)
+	if n := len(s.Checkpoints); n > 0 {
+		first, last = s.Checkpoints[0].Step, s.Checkpoints[n-1].Step
+	}
+	return fmt.Sprintf("%d checkpoints, steps %d to %d: %d read in full, %d compared with their predecessor only, %d from the cache; %s read",
+		len(s.Checkpoints), first, last, scanned, compared, cached, output.Bytes(read))
 }

@@ -2,9 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -105,7 +102,7 @@ func runSeries(c *cobra.Command, o *SeriesOptions) error {
 	for _, ck := range s.Checkpoints {
 		cks = append(cks, report.SeriesCheckpoint{Path: ck.Path, Step: ck.Step, Layout: ck.Layout})
 	}
-	out, commit, err := createOutput(o.Streams.Out, o.Output)
+	out, commit, err := output.Create(o.Streams.Out, o.Output)
 	if err != nil {
 		return err
 	}
@@ -122,50 +119,6 @@ func runSeries(c *cobra.Command, o *SeriesOptions) error {
 	for _, n := range s.Notes {
 		fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: note: %s\n", n)
 	}
-	var scanned, compared, cached int
-	var read int64
-	for _, ck := range s.Checkpoints {
-		scanned, read = scanned+b2i(ck.Scanned), read+ck.BytesRead
-		compared += b2i(ck.Compared && !ck.Scanned)
-		cached += b2i(ck.Cached && !ck.Scanned)
-	}
-	first, last := s.Checkpoints[0].Step, s.Checkpoints[len(s.Checkpoints)-1].Step
-	fmt.Fprintf(o.Streams.ErrOut, "series: %d checkpoints, steps %d to %d: %d read in full, %d compared with their predecessor only, %d from the cache; %s read\n",
-		len(s.Checkpoints), first, last, scanned, compared, cached, output.Bytes(read))
+	output.Fprintw(o.Streams.ErrOut, o.Streams.Width, "  ", "series: %s", s.Summary())
 	return nil
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// createOutput opens where a command writes: standard output for "" and
-// "-", else a temporary file beside path that commit renames over path
-// when the command succeeded (and removes otherwise).
-func createOutput(stdout io.Writer, path string) (io.Writer, func(error) error, error) {
-	if path == "" || path == "-" {
-		return stdout, func(err error) error { return err }, nil
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return nil, nil, err
-	}
-	return f, func(err error) error {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Chmod(f.Name(), 0o644)
-		}
-		if err == nil {
-			err = os.Rename(f.Name(), path)
-		}
-		if err != nil {
-			os.Remove(f.Name())
-		}
-		return err
-	}, nil
 }

@@ -3,6 +3,7 @@ package output
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -29,32 +30,60 @@ func CheckWritable(path string) error {
 	return os.Remove(f.Name())
 }
 
-// WriteFile writes data to a temporary file beside path and renames it
-// over path, so that path is never left half written; a path that is not
-// a regular file (/dev/null, a pipe) is written in place, never replaced.
-// Errors name path, not the temporary file.
+// WriteFile writes data to path as Create does, in one go.
 func WriteFile(path string, data []byte) error {
+	w, commit, err := Create(nil, path)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return commit(err)
+}
+
+// Create opens where a command writes its output: stdout for "" and "-";
+// an existing device or pipe (/dev/null) in place, never replaced; else a
+// temporary file beside path, which commit renames over path when the
+// command succeeded (err nil), so that path is never left half written,
+// and removes otherwise. commit returns err, or the error that closing or
+// renaming met, naming path (not the temporary file).
+func Create(stdout io.Writer, path string) (w io.Writer, commit func(err error) error, err error) {
+	if path == "" || path == "-" {
+		return stdout, func(err error) error { return err }, nil
+	}
 	if special(path) {
-		return FileError(path, writeInPlace(path, data))
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, nil, FileError(path, err)
+		}
+		return f, func(err error) error {
+			if cerr := f.Close(); err == nil {
+				err = FileError(path, cerr)
+			}
+			return err
+		}, nil
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
+		return nil, nil, FileError(path, err)
+	}
+	return f, func(err error) error {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return err
+		}
+		err = f.Close()
+		if err == nil {
+			err = os.Chmod(f.Name(), 0o644)
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), path)
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
 		return FileError(path, err)
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return FileError(path, err)
+	}, nil
 }
 
 // FileError names the user's output file in an error writing it (not a
@@ -78,17 +107,4 @@ func FileError(path string, err error) error {
 func special(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && !fi.Mode().IsRegular() && !fi.IsDir()
-}
-
-// writeInPlace writes data to an existing file that is not a regular one.
-func writeInPlace(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
