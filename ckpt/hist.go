@@ -274,3 +274,43 @@ func mergeBins(aMin int, aNeg, aPos []int64, bMin int, bNeg, bPos []int64) (int,
 	}
 	return lo, neg, pos
 }
+
+// LinearSpec returns bins equal bins over [lo, hi], widened around a
+// single value so that it falls in a bin of non-zero width.
+func LinearSpec(lo, hi float64, bins int) HistSpec {
+	if lo == hi {
+		d := math.Max(math.Abs(lo)/2, 0.5)
+		lo, hi = lo-d, hi+d
+	}
+	return HistSpec{Lo: lo, Hi: hi, Bins: bins}
+}
+
+// HistPasses returns the passes over the tensor AutoHistogram makes for
+// spec: two for linear bins whose range is not given (Lo == Hi == 0), the
+// first to measure it; else one.
+func HistPasses(spec HistSpec) int {
+	if !spec.Log && spec.Lo == 0 && spec.Hi == 0 {
+		return 2
+	}
+	return 1
+}
+
+// AutoHistogram bins t with spec, measuring first the range of linear
+// bins that have none (HistPasses): then the bins span [min, max] of the
+// finite values (LinearSpec), and a tensor without finite values is not
+// binned (its statistics are returned alone). It returns the passes made.
+func AutoHistogram(ctx context.Context, t *Tensor, spec HistSpec, opt PassOptions) (*Hist, int, error) {
+	if HistPasses(spec) == 1 {
+		h, err := Histogram(ctx, t, spec, opt)
+		return h, 1, err
+	}
+	st, err := TensorStats(ctx, t, opt)
+	if err != nil {
+		return nil, 1, err
+	}
+	if !st.Valid() {
+		return &Hist{Stats: st}, 1, nil
+	}
+	h, err := Histogram(ctx, t, LinearSpec(st.Min, st.Max, spec.Bins), opt)
+	return h, 2, err
+}

@@ -10,11 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
-	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
 // HistOptions are the inputs of `ckptinspect hist`.
@@ -141,53 +139,20 @@ func runHist(c *cobra.Command, o *HistOptions) error {
 	if err != nil {
 		return inputError(err)
 	}
-	passes := 1
-	var spec ckpt.HistSpec
+	spec := ckpt.HistSpec{Bins: o.Bins} // linear over [min, max]: two passes
 	switch {
 	case o.Log:
 		spec = ckpt.HistSpec{Log: true, PerDecade: o.PerDecade}
 	case o.Range != nil:
 		spec = ckpt.HistSpec{Lo: o.Range[0], Hi: o.Range[1], Bins: o.Bins}
-	default:
-		passes = 2
 	}
+	passes := ckpt.HistPasses(spec)
 	bar := progress.New(o.Streams.ErrOut, "hist", int64(passes)*t.NBytes(), o.Streams.ErrIsTerminal)
-	opt := ckpt.PassOptions{Workers: o.Jobs, Progress: bar.Add}
-	var h *ckpt.Hist
-	if passes == 2 {
-		var st tensor.Stats
-		if st, err = ckpt.TensorStats(c.Context(), t, opt); err == nil {
-			if st.Valid() {
-				spec = ckpt.LinearSpec(st.Min, st.Max, o.Bins)
-			} else { // nothing to bin: keep the statistics
-				h, passes = &ckpt.Hist{Stats: st}, 1
-			}
-		}
-	}
-	if err == nil && h == nil {
-		h, err = ckpt.Histogram(c.Context(), t, spec, opt)
-	}
+	h, passes, err := ckpt.AutoHistogram(c.Context(), t, spec, ckpt.PassOptions{Workers: o.Jobs, Progress: bar.Add})
 	bar.Finish()
 	if err != nil {
 		return inputError(err)
 	}
 	doc := report.BuildHist(cp, o.Name, o.State, h, passes)
-	switch o.Format {
-	case output.JSON:
-		return output.WriteJSON(o.Streams.Out, doc)
-	case output.CSV:
-		tw := output.TableWriter{Headers: []string{"lo", "hi", "count"}}
-		if doc.Scale == "log" {
-			tw.Headers = append(tw.Headers, "neg", "pos")
-		}
-		for _, b := range doc.Bins {
-			row := []string{report.CSVNum(&b.Lo), report.CSVNum(&b.Hi), strconv.FormatInt(b.Count, 10)}
-			if b.Neg != nil {
-				row = append(row, strconv.FormatInt(*b.Neg, 10), strconv.FormatInt(*b.Pos, 10))
-			}
-			tw.Add(row...)
-		}
-		return tw.WriteCSV(o.Streams.Out)
-	}
-	return report.WriteHistText(o.Streams.Out, doc, o.Width, o.LogCounts, o.text())
+	return report.WriteHist(o.Streams.Out, o.Format, doc, o.Width, o.LogCounts, o.text())
 }

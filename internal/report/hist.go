@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
@@ -153,4 +154,27 @@ func writeHistTextBody(w io.Writer, doc Histogram, width int, logCounts bool, t 
 		fmt.Fprintf(w, "\noutside the range: %s below, %s above\n", output.Count(doc.Below), output.Count(doc.Above))
 	}
 	return nil
+}
+
+// WriteHist writes a histogram in the given output format: the document
+// as JSON, the bins as CSV, or bars of at most width runes.
+func WriteHist(w io.Writer, f output.Format, doc Histogram, width int, logCounts bool, t Text) error {
+	switch f {
+	case output.JSON:
+		return output.WriteJSON(w, doc)
+	case output.CSV:
+		tw := output.TableWriter{Headers: []string{"lo", "hi", "count"}}
+		if doc.Scale == "log" {
+			tw.Headers = append(tw.Headers, "neg", "pos")
+		}
+		for _, b := range doc.Bins {
+			row := []string{CSVNum(&b.Lo), CSVNum(&b.Hi), strconv.FormatInt(b.Count, 10)}
+			if b.Neg != nil {
+				row = append(row, strconv.FormatInt(*b.Neg, 10), strconv.FormatInt(*b.Pos, 10))
+			}
+			tw.Add(row...)
+		}
+		return tw.WriteCSV(w)
+	}
+	return WriteHistText(w, doc, width, logCounts, t)
 }

@@ -2,7 +2,6 @@ package ckpt
 
 import (
 	"fmt"
-	"math"
 )
 
 // Err returns the first error met reading a parameter of the scan, naming
@@ -48,14 +47,4 @@ func DiffBytes(a, b *Checkpoint, opt DiffOptions) int64 {
 		}
 	}
 	return total
-}
-
-// LinearSpec returns bins equal bins over [lo, hi], widened around a
-// single value so that it falls in a bin of non-zero width.
-func LinearSpec(lo, hi float64, bins int) HistSpec {
-	if lo == hi {
-		d := math.Max(math.Abs(lo)/2, 0.5)
-		lo, hi = lo-d, hi+d
-	}
-	return HistSpec{Lo: lo, Hi: hi, Bins: bins}
 }
