@@ -97,3 +97,57 @@ func check(t *testing.T, where string, typ types.Type, seen map[types.Type]bool)
 		}
 	}
 }
+
+// tiers orders the module's packages: a package may import packages of
+// its own tier or lower ones only (README, "Layout"). Test-only and
+// benchmark packages are not listed.
+var tiers = [][]string{
+	{"pickle", "sniff", "tensor/internal/kernel", "internal/mmap", "internal/output", "internal/term", "internal/suggest", "internal/buildinfo"},
+	{"tensor", "scan", "safetensors", "internal/progress"},
+	{"torchsave", "yulan", "internal/stream"},
+	{"ckpt"},
+	{"dsmeta"},
+	{"universal", "zero"},
+	{"layout"},
+	{"verify", "series", "export", "resume", "shard"},
+	{"internal/report"},
+	{"internal/htmlreport"},
+	{"internal/cli"},
+	{"cmd/ckptinspect"},
+}
+
+// TestImportTiers checks the import graph against tiers.
+func TestImportTiers(t *testing.T) {
+	const mod = "github.com/ckptinspect/ckptinspect/"
+	tierOf := map[string]int{}
+	for i, ps := range tiers {
+		for _, p := range ps {
+			tierOf[p] = i
+		}
+	}
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", mod+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg := strings.TrimPrefix(f[0], mod)
+		mine, ok := tierOf[pkg]
+		if !ok {
+			if !strings.HasPrefix(pkg, "bench/") && !strings.HasPrefix(pkg, "internal/golden") && pkg != "internal/fixture" &&
+				pkg != "internal/malformed" && pkg != "internal/apicheck" {
+				t.Errorf("package %s is in no tier (add it to tiers and to README's Layout)", pkg)
+			}
+			continue
+		}
+		for _, imp := range f[1:] {
+			dep, ours := strings.CutPrefix(imp, mod)
+			if !ours {
+				continue
+			}
+			if tierOf[dep] > mine {
+				t.Errorf("%s (tier %d) imports %s (tier %d): dependencies flow downwards only", pkg, mine, dep, tierOf[dep])
+			}
+		}
+	}
+}
