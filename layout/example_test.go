@@ -7,6 +7,7 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/pickle"
 )
 
 // Open any checkpoint ckptinspect reads, scan it once, and read one
@@ -44,7 +45,7 @@ func ExampleDetect() {
 
 // A single torch.save or safetensors file opens as named tensors.
 func ExampleOpenTensorFile() {
-	f, err := layout.OpenTensorFile("../testdata/torch/views.pt")
+	f, err := layout.OpenTensorFile("../testdata/torch/views.pt", pickle.Policy{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -25,7 +25,9 @@ import (
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/safetensors"
+	"github.com/ckptinspect/ckptinspect/torchsave"
 	"github.com/ckptinspect/ckptinspect/universal"
 	"github.com/ckptinspect/ckptinspect/zero"
 )
@@ -57,7 +59,15 @@ type Options struct {
 	// checkpoint is opened again tolerantly, and a note says what was not
 	// read).
 	Select func(name string) bool
+	// Policy judges the pickles of every torch.save file read, as
+	// `ckptinspect scan` does: a file with a global it refuses is not read
+	// (the zero Policy refuses any global not known as data; Allow names
+	// more, Lenient lets unknown ones pass).
+	Policy pickle.Policy
 }
+
+// torch returns the torchsave options of opt.
+func (opt Options) torch() torchsave.Options { return torchsave.Options{Policy: opt.Policy} }
 
 // Opener reads one layout.
 type Opener struct {
@@ -87,17 +97,17 @@ func Openers() []Opener {
 				return missingTag(resolveErr(universal.Resolve(path)), universal.ErrMissingTag)
 			},
 			Open: func(path string, opt Options) (*ckpt.Checkpoint, error) {
-				return universal.Open(path, universal.Options{Tolerant: opt.Tolerant})
+				return universal.Open(path, universal.Options{Tolerant: opt.Tolerant, Torch: opt.torch()})
 			}},
 		{Name: Zero, Title: "DeepSpeed ZeRO",
 			Detect: func(path string) error { return missingTag(resolveErr(zero.Resolve(path)), zero.ErrMissingTag) },
 			Open: func(path string, opt Options) (*ckpt.Checkpoint, error) {
-				return zero.Open(path, zero.Options{Tolerant: opt.Tolerant})
+				return zero.Open(path, zero.Options{Tolerant: opt.Tolerant, Torch: opt.torch()})
 			}},
 		{Name: Safetensors, Title: "safetensors (weights only)", Detect: detectSafetensors, WeightsOnly: true,
 			Open: func(path string, _ Options) (*ckpt.Checkpoint, error) { return openSafetensors(path) }},
 		{Name: PyTorch, Title: "PyTorch state_dict (weights only)", Detect: detectPyTorch, WeightsOnly: true,
-			Open: func(path string, _ Options) (*ckpt.Checkpoint, error) { return openPyTorch(path) }},
+			Open: func(path string, opt Options) (*ckpt.Checkpoint, error) { return openPyTorch(path, opt.Policy) }},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
@@ -49,7 +50,7 @@ func detectPyTorch(path string) error {
 // parameter, named by its path in the saved object (a state_dict's keys),
 // whose weight is its fp32 state when stored in 32 or 64 bits, its bf16
 // (module) state when stored in 16 bits.
-func openPyTorch(path string) (*ckpt.Checkpoint, error) {
+func openPyTorch(path string, policy pickle.Policy) (*ckpt.Checkpoint, error) {
 	files := []string{path}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		files = []string{filepath.Join(path, pytorchModel)}
@@ -75,7 +76,7 @@ func openPyTorch(path string) (*ckpt.Checkpoint, error) {
 	}()
 	readModelFolder(c, path)
 	for _, file := range files {
-		f, err := OpenTensorFile(file)
+		f, err := OpenTensorFile(file, policy)
 		if err != nil {
 			return nil, err
 		}

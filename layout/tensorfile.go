@@ -39,12 +39,13 @@ type NamedTensor struct {
 func (f *TensorFile) Close() error { return f.close() }
 
 // OpenTensorFile opens a torch.save or safetensors file, telling them
-// apart by content.
-func OpenTensorFile(path string) (*TensorFile, error) {
+// apart by content; policy judges the pickles a loader would read in it
+// (see Options.Policy).
+func OpenTensorFile(path string, policy pickle.Policy) (*TensorFile, error) {
 	if safetensors.IsFile(path) {
 		// A safetensors file whose first bytes also start a pickle is
 		// refused as torchsave refuses what `ckptinspect scan` flags.
-		if err := scan.Refusal(scan.New(scan.Options{}).Path(path), pickle.Policy{}); err != nil {
+		if err := scan.Refusal(scan.New(scan.Options{Policy: policy}).Path(path), policy); err != nil {
 			return nil, err
 		}
 		f, err := safetensors.Open(path)
@@ -57,7 +58,7 @@ func OpenTensorFile(path string) (*TensorFile, error) {
 		}
 		return tf, nil
 	}
-	f, err := torchsave.Open(path, torchsave.Options{})
+	f, err := torchsave.Open(path, torchsave.Options{Policy: policy})
 	if err != nil {
 		return nil, err
 	}

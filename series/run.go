@@ -42,7 +42,7 @@ func (s *Series) Run(ctx context.Context, emit func(Part) error) error {
 		if c := open[i]; c != nil {
 			return c, nil
 		}
-		c, err := layout.Open(s.Checkpoints[i].Path, layout.Options{Layout: s.opt.Layout})
+		c, err := layout.Open(s.Checkpoints[i].Path, layout.Options{Layout: s.opt.Layout, Policy: s.opt.Policy})
 		if err != nil {
 			return nil, err
 		}

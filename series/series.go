@@ -11,6 +11,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
@@ -23,6 +24,8 @@ type Options struct {
 	// Filter, when not empty, is a regular expression: only parameters
 	// whose name matches it are measured.
 	Filter string
+	// Policy judges the pickles of the files read (layout.Options.Policy).
+	Policy pickle.Policy
 	// Workers is the number of parallel workers of each pass; 0 for all
 	// cores.
 	Workers int
@@ -191,7 +194,7 @@ func (s *Series) learn(c Candidate) (*Checkpoint, *item, error) {
 		}
 	}
 	if it.entry == nil {
-		cp, err := layout.Open(c.Path, layout.Options{Layout: s.opt.Layout})
+		cp, err := layout.Open(c.Path, layout.Options{Layout: s.opt.Layout, Policy: s.opt.Policy})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -35,8 +35,10 @@ var ErrNothing = errors.New("nothing to verify")
 // empty), tolerantly, so that every problem becomes a finding. A pointer
 // file (latest, latest_universal) naming a missing tag folder is a
 // structure.latest finding, not an error; with a layout named, only that
-// layout's pointer is checked. The error says why nothing could be opened.
-func Open(path, name string) (*Target, error) {
+// layout's pointer is checked. opt.Layout names the layout, and opt.Policy
+// judges the pickles read. The error says why nothing could be opened.
+func Open(path string, opt layout.Options) (*Target, error) {
+	name := opt.Layout
 	if name != "" {
 		if _, err := layout.Lookup(name); err != nil {
 			return nil, err
@@ -54,7 +56,7 @@ func Open(path, name string) (*Target, error) {
 		found = []string{name}
 	}
 	for _, n := range found {
-		c, err := layout.Open(resolved, layout.Options{Layout: n, Tolerant: true})
+		c, err := layout.Open(resolved, layout.Options{Layout: n, Tolerant: true, Policy: opt.Policy})
 		if err != nil {
 			if name == "" && len(found) > 1 {
 				t.findings = append(t.findings, Finding{Check: ckpt.CheckUnreadable, Severity: ckpt.Error, File: resolved,
@@ -70,7 +72,7 @@ func Open(path, name string) (*Target, error) {
 		t.Copies = append(t.Copies, c)
 	}
 	if len(t.Copies) == 0 && len(t.findings) == 0 {
-		_, err := layout.Open(resolved, layout.Options{})
+		_, err := layout.Open(resolved, layout.Options{Policy: opt.Policy})
 		if err == nil {
 			err = fmt.Errorf("%s: %w", resolved, ErrNothing)
 		}

@@ -10,12 +10,13 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/fixture"
+	"github.com/ckptinspect/ckptinspect/layout"
 )
 
 // runTarget opens and checks path as `verify` does.
 func runTarget(t *testing.T, path, layoutName string) (*Target, *TargetReport) {
 	t.Helper()
-	tg, err := Open(path, layoutName)
+	tg, err := Open(path, layout.Options{Layout: layoutName})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestLatestMissing(t *testing.T) {
 	if got := checksOf(tr); !slices.Equal(got, []string{"structure.latest/"}) || len(tg.Copies) != 0 {
 		t.Errorf("findings %v, copies %v", got, layouts(tg))
 	}
-	if _, err := Open(t.TempDir(), ""); err == nil || !strings.Contains(err.Error(), "not a checkpoint") {
+	if _, err := Open(t.TempDir(), layout.Options{}); err == nil || !strings.Contains(err.Error(), "not a checkpoint") {
 		t.Errorf("an empty folder: %v", err)
 	}
 }

@@ -3,12 +3,13 @@ package verify
 import (
 	"context"
 	"encoding/binary"
-	"github.com/ckptinspect/ckptinspect/internal/fixture"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ckptinspect/ckptinspect/internal/fixture"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/torchsave"

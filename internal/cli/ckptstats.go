@@ -29,7 +29,7 @@ func scanCheckpoint(c *cobra.Command, s Streams, label string, cp *ckpt.Checkpoi
 }
 
 func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
-	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Select: o.matcher()})
+	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Select: o.matcher(), Policy: o.policy()})
 	if err != nil {
 		return inputError(err)
 	}

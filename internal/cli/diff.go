@@ -103,6 +103,7 @@ status is 0 whatever the differences.`,
 		},
 	}
 	opts.addFormat(cmd)
+	opts.addPolicy(cmd)
 	opts.addJobs(cmd)
 	opts.addWide(cmd)
 	opts.selectFlags.add(cmd, "name A-Z; cosine smallest first; others largest first: "+report.DiffSortNames())
@@ -134,12 +135,12 @@ func sameModel(a, b *ckpt.Checkpoint, force bool) (string, error) {
 }
 
 func runDiff(c *cobra.Command, o *DiffOptions) error {
-	a, err := layout.Open(o.PathA, layout.Options{Layout: o.LayoutA, Select: o.matcher()})
+	a, err := layout.Open(o.PathA, layout.Options{Layout: o.LayoutA, Select: o.matcher(), Policy: o.policy()})
 	if err != nil {
 		return inputError(err)
 	}
 	defer a.Close()
-	b, err := layout.Open(o.PathB, layout.Options{Layout: o.LayoutB, Select: o.matcher()})
+	b, err := layout.Open(o.PathB, layout.Options{Layout: o.LayoutB, Select: o.matcher(), Policy: o.policy()})
 	if err != nil {
 		return inputError(err)
 	}

@@ -102,6 +102,7 @@ which replaces an earlier export's files there (and only those).`,
 		},
 	}
 	opts.addFormat(cmd)
+	opts.addPolicy(cmd)
 	cmd.Flags().StringVar(&opts.To, "to", "", "target format: llama (required)")
 	cmd.Flags().StringVar(&dtype, "dtype", "bfloat16", "dtype of the exported tensors: bfloat16 or float32")
 	cmd.Flags().StringVar(&shard, "max-shard-size", "5GB", "largest shard, in bytes of tensors (5GB = 5e9; KB, MB, GB, KiB, MiB, GiB accepted)")
@@ -112,7 +113,7 @@ which replaces an earlier export's files there (and only those).`,
 }
 
 func runExport(c *cobra.Command, o *ExportOptions) error {
-	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout})
+	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Policy: o.policy()})
 	if err != nil {
 		return inputError(err)
 	}

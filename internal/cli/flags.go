@@ -12,6 +12,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/pickle"
 )
 
 // commonFlags are the flags most commands share: --format, -j and --wide.
@@ -22,9 +23,25 @@ type commonFlags struct {
 	Format  output.Format
 	Jobs    int
 	// Wide prints tables at their full width, names unshortened.
-	Wide    bool
+	Wide bool
+	// Allow names more pickle globals to judge safe ("module.Name" or
+	// "module.*"); it cannot make a dangerous global safe. Lenient lets
+	// unknown globals pass.
+	Allow   []string
+	Lenient bool
 	format  string
 	hasJobs bool
+}
+
+// addPolicy adds --allow and --lenient, for the commands that read pickles.
+func (f *commonFlags) addPolicy(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&f.Allow, "allow", nil, "also judge safe this pickle global: module.Name or module.* (repeatable; never overrides dangerous)")
+	cmd.Flags().BoolVar(&f.Lenient, "lenient", false, "read pickles with globals not known as data (dangerous ones are still refused)")
+}
+
+// policy returns the pickle policy of --allow and --lenient.
+func (f *commonFlags) policy() pickle.Policy {
+	return pickle.Policy{Allow: f.Allow, Lenient: f.Lenient}
 }
 
 // addWide adds --wide.
@@ -65,6 +82,11 @@ func (f *commonFlags) parse() error {
 	f.Format = format
 	if f.hasJobs && f.Jobs < 0 {
 		return usageError("-j must be positive")
+	}
+	for _, a := range f.Allow {
+		if err := pickle.CheckAllow(a); err != nil {
+			return usageError("--allow %q: want module.Name or module.*", a)
+		}
 	}
 	return nil
 }

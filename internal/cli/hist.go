@@ -105,6 +105,7 @@ shell completion completes the parameter names.`,
 		},
 	}
 	opts.addFormat(cmd)
+	opts.addPolicy(cmd)
 	opts.addJobs(cmd)
 	cmd.Flags().StringVar(&opts.State, "state", "fp32", "the tensor: fp32, bf16, exp_avg or exp_avg_sq")
 	cmd.Flags().IntVar(&opts.Bins, "bins", 40, "number of linear bins")
@@ -130,7 +131,7 @@ func parseRange(s string) ([]float64, error) {
 }
 
 func runHist(c *cobra.Command, o *HistOptions) error {
-	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Select: func(name string) bool { return name == o.Name }})
+	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Policy: o.policy(), Select: func(name string) bool { return name == o.Name }})
 	if err != nil {
 		return inputError(err)
 	}

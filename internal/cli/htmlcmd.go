@@ -98,6 +98,7 @@ checkpoint; --cache as for series); --top is not used.`,
 		},
 	}
 	opts.addFormat(cmd)
+	opts.addPolicy(cmd)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "the HTML file to write (- for standard output)")
 	opts.addJobs(cmd)
 	cmd.Flags().StringVar(&opts.Hist, "hist", "", "draw a histogram of this parameter")
@@ -129,7 +130,7 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := htmlreport.Collect(c.Context(), htmlreport.CollectOptions{Paths: o.Paths, Layout: o.Layout, Workers: o.Jobs,
+	rep, err := htmlreport.Collect(c.Context(), htmlreport.CollectOptions{Paths: o.Paths, Layout: o.Layout, Policy: o.policy(), Workers: o.Jobs,
 		Hist: o.Hist, HistState: ckpt.State(o.HistState), Bins: o.Bins, Top: o.Top, Notes: notes, Progress: progressBars(o.Streams)})
 	if err != nil {
 		return inputError(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/safetensors"
+	"github.com/ckptinspect/ckptinspect/scan"
 	"github.com/ckptinspect/ckptinspect/torchsave"
 )
 
@@ -60,6 +61,7 @@ lists its checkpoint-N/ folders.`,
 		},
 	}
 	opts.addFormat(cmd)
+	opts.addPolicy(cmd)
 	opts.addWide(cmd)
 	cmd.Flags().IntVar(&opts.MaxItems, "max-items", 50, "show at most this many items of each container in the table format (0: all)")
 	layoutFlag(cmd, &opts.Layout)
@@ -71,12 +73,12 @@ func runLs(o *LsOptions) error {
 		return runLsFolder(o)
 	}
 	if safetensors.IsFile(o.Path) {
-		if err := refuseFlagged(o.Path); err != nil {
+		if err := scan.Refusal(scan.New(scan.Options{Policy: o.policy()}).Path(o.Path), o.policy()); err != nil {
 			return inputError(err)
 		}
 		return runLsSafetensors(o)
 	}
-	f, err := torchsave.Open(o.Path, torchsave.Options{})
+	f, err := torchsave.Open(o.Path, torchsave.Options{Policy: o.policy()})
 	if err != nil {
 		return inputError(err)
 	}
@@ -108,7 +110,7 @@ func runLsFolder(o *LsOptions) error {
 			return report.WriteRunListing(o.Streams.Out, o.Format, doc, o.text())
 		}
 	}
-	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Tolerant: true})
+	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Tolerant: true, Policy: o.policy()})
 	if err != nil {
 		return inputError(err)
 	}

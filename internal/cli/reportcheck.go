@@ -18,7 +18,7 @@ func precheckReport(o *ReportOptions) ([]string, error) {
 	var first *ckpt.Checkpoint
 	hist := o.Hist == ""
 	for _, path := range o.Paths {
-		cp, err := layout.Open(path, layout.Options{Layout: o.Layout})
+		cp, err := layout.Open(path, layout.Options{Layout: o.Layout, Policy: o.policy()})
 		if err != nil {
 			return nil, inputError(err)
 		}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
-	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/scan"
 )
 
@@ -16,11 +15,6 @@ import (
 type ScanOptions struct {
 	commonFlags
 	Paths []string
-	// Allow names more globals ("module.Name" or "module.*") to judge
-	// safe; it cannot make a dangerous global safe.
-	Allow []string
-	// Lenient lets unknown globals pass (exit 0): only dangerous ones fail.
-	Lenient bool
 	// MaxInflate bounds the bytes inflated from compressed zip records in
 	// the whole run (0: the default, 1 GiB).
 	MaxInflate int64
@@ -70,11 +64,6 @@ a file cannot be read to its end and nothing else failed.`,
 			if err := opts.commonFlags.parse(); err != nil {
 				return err
 			}
-			for _, a := range opts.Allow {
-				if err := pickle.CheckAllow(a); err != nil {
-					return usageError("--allow %q: want module.Name or module.*", a)
-				}
-			}
 			if opts.MaxInflate < 0 {
 				return usageError("--max-inflate %d: want a positive number of bytes", opts.MaxInflate)
 			}
@@ -87,8 +76,8 @@ a file cannot be read to its end and nothing else failed.`,
 	opts.addFormat(cmd)
 	opts.addWide(cmd)
 	cmd.Flags().BoolVar(&opts.All, "all", false, "list every file in the table, clean ones too (JSON and CSV always list every file)")
-	cmd.Flags().StringArrayVar(&opts.Allow, "allow", nil, "also judge safe this global: module.Name or module.* (repeatable; never overrides dangerous)")
-	cmd.Flags().BoolVar(&opts.Lenient, "lenient", false, "let unknown globals pass (exit 0 unless a dangerous one is found): the behaviour before allowlists")
+	opts.addPolicy(cmd)
+	cmd.Flags().Lookup("lenient").Usage = "let unknown globals pass (exit 0 unless a dangerous one is found): the behaviour before allowlists"
 	cmd.Flags().Int64Var(&opts.MaxInflate, "max-inflate", 0, "bytes inflated from compressed zip records in the whole run (default 1 GiB)")
 	cmd.Flags().BoolVar(&strict, "strict", false, "unknown globals fail the scan (the default now; kept for old scripts)")
 	cmd.Flags().MarkHidden("strict")
@@ -97,7 +86,7 @@ a file cannot be read to its end and nothing else failed.`,
 
 func runScan(c *cobra.Command, o *ScanOptions) error {
 	files, results, skipped, looked := scan.Targets(o.Paths)
-	policy := pickle.Policy{Allow: o.Allow, Lenient: o.Lenient}
+	policy := o.policy()
 	sc := scan.New(scan.Options{Policy: policy, Budget: &scan.Budget{MaxInflate: o.MaxInflate}})
 	for _, p := range files {
 		if err := c.Context().Err(); err != nil {
@@ -130,12 +119,4 @@ func runScan(c *cobra.Command, o *ScanOptions) error {
 		return &ExitError{Code: doc.Summary.ExitCode}
 	}
 	return nil
-}
-
-// refuseFlagged returns an error naming the first finding when `scan`
-// flags the file at path (dangerous, or unknown globals): what
-// torchsave.Open does for the files it opens, for files another reader
-// opens (safetensors) that some loader would also read as pickles.
-func refuseFlagged(path string) error {
-	return scan.Refusal(scan.New(scan.Options{}).Path(path), pickle.Policy{})
 }

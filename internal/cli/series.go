@@ -79,6 +79,7 @@ standard output).`,
 	cmd.Flags().StringVar(&opts.Filter, "filter", "", "only parameters whose name matches this regular expression")
 	cmd.Flags().StringVar(&opts.CacheDir, "cache", "", "keep each checkpoint's figures in this folder, to read only what changed next time")
 	opts.addJobs(cmd)
+	opts.addPolicy(cmd)
 	layoutFlag(cmd, &opts.Layout)
 	return cmd
 }
@@ -93,7 +94,7 @@ func progressBars(s Streams) func(string, int64) (func(int64), func()) {
 }
 
 func runSeries(c *cobra.Command, o *SeriesOptions) error {
-	s, err := series.Open(o.Paths, series.Options{Layout: o.Layout, Filter: o.Filter, Workers: o.Jobs,
+	s, err := series.Open(o.Paths, series.Options{Layout: o.Layout, Filter: o.Filter, Policy: o.policy(), Workers: o.Jobs,
 		CacheDir: o.CacheDir, Progress: progressBars(o.Streams)})
 	if err != nil {
 		return inputError(err)

@@ -109,6 +109,7 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
 		},
 	}
 	opts.addFormat(cmd)
+	opts.addPolicy(cmd)
 	opts.addJobs(cmd)
 	opts.addWide(cmd)
 	opts.selectFlags.add(cmd, "largest first (name sorts A-Z): "+report.SortFieldNames())
@@ -133,7 +134,7 @@ func runStats(c *cobra.Command, o *StatsOptions) error {
 }
 
 func runFileStats(c *cobra.Command, o *StatsOptions) error {
-	f, err := layout.OpenTensorFile(o.Path)
+	f, err := layout.OpenTensorFile(o.Path, o.policy())
 	if err != nil {
 		return inputError(err)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
+	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/verify"
 )
 
@@ -66,6 +67,7 @@ checks failed, 2 when the checkpoint could not be checked at all.`,
 		},
 	}
 	opts.addFormat(cmd)
+	opts.addPolicy(cmd)
 	opts.addJobs(cmd)
 	opts.addWide(cmd)
 	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "also recompute the CRC-32 of every zip record, storage bytes included")
@@ -75,7 +77,7 @@ checks failed, 2 when the checkpoint could not be checked at all.`,
 }
 
 func runVerify(c *cobra.Command, o *VerifyOptions) error {
-	tg, err := verify.Open(o.Path, o.Layout)
+	tg, err := verify.Open(o.Path, layout.Options{Layout: o.Layout, Policy: o.policy()})
 	if err != nil {
 		return inputError(err)
 	}

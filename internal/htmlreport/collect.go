@@ -11,14 +11,16 @@ import (
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
 // CollectOptions says what Collect measures for a report of a few
 // checkpoints.
 type CollectOptions struct {
-	Paths   []string // the checkpoints, in any order (they are sorted by step)
-	Layout  string   // forces their layout ("" detects)
+	Paths   []string      // the checkpoints, in any order (they are sorted by step)
+	Layout  string        // forces their layout ("" detects)
+	Policy  pickle.Policy // judges the pickles read (see layout.Options)
 	Workers int
 	// Hist names the parameter to draw a histogram of ("" for none), and
 	// HistState its state; Bins is the number of bins.
@@ -60,7 +62,7 @@ func Collect(ctx context.Context, o CollectOptions) (*Report, error) {
 	// 1. Statistics of every checkpoint, one at a time.
 	entries := make([]*reportEntry, n)
 	for i, path := range o.Paths {
-		cp, err := layout.Open(path, layout.Options{Layout: o.Layout})
+		cp, err := layout.Open(path, layout.Options{Layout: o.Layout, Policy: o.Policy})
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +130,7 @@ func Collect(ctx context.Context, o CollectOptions) (*Report, error) {
 	if n > 1 || spec != nil {
 		var prev *ckpt.Checkpoint
 		for i, e := range entries {
-			cp, err := layout.Open(e.path, layout.Options{Layout: o.Layout})
+			cp, err := layout.Open(e.path, layout.Options{Layout: o.Layout, Policy: o.Policy})
 			if err != nil {
 				closeIf(prev)
 				return nil, err
