@@ -27,6 +27,9 @@ type Checkpoint struct {
 	Step *int64
 	// TrainerStep is trainer_state.json's global_step, if present.
 	TrainerStep *int64
+	// TrainerDir is the Hugging Face Trainer folder (checkpoint-N/) the
+	// checkpoint is in, or "".
+	TrainerDir string
 	DSVersion   string
 	// ZeroStage, DPWorldSize and MPWorldSize are the ZeRO stage and the
 	// data- and model-parallel sizes of the run that saved the checkpoint

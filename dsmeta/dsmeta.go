@@ -58,6 +58,7 @@ func (o *Reader) Open(path string) (*torchsave.File, error) {
 // ReadTrainer reads trainer_state.json (global_step) and config.json from
 // a Trainer folder.
 func (o *Reader) ReadTrainer(dir string) {
+	o.C.TrainerDir = dir
 	var ts struct {
 		GlobalStep *int64 `json:"global_step"`
 	}

@@ -6,8 +6,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/resume"
 	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/scan"
 	"github.com/ckptinspect/ckptinspect/torchsave"
@@ -89,6 +91,9 @@ func runLs(o *LsOptions) error {
 	tensors, err := f.Tensors()
 	if err != nil {
 		return inputError(fmt.Errorf("%s: %w", o.Path, err))
+	}
+	if ta, err := resume.ParseTrainingArgs(f.Root); err == nil && o.Format == output.Table {
+		output.Fprintw(o.Streams.Out, o.Streams.Width, "  ", "%s: training arguments: %s", o.Path, ta.Summary())
 	}
 	return report.WriteTorchListing(o.Streams.Out, o.Format, o.Path, f, tensors, o.MaxItems)
 }

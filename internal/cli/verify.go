@@ -6,6 +6,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/resume"
 	"github.com/ckptinspect/ckptinspect/verify"
 )
 
@@ -16,6 +17,10 @@ type VerifyOptions struct {
 	Deep   bool
 	Layout string
 	Config string // --config FILE: the model config of the scale-factor check
+	// Resume adds the resume plan and checks (package resume), with the
+	// resumed run's DeepSpeed config and numbers.
+	Resume bool
+	Plan   resume.Options
 }
 
 // NewVerifyCmd builds `ckptinspect verify`. runF, when not nil, replaces
@@ -47,9 +52,19 @@ FILE, else the checkpoint's config.json). --deep also recomputes the CRC-32 of
 every zip record.
 
 Exit status: 0 when no check failed (warnings allowed), 1 when one or more
-checks failed, 2 when the checkpoint could not be checked at all.`,
+checks failed, 2 when the checkpoint could not be checked at all.
+
+--resume also checks that resuming from a Hugging Face Trainer folder goes as
+intended (see README, "verify --resume"): which copy DeepSpeed will load
+(load_universal, latest, latest_universal), the data-parallel size and ZeRO
+stage, the global batch, the optimizer settings the checkpoint restores over
+the configuration, the scheduler's position, trainer_state.json and the rng
+states. The resumed run's DeepSpeed configuration is --ds-config (default: the
+one the checkpoint was trained with); --world-size, --per-device-batch and
+--grad-accum override its numbers. Each finding comes with a fix.`,
 		Example: `  ckptinspect verify checkpoint-120
   ckptinspect verify checkpoint-120 --deep
+  ckptinspect verify --resume checkpoint-250 --ds-config ds_config.json --world-size 48
   ckptinspect verify global_step120_universal --format json | jq '.findings[] | select(.severity=="error")'`,
 		Args: args("CHECKPOINT"),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -60,6 +75,10 @@ checks failed, 2 when the checkpoint could not be checked at all.`,
 			if err := checkLayouts(opts.Layout); err != nil {
 				return err
 			}
+			if opts.Plan.WorldSize < 0 || opts.Plan.PerDeviceBatch < 0 || opts.Plan.GradAccum < 0 {
+				return usageError("--world-size, --per-device-batch and --grad-accum must be positive")
+			}
+			opts.Resume = opts.Resume || c.Flags().Changed("ds-config")
 			if runF != nil {
 				return runF(opts)
 			}
@@ -73,6 +92,11 @@ checks failed, 2 when the checkpoint could not be checked at all.`,
 	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "also recompute the CRC-32 of every zip record, storage bytes included")
 	layoutFlag(cmd, &opts.Layout)
 	cmd.Flags().StringVar(&opts.Config, "config", "", "the model's config.json, for the scale-factor check (default: the checkpoint's)")
+	cmd.Flags().BoolVar(&opts.Resume, "resume", false, "also check that resuming from this Trainer folder goes as intended")
+	cmd.Flags().StringVar(&opts.Plan.DSConfig, "ds-config", "", "with --resume: the resumed run's DeepSpeed config (default: the checkpoint's)")
+	cmd.Flags().Int64Var(&opts.Plan.WorldSize, "world-size", 0, "with --resume: the resumed run's number of processes")
+	cmd.Flags().Int64Var(&opts.Plan.PerDeviceBatch, "per-device-batch", 0, "with --resume: --per_device_train_batch_size of the resumed run")
+	cmd.Flags().Int64Var(&opts.Plan.GradAccum, "grad-accum", 0, "with --resume: --gradient_accumulation_steps of the resumed run")
 	return cmd
 }
 
@@ -89,6 +113,14 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 		return inputError(err) // verify.ErrConfig included
 	}
 	doc := report.BuildVerification(o.Path, o.Deep, tg, tr)
+	if o.Resume {
+		o.Plan.Torch.Policy = o.policy()
+		p, err := resume.Inspect(tg.Path, o.Plan)
+		if err != nil {
+			return inputError(err)
+		}
+		report.AddResume(&doc, p)
+	}
 	if err := report.WriteVerification(o.Streams.Out, o.Format, doc, o.text()); err != nil {
 		return err
 	}

@@ -140,6 +140,9 @@ type CheckpointInfo struct {
 	MPWorldSize *int64 `json:"mp_world_size"`
 	// WeightsOnly is true for a checkpoint without optimizer state.
 	WeightsOnly bool `json:"weights_only"`
+	// TrainingArgs sums up the Trainer folder's training_args.bin (the
+	// arguments that matter for a resume), or "" when it has none.
+	TrainingArgs string `json:"training_args"`
 }
 
 // ParamGroupInfo is one optimizer parameter group; missing values are null.

@@ -3,13 +3,16 @@ package report
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/resume"
 	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/torchsave"
 	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
@@ -175,6 +178,12 @@ func CheckpointInfoOf(c *ckpt.Checkpoint) CheckpointInfo {
 			pg.Betas = []output.Float{output.Float(g.Betas[0]), output.Float(g.Betas[1])}
 		}
 		info.ParamGroups = append(info.ParamGroups, pg)
+	}
+	if c.TrainerDir != "" {
+		// Read as an inert object; a file the policy refuses is left out.
+		if ta, err := resume.ReadTrainingArgs(filepath.Join(c.TrainerDir, "training_args.bin"), torchsave.Options{}); err == nil {
+			info.TrainingArgs = ta.Summary()
+		}
 	}
 	return info
 }

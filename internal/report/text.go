@@ -137,6 +137,9 @@ func (t Text) writeHeader(w io.Writer, ci CheckpointInfo) {
 	if len(facts) > 0 {
 		t.printf(w, "    ", "  %s", strings.Join(facts, ", "))
 	}
+	if ci.TrainingArgs != "" {
+		t.printf(w, "    ", "  training arguments: %s", ci.TrainingArgs)
+	}
 	if len(ci.ParamGroups) > 0 {
 		fmt.Fprintln(w, "  optimizer groups:")
 	}

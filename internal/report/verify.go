@@ -8,6 +8,7 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/resume"
 	"github.com/ckptinspect/ckptinspect/verify"
 )
 
@@ -15,6 +16,9 @@ import (
 type Verification struct {
 	Findings []FindingInfo `json:"findings"`
 	Summary  VerifySummary `json:"summary"`
+	// Resume is the plan of verify --resume (resume.Plan), absent
+	// otherwise.
+	Resume *resume.Plan `json:"resume,omitempty"`
 }
 
 // FindingInfo is one problem found by verify.
@@ -27,6 +31,8 @@ type FindingInfo struct {
 	Param   string `json:"param"`
 	File    string `json:"file"`
 	Message string `json:"message"`
+	// Fix says what to do about a finding of verify --resume.
+	Fix string `json:"fix,omitempty"`
 }
 
 // VerifySummary sums up a verification. Layout, tag and step are the
@@ -134,9 +140,9 @@ func WriteVerification(w io.Writer, f output.Format, doc Verification, t Text) e
 	case output.JSON:
 		return output.WriteJSON(w, doc)
 	case output.CSV:
-		tw := output.TableWriter{Headers: []string{"check", "severity", "param", "file", "message", "layout"}}
+		tw := output.TableWriter{Headers: []string{"check", "severity", "param", "file", "message", "layout", "fix"}}
 		for _, f := range doc.Findings {
-			tw.Add(f.Check, f.Severity, f.Param, f.File, f.Message, f.Layout)
+			tw.Add(f.Check, f.Severity, f.Param, f.File, f.Message, f.Layout, f.Fix)
 		}
 		return tw.WriteCSV(w)
 	}
@@ -197,6 +203,10 @@ func writeVerifyTextBody(w io.Writer, doc Verification, t Text) error {
 		}
 	}
 	fmt.Fprintln(w)
+	if doc.Resume != nil {
+		t.writeResumePlan(w, doc.Resume)
+		fmt.Fprintln(w)
+	}
 	var check string
 	for _, f := range doc.Findings {
 		if f.Check != check {
@@ -216,6 +226,9 @@ func writeVerifyTextBody(w io.Writer, doc Verification, t Text) error {
 		t.printf(w, "    ", "  %s%s", where, f.Message)
 		if f.File != "" {
 			t.printf(w, "      ", "    file: %s", f.File)
+		}
+		if f.Fix != "" {
+			t.printf(w, "      ", "    fix: %s", f.Fix)
 		}
 	}
 	if len(doc.Findings) > 0 {
