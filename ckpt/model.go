@@ -30,7 +30,7 @@ type Checkpoint struct {
 	// TrainerDir is the Hugging Face Trainer folder (checkpoint-N/) the
 	// checkpoint is in, or "".
 	TrainerDir string
-	DSVersion   string
+	DSVersion  string
 	// ZeroStage, DPWorldSize and MPWorldSize are the ZeRO stage and the
 	// data- and model-parallel sizes of the run that saved the checkpoint
 	// (the model states' ds_config, dp_world_size and mp_world_size), if
