@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -131,7 +132,16 @@ func sameModel(a, b *ckpt.Checkpoint, force bool) (string, error) {
 	case force:
 		return fmt.Sprintf("compared with --force: %v", err), nil
 	}
-	return "", &ExitError{Code: ExitInput, Err: err, Hint: "These are checkpoints of different models; --force compares them anyway."}
+	return "", modelError(err)
+}
+
+// modelError is an input error, with a hint about --force for checkpoints
+// of different models.
+func modelError(err error) error {
+	if errors.Is(err, ckpt.ErrDifferentModels) {
+		return &ExitError{Code: ExitInput, Err: err, Hint: "These are checkpoints of different models; --force compares them anyway."}
+	}
+	return inputError(err)
 }
 
 func runDiff(c *cobra.Command, o *DiffOptions) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/series"
 )
 
@@ -126,9 +127,9 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 	for _, cd := range cands {
 		o.Paths = append(o.Paths, cd.Path)
 	}
-	notes, err := precheckReport(o)
+	notes, err := htmlreport.Precheck(o.Paths, layout.Options{Layout: o.Layout, Policy: o.policy()}, o.Hist, o.Force)
 	if err != nil {
-		return err
+		return modelError(err)
 	}
 	rep, err := htmlreport.Collect(c.Context(), htmlreport.CollectOptions{Paths: o.Paths, Layout: o.Layout, Policy: o.policy(), Workers: o.Jobs,
 		Hist: o.Hist, HistState: ckpt.State(o.HistState), Bins: o.Bins, Top: o.Top, Notes: notes, Progress: progressBars(o.Streams)})

@@ -13,7 +13,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/ckptinspect/ckptinspect/internal/fixture"
+	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
+	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
+	"github.com/ckptinspect/ckptinspect/layout"
 )
 
 // runWidth runs a command line with tables fitted to width columns.
@@ -121,7 +124,7 @@ func TestReportOutputChecked(t *testing.T) {
 		t.Skip("the folder is writable whatever its mode")
 	}
 	path := filepath.Join(ro, "x.html")
-	_, err := precheckReport(&ReportOptions{Paths: []string{sample}, Output: path})
+	err := output.CheckWritable(path)
 	if err == nil || !strings.Contains(err.Error(), "cannot write "+path+": permission denied") {
 		t.Errorf("%v", err)
 	}
@@ -130,23 +133,22 @@ func TestReportOutputChecked(t *testing.T) {
 // TestReportHistChecked: --hist NAME is checked before anything is
 // scanned, with the names it was probably meant to be.
 func TestReportHistChecked(t *testing.T) {
-	o := &ReportOptions{Paths: []string{ckptA, ckptB}, Output: "-", Hist: "model.layers.0.mlp.down_proj.weigth"}
-	if _, err := precheckReport(o); err == nil || !strings.Contains(err.Error(), "--hist: ") ||
+	pre := func(paths []string, hist string, force bool) ([]string, error) {
+		return htmlreport.Precheck(paths, layout.Options{}, hist, force)
+	}
+	if _, err := pre([]string{ckptA, ckptB}, "model.layers.0.mlp.down_proj.weigth", false); err == nil || !strings.Contains(err.Error(), "--hist: ") ||
 		!strings.Contains(err.Error(), "did you mean model.layers.0.mlp.down_proj.weight?") {
 		t.Errorf("%v", err)
 	}
-	o.Hist = "model.layers.0.mlp.down_proj.weight"
-	if notes, err := precheckReport(o); err != nil || len(notes) != 0 {
+	if notes, err := pre([]string{ckptA, ckptB}, "model.layers.0.mlp.down_proj.weight", false); err != nil || len(notes) != 0 {
 		t.Errorf("%v %q", err, notes)
 	}
 	// Different models: refused, or with --force a note with what differs
 	// and the parameters one side lacks.
-	o = &ReportOptions{Paths: []string{ckptA, sample}, Output: "-"}
-	if _, err := precheckReport(o); err == nil || !strings.Contains(err.Error(), "hidden_size") {
+	if _, err := pre([]string{ckptA, sample}, "", false); err == nil || !strings.Contains(err.Error(), "hidden_size") {
 		t.Errorf("%v", err)
 	}
-	o.Force = true
-	notes, err := precheckReport(o)
+	notes, err := pre([]string{ckptA, sample}, "", true)
 	if err != nil || len(notes) != 2 || !strings.Contains(notes[0], "compared with --force") ||
 		!strings.Contains(notes[1], "20 parameters of "+sample+" are not in "+ckptA) {
 		t.Errorf("%v %q", err, notes)

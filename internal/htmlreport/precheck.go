@@ -1,6 +1,7 @@
-package cli
+package htmlreport
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -8,42 +9,46 @@ import (
 	"github.com/ckptinspect/ckptinspect/layout"
 )
 
-// precheckReport checks, before anything is scanned, what would make a
-// report fail at its end: that -o can be written, that the checkpoints
-// are of one model (unless --force), and that --hist names a parameter.
-// It returns notes for the report: the parameters some checkpoints lack,
-// and what differs between models compared with --force.
-func precheckReport(o *ReportOptions) ([]string, error) {
+// ErrNoHist is wrapped by Precheck's error when no checkpoint has the
+// --hist parameter.
+var ErrNoHist = errors.New("--hist")
+
+// Precheck opens every checkpoint of a report (metadata only) before
+// anything is scanned, to fail early on what would make the report fail
+// at its end: checkpoints of different models (ckpt.SameModel, unless
+// force: then a note says what differs) and a --hist parameter no
+// checkpoint has. It returns notes for the report: those differences,
+// and the parameters some checkpoints lack.
+func Precheck(paths []string, opt layout.Options, hist string, force bool) ([]string, error) {
 	var notes []string
 	var first *ckpt.Checkpoint
-	hist := o.Hist == ""
-	for _, path := range o.Paths {
-		cp, err := layout.Open(path, layout.Options{Layout: o.Layout, Policy: o.policy()})
+	found := hist == ""
+	for _, path := range paths {
+		cp, err := layout.Open(path, opt)
 		if err != nil {
-			return nil, inputError(err)
+			return nil, err
 		}
-		if _, err := cp.Lookup(o.Hist); err == nil {
-			hist = true
+		if _, err := cp.Lookup(hist); err == nil {
+			found = true
 		}
 		if first == nil {
 			first = cp
 			defer first.Close()
 			continue
 		}
-		note, err := sameModel(first, cp, o.Force)
-		if err != nil {
-			cp.Close()
-			return nil, err
-		}
-		if note != "" {
-			notes = append(notes, note)
+		if err := ckpt.SameModel(first, cp); err != nil {
+			if !force {
+				cp.Close()
+				return nil, err
+			}
+			notes = append(notes, fmt.Sprintf("compared with --force: %v", err))
 		}
 		notes = append(notes, oneSided(first, cp)...)
 		cp.Close()
 	}
-	if !hist {
-		_, err := first.Lookup(o.Hist)
-		return nil, inputError(fmt.Errorf("--hist: %w", err))
+	if !found {
+		_, err := first.Lookup(hist)
+		return nil, fmt.Errorf("%w: %w", ErrNoHist, err)
 	}
 	return notes, nil
 }
