@@ -347,8 +347,9 @@ func TestAsmAVX2Only(t *testing.T) {
 }
 
 // FuzzPaths feeds the same bytes, as every dtype with an assembly kernel,
-// as AdamW moments and as master/module pairs, to every path, and requires
-// them to agree with the generic code: counts, extremes and comparison
+// as AdamW moments, as master/module pairs and as the two sides of a diff,
+// to every path, and requires them to agree with the generic code (the
+// pair kernels: with the reference loop): counts, extremes and comparison
 // results exactly, sums to 1e-12.
 func FuzzPaths(f *testing.F) {
 	r := rand.New(rand.NewPCG(15, 16))
@@ -434,6 +435,24 @@ func FuzzPaths(f *testing.F) {
 				defer Use(p)()
 				checkMomentsAdam(t, fmt.Sprintf("fused on %v, n=%d", p, n), c.m, c.v, n, c.k1, c.k2, c.eps)
 			}()
+		}
+		// Pairs: the first and second halves as a and b, float32 and
+		// bfloat16, against the reference loop (compensated sums).
+		for _, k := range pairKernels() {
+			if strings.HasSuffix(k.name, "Generic") {
+				continue
+			}
+			n := len(data) / (2 * k.size)
+			a, b := data[:k.size*n], data[k.size*n:2*k.size*n]
+			want, absAB := pairRef(k, a, b, n)
+			for _, p := range Paths() {
+				var got Pairs
+				func() {
+					defer Use(p)()
+					k.fn(a, b, n, &got)
+				}()
+				checkPairs(t, fmt.Sprintf("pairs %s on %v, n=%d", k.name, p, n), got, want, absAB, 1e-12, n)
+			}
 		}
 		// Master/module: 4n bytes of float32, 2n of 16-bit module values.
 		n = len(data) / 6
