@@ -37,5 +37,9 @@
 //
 // The active path is the most capable one the CPU supports (Paths lists
 // them); the environment variable CKPTINSPECT_KERNELS=generic|avx2|avx512
-// caps it at start-up, and Use switches it in tests and benchmarks.
+// caps it at start-up, and Use switches it in tests and benchmarks. The cap
+// also removes the paths above it from Paths, so that the tests run as on a
+// CPU without them: TestPathsCapped reruns the tests with AVX-512 (and then
+// AVX2) made unavailable that way, and every test binary of the package
+// prints the paths it ran.
 package kernel
