@@ -29,14 +29,16 @@ same values, recomputed, then K steps of AdamW (float32, the run's betas, eps, l
 weight decay on the decay group) with synthetic gradients; rows whose moments are 0 (unseen
 tokens) get no gradient. That is the second checkpoint of a `ckptinspect diff` benchmark.
 
-Memory stays bounded whatever the size: values are drawn in chunks of 4Mi elements from one numpy
-generator per (seed, parameter, quantity, chunk), so nothing depends on the chunking of the
-write. Tensors up to 64 MiB are built in memory and saved; larger ones (the embedding and
-lm_head at full size) are written chunk by chunk to a scratch file next to their destination
-and saved from a file-backed torch.from_file tensor; the bf16 module weights (one flat buffer
-per parameter group, as ZeRO-1/2 leaves them, 4.9 GB at full size) are written into scratch
-files as each parameter is made, and mp_rank_00_model_states.pt is saved from views of
-file-backed tensors at the end. Scratch files are removed as soon as their file is written.
+Memory and disk stay bounded whatever the size: values are drawn in chunks of 4Mi elements from
+one numpy generator per (seed, parameter, quantity, chunk), so nothing depends on the chunking
+of the write. Tensors up to 64 MiB are built in memory and saved. A larger one (the embedding
+and lm_head at full size), and the bf16 module weights (one flat buffer per parameter group, as
+ZeRO-1/2 leaves them, 4.9 GB at full size), are first saved by torch.save from a file-backed
+tensor of zeros (torch.from_file of a sparse file, which takes no disk space), which writes the
+file with the structure, pickle and zip records PyTorch gives it; the values are then written
+into the storage's zip record chunk by chunk as they are drawn, and the record's CRC-32 (in its
+data descriptor and in the central directory) is set to that of the values. So the disk holds
+the checkpoint and nothing else, and `ckptinspect verify --deep` checks the CRCs.
 The values are not those of gen_universal.py (which draws a whole tensor at once), and no golden
 is written: check results against PyTorch with bench/torch_stats.py.
 """
@@ -45,8 +47,10 @@ import argparse
 import json
 import math
 import os
+import struct
 import sys
 import time
+import zipfile
 import zlib
 from collections import OrderedDict
 
@@ -63,7 +67,7 @@ import dsfake  # noqa: E402
 import gen_universal as gu  # noqa: E402
 
 CHUNK = 1 << 22  # elements drawn at a time
-BIG = 64 << 20  # tensors larger than this (bytes of float32) go through a scratch file
+BIG = 64 << 20  # tensors larger than this (bytes of float32) are written in place (see Patch)
 
 PRESETS = {
     "full": dict(layers=56, hidden=1920, intermediate=4800, vocab=99000, heads=30, kv_heads=6),
@@ -175,35 +179,123 @@ class Param:
         return w, m, v
 
 
-class Sink:
-    """Where one state of one parameter goes: an in-memory array, or a scratch file."""
+def record(path, size=None, suffix=None):
+    """The zip record of a storage in a torch.save file: (name, offset of its data, size),
+    chosen by its size or the end of its name."""
+    with zipfile.ZipFile(path) as z:
+        infos = [i for i in z.infolist() if "/data/" in i.filename
+                 and (size is None or i.file_size == size) and (suffix is None or i.filename.endswith(suffix))]
+    if len(infos) != 1:
+        raise RuntimeError(f"{path}: {len(infos)} storage records of {size} bytes")
+    i = infos[0]
+    with open(path, "rb") as f:
+        f.seek(i.header_offset)
+        h = f.read(30)
+    assert h[:4] == b"PK\x03\x04" and i.compress_type == zipfile.ZIP_STORED, path
+    n, e = struct.unpack("<HH", h[26:30])
+    return i.filename, i.header_offset + 30 + n + e, i.file_size
 
-    def __init__(self, path, n):
-        self.path, self.n = path, n
+
+def set_crcs(path, crcs):
+    """Sets the CRC-32 of the named zip records of path: in the local header or, when the
+    record has one (PyTorch writes them), in its data descriptor, and in the central directory."""
+    with zipfile.ZipFile(path) as z:
+        infos = {i.filename: i for i in z.infolist()}
+        start = z.start_dir
+    with open(path, "r+b") as f:
+        for name, crc in crcs.items():
+            i = infos[name]
+            f.seek(i.header_offset)
+            h = f.read(30)
+            flags = struct.unpack("<H", h[6:8])[0]
+            n, e = struct.unpack("<HH", h[26:30])
+            if flags & 8:  # data descriptor after the data: [signature] crc sizes
+                at = i.header_offset + 30 + n + e + i.file_size
+                f.seek(at)
+                at += 4 if f.read(4) == b"PK\x07\x08" else 0
+            else:
+                at = i.header_offset + 14
+            f.seek(at)
+            f.write(struct.pack("<I", crc))
+        pos, done = start, 0
+        while done < len(crcs):
+            f.seek(pos)
+            h = f.read(46)
+            if h[:4] != b"PK\x01\x02":
+                raise RuntimeError(f"{path}: central directory entry expected at {pos}")
+            n, e, c = struct.unpack("<HHH", h[28:34])
+            name = f.read(n).decode()
+            if name in crcs:
+                f.seek(pos + 16)
+                f.write(struct.pack("<I", crcs[name]))
+                done += 1
+            pos += 46 + n + e + c
+
+
+class Patch:
+    """A storage record of a saved torch.save file whose values are written in place, in
+    order, chunk by chunk; finish sets its CRC."""
+
+    def __init__(self, path, size=None, suffix=None):
+        self.path = path
+        self.name, self.off, self.size = record(path, size, suffix)
+        self.fd = os.open(path, os.O_RDWR)
+        self.pos, self.crc = 0, 0
+
+    def write(self, b, at=None):
+        if at is not None and at != self.pos:
+            raise RuntimeError(f"{self.path}: write at {at}, expected {self.pos}")
+        os.pwrite(self.fd, b, self.off + self.pos)
+        self.crc = zlib.crc32(b, self.crc)
+        self.pos += len(b)
+
+    def finish(self):
+        if self.pos < self.size:  # the zero padding at the end of a flat group
+            pad = bytes(min(self.size - self.pos, 1 << 20))
+            while self.pos < self.size:
+                self.write(pad[:self.size - self.pos])
+        os.close(self.fd)
+        set_crcs(self.path, {self.name: self.crc})
+
+
+def zeros(path, n, dtype):
+    """A file-backed tensor of n zeros of dtype: torch.from_file of a sparse scratch file,
+    removed at once (the mapping keeps it)."""
+    with open(path, "wb") as f:
+        f.truncate(n * torch.empty(0, dtype=dtype).element_size())
+    t = torch.from_file(path, shared=False, size=n, dtype=dtype)
+    os.unlink(path)
+    return t
+
+
+class Sink:
+    """Where one state of one parameter goes: an in-memory array saved at the end, or, for a
+    large one, a file saved at once with zeros whose record is then written in place."""
+
+    def __init__(self, path, n, shape, name, g):
+        self.path, self.n, self.shape = path, n, shape
         self.big = 4 * n > BIG
         if self.big:
-            self.tmp = path + ".scratch"
-            self.f = open(self.tmp, "wb")
+            t = zeros(path + ".scratch", n, torch.float32).view(shape)
+            torch.save(gu.state_dict_form(name, t, g), path)
+            del t
+            self.patch = Patch(path, size=4 * n)
         else:
+            self.name, self.g = name, g
             self.parts = []
 
     def add(self, x):
         if self.big:
-            self.f.write(x.tobytes())
+            self.patch.write(x.tobytes())
         else:
             self.parts.append(x)
 
-    def tensor(self, shape):
+    def finish(self):
         if self.big:
-            self.f.close()
-            t = torch.from_file(self.tmp, shared=False, size=self.n, dtype=torch.float32)
+            self.patch.finish()
         else:
             t = torch.from_numpy(np.concatenate(self.parts) if self.parts else np.zeros(0, np.float32))
-        return t.view(shape)
-
-    def done(self):
-        if self.big:
-            os.unlink(self.tmp)
+            torch.save(gu.state_dict_form(self.name, t.view(self.shape), self.g), self.path)
 
 
 def main(argv=None):
@@ -233,50 +325,17 @@ def main(argv=None):
     for r in range(g.dp):
         torch.save(gu.rng_state(g, r), os.path.join(ck, f"rng_state_{r}.pth"))
 
-    # bf16 module weights: one flat buffer per group (ZeRO-1/2 layout), in scratch files.
+    # Model states first, with zeros for the bf16 module weights (one flat buffer per group,
+    # the ZeRO-1/2 layout, each parameter a view of its group's buffer); the weights are
+    # written into the flat buffers' records as each parameter is drawn.
     gsize = [cm.aligned_size(sum(cm.numel(s[1]) for s in grp), g.dp) for grp in groups]
-    flat_paths = [os.path.join(udir, f"bf16_group{gi}.scratch") for gi in range(len(groups))]
-    flat_fds = []
-    for path, n in zip(flat_paths, gsize):
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.ftruncate(fd, 2 * n)  # the alignment padding stays zero
-        flat_fds.append(fd)
     where = {}
     for gi, grp in enumerate(groups):
         off = 0
         for s in grp:
             where[s[0]] = (gi, off)
             off += cm.numel(s[1])
-
-    step_obj = cm.step_value(g.step, "tensor")
-    written = 0
-    for i, (name, shape, gi, kind) in enumerate(specs):
-        p = Param(a, g, name, shape, gi, kind)
-        pdir = os.path.join(zdir, name)
-        os.makedirs(pdir, exist_ok=True)
-        sinks = [Sink(os.path.join(pdir, q + ".pt"), p.n) for q in ("fp32", "exp_avg", "exp_avg_sq")]
-        fg, off = where[name]
-        for c in range((p.n + CHUNK - 1) // CHUNK):
-            w, m, v = p.chunk(c)
-            for s, x in zip(sinks, (w, m, v)):
-                s.add(x)
-            bf = torch.from_numpy(w).to(torch.bfloat16).view(torch.int16).numpy()
-            os.pwrite(flat_fds[fg], bf.tobytes(), 2 * (off + c * CHUNK))
-        for s in sinks:
-            d = gu.state_dict_form(name, s.tensor(shape), g)
-            torch.save(d, s.path)
-            del d
-            s.done()
-            written += os.path.getsize(s.path)
-        torch.save(step_obj, os.path.join(pdir, "step.pt"))
-        if p.n >= 1_000_000 or i == len(specs) - 1 or i % 100 == 0:
-            print(f"  [{i + 1}/{len(specs)}] {name} {list(shape)}  {written / 2**20:,.1f} MiB  "
-                  f"{time.time() - t0:.1f}s", flush=True)
-    for fd in flat_fds:
-        os.close(fd)
-
-    # Model states, saved from views of the file-backed flat buffers.
-    flat16 = [torch.from_file(path, shared=False, size=n, dtype=torch.bfloat16) for path, n in zip(flat_paths, gsize)]
+    flat16 = [zeros(os.path.join(udir, f"bf16_group{gi}.scratch"), n, torch.bfloat16) for gi, n in enumerate(gsize)]
     views = {}
     for gi, grp in enumerate(groups):
         for name, t in cm.flat_views(flat16[gi], [(s[0], s[1]) for s in grp]):
@@ -288,10 +347,36 @@ def main(argv=None):
                                 weight_decay=g.weight_decay)
     ms = cm.model_states(module, group_shapes, g.step, g.dp, cfg, dsfake.DS_VERSION, g.lr,
                          micro_batch * grad_accum * g.dp, gu.universal_info(g))
-    torch.save(ms, os.path.join(udir, "mp_rank_00_model_states.pt"))
+    ms_path = os.path.join(udir, "mp_rank_00_model_states.pt")
+    torch.save(ms, ms_path)
     del ms, module, views, flat16
-    for path in flat_paths:
-        os.unlink(path)
+    if gsize[0] == gsize[1]:
+        raise RuntimeError("both groups have the same size: their records cannot be told apart")
+    flats = [Patch(ms_path, size=2 * n) for n in gsize]
+
+    step_obj = cm.step_value(g.step, "tensor")
+    written = 0
+    for i, (name, shape, gi, kind) in enumerate(specs):
+        p = Param(a, g, name, shape, gi, kind)
+        pdir = os.path.join(zdir, name)
+        os.makedirs(pdir, exist_ok=True)
+        sinks = [Sink(os.path.join(pdir, q + ".pt"), p.n, shape, name, g) for q in ("fp32", "exp_avg", "exp_avg_sq")]
+        fg, off = where[name]
+        for c in range((p.n + CHUNK - 1) // CHUNK):
+            w, m, v = p.chunk(c)
+            for s, x in zip(sinks, (w, m, v)):
+                s.add(x)
+            bf = torch.from_numpy(w).to(torch.bfloat16).view(torch.int16).numpy()
+            flats[fg].write(bf.tobytes(), at=2 * (off + c * CHUNK))
+        for s in sinks:
+            s.finish()
+            written += os.path.getsize(s.path)
+        torch.save(step_obj, os.path.join(pdir, "step.pt"))
+        if p.n >= 1_000_000 or i == len(specs) - 1 or i % 100 == 0:
+            print(f"  [{i + 1}/{len(specs)}] {name} {list(shape)}  {written / 2**20:,.1f} MiB  "
+                  f"{time.time() - t0:.1f}s", flush=True)
+    for f in flats:
+        f.finish()
 
     pgroups = cm.fused_adam_groups(gu.current_lr(g), g.betas, g.eps, [g.weight_decay, 0.0], "tensor", initial_lr=g.lr)
     osd = OrderedDict()
