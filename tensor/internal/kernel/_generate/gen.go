@@ -1,11 +1,16 @@
 // Command _generate writes asm_amd64.s, the AVX2 and AVX-512 kernels of
-// package kernel, with avo. Run it through go generate in package kernel:
+// package kernel, and stubs_amd64.go, their Go declarations, with avo. Run
+// it through go generate (CI checks that the output does not change):
 //
-//	cd tensor/internal/kernel && go generate
+//	go generate ./tensor/internal/kernel/... && git diff --exit-code
 //
-// The Go declarations of the functions written here, and their documentation
-// (each kernel's reference loop), are in asm_amd64.go, kept by hand; go vet
-// checks that both agree.
+// The declarations use the package's own result types (part, adamPart,
+// momentsAdamPart, pairPart in asm_amd64.go), so the program loads the
+// package to type them: go.work makes the repository's module visible to
+// this one (GOWORK must not be off), and the package must type-check with
+// the stubs it has, so a new kernel is declared here and generated before Go
+// code calls it. The reference loop of each kernel is documented on its Go
+// entry point (kernel_amd64.go).
 //
 // Conventions shared by every kernel:
 //
