@@ -17,15 +17,17 @@ For each checkpoint (default: the preset `one`; several --preset flags are measu
      layer, vocab 9000: 108 files, 0.9 GB, the checkpoint of the README's Performance method),
      `custom` (--layers, --vocab at YuLan width);
   2. builds ckptinspect, bench/membw.c and bench/scanbench into OUT (default /tmp/ckptbench);
-  3. times --runs times each, interleaved, with /usr/bin/time -f "%e %M": cat of every file of
+  3. times --runs times each, interleaved, with /usr/bin/time -f "%e %M" (a warm run right
+     after an untimed run of the same job, when both checkpoints fit in half the available
+     memory): cat of every file of
      the checkpoint, `ckptinspect stats`, `verify`, `verify --deep`, and cat of both checkpoints
      and `ckptinspect diff A B`, on a warm page cache and cold (--cold fadvise:
      posix_fadvise(POSIX_FADV_DONTNEED) on every file of the checkpoints the job reads, which
      drops only their pages; drop_caches: echo 3 > /proc/sys/vm/drop_caches, root only; none:
      warm only). A checkpoint larger than the free memory cannot be warm: its "warm" runs read
      what the previous run left in the cache;
-  4. prints, per job and cache state, the median wall time (and the range over the runs),
-     throughput, the ratio to cat of the same files in the same cache state (for diff: cat of
+  4. prints, per job and cache state, the median wall time (and the range over the runs), the
+     median CPU time (user + system, steadier than wall time on a busy machine), throughput, the ratio to cat of the same files in the same cache state (for diff: cat of
      both checkpoints; for verify --deep also to stats), the peak RSS (the largest of the
      runs), and each target of issue 14 with PASS or MISS:
        peak RSS <= 128 MB for every job;
@@ -65,20 +67,26 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, cwd=ROOT, **kw)
 
 
-def timed(cmd, ok=(0,)):
-    """Runs cmd under /usr/bin/time -f "%e %M"; returns (wall seconds, peak RSS in bytes). The
-    wall time is measured around the call with a monotonic clock (%e has 10 ms steps, coarse
-    for runs of a tenth of a second); it includes /usr/bin/time's own fork and exec, the same
-    ~1 ms for every job."""
+CPU = {}  # (job, cache) -> CPU seconds (user + sys) of each run
+
+
+def timed(cmd, ok=(0,), key=None):
+    """Runs cmd under /usr/bin/time -f "%e %M %U %S"; returns (wall seconds, peak RSS in bytes)
+    and, with key, appends the CPU seconds (user + system) to CPU[key]. The wall time is
+    measured around the call with a monotonic clock (%e has 10 ms steps, coarse for runs of a
+    tenth of a second); it includes /usr/bin/time's own fork and exec, the same ~1 ms for
+    every job."""
     with tempfile.NamedTemporaryFile("r") as f:
         t0 = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", f.name] + cmd, cwd=ROOT,
+        p = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", "-o", f.name] + cmd, cwd=ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wall = time.perf_counter() - t0
         if p.returncode not in ok:
             sys.exit(f"{' '.join(cmd[:3])} ...: exit status {p.returncode}\n{p.stderr.decode()[-2000:]}")
         lines = [ln for ln in f.read().splitlines() if ln.strip()]
-        _, rss = lines[-1].split()[-2:]
+        _, rss, user, system = lines[-1].split()[-4:]
+        if key is not None:
+            CPU.setdefault(key, []).append(float(user) + float(system))
         return wall, int(rss) * 1024
 
 
@@ -204,14 +212,18 @@ def measure(a, binary, name, ck, ckb):
     print(f"\n== {name}: {ck} ({len(files)} files, {fmt_b(nbytes)})"
           + (f" and {ckb} ({len(filesb)} files, {fmt_b(nbytesb)})" if filesb else "")
           + f"; load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}", flush=True)
+    # A warm run follows an untimed run of the same job when the files fit in half of the
+    # available memory; otherwise (the full-size checkpoint) warm is what the previous runs
+    # left in the cache, and the first run of each job is preceded by an untimed one.
+    fits = nbytes + nbytesb < meminfo("MemAvailable") / 2
     for r in range(a.runs):
         for k, (cmd, fs, _, ok) in cmds.items():
             for c in caches:
                 if c == "cold":
                     evict(fs, a.cold)
-                elif r == 0:
+                elif r == 0 or fits:
                     timed(cmd, ok)  # warm the cache (as far as it holds the files)
-                res[(k, c)].append(timed(cmd, ok))
+                res[(k, c)].append(timed(cmd, ok, key=(k, c)))
         print(f"run {r + 1}/{a.runs}: " + ", ".join(f"{k} {c} {v[-1][0]:.2f}s" for (k, c), v in res.items()), flush=True)
     load1 = os.getloadavg()
 
@@ -222,8 +234,8 @@ def measure(a, binary, name, ck, ckb):
     full = nbytes > 16e9
     print(f"\n{name}: {len(files)} files, {fmt_b(nbytes)}; medians of {a.runs} runs (range in brackets); "
           f"cold = pages evicted with {a.cold}; load average {load0[0]:.1f} before, {load1[0]:.1f} after.\n")
-    print("| job | cache | wall time [range] | throughput | vs cat | target | peak RSS | RSS target |")
-    print("| --- | --- | ---: | ---: | ---: | --- | ---: | --- |")
+    print("| job | cache | wall time [range] | CPU time | throughput | vs cat | target | peak RSS | RSS target |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- |")
     misses = []
     for (k, c) in res:
         _, _, nb, _ = cmds[k]
@@ -244,7 +256,8 @@ def measure(a, binary, name, ck, ckb):
             rss_t = f"≤ 128 MB: {'PASS' if rss[(k, c)] <= RSS_TARGET else 'MISS'}"
         if "MISS" in target or "MISS" in rss_t:
             misses.append(f"{k} ({c})")
-        print(f"| {k} | {c} | {fmt_s(med[(k, c)])} [{lo[(k, c)]:.3g}–{hi[(k, c)]:.3g}] | {nb / med[(k, c)] / 1e9:.2f} GB/s "
+        cpu = statistics.median(CPU.get((k, c), [0]))
+        print(f"| {k} | {c} | {fmt_s(med[(k, c)])} [{lo[(k, c)]:.3g}–{hi[(k, c)]:.3g}] | {fmt_s(cpu)} | {nb / med[(k, c)] / 1e9:.2f} GB/s "
               f"| {ratio:.2f}× | {target} | {rss[(k, c)] / MB:.0f} MB | {rss_t} |")
     print(f"\n{name}: " + (f"targets missed: {', '.join(misses)}" if misses else "every target met"))
 
@@ -260,10 +273,10 @@ def measure(a, binary, name, ck, ckb):
 
     scanbench = os.path.join(a.out, "scanbench")
     scan = {}
-    for j in (1, 2):
+    for j in (() if a.no_scanbench else (1, 2)):
         out = subprocess.run([scanbench, "-n", str(max(a.runs, 3)), "-j", str(j), ck], check=True,
                              capture_output=True, text=True).stdout
-        scan[j] = statistics.median(float(x) for x in re.findall(r"scan ([0-9.]+)\)", out))
+        scan[j] = statistics.median(float(x) for x in re.findall(r"scan ([0-9.]+)[,)]", out))
         opened = statistics.median(float(x) for x in re.findall(r"\(open ([0-9.]+),", out))
         print(f"{name}: scan phase only (bench/scanbench -j {j}, median of {max(a.runs, 3)}, warm as the cache allows): "
               f"open {opened:.3f} s, scan {scan[j]:.3f} s ({nbytes / scan[j] / 1e9:.1f} GB/s)")
@@ -295,6 +308,7 @@ def main():
     p.add_argument("--torch-runs", type=int, default=1)
     p.add_argument("--kernels", action="store_true", help="also run the kernel benchmarks")
     p.add_argument("--no-generate", action="store_true", help="fail rather than write a missing checkpoint")
+    p.add_argument("--no-scanbench", action="store_true", help="skip the scan-phase figures")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
 
