@@ -51,6 +51,7 @@ import argparse
 import os
 import platform
 import re
+import stat
 import statistics
 import subprocess
 import sys
@@ -61,6 +62,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MB = 1 << 20
 RSS_TARGET = 128 * MB
+
+
+def devnull_ok():
+    """Fails unless /dev/null is the null device: the jobs' output (cat's: whole checkpoints)
+    goes there, and a regular file in its place would fill the disk."""
+    if not stat.S_ISCHR(os.stat(os.devnull).st_mode):
+        sys.exit(f"{os.devnull} is not a character device: refusing to write the jobs' output into it")
 
 
 def sh(cmd, **kw):
@@ -76,6 +84,7 @@ def timed(cmd, ok=(0,), key=None):
     measured around the call with a monotonic clock (%e has 10 ms steps, coarse for runs of a
     tenth of a second); it includes /usr/bin/time's own fork and exec, the same ~1 ms for
     every job."""
+    devnull_ok()
     with tempfile.NamedTemporaryFile("r") as f:
         t0 = time.perf_counter()
         p = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", "-o", f.name] + cmd, cwd=ROOT,
