@@ -304,8 +304,8 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--preset", action="append", choices=("one", "small", "full", "custom"),
                    help="checkpoint to measure (repeatable; default one)")
-    p.add_argument("--layers", type=int, default=1, help="layers of --preset custom")
-    p.add_argument("--vocab", type=int, default=9000, help="vocabulary of --preset custom")
+    p.add_argument("--layers", type=int, help="layers of --preset custom (default 1; alone, implies it)")
+    p.add_argument("--vocab", type=int, help="vocabulary of --preset custom (default 9000; alone, implies it)")
     p.add_argument("--data", default="/work/bench-data", help="where the preset checkpoints are (or are written)")
     p.add_argument("--checkpoint", help="measure this checkpoint instead of a preset")
     p.add_argument("--checkpoint-b", help="the second checkpoint of diff, with --checkpoint")
@@ -319,6 +319,10 @@ def main():
     p.add_argument("--no-generate", action="store_true", help="fail rather than write a missing checkpoint")
     p.add_argument("--no-scanbench", action="store_true", help="skip the scan-phase figures")
     a = p.parse_args()
+    if not a.preset and (a.layers is not None or a.vocab is not None):
+        a.preset = ["custom"]
+    a.layers = 1 if a.layers is None else a.layers
+    a.vocab = 9000 if a.vocab is None else a.vocab
     os.makedirs(a.out, exist_ok=True)
 
     binary = os.path.join(a.out, "ckptinspect")
