@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 
 	"github.com/ckptinspect/ckptinspect/tensor/internal/kernel"
@@ -32,7 +33,8 @@ func (s *PairSums) Merge(o PairSums) {
 	s.MaxAbs = max(s.MaxAbs, o.MaxAbs)
 }
 
-// pairBlock is the number of element pairs decoded at a time by DiffPairs.
+// pairBlock is the number of element pairs decoded at a time by DiffPairs
+// when it cannot run a pair kernel on the bytes.
 const pairBlock = 512
 
 // DiffPairs returns the sums over n pairs of elements: a from flat index aLo
@@ -57,68 +59,39 @@ const pairBlock = 512
 //		s.MaxAbs = max(s.MaxAbs, math.Abs(d))
 //	}
 //
-// with the sums taken per block of 512 pairs and the block sums added up, so
-// rounding errors grow more slowly than with one running sum (when both
-// ranges are contiguous float32, each block is summed in two interleaved
-// partial sums: the same figures up to the order of the additions). A pair
+// with the sums taken in blocks and the block sums added up, so rounding
+// errors grow more slowly than with one running sum. When both ranges are
+// contiguous and of one dtype, float32 or bfloat16 (the usual case), the
+// SIMD pair kernels read the bytes in place (kernel.PairsF32,
+// kernel.PairsBF16); otherwise the elements are decoded to float64 in blocks
+// of 512. The counts and MaxAbs are exact either way; the sums may differ
+// in their last bits between the two ways and between kernel paths. A pair
 // with a NaN or infinite element only counts in Numel. For float64 elements
-// beyond about 1e154 in magnitude a square overflows to +Inf; every
-// narrower dtype is safe. The ranges must lie within the views (else it
-// panics).
+// beyond about 1e154 in magnitude a square overflows to +Inf; every narrower
+// dtype is safe. The ranges must lie within the views (else it panics).
 func DiffPairs(a, b *View, aLo, bLo, n int64) PairSums {
-	if a.DType == Float32 && b.DType == Float32 && n > 0 {
-		if aLo < 0 || bLo < 0 || aLo+n > a.Numel() || bLo+n > b.Numel() {
-			panic("tensor: DiffPairs range outside its view")
-		}
-		if x, ok := a.contiguousRange(aLo, n); ok {
-			if y, ok := b.contiguousRange(bLo, n); ok {
-				return diffFloat32(x, y)
-			}
+	if n < 0 || aLo < 0 || bLo < 0 || aLo+n > a.Numel() || bLo+n > b.Numel() {
+		panic(fmt.Sprintf("tensor: DiffPairs ranges [%d:%d] and [%d:%d] out of range [0:%d] and [0:%d]", aLo, aLo+n, bLo, bLo+n, a.Numel(), b.Numel()))
+	}
+	var k kernel.Pairs
+	ab, aOK := a.contiguousRange(aLo, n)
+	bb, bOK := b.contiguousRange(bLo, n)
+	switch {
+	case aOK && bOK && a.DType == Float32 && b.DType == Float32:
+		kernel.PairsF32(ab, bb, int(n), &k)
+	case aOK && bOK && a.DType == BFloat16 && b.DType == BFloat16:
+		kernel.PairsBF16(ab, bb, int(n), &k)
+	default:
+		var xa, xb [pairBlock]float64
+		for done := int64(0); done < n; {
+			c := min(n-done, pairBlock)
+			a.decodeInto(aLo+done, xa[:c])
+			b.decodeInto(bLo+done, xb[:c])
+			kernel.PairsF64s(xa[:c], xb[:c], &k)
+			done += c
 		}
 	}
-	return diffPairsRef(a, b, aLo, bLo, n)
-}
-
-// diffPairsRef is DiffPairs' loop for any dtypes and strides.
-func diffPairsRef(a, b *View, aLo, bLo, n int64) PairSums {
-	var s PairSums
-	var ba, bb [pairBlock]float64
-	for done := int64(0); done < n; {
-		k := min(n-done, pairBlock)
-		a.decodeInto(aLo+done, ba[:k])
-		b.decodeInto(bLo+done, bb[:k])
-		var dd, aa, yy, ab, mx float64
-		var pairs, changed int64
-		for i := range k {
-			x, y := ba[i], bb[i]
-			// x-x is 0 for finite x and NaN for NaN or ±Inf.
-			if x-x != 0 || y-y != 0 {
-				continue
-			}
-			d := y - x
-			pairs++
-			if d != 0 {
-				changed++
-			}
-			dd += d * d
-			aa += x * x
-			yy += y * y
-			ab += x * y
-			if ad := math.Abs(d); ad > mx {
-				mx = ad
-			}
-		}
-		s.Numel += k
-		s.Pairs += pairs
-		s.Changed += changed
-		s.SumDD += dd
-		s.SumAA += aa
-		s.SumBB += yy
-		s.SumAB += ab
-		s.MaxAbs = max(s.MaxAbs, mx)
-		done += k
-	}
-	return s
+	return PairSums{Numel: n, Pairs: k.Pairs, Changed: k.Changed, SumDD: k.SumDD, SumAA: k.SumAA, SumBB: k.SumBB, SumAB: k.SumAB, MaxAbs: k.MaxAbs}
 }
 
 // decodeInto does what Float64s does, with the loops of the float dtypes

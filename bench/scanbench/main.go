@@ -2,7 +2,10 @@
 // on a checkpoint, without the command's report: for tuning the scan
 // engine (workers, chunk size, page handling) and profiling it.
 //
-//	go run ./bench/scanbench [-j N] [-chunk ELEMS] [-keep-pages] [-n RUNS] [-cpuprofile FILE] CHECKPOINT
+//	go run ./bench/scanbench [-j N] [-chunk ELEMS] [-keep-pages] [-n RUNS] [-open-only] [-cpuprofile FILE] CHECKPOINT
+//
+// -open-only times opening and closing the checkpoint alone (layout.Open,
+// Checkpoint.Close), the serial part of every command.
 //
 // Each run prints its wall time, throughput (bytes of tensor data scanned
 // per second) and CPU time; the last line gives the medians and the peak
@@ -30,6 +33,7 @@ func main() {
 	keep := flag.Bool("keep-pages", false, "do not drop pages behind the scan")
 	runs := flag.Int("n", 1, "runs")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the runs to this file")
+	openOnly := flag.Bool("open-only", false, "only open and close the checkpoint")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: scanbench [flags] CHECKPOINT")
@@ -55,22 +59,25 @@ func main() {
 			fail(err)
 		}
 		tOpen := time.Since(t0)
-		opt := ckpt.ScanOptions{Workers: *jobs}
-		opt.Tuning.ChunkElems = *chunk
-		opt.Tuning.KeepPages = *keep
-		res, err := ckpt.Scan(context.Background(), c, opt)
-		if err != nil {
-			fail(err)
+		if !*openOnly {
+			opt := ckpt.ScanOptions{Workers: *jobs}
+			opt.Tuning.ChunkElems = *chunk
+			opt.Tuning.KeepPages = *keep
+			res, err := ckpt.Scan(context.Background(), c, opt)
+			if err != nil {
+				fail(err)
+			}
+			bytes = res.Summary.BytesScanned
 		}
 		tScan := time.Since(t0) - tOpen
 		c.Close()
 		wall := time.Since(t0).Seconds()
+		tClose := wall - tOpen.Seconds() - tScan.Seconds()
 		u1 := usage()
 		cpu := (u1.user + u1.sys) - (u0.user + u0.sys)
-		bytes = res.Summary.BytesScanned
 		walls, cpus = append(walls, wall), append(cpus, cpu)
-		fmt.Printf("run %d: %.3f s (open %.3f, scan %.3f), %.2f GB/s, cpu %.3f s (user %.3f, sys %.3f)\n", r+1, wall,
-			tOpen.Seconds(), tScan.Seconds(), float64(bytes)/wall/1e9, cpu, u1.user-u0.user, u1.sys-u0.sys)
+		fmt.Printf("run %d: %.3f s (open %.3f, scan %.3f, close %.3f), %.2f GB/s, cpu %.3f s (user %.3f, sys %.3f)\n", r+1, wall,
+			tOpen.Seconds(), tScan.Seconds(), tClose, float64(bytes)/wall/1e9, cpu, u1.user-u0.user, u1.sys-u0.sys)
 	}
 	wall, cpu := median(walls), median(cpus)
 	fmt.Printf("median of %d: %.3f s, %.2f GB/s (%.2f GB scanned), cpu %.3f s; peak RSS %d MB\n",

@@ -306,3 +306,55 @@ func rounded(master, module []byte, n int, asm [numPaths]func(*byte, *byte, int)
 	}
 	return r
 }
+
+// pairsAsm is the assembly of one dtype's pair kernels.
+type pairsAsm struct {
+	size    int // element size in bytes
+	asm     [numPaths]func(a, b *byte, n int, out *pairPart)
+	generic func(a, b []byte, n int, s *Pairs)
+}
+
+var (
+	pairsF32Asm  = pairsAsm{size: 4, asm: [numPaths]func(*byte, *byte, int, *pairPart){AVX2: pairsF32AVX2, AVX512: pairsF32AVX512}, generic: PairsF32Generic}
+	pairsBF16Asm = pairsAsm{size: 2, asm: [numPaths]func(*byte, *byte, int, *pairPart){AVX2: pairsBF16AVX2, AVX512: pairsBF16AVX512}, generic: PairsBF16Generic}
+)
+
+// run adds n pairs of a and b to s: the assembly of path p takes whole
+// vectors (16 pairs with AVX-512, 8 with AVX2), in blocks of at most
+// asmBlock pairs, and the generic code the rest.
+func (k *pairsAsm) run(p Path, a, b []byte, n int, s *Pairs) {
+	done := 0
+	if p != Generic && n >= minAsm {
+		a, b = a[:k.size*n], b[:k.size*n]
+		step := 8
+		if p == AVX512 {
+			step = 16
+		}
+		for n-done >= step {
+			c := min(n-done, asmBlock) / step * step
+			var r pairPart
+			k.asm[p](&a[k.size*done], &b[k.size*done], c, &r)
+			s.Merge(Pairs{Pairs: r.pairs, Changed: r.changed, SumDD: r.dd, SumAA: r.aa, SumBB: r.bb, SumAB: r.ab, MaxAbs: r.maxAbs})
+			done += c
+		}
+	}
+	if done < n {
+		k.generic(a[k.size*done:], b[k.size*done:], n-done, s)
+	}
+}
+
+// PairsF32 adds n pairs of contiguous float32 elements of a and b to s:
+//
+//	for i := 0; i < n; i++ {
+//		x := float64(math.Float32frombits(binary.LittleEndian.Uint32(a[4*i:])))
+//		y := float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+//		s.Add(x, y)
+//	}
+func PairsF32(a, b []byte, n int, s *Pairs) { pairsF32Asm.run(Active(), a, b, n, s) }
+
+// PairsBF16 adds n pairs of contiguous bfloat16 elements of a and b to s:
+//
+//	for i := 0; i < n; i++ {
+//		s.Add(FromBF16(binary.LittleEndian.Uint16(a[2*i:])), FromBF16(binary.LittleEndian.Uint16(b[2*i:])))
+//	}
+func PairsBF16(a, b []byte, n int, s *Pairs) { pairsBF16Asm.run(Active(), a, b, n, s) }

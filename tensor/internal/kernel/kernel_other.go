@@ -109,3 +109,19 @@ func RoundedF16(master, module []byte, n int) Rounded {
 func MomentsAdamF32(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64) (sumSq float64, count int64) {
 	return MomentsAdamF32Generic(m, v, n, mm, mv, k1, k2, eps)
 }
+
+// PairsF32 adds n pairs of contiguous float32 elements of a and b to s:
+//
+//	for i := 0; i < n; i++ {
+//		x := float64(math.Float32frombits(binary.LittleEndian.Uint32(a[4*i:])))
+//		y := float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+//		s.Add(x, y)
+//	}
+func PairsF32(a, b []byte, n int, s *Pairs) { PairsF32Generic(a, b, n, s) }
+
+// PairsBF16 adds n pairs of contiguous bfloat16 elements of a and b to s:
+//
+//	for i := 0; i < n; i++ {
+//		s.Add(FromBF16(binary.LittleEndian.Uint16(a[2*i:])), FromBF16(binary.LittleEndian.Uint16(b[2*i:])))
+//	}
+func PairsBF16(a, b []byte, n int, s *Pairs) { PairsBF16Generic(a, b, n, s) }

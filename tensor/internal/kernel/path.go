@@ -37,22 +37,28 @@ func (p Path) String() string {
 // active is the path the entry points run.
 var active atomic.Int32
 
+// detected lists the paths this CPU and build support, before the cap of
+// CKPTINSPECT_KERNELS.
+var detected = append([]Path(nil), supported...)
+
 func init() {
-	p := supported[len(supported)-1]
-	// CKPTINSPECT_KERNELS=generic|avx2|avx512 caps the path, for
-	// benchmarks and for ruling the assembly out when chasing a problem.
+	// CKPTINSPECT_KERNELS=generic|avx2|avx512 caps the paths, for
+	// benchmarks, for ruling the assembly out when chasing a problem, and
+	// for testing the package as on a CPU without the paths above the cap
+	// (AVX-512, or both): they are then neither active nor in Paths. A
+	// value naming no path this CPU supports is ignored.
 	if env := strings.ToLower(os.Getenv("CKPTINSPECT_KERNELS")); env != "" {
-		for _, q := range supported {
+		for i, q := range supported {
 			if q.String() == env {
-				p = q
+				supported = supported[:i+1]
 			}
 		}
 	}
-	active.Store(int32(p))
+	active.Store(int32(supported[len(supported)-1]))
 }
 
 // Paths returns the paths this CPU and build can run, Generic first and the
-// most capable last.
+// most capable last, without those above the cap of CKPTINSPECT_KERNELS.
 func Paths() []Path { return append([]Path(nil), supported...) }
 
 // Active returns the path the entry points run.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,6 +40,45 @@ func TestPaths(t *testing.T) {
 		}
 	}()
 	Use(numPaths)
+}
+
+// TestPathsCapped reruns the tests of this package (but the longest,
+// TestKernels, whose paths the parent run covers) in child processes with
+// CKPTINSPECT_KERNELS capping the paths below the most capable one the CPU
+// has, as on a CPU without them: AVX-512 unavailable (AVX2 and generic
+// only), then the assembly unavailable (generic only). Each child must
+// report exactly the capped paths, make the most capable of them active,
+// and pass.
+func TestPathsCapped(t *testing.T) {
+	if os.Getenv("CKPTINSPECT_KERNELS") != "" {
+		t.Skip("already capped")
+	}
+	ps := Paths()
+	if len(ps) == 1 {
+		t.Skip("only the generic path on this CPU and build")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(ps) - 2; i >= 0; i-- {
+		capTo := ps[i]
+		t.Run(capTo.String(), func(t *testing.T) {
+			cmd := exec.Command(exe, "-test.count=1", "-test.run=^(Test|Fuzz)", "-test.skip=^(TestKernels|TestPathsCapped)$", "-test.v")
+			cmd.Env = append(os.Environ(), "CKPTINSPECT_KERNELS="+capTo.String())
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("tests with CKPTINSPECT_KERNELS=%v: %v\n%s", capTo, err, out)
+			}
+			want := fmt.Sprintf("kernel paths tested: %v (", ps[:i+1])
+			active := fmt.Sprintf("(active %v)", capTo)
+			if !strings.Contains(string(out), want) || !strings.Contains(string(out), active) {
+				t.Fatalf("tests with CKPTINSPECT_KERNELS=%v did not report %q and %q:\n%s", capTo, want, active, out)
+			}
+			line, _, _ := strings.Cut(string(out), "\n")
+			t.Logf("%s; %d tests passed", line, strings.Count("\n"+string(out), "\n--- PASS: "))
+		})
+	}
 }
 
 // TestExhaustive16 runs every bfloat16 and float16 bit pattern, alone (64
@@ -347,8 +387,9 @@ func TestAsmAVX2Only(t *testing.T) {
 }
 
 // FuzzPaths feeds the same bytes, as every dtype with an assembly kernel,
-// as AdamW moments and as master/module pairs, to every path, and requires
-// them to agree with the generic code: counts, extremes and comparison
+// as AdamW moments, as master/module pairs and as the two sides of a diff,
+// to every path, and requires them to agree with the generic code (the
+// pair kernels: with the reference loop): counts, extremes and comparison
 // results exactly, sums to 1e-12.
 func FuzzPaths(f *testing.F) {
 	r := rand.New(rand.NewPCG(15, 16))
@@ -434,6 +475,24 @@ func FuzzPaths(f *testing.F) {
 				defer Use(p)()
 				checkMomentsAdam(t, fmt.Sprintf("fused on %v, n=%d", p, n), c.m, c.v, n, c.k1, c.k2, c.eps)
 			}()
+		}
+		// Pairs: the first and second halves as a and b, float32 and
+		// bfloat16, against the reference loop (compensated sums).
+		for _, k := range pairKernels() {
+			if strings.HasSuffix(k.name, "Generic") {
+				continue
+			}
+			n := len(data) / (2 * k.size)
+			a, b := data[:k.size*n], data[k.size*n:2*k.size*n]
+			want, absAB := pairRef(k, a, b, n)
+			for _, p := range Paths() {
+				var got Pairs
+				func() {
+					defer Use(p)()
+					k.fn(a, b, n, &got)
+				}()
+				checkPairs(t, fmt.Sprintf("pairs %s on %v, n=%d", k.name, p, n), got, want, absAB, 1e-12, n)
+			}
 		}
 		// Master/module: 4n bytes of float32, 2n of 16-bit module values.
 		n = len(data) / 6

@@ -1,11 +1,16 @@
 // Command _generate writes asm_amd64.s, the AVX2 and AVX-512 kernels of
-// package kernel, with avo. Run it through go generate in package kernel:
+// package kernel, and stubs_amd64.go, their Go declarations, with avo. Run
+// it through go generate (CI checks that the output does not change):
 //
-//	cd tensor/internal/kernel && go generate
+//	go generate ./tensor/internal/kernel/... && git diff --exit-code
 //
-// The Go declarations of the functions written here, and their documentation
-// (each kernel's reference loop), are in asm_amd64.go, kept by hand; go vet
-// checks that both agree.
+// The declarations use the package's own result types (part, adamPart,
+// momentsAdamPart, pairPart in asm_amd64.go), so the program loads the
+// package to type them: go.work makes the repository's module visible to
+// this one (GOWORK must not be off), and the package must type-check with
+// the stubs it has, so a new kernel is declared here and generated before Go
+// code calls it. The reference loop of each kernel is documented on its Go
+// entry point (kernel_amd64.go).
 //
 // Conventions shared by every kernel:
 //
@@ -56,6 +61,9 @@ func (d dtype) name() string { return [...]string{"F32", "BF16", "F16", "F64"}[d
 func (d dtype) size() int    { return [...]int{4, 2, 2, 8}[d] }
 
 func main() {
+	// The package's own types (part, adamPart, ...) appear in the
+	// signatures of the stubs, so the generator loads the package.
+	Package("github.com/ckptinspect/ckptinspect/tensor/internal/kernel")
 	ConstraintExpr("amd64,!purego,!noasm")
 	genCPU()
 	for _, dt := range []dtype{f32, bf16, f16, f64} {
@@ -71,6 +79,10 @@ func main() {
 	rounded512(f16)
 	rounded2(bf16)
 	rounded2(f16)
+	for _, dt := range []dtype{f32, bf16} {
+		pairs512(dt)
+		pairs2(dt)
+	}
 	Generate()
 }
 
@@ -587,12 +599,13 @@ func (a *acc512) store(out Register) {
 // caller also keeps n at most 2¹⁹ (16-bit lane counters).
 func moments512(dt dtype, strided bool) {
 	name := "moments" + dt.name()
-	sig := "func(p *byte, n int, shift float64, out *byte)"
+	sig := "func(p *byte, n int, shift float64, out *part)"
 	if strided {
 		name += "Stride"
-		sig = "func(p *byte, n, stride int, shift float64, out *byte)"
+		sig = "func(p *byte, n, stride int, shift float64, out *part)"
 	}
 	TEXT(name+"AVX512", NOSPLIT, sig)
+	momentsDoc(name+"AVX512", dt, strided)
 	p := Load(Param("p"), GP64())
 	n := Load(Param("n"), GP64())
 	countBits := 32
@@ -953,12 +966,13 @@ func (a *acc2) store(out Register) {
 // (same gather rules as moments512, with 7·stride fitting in an int32).
 func moments2(dt dtype, strided bool) {
 	name := "moments" + dt.name()
-	sig := "func(p *byte, n int, shift float64, out *byte)"
+	sig := "func(p *byte, n int, shift float64, out *part)"
 	if strided {
 		name += "Stride"
-		sig = "func(p *byte, n, stride int, shift float64, out *byte)"
+		sig = "func(p *byte, n, stride int, shift float64, out *part)"
 	}
 	TEXT(name+"AVX2", NOSPLIT, sig)
+	momentsDoc(name+"AVX2", dt, strided)
 	p := Load(Param("p"), GP64())
 	n := Load(Param("n"), GP64())
 	a := newAcc2(dt == f64)
@@ -1073,7 +1087,9 @@ const (
 // at every operation as the Go reference; Σu² and the count over the
 // finite u.
 func adam512() {
-	TEXT("adamF32AVX512", NOSPLIT, "func(m, v *byte, n int, k1, k2, eps float64, out *byte)")
+	TEXT("adamF32AVX512", NOSPLIT, "func(m, v *byte, n int, k1, k2, eps float64, out *adamPart)")
+	Doc("adamF32AVX512 writes to *out what AdamF32Generic returns for n pairs of float32 (n a multiple of 16).")
+	Pragma("noescape")
 	pm := Load(Param("m"), GP64())
 	pv := Load(Param("v"), GP64())
 	n := Load(Param("n"), GP64())
@@ -1124,7 +1140,9 @@ func adam512() {
 
 // adam2 writes adamF32AVX2, adam512 with AVX2 (n a multiple of 8).
 func adam2() {
-	TEXT("adamF32AVX2", NOSPLIT, "func(m, v *byte, n int, k1, k2, eps float64, out *byte)")
+	TEXT("adamF32AVX2", NOSPLIT, "func(m, v *byte, n int, k1, k2, eps float64, out *adamPart)")
+	Doc("adamF32AVX2 writes to *out what AdamF32Generic returns for n pairs of float32 (n a multiple of 8).")
+	Pragma("noescape")
 	pm := Load(Param("m"), GP64())
 	pv := Load(Param("v"), GP64())
 	n := Load(Param("n"), GP64())
@@ -1198,7 +1216,13 @@ const (
 // counted and every non-finite value masked. The non-finite, NaN and +Inf
 // counts are added to *out, which the caller zeroes.
 func momentsAdam512() {
-	TEXT("momentsAdamF32AVX512", NOSPLIT, "func(m, v *byte, n int, shiftM, shiftV, k1, k2, eps float64, out *byte)")
+	TEXT("momentsAdamF32AVX512", NOSPLIT, "func(m, v *byte, n int, shiftM, shiftV, k1, k2, eps float64, out *momentsAdamPart)")
+	Doc("momentsAdamF32AVX512 writes to *out, for n pairs of float32 (n a multiple",
+		"of 16), what F32Generic adds to a Moments for m (shift shiftM) and for v",
+		"(shift shiftV) and what AdamF32Generic returns, in one pass. The caller",
+		"guarantees that u is finite whenever m and v are finite and v is not",
+		"negative (see MomentsAdamF32).")
+	Pragma("noescape")
 	pm := Load(Param("m"), GP64())
 	pv := Load(Param("v"), GP64())
 	n := Load(Param("n"), GP64())
@@ -1370,6 +1394,9 @@ func momentsAdam512() {
 // (so +0 matches -0) or when both are NaN.
 func rounded512(dt dtype) {
 	TEXT("rounded"+dt.name()+"AVX512", NOSPLIT, "func(master, module *byte, n int) int")
+	Doc("rounded"+dt.name()+"AVX512 returns the number of mismatches among n elements (a multiple of 16),",
+		"as Rounded"+dt.name()+"Generic counts them.")
+	Pragma("noescape")
 	pm := Load(Param("master"), GP64())
 	pd := Load(Param("module"), GP64())
 	n := Load(Param("n"), GP64())
@@ -1448,6 +1475,9 @@ func rounded512(dt dtype) {
 // a multiple of 8).
 func rounded2(dt dtype) {
 	TEXT("rounded"+dt.name()+"AVX2", NOSPLIT, "func(master, module *byte, n int) int")
+	Doc("rounded"+dt.name()+"AVX2 returns the number of mismatches among n elements (a multiple of 8),",
+		"as Rounded"+dt.name()+"Generic counts them.")
+	Pragma("noescape")
 	pm := Load(Param("master"), GP64())
 	pd := Load(Param("module"), GP64())
 	n := Load(Param("n"), GP64())
@@ -1511,4 +1541,220 @@ func rounded2(dt dtype) {
 	Store(res, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
+}
+
+// ---------------------------------------------------------------- pairs (diff)
+
+// Offsets of pairPart (asm_amd64.go).
+const (
+	offPairDD      = 0
+	offPairAA      = 8
+	offPairBB      = 16
+	offPairAB      = 24
+	offPairMax     = 32
+	offPairPairs   = 40
+	offPairChanged = 48
+)
+
+// pairs512 writes pairs{F32,BF16}AVX512: over n pairs (a, b) of contiguous
+// elements (n a multiple of 16), the count of pairs where both are finite,
+// the count of those where b != a, Σ(b−a)², Σa², Σb², Σab and max |b−a| over
+// them, as PairsF32Generic and PairsBF16Generic define them. Each vector of
+// 16 pairs gets the mask of its finite pairs (two VFPCLASSPS); the other
+// lanes are zeroed in both, so they add nothing to the sums and the maximum
+// and compare equal. Elements are widened to float64 (exactly) and summed in
+// eight accumulators (four sums, two halves), with fused multiply-adds.
+func pairs512(dt dtype) {
+	TEXT("pairs"+dt.name()+"AVX512", NOSPLIT, "func(a, b *byte, n int, out *pairPart)")
+	Doc("pairs" + dt.name() + "AVX512 writes to *out the sums over n pairs (a multiple of 16), as Pairs" + dt.name() + "Generic adds them.")
+	Pragma("noescape")
+	pa := Load(Param("a"), GP64())
+	pb := Load(Param("b"), GP64())
+	n := Load(Param("n"), GP64())
+	var dd, aa, bb, ab [2]VecVirtual
+	for h := 0; h < 2; h++ {
+		dd[h], aa[h], bb[h], ab[h] = ZMM(), ZMM(), ZMM(), ZMM()
+		for _, z := range []VecVirtual{dd[h], aa[h], bb[h], ab[h]} {
+			VXORPD(z, z, z)
+		}
+	}
+	mx := ZMM()
+	VXORPD(mx, mx, mx)
+	abs := bcastZ64(1<<63 - 1)
+	pairs, changed := GP64(), GP64()
+	XORQ(pairs, pairs)
+	XORQ(changed, changed)
+	Label("loop")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	x, y := ZMM(), ZMM()
+	if dt == f32 {
+		VMOVUPS(Mem{Base: pa}, x)
+		VMOVUPS(Mem{Base: pb}, y)
+	} else {
+		VPMOVZXWD(Mem{Base: pa}, x)
+		VPMOVZXWD(Mem{Base: pb}, y)
+		VPSLLD(U8(16), x, x)
+		VPSLLD(U8(16), y, y)
+	}
+	kx, ky, kc := K(), K(), K()
+	VFPCLASSPSZ(U8(0x99), x, kx) // NaN or ±Inf
+	VFPCLASSPSZ(U8(0x99), y, ky)
+	KORW(kx, ky, kx)
+	KNOTW(kx, kx) // finite pairs
+	VMOVUPS_Z(x, kx, x)
+	VMOVUPS_Z(y, kx, y)
+	VCMPPS(U8(4), x, y, kc) // b != a (NEQ_UQ; -0 == +0)
+	r := GP32()
+	KMOVW(kx, r)
+	POPCNTL(r, r)
+	ADDQ(r.As64(), pairs)
+	r = GP32()
+	KMOVW(kc, r)
+	POPCNTL(r, r)
+	ADDQ(r.As64(), changed)
+	for h := 0; h < 2; h++ {
+		xd, yd, d := ZMM(), ZMM(), ZMM()
+		if h == 0 {
+			VCVTPS2PD(x.AsY(), xd)
+			VCVTPS2PD(y.AsY(), yd)
+		} else {
+			xh, yh := YMM(), YMM()
+			VEXTRACTF32X8(U8(1), x, xh)
+			VEXTRACTF32X8(U8(1), y, yh)
+			VCVTPS2PD(xh, xd)
+			VCVTPS2PD(yh, yd)
+		}
+		VSUBPD(xd, yd, d) // b − a
+		VFMADD231PD(d, d, dd[h])
+		VFMADD231PD(xd, xd, aa[h])
+		VFMADD231PD(yd, yd, bb[h])
+		VFMADD231PD(xd, yd, ab[h])
+		VPANDQ(abs, d, d)
+		VMAXPD(d, mx, mx)
+	}
+	ADDQ(U32(16*dt.size()), pa)
+	ADDQ(U32(16*dt.size()), pb)
+	SUBQ(U32(16), n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	out := Load(Param("out"), GP64())
+	for _, s := range []struct {
+		acc [2]VecVirtual
+		off int
+	}{{dd, offPairDD}, {aa, offPairAA}, {bb, offPairBB}, {ab, offPairAB}} {
+		VADDPD(s.acc[1], s.acc[0], s.acc[0])
+		storeSD(sumPD512(s.acc[0]), out, s.off)
+	}
+	storeSD(minmaxPD512(mx, VMAXPD), out, offPairMax)
+	MOVQ(pairs, Mem{Base: out, Disp: offPairPairs})
+	MOVQ(changed, Mem{Base: out, Disp: offPairChanged})
+	VZEROUPPER()
+	RET()
+}
+
+// pairs2 writes pairs{F32,BF16}AVX2, pairs512 with AVX2 (n a multiple of
+// 8): the non-finite pairs are found from the exponent bits with integer
+// compares and zeroed with VPANDN.
+func pairs2(dt dtype) {
+	TEXT("pairs"+dt.name()+"AVX2", NOSPLIT, "func(a, b *byte, n int, out *pairPart)")
+	Doc("pairs" + dt.name() + "AVX2 writes to *out the sums over n pairs (a multiple of 8), as Pairs" + dt.name() + "Generic adds them.")
+	Pragma("noescape")
+	pa := Load(Param("a"), GP64())
+	pb := Load(Param("b"), GP64())
+	n := Load(Param("n"), GP64())
+	var dd, aa, bb, ab [2]VecVirtual
+	for h := 0; h < 2; h++ {
+		dd[h], aa[h], bb[h], ab[h] = YMM(), YMM(), YMM(), YMM()
+		for _, y := range []VecVirtual{dd[h], aa[h], bb[h], ab[h]} {
+			VXORPD(y, y, y)
+		}
+	}
+	mx := YMM()
+	VXORPD(mx, mx, mx)
+	nonFinite, changed := GP64(), GP64()
+	XORQ(nonFinite, nonFinite)
+	XORQ(changed, changed)
+	Label("loop")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	x, y := YMM(), YMM()
+	if dt == f32 {
+		VMOVUPS(Mem{Base: pa}, x)
+		VMOVUPS(Mem{Base: pb}, y)
+	} else {
+		VPMOVZXWD(Mem{Base: pa}, x)
+		VPMOVZXWD(Mem{Base: pb}, y)
+		VPSLLD(U8(16), x, x)
+		VPSLLD(U8(16), y, y)
+	}
+	nf, t := YMM(), YMM()
+	VPAND(vconst32(0x7f800000), x, nf)
+	VPCMPEQD(vconst32(0x7f800000), nf, nf) // a is NaN or ±Inf
+	VPAND(vconst32(0x7f800000), y, t)
+	VPCMPEQD(vconst32(0x7f800000), t, t)
+	VPOR(t, nf, nf)
+	VPANDN(x, nf, x) // zero the non-finite pairs
+	VPANDN(y, nf, y)
+	r := GP32()
+	VMOVMSKPS(nf, r)
+	POPCNTL(r, r)
+	ADDQ(r.As64(), nonFinite)
+	VCMPPS(U8(4), x, y, t) // b != a (NEQ_UQ; -0 == +0)
+	r = GP32()
+	VMOVMSKPS(t, r)
+	POPCNTL(r, r)
+	ADDQ(r.As64(), changed)
+	for h := 0; h < 2; h++ {
+		xd, yd, d := YMM(), YMM(), YMM()
+		if h == 0 {
+			VCVTPS2PD(x.AsX(), xd)
+			VCVTPS2PD(y.AsX(), yd)
+		} else {
+			xh, yh := XMM(), XMM()
+			VEXTRACTF128(U8(1), x, xh)
+			VEXTRACTF128(U8(1), y, yh)
+			VCVTPS2PD(xh, xd)
+			VCVTPS2PD(yh, yd)
+		}
+		VSUBPD(xd, yd, d) // b − a
+		VFMADD231PD(d, d, dd[h])
+		VFMADD231PD(xd, xd, aa[h])
+		VFMADD231PD(yd, yd, bb[h])
+		VFMADD231PD(xd, yd, ab[h])
+		VANDPD(vconst64(1<<63-1), d, d)
+		VMAXPD(d, mx, mx)
+	}
+	ADDQ(U32(8*dt.size()), pa)
+	ADDQ(U32(8*dt.size()), pb)
+	SUBQ(U32(8), n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	out := Load(Param("out"), GP64())
+	for _, s := range []struct {
+		acc [2]VecVirtual
+		off int
+	}{{dd, offPairDD}, {aa, offPairAA}, {bb, offPairBB}, {ab, offPairAB}} {
+		VADDPD(s.acc[1], s.acc[0], s.acc[0])
+		storeSD(sumPD256(s.acc[0]), out, s.off)
+	}
+	storeSD(minmaxPD256(mx, VMAXPD), out, offPairMax)
+	total := Load(Param("n"), GP64())
+	SUBQ(nonFinite, total)
+	MOVQ(total, Mem{Base: out, Disp: offPairPairs})
+	MOVQ(changed, Mem{Base: out, Disp: offPairChanged})
+	VZEROUPPER()
+	RET()
+}
+
+// momentsDoc writes the doc comment and pragma of a moments kernel.
+func momentsDoc(name string, dt dtype, strided bool) {
+	what := "contiguous"
+	if strided {
+		what = "every stride bytes"
+	}
+	Doc(fmt.Sprintf("%s overwrites *out with the moments of n %s elements", name, map[dtype]string{f32: "float32", bf16: "bfloat16", f16: "float16", f64: "float64"}[dt]),
+		fmt.Sprintf("from p (%s; n a multiple of the kernel's step in momentsAsm), as", what),
+		fmt.Sprintf("%sGeneric adds them to a Moments.", dt.name()))
+	Pragma("noescape")
 }
