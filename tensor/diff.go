@@ -119,3 +119,15 @@ func (v *View) decodeInto(lo int64, dst []float64) {
 		v.Float64s(lo, dst)
 	}
 }
+
+// PairsOf returns the sums DiffPairs gives, over the pairs (a[i], b[i]) of
+// two float64 slices of equal length: for values computed from elements
+// (scaled ones, say) rather than read from views.
+func PairsOf(a, b []float64) PairSums {
+	if len(b) != len(a) {
+		panic("tensor: PairsOf of slices of different lengths")
+	}
+	var k kernel.Pairs
+	kernel.PairsF64s(a, b, &k)
+	return PairSums{Numel: int64(len(a)), Pairs: k.Pairs, Changed: k.Changed, SumDD: k.SumDD, SumAA: k.SumAA, SumBB: k.SumBB, SumAB: k.SumAB, MaxAbs: k.MaxAbs}
+}

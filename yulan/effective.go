@@ -188,25 +188,10 @@ func EffectiveDiffPairs(a, b *tensor.View, aLo, bLo, n int64, ma, mb Multiplier)
 		k := min(n-done, effBlock)
 		a.Float64s(aLo+done, xa[:k])
 		b.Float64s(bLo+done, xb[:k])
-		var blk tensor.PairSums
 		for i := range k {
-			x, y := ma.Apply(xa[i]), mb.Apply(xb[i])
-			blk.Numel++
-			if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(y) || math.IsInf(y, 0) {
-				continue
-			}
-			d := y - x
-			blk.Pairs++
-			if d != 0 {
-				blk.Changed++
-			}
-			blk.SumDD += d * d
-			blk.SumAA += x * x
-			blk.SumBB += y * y
-			blk.SumAB += x * y
-			blk.MaxAbs = max(blk.MaxAbs, math.Abs(d))
+			xa[i], xb[i] = ma.Apply(xa[i]), mb.Apply(xb[i])
 		}
-		s.Merge(blk)
+		s.Merge(tensor.PairsOf(xa[:k], xb[:k]))
 		done += k
 	}
 	return s
@@ -273,30 +258,17 @@ func accumulateFloat32(b []byte, m Multiplier, mom *tensor.Moments) {
 // float32 bytes of equal length.
 func diffFloat32(xa, xb []byte, ma, mb Multiplier) tensor.PairSums {
 	var s tensor.PairSums
+	var fa, fb [effBlock]float64
 	for len(xa) > 0 {
 		n := min(len(xa), 4*effBlock)
 		ba, bb := xa[:n], xb[:n:n]
 		xa, xb = xa[n:], xb[n:]
-		var blk tensor.PairSums
-		for i := 0; i+4 <= len(ba); i += 4 {
-			x := ma.Scale * (float64(math.Float32frombits(binary.LittleEndian.Uint32(ba[i:]))) + ma.Offset)
-			y := mb.Scale * (float64(math.Float32frombits(binary.LittleEndian.Uint32(bb[i:]))) + mb.Offset)
-			blk.Numel++
-			if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(y) || math.IsInf(y, 0) {
-				continue
-			}
-			d := y - x
-			blk.Pairs++
-			if d != 0 {
-				blk.Changed++
-			}
-			blk.SumDD += d * d
-			blk.SumAA += x * x
-			blk.SumBB += y * y
-			blk.SumAB += x * y
-			blk.MaxAbs = max(blk.MaxAbs, math.Abs(d))
+		k := n / 4
+		for i := range k {
+			fa[i] = ma.Scale * (float64(math.Float32frombits(binary.LittleEndian.Uint32(ba[4*i:]))) + ma.Offset)
+			fb[i] = mb.Scale * (float64(math.Float32frombits(binary.LittleEndian.Uint32(bb[4*i:]))) + mb.Offset)
 		}
-		s.Merge(blk)
+		s.Merge(tensor.PairsOf(fa[:k], fb[:k]))
 	}
 	return s
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -136,8 +137,15 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 	if err != nil {
 		return inputError(err)
 	}
+	return o.writeHTML(func(w io.Writer) error { return htmlreport.Write(w, rep) },
+		func() error { return htmlreport.WriteSummary(o.Streams.Out, o.Format, rep) })
+}
+
+// writeHTML writes the report's HTML to -o (standard output for "-"),
+// then, to a file, says so on standard error and prints the summary.
+func (o *ReportOptions) writeHTML(write func(io.Writer) error, summary func() error) error {
 	var html bytes.Buffer
-	if err := htmlreport.Write(&html, rep); err != nil {
+	if err := write(&html); err != nil {
 		return err
 	}
 	if o.Output == "-" {
@@ -148,5 +156,5 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 		return inputError(err)
 	}
 	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(html.Len())))
-	return htmlreport.WriteSummary(o.Streams.Out, o.Format, rep)
+	return summary()
 }
