@@ -439,25 +439,14 @@ func readStep(f *torchsave.File) (int64, error) {
 	if d, ok := v.(*pickle.Dict); ok {
 		v, _ = d.Get("param")
 	}
-	switch x := v.(type) {
-	case int64:
-		return x, nil
-	case float64:
-		if x == float64(int64(x)) {
-			return int64(x), nil
-		}
-	case *torchsave.Tensor:
-		if x.Numel() == 1 {
-			view, err := x.View()
-			if err != nil {
-				return 0, err
-			}
-			s := view.Float64At(0)
-			if s == float64(int64(s)) && s >= 0 {
-				return int64(s), nil
-			}
-			return 0, fmt.Errorf("step %v is not a whole number", s)
+	if n, ok := dsmeta.StepValue(v); ok {
+		return n, nil
+	}
+	what := pickle.Repr(v)
+	if t, ok := v.(*torchsave.Tensor); ok && t.Numel() == 1 {
+		if view, err := t.View(); err == nil {
+			what = fmt.Sprintf("%v (a %s)", view.Float64At(0), t)
 		}
 	}
-	return 0, fmt.Errorf("step is %s, not an integer or a one-element tensor", pickle.Repr(v))
+	return 0, fmt.Errorf("step is %s, not a whole number >= 0 (an integer or a one-element tensor)", what)
 }

@@ -461,23 +461,6 @@ func numel(shape []int64) int64 {
 	return n
 }
 
-// stepOf reads a step value: an int, a float or a one-element tensor.
-func stepOf(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case float64:
-		return int64(x), x == float64(int64(x))
-	case *torchsave.Tensor:
-		if x.Numel() == 1 {
-			if view, err := x.View(); err == nil {
-				f := view.Float64At(0)
-				return int64(f), f == float64(int64(f))
-			}
-		}
-	}
-	return 0, false
-}
 
 // rankViews are one rank's flat partitions of a group: the fp32 weights
 // and the two moments (nil when absent), with their file offsets, and the
@@ -508,7 +491,7 @@ func (rv *rankViews) readMoments(st any) error {
 		}
 	}
 	if x, ok := sd.Get("step"); ok {
-		if n, ok := stepOf(x); ok {
+		if n, ok := dsmeta.StepValue(x); ok {
 			rv.step = &n
 		}
 	}
