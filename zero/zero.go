@@ -461,7 +461,6 @@ func numel(shape []int64) int64 {
 	return n
 }
 
-
 // rankViews are one rank's flat partitions of a group: the fp32 weights
 // and the two moments (nil when absent), with their file offsets, and the
 // group's step on that rank.
