@@ -9,10 +9,12 @@ package dsmeta
 import (
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/internal/smallfile"
 	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/torchsave"
 )
@@ -62,18 +64,30 @@ func (o *Reader) ReadTrainer(dir string) {
 	var ts struct {
 		GlobalStep *int64 `json:"global_step"`
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "trainer_state.json")); err != nil {
-		o.C.Report(ckpt.CheckTrainer, ckpt.Info, "", filepath.Join(dir, "trainer_state.json"), "no trainer_state.json in %s", dir)
-	} else if err := json.Unmarshal(b, &ts); err != nil {
-		o.C.Report(ckpt.CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "trainer_state.json"), "%s: %v", filepath.Join(dir, "trainer_state.json"), err)
-	} else {
+	if o.readJSON(dir, "trainer_state.json", &ts) {
 		o.C.TrainerStep = ts.GlobalStep
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err != nil {
-		o.C.Report(ckpt.CheckTrainer, ckpt.Info, "", filepath.Join(dir, "config.json"), "no config.json in %s", dir)
-	} else if err := json.Unmarshal(b, &o.C.Config); err != nil {
-		o.C.Report(ckpt.CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "config.json"), "%s: %v", filepath.Join(dir, "config.json"), err)
+	o.readJSON(dir, "config.json", &o.C.Config)
+}
+
+// readJSON reads the JSON file name of the Trainer folder dir into v; a
+// missing file is a note, an unreadable or invalid one a warning.
+func (o *Reader) readJSON(dir, name string, v any) bool {
+	path := filepath.Join(dir, name)
+	b, err := smallfile.Read(path, smallfile.Max)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		o.C.Report(ckpt.CheckTrainer, ckpt.Info, "", path, "no %s in %s", name, dir)
+		return false
+	case err != nil: // the error names the file
+		o.C.Report(ckpt.CheckTrainer, ckpt.Warning, "", path, "%v", err)
+		return false
 	}
+	if err := json.Unmarshal(b, v); err != nil {
+		o.C.Report(ckpt.CheckTrainer, ckpt.Warning, "", path, "%s: %v", path, err)
+		return false
+	}
+	return true
 }
 
 // ReadModelStates reads a model states file: global_steps, ds_version, the

@@ -1,10 +1,13 @@
 package dsmeta
 
 import (
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
+
+	"github.com/ckptinspect/ckptinspect/internal/smallfile"
 )
 
 // TagRule says how a layout finds its tag folder in a DeepSpeed save
@@ -24,7 +27,11 @@ type TagRule struct {
 
 // Find returns the tag folder of the save folder dir.
 func (r TagRule) Find(dir string) (string, error) {
-	if b, err := os.ReadFile(filepath.Join(dir, r.Pointer)); err == nil {
+	b, err := smallfile.Read(filepath.Join(dir, r.Pointer), 4096)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%s: %s: %w", dir, r.Pointer, err)
+	}
+	if err == nil {
 		tag := strings.TrimSpace(string(b))
 		if tag == "" || strings.ContainsAny(tag, "/\\") || tag == "." || tag == ".." {
 			return "", fmt.Errorf("%s: %s names %q, not a tag folder", dir, r.Pointer, tag)

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ckptinspect/ckptinspect/internal/smallfile"
 )
 
 // Pointer is a file of a Trainer folder naming the tag folder a resume
@@ -31,7 +33,7 @@ func Pointers(dir string) []Pointer {
 	var out []Pointer
 	for _, pf := range pointerFiles {
 		file := filepath.Join(dir, pf.file)
-		b, err := os.ReadFile(file)
+		b, err := smallfile.Read(file, 4096)
 		if err != nil {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/internal/smallfile"
 	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/tensor"
@@ -108,7 +109,7 @@ func openPyTorch(path string, policy pickle.Policy) (*ckpt.Checkpoint, error) {
 
 // indexFiles returns the files a sharded model's index names, in order.
 func indexFiles(index string) ([]string, error) {
-	b, err := os.ReadFile(index)
+	b, err := smallfile.Read(index, smallfile.Max)
 	if err != nil {
 		return nil, err
 	}

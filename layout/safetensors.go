@@ -7,6 +7,7 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/dsmeta"
+	"github.com/ckptinspect/ckptinspect/internal/smallfile"
 	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
@@ -67,7 +68,7 @@ func readModelFolder(c *ckpt.Checkpoint, path string) {
 		c.Step = c.TrainerStep
 		return
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
+	if b, err := smallfile.Read(filepath.Join(dir, "config.json"), smallfile.Max); err == nil {
 		if err := json.Unmarshal(b, &c.Config); err != nil {
 			c.Report(ckpt.CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "config.json"), "%s: %v", filepath.Join(dir, "config.json"), err)
 		}

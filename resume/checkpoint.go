@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/internal/smallfile"
 	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/tensor"
 	"github.com/ckptinspect/ckptinspect/torchsave"
@@ -119,28 +119,7 @@ type trainerState struct {
 	NumTrainEpochs *float64 `json:"num_train_epochs"`
 }
 
-func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("open %s: not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxSmallFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > maxSmallFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxSmallFile)
-	}
-	return data, nil
-}
+func readSmall(path string) ([]byte, error) { return smallfile.Read(path, maxSmallFile) }
 
 // readTag reads a latest / latest_universal file: the tag it names, or
 // "" and false when the file is absent.

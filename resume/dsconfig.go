@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
+	"github.com/ckptinspect/ckptinspect/internal/smallfile"
 	"github.com/ckptinspect/ckptinspect/pickle"
 )
 
@@ -50,24 +50,12 @@ func ParseDSConfig(name string, data []byte) (*DSConfig, error) {
 // ReadDSConfig reads a DeepSpeed configuration file (at most MaxConfigSize
 // bytes).
 func ReadDSConfig(path string) (*DSConfig, error) {
-	f, err := os.Open(path)
+	data, err := smallfile.Read(path, MaxConfigSize)
+	if errors.Is(err, smallfile.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("open %s: not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > MaxConfigSize {
-		return nil, fmt.Errorf("%s: %w: larger than %d bytes", path, ErrConfig, MaxConfigSize)
 	}
 	return ParseDSConfig(path, data)
 }

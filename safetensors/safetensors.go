@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/internal/mmap"
+	"github.com/ckptinspect/ckptinspect/internal/smallfile"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
@@ -252,7 +253,7 @@ func OpenSet(path string) (*Set, error) {
 		s.Files, s.Tensors = []*File{f}, f.Tensors
 		return s, nil
 	}
-	b, err := os.ReadFile(index)
+	b, err := smallfile.Read(index, smallfile.Max)
 	if err != nil {
 		return nil, err
 	}

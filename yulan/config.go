@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"sort"
 	"strconv"
+
+	"github.com/ckptinspect/ckptinspect/internal/smallfile"
 )
 
 // ErrConfig is wrapped by every error about a config.json's content.
@@ -138,7 +139,7 @@ func (c *Config) Settings() []Setting {
 
 // ReadConfig reads and parses a config.json file.
 func ReadConfig(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.Read(path, smallfile.Max)
 	if err != nil {
 		return nil, err
 	}

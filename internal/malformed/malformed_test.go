@@ -364,6 +364,26 @@ var rows = []row{
 		}
 		return input{arg: p, names: p}
 	}, failAll},
+	{"a FIFO as a checkpoint's latest_universal", func(t *testing.T, dir string) input {
+		p := filepath.Join(dir, "latest_universal")
+		if err := syscall.Mkfifo(p, 0o644); err != nil {
+			t.Skip("mkfifo:", err)
+		}
+		return input{arg: dir, names: p}
+	}, []check{{"stats", 2}}},
+	{"a 100 MB config.json in a checkpoint folder", func(t *testing.T, dir string) input {
+		ck := filepath.Join(dir, "checkpoint-7")
+		copyTree(t, "../../testdata/universal-intstep/checkpoint-7", ck)
+		big := filepath.Join(ck, "config.json")
+		f, err := os.Create(big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(`{"hidden_size": "`)
+		f.Truncate(100 << 20) // a sparse file: its size is what matters
+		f.Close()
+		return input{arg: ck, names: big}
+	}, []check{{"stats", 0}}}, // read without its config, with a note naming the file
 	{"folder where a file is expected", func(t *testing.T, dir string) input {
 		p := filepath.Join(dir, "model.pt")
 		if err := os.Mkdir(p, 0o755); err != nil {
@@ -395,6 +415,8 @@ var wantMsg = map[string]string{
 	"unreadable file: a FIFO":                      "not a regular file",
 	"unreadable file: a dangling symlink":          "no such file or directory",
 	"folder where a file is expected":              "",
+	"a FIFO as a checkpoint's latest_universal":    "not a regular file",
+	"a 100 MB config.json in a checkpoint folder":  "too large for a metadata file",
 }
 
 // TestMalformedInputs runs every row of the README's malformed-input table.
