@@ -47,6 +47,19 @@ func TestStepsMakeRun(t *testing.T) {
 	if crcs < 4 || want.Errors < 6 {
 		t.Fatalf("%d CRC findings, %d errors: %+v", crcs, want.Errors, want.Findings)
 	}
+	fileIndex := map[string]int{}
+	for i, f := range c.Files {
+		fileIndex[f.Path] = i
+	}
+	last := -1
+	for _, f := range want.Findings {
+		if f.Check == ckpt.CheckCRC {
+			if fileIndex[f.File] < last {
+				t.Errorf("CRC findings not in file order: %+v", want.Findings)
+			}
+			last = fileIndex[f.File]
+		}
+	}
 	for _, n := range []int{1, 2, 3, 7} {
 		got, err := Begin(c, opt)
 		if err != nil {
