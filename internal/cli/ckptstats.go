@@ -45,7 +45,16 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 		}
 		opt.AccumulateEffective = o.accumulateEffective
 	}
-	res, err := scanCheckpoint(c, o.Streams, "stats", cp, opt)
+	var res *ckpt.Result
+	switch {
+	case o.part != nil:
+		return inputError(o.part.Stats(c.Context(), o.Streams.Out, cp, opt, o.Config))
+	case o.merged != nil:
+		res, err = o.merged.Stats(cp, opt, o.Config)
+		err = inputError(err)
+	default:
+		res, err = scanCheckpoint(c, o.Streams, "stats", cp, opt)
+	}
 	if err != nil {
 		return err
 	}

@@ -102,6 +102,7 @@ status is 0 whatever the differences.`,
 			return runDiff(c, opts)
 		},
 	}
+	opts.addShard(cmd)
 	opts.addFormat(cmd)
 	opts.addJobs(cmd)
 	opts.addWide(cmd)
@@ -160,7 +161,16 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 			return err
 		}
 	}
-	res, err := diffCheckpoints(c, o.Streams, "diff", a, b, opt)
+	var res *ckpt.DiffResult
+	switch {
+	case o.part != nil:
+		return inputError(o.part.Diff(c.Context(), o.Streams.Out, a, b, opt, o.ConfigA, o.ConfigB))
+	case o.merged != nil:
+		res, err = o.merged.Diff(a, b, opt, o.ConfigA, o.ConfigB)
+		err = inputError(err)
+	default:
+		res, err = diffCheckpoints(c, o.Streams, "diff", a, b, opt)
+	}
 	if err != nil {
 		return err
 	}

@@ -3,15 +3,18 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"runtime"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/shard"
 )
 
 // commonFlags are the flags most commands share: --format, -j and --wide.
@@ -25,6 +28,50 @@ type commonFlags struct {
 	Wide    bool
 	format  string
 	hasJobs bool
+
+	// A split scan: cmd has --shard (addShard); part is set when the
+	// command writes a part file (--shard I/N, --format part), merged when
+	// ckptinspect merge runs the command over parts.
+	cmd    *cobra.Command
+	shard  string
+	part   *shard.Task
+	merged *shard.Set
+}
+
+// addShard adds --shard: the command can do one part of a split scan.
+func (f *commonFlags) addShard(cmd *cobra.Command) {
+	f.cmd = cmd
+	cmd.Flags().StringVar(&f.shard, "shard", "", "do part I of N of the work and write it as a part file for ckptinspect merge: I/N (from 0), or auto in a Slurm array task (implies --format part)")
+}
+
+// notPart lists the flags a part file does not record: those of the split
+// and of the output (merge takes its own).
+var notPart = map[string]bool{"shard": true, "format": true, "jobs": true, "output": true, "wide": true}
+
+// parsePart sets up the part file the command writes with --shard or
+// --format part (format is the --format value).
+func (f *commonFlags) parsePart(format string) error {
+	if f.cmd == nil || (format != "part" && f.shard == "") {
+		return nil
+	}
+	if format != "part" && f.cmd.Flags().Changed("format") {
+		return usageError("--shard writes a part file for ckptinspect merge: --format part (or none), not %s", format)
+	}
+	spec := shard.Spec{Index: 0, Count: 1}
+	if f.shard != "" {
+		var err error
+		if spec, err = shard.ParseSpec(f.shard, os.Getenv); err != nil {
+			return usageError("%v", err)
+		}
+	}
+	var flags []string
+	f.cmd.Flags().Visit(func(fl *pflag.Flag) {
+		if !notPart[fl.Name] {
+			flags = append(flags, "--"+fl.Name+"="+fl.Value.String())
+		}
+	})
+	f.part = &shard.Task{Command: f.cmd.Name(), Args: f.cmd.Flags().Args(), Flags: flags, Spec: spec}
+	return nil
 }
 
 // addWide adds --wide.
@@ -44,7 +91,11 @@ func (f *commonFlags) text() report.Text {
 
 // addFormat adds --format.
 func (f *commonFlags) addFormat(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json or csv")
+	help := "output format: table, json or csv"
+	if f.cmd != nil {
+		help += " (part: a part file, see --shard)"
+	}
+	cmd.Flags().StringVarP(&f.format, "format", "f", "table", help)
 }
 
 // addJobs adds -j/--jobs.
@@ -57,6 +108,9 @@ func (f *commonFlags) addJobs(cmd *cobra.Command) {
 func (f *commonFlags) parse() error {
 	if f.format == "" {
 		f.format = "table"
+	}
+	if err := f.parsePart(f.format); err != nil || f.part != nil {
+		return err
 	}
 	format, err := output.ParseFormat(f.format)
 	if err != nil {

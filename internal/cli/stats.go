@@ -108,6 +108,7 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
 			return runStats(c, opts)
 		},
 	}
+	opts.addShard(cmd)
 	opts.addFormat(cmd)
 	opts.addJobs(cmd)
 	opts.addWide(cmd)
@@ -126,8 +127,8 @@ func runStats(c *cobra.Command, o *StatsOptions) error {
 	if fi.IsDir() {
 		return runCheckpointStats(c, o)
 	}
-	if o.selectFlags.set() || o.Layout != "" || o.Effective {
-		return usageError("--filter, --sort, --top, --group-by, --layout and --effective apply to checkpoint folders, not to single files")
+	if o.selectFlags.set() || o.Layout != "" || o.Effective || o.part != nil {
+		return usageError("--filter, --sort, --top, --group-by, --layout, --shard and --effective apply to checkpoint folders, not to single files")
 	}
 	return runFileStats(c, o)
 }

@@ -1,0 +1,156 @@
+package shard
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/series"
+	"github.com/ckptinspect/ckptinspect/yulan"
+)
+
+// SeriesCheckpoint is the result of a checkpoint unit of a split series:
+// the checkpoint, what its task did, and its rows.
+type SeriesCheckpoint struct {
+	Unit      int    `json:"unit"`
+	Path      string `json:"path"`
+	Step      int64  `json:"step"`
+	Scanned   bool   `json:"scanned"`
+	Compared  bool   `json:"compared"`
+	Cached    bool   `json:"cached"`
+	BytesRead int64  `json:"bytes_read"`
+	Rows      []Row  `json:"rows"`
+}
+
+// Row is series.Row (but for the step, its checkpoint's): undefined
+// figures are NaN.
+type Row struct {
+	Param          string       `json:"param"`
+	Layer          int          `json:"layer"`
+	Kind           string       `json:"kind"`
+	State          string       `json:"state"`
+	Numel          int64        `json:"numel"`
+	L2             output.Float `json:"l2"`
+	RMS            output.Float `json:"rms"`
+	Mean           output.Float `json:"mean"`
+	Std            output.Float `json:"std"`
+	Min            output.Float `json:"min"`
+	Max            output.Float `json:"max"`
+	AbsMax         output.Float `json:"absmax"`
+	NaN            int64        `json:"nan"`
+	Inf            int64        `json:"inf"`
+	Zeros          int64        `json:"zeros"`
+	UpdateRMS      output.Float `json:"update_rms"`
+	UpdateToWeight output.Float `json:"update_to_weight"`
+	DeltaL2        output.Float `json:"delta_l2"`
+	RelChange      output.Float `json:"rel_change"`
+	Cosine         output.Float `json:"cosine"`
+}
+
+func rowOf(r series.Row) Row {
+	f := func(x float64) output.Float { return output.Float(x) }
+	return Row{Param: r.Param, Layer: r.Layer, Kind: string(r.Kind), State: string(r.State), Numel: r.Numel,
+		L2: f(r.L2), RMS: f(r.RMS), Mean: f(r.Mean), Std: f(r.Std), Min: f(r.Min), Max: f(r.Max), AbsMax: f(r.AbsMax),
+		NaN: r.NaN, Inf: r.Inf, Zeros: r.Zeros, UpdateRMS: f(r.UpdateRMS), UpdateToWeight: f(r.UpdateToWeight),
+		DeltaL2: f(r.DeltaL2), RelChange: f(r.RelChange), Cosine: f(r.Cosine)}
+}
+
+func (r Row) row(step int64) series.Row {
+	f := func(x output.Float) float64 { return float64(x) }
+	return series.Row{Step: step, Param: r.Param, Layer: r.Layer, Kind: yulan.Kind(r.Kind), State: ckpt.State(r.State), Numel: r.Numel,
+		L2: f(r.L2), RMS: f(r.RMS), Mean: f(r.Mean), Std: f(r.Std), Min: f(r.Min), Max: f(r.Max), AbsMax: f(r.AbsMax),
+		NaN: r.NaN, Inf: r.Inf, Zeros: r.Zeros, UpdateRMS: f(r.UpdateRMS), UpdateToWeight: f(r.UpdateToWeight),
+		DeltaL2: f(r.DeltaL2), RelChange: f(r.RelChange), Cosine: f(r.Cosine)}
+}
+
+// seriesPlan returns the inputs of a series (every file of every
+// checkpoint) and its plan: its checkpoints in step order, each unit's
+// bytes those of its files, cut into count runs of consecutive
+// checkpoints ([Consecutive]).
+func seriesPlan(s *series.Series, count int) ([]string, Inputs, *Plan, error) {
+	var roots []string
+	for _, ck := range s.Checkpoints {
+		roots = append(roots, ck.Path)
+	}
+	in, bytes, err := StatInputs(roots, nil)
+	if err != nil {
+		return nil, Inputs{}, nil, err
+	}
+	units := make([]Unit, len(roots))
+	for i, r := range roots {
+		units[i] = Unit{Name: r, Bytes: bytes[i]}
+	}
+	return roots, in, Consecutive("checkpoint", units, count), nil
+}
+
+// Series does part t.Spec of `series` s and writes the part to w: the
+// checkpoints, in step order, are cut into runs of consecutive ones
+// balanced by bytes ([Consecutive]), and the part's run is measured
+// (series.Series.RunRange: its first checkpoint with its predecessor, so
+// that its change from the predecessor is the one a single run gives).
+func (t *Task) Series(ctx context.Context, w io.Writer, s *series.Series) error {
+	started := time.Now()
+	roots, in, plan, err := seriesPlan(s, t.Spec.Count)
+	if err != nil {
+		return err
+	}
+	p, err := t.begin(plan, in, started)
+	if err != nil {
+		return err
+	}
+	if own := p.Split.Owned; len(own) > 0 {
+		err := s.RunRange(ctx, own[0], own[len(own)-1]+1, func(sp series.Part) error {
+			ck := sp.Checkpoint
+			x := SeriesCheckpoint{Unit: sp.Index, Path: ck.Path, Step: ck.Step, Scanned: ck.Scanned, Compared: ck.Compared,
+				Cached: ck.Cached, BytesRead: ck.BytesRead, Rows: []Row{}}
+			for _, r := range sp.Rows {
+				x.Rows = append(x.Rows, rowOf(r))
+			}
+			p.Checkpoints = append(p.Checkpoints, x)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return t.finish(w, p, roots, nil, started)
+}
+
+// Series hands emit the rows of every checkpoint of s from the parts, in
+// step order, as s.Run would (and sets what each checkpoint's task did:
+// Scanned, Compared, Cached, BytesRead), after checking the parts against
+// the checkpoints' files as they are now and the plan s gives now.
+func (s *Set) Series(ser *series.Series, emit func(series.Part) error) error {
+	if err := s.is("series"); err != nil {
+		return err
+	}
+	roots, _, plan, err := seriesPlan(ser, len(s.Parts))
+	if err != nil {
+		return s.staleHint(fmt.Errorf("%w: checking the input files again: %w", ErrParts, err))
+	}
+	if err := s.fresh(plan, roots, nil); err != nil {
+		return err
+	}
+	cks, err := collect(s, plan, func(p *Part) []SeriesCheckpoint { return p.Checkpoints }, func(x SeriesCheckpoint) int { return x.Unit }, nil)
+	if err != nil {
+		return err
+	}
+	for i, ck := range ser.Checkpoints {
+		x := cks[i]
+		if x.Path != ck.Path || x.Step != ck.Step {
+			return fmt.Errorf("%w: %s: checkpoint %d is %s at step %d in the part, %s at step %d now", ErrParts, s.Parts[plan.Part[i]].file, i, x.Path, x.Step, ck.Path, ck.Step)
+		}
+		ck.Scanned, ck.Compared, ck.Cached, ck.BytesRead = x.Scanned, x.Compared, x.Cached, x.BytesRead
+		rows := make([]series.Row, len(x.Rows))
+		for k, r := range x.Rows {
+			rows[k] = r.row(ck.Step)
+		}
+		if err := emit(series.Part{Index: i, Checkpoint: ck, Rows: rows}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
