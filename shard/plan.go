@@ -29,7 +29,8 @@ type Plan struct {
 // Balance returns the plan that balances the parts' bytes, with the
 // longest-processing-time rule: units by bytes, largest first (ties in
 // unit order), each to the part with the fewest bytes so far (ties to the
-// lowest part). The largest part is then at most 4/3 of the best possible.
+// part with the fewest units, then to the lowest part). The largest part
+// is then at most 4/3 of the best possible.
 func Balance(kind string, units []Unit, count int) *Plan {
 	p := &Plan{Kind: kind, Units: units, Count: count, Part: make([]int, len(units))}
 	order := make([]int, len(units))
@@ -44,25 +45,29 @@ func Balance(kind string, units []Unit, count int) *Plan {
 	heap.Init(&h)
 	for _, u := range order {
 		h[0].bytes += units[u].Bytes
+		h[0].units++
 		p.Part[u] = h[0].part
 		heap.Fix(&h, 0)
 	}
 	return p
 }
 
-// load is the bytes given to a part so far.
+// load is the bytes and units given to a part so far.
 type load struct {
-	part  int
-	bytes int64
+	part, units int
+	bytes       int64
 }
 
-// loads is a min-heap of parts by bytes, then part.
+// loads is a min-heap of parts by bytes, then units, then part.
 type loads []load
 
 func (h loads) Len() int { return len(h) }
 func (h loads) Less(i, j int) bool {
 	if h[i].bytes != h[j].bytes {
 		return h[i].bytes < h[j].bytes
+	}
+	if h[i].units != h[j].units {
+		return h[i].units < h[j].units
 	}
 	return h[i].part < h[j].part
 }
