@@ -1,4 +1,4 @@
-package cli
+package htmlreport
 
 import (
 	"fmt"
@@ -8,29 +8,31 @@ import (
 	"github.com/ckptinspect/ckptinspect/layout"
 )
 
-// precheckReport checks, before anything is scanned, what would make a
-// report fail at its end: that -o can be written, that the checkpoints
-// are of one model (unless --force), and that --hist names a parameter.
-// It returns notes for the report: the parameters some checkpoints lack,
-// and what differs between models compared with --force.
-func precheckReport(o *ReportOptions) ([]string, error) {
+// Precheck checks, before anything is scanned, what would make a report of
+// the checkpoints at paths fail at its end: that they are checkpoints of
+// one model (unless force; the error wraps ckpt.ErrDifferentModels), and
+// that hist, when not empty, names a parameter of one of them. It opens
+// each (metadata only) with the layout named lay, and returns notes for
+// the report: the parameters some checkpoints lack, and what differs
+// between models compared with force.
+func Precheck(paths []string, lay, hist string, force bool) ([]string, error) {
 	var notes []string
 	var first *ckpt.Checkpoint
-	hist := o.Hist == ""
-	for _, path := range o.Paths {
-		cp, err := layout.Open(path, layout.Options{Layout: o.Layout})
+	found := hist == ""
+	for _, path := range paths {
+		cp, err := layout.Open(path, layout.Options{Layout: lay})
 		if err != nil {
-			return nil, inputError(err)
+			return nil, err
 		}
-		if _, err := cp.Lookup(o.Hist); err == nil {
-			hist = true
+		if _, err := cp.Lookup(hist); err == nil {
+			found = true
 		}
 		if first == nil {
 			first = cp
 			defer first.Close()
 			continue
 		}
-		note, err := sameModel(first, cp, o.Force)
+		note, err := ckpt.ModelsNote(first, cp, force)
 		if err != nil {
 			cp.Close()
 			return nil, err
@@ -41,9 +43,9 @@ func precheckReport(o *ReportOptions) ([]string, error) {
 		notes = append(notes, oneSided(first, cp)...)
 		cp.Close()
 	}
-	if !hist {
-		_, err := first.Lookup(o.Hist)
-		return nil, inputError(fmt.Errorf("--hist: %w", err))
+	if !found {
+		_, err := first.Lookup(hist)
+		return nil, fmt.Errorf("--hist: %w", err)
 	}
 	return notes, nil
 }
