@@ -149,6 +149,20 @@ type Task struct {
 	Getwd func() (string, error)
 }
 
+// NewTask returns the task doing part spec of a command line: spec is a
+// --shard value ([ParseSpec], reading the environment through getenv), or
+// "" for the whole work in one part.
+func NewTask(command string, args, flags []string, spec string, getenv func(string) string) (*Task, error) {
+	t := &Task{Command: command, Args: args, Flags: flags, Spec: Spec{Index: 0, Count: 1}}
+	if spec != "" {
+		var err error
+		if t.Spec, err = ParseSpec(spec, getenv); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
 // begin starts the part of a task: the header, the input files stated,
 // and the plan's part.
 func (t *Task) begin(plan *Plan, in Inputs, started time.Time) (*Part, error) {

@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"fmt"
+	"errors"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -121,17 +121,13 @@ func forceFlag(cmd *cobra.Command, dst *bool) {
 	cmd.Flags().BoolVar(dst, "force", false, "compare checkpoints even when they are of different models")
 }
 
-// sameModel refuses checkpoints of different models (exit 2) unless force;
-// with force it returns a note saying what differs.
-func sameModel(a, b *ckpt.Checkpoint, force bool) (string, error) {
-	err := ckpt.SameModel(a, b)
-	switch {
-	case err == nil:
-		return "", nil
-	case force:
-		return fmt.Sprintf("compared with --force: %v", err), nil
+// modelsError is the error of checkpoints of different models (exit 2,
+// with what to do), or an input error.
+func modelsError(err error) error {
+	if errors.Is(err, ckpt.ErrDifferentModels) {
+		return &ExitError{Code: ExitInput, Err: err, Hint: "These are checkpoints of different models; --force compares them anyway."}
 	}
-	return "", &ExitError{Code: ExitInput, Err: err, Hint: "These are checkpoints of different models; --force compares them anyway."}
+	return inputError(err)
 }
 
 func runDiff(c *cobra.Command, o *DiffOptions) error {
@@ -145,20 +141,20 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 		return inputError(err)
 	}
 	defer b.Close()
-	note, err := sameModel(a, b, o.Force)
+	note, err := ckpt.ModelsNote(a, b, o.Force)
 	if err != nil {
-		return err
+		return modelsError(err)
 	}
 	opt := ckpt.DiffOptions{Workers: o.Jobs}
 	opt.Filter = o.matcher()
 	var info *report.DiffEffectiveInfo
 	if o.Effective {
 		info = &report.DiffEffectiveInfo{}
-		if opt.EffectiveA, info.A, err = effectiveMultipliers(a, o.ConfigA); err != nil {
-			return err
+		if opt.EffectiveA, info.A, err = report.EffectiveOf(a, o.ConfigA); err != nil {
+			return inputError(err)
 		}
-		if opt.EffectiveB, info.B, err = effectiveMultipliers(b, o.ConfigB); err != nil {
-			return err
+		if opt.EffectiveB, info.B, err = report.EffectiveOf(b, o.ConfigB); err != nil {
+			return inputError(err)
 		}
 	}
 	var res *ckpt.DiffResult
@@ -169,7 +165,13 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 		res, err = o.merged.Diff(a, b, opt, o.ConfigA, o.ConfigB)
 		err = inputError(err)
 	default:
-		res, err = diffCheckpoints(c, o.Streams, "diff", a, b, opt)
+		bar := progress.New(o.Streams.ErrOut, "diff", ckpt.DiffBytes(a, b, opt), o.Streams.ErrIsTerminal)
+		opt.Progress = bar.Add
+		if res, err = ckpt.Diff(c.Context(), a, b, opt); err == nil {
+			err = res.Err()
+		}
+		bar.Finish()
+		err = inputError(err)
 	}
 	if err != nil {
 		return err
@@ -188,20 +190,4 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 	doc.Groups = report.OrderGroupDiffs(doc.Groups, o.Sort, o.Top)
 	doc.Params = report.OrderDiffs(doc.Params, o.Sort, o.Top)
 	return report.WriteDiff(o.Streams.Out, o.Format, doc, o.text())
-}
-
-// diffCheckpoints runs ckpt.Diff with a progress bar and turns a
-// parameter's read error into an input error.
-func diffCheckpoints(c *cobra.Command, s Streams, label string, a, b *ckpt.Checkpoint, opt ckpt.DiffOptions) (*ckpt.DiffResult, error) {
-	bar := progress.New(s.ErrOut, label, ckpt.DiffBytes(a, b, opt), s.ErrIsTerminal)
-	opt.Progress = bar.Add
-	res, err := ckpt.Diff(c.Context(), a, b, opt)
-	bar.Finish()
-	if err == nil {
-		err = res.Err()
-	}
-	if err != nil {
-		return nil, inputError(err)
-	}
-	return res, nil
 }

@@ -57,20 +57,16 @@ func (f *commonFlags) parsePart(format string) error {
 	if format != "part" && f.cmd.Flags().Changed("format") {
 		return usageError("--shard writes a part file for ckptinspect merge: --format part (or none), not %s", format)
 	}
-	spec := shard.Spec{Index: 0, Count: 1}
-	if f.shard != "" {
-		var err error
-		if spec, err = shard.ParseSpec(f.shard, os.Getenv); err != nil {
-			return usageError("%v", err)
-		}
-	}
 	var flags []string
 	f.cmd.Flags().Visit(func(fl *pflag.Flag) {
 		if !notPart[fl.Name] {
 			flags = append(flags, "--"+fl.Name+"="+fl.Value.String())
 		}
 	})
-	f.part = &shard.Task{Command: f.cmd.Name(), Args: f.cmd.Flags().Args(), Flags: flags, Spec: spec}
+	var err error
+	if f.part, err = shard.NewTask(f.cmd.Name(), f.cmd.Flags().Args(), flags, f.shard, os.Getenv); err != nil {
+		return usageError("%v", err)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -125,26 +126,33 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 	for _, cd := range cands {
 		o.Paths = append(o.Paths, cd.Path)
 	}
-	notes, err := precheckReport(o)
+	notes, err := htmlreport.Precheck(o.Paths, o.Layout, o.Hist, o.Force)
 	if err != nil {
-		return err
+		return modelsError(err)
 	}
 	rep, err := htmlreport.Collect(c.Context(), htmlreport.CollectOptions{Paths: o.Paths, Layout: o.Layout, Workers: o.Jobs,
 		Hist: o.Hist, HistState: ckpt.State(o.HistState), Bins: o.Bins, Top: o.Top, Notes: notes, Progress: progressBars(o.Streams)})
 	if err != nil {
 		return inputError(err)
 	}
-	var html bytes.Buffer
-	if err := htmlreport.Write(&html, rep); err != nil {
+	return writeHTML(o, func(w io.Writer) error { return htmlreport.Write(w, rep) },
+		func() error { return htmlreport.WriteSummary(o.Streams.Out, o.Format, rep) })
+}
+
+// writeHTML writes a report's HTML (html) to -o FILE (atomically, with a
+// note) or to standard output, and then, with a file, its summary.
+func writeHTML(o *ReportOptions, html func(io.Writer) error, summary func() error) error {
+	var b bytes.Buffer
+	if err := html(&b); err != nil {
 		return err
 	}
 	if o.Output == "-" {
-		_, err := o.Streams.Out.Write(html.Bytes())
+		_, err := o.Streams.Out.Write(b.Bytes())
 		return err
 	}
-	if err := output.WriteFile(o.Output, html.Bytes()); err != nil {
+	if err := output.WriteFile(o.Output, b.Bytes()); err != nil {
 		return inputError(err)
 	}
-	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(html.Len())))
-	return htmlreport.WriteSummary(o.Streams.Out, o.Format, rep)
+	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(b.Len())))
+	return summary()
 }

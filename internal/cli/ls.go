@@ -8,7 +8,9 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/safetensors"
+	"github.com/ckptinspect/ckptinspect/scan"
 	"github.com/ckptinspect/ckptinspect/torchsave"
 )
 
@@ -71,10 +73,16 @@ func runLs(o *LsOptions) error {
 		return runLsFolder(o)
 	}
 	if safetensors.IsFile(o.Path) {
-		if err := refuseFlagged(o.Path); err != nil {
+		// refused as torchsave refuses what `ckptinspect scan` flags
+		if err := scan.Refusal(scan.New(scan.Options{}).Path(o.Path), pickle.Policy{}); err != nil {
 			return inputError(err)
 		}
-		return runLsSafetensors(o)
+		f, err := safetensors.Open(o.Path)
+		if err != nil {
+			return inputError(err)
+		}
+		defer f.Close()
+		return report.WriteSafetensorsListing(o.Streams.Out, o.Format, o.Path, f, o.MaxItems)
 	}
 	f, err := torchsave.Open(o.Path, torchsave.Options{})
 	if err != nil {
@@ -89,16 +97,6 @@ func runLs(o *LsOptions) error {
 		return inputError(fmt.Errorf("%s: %w", o.Path, err))
 	}
 	return report.WriteTorchListing(o.Streams.Out, o.Format, o.Path, f, tensors, o.MaxItems)
-}
-
-// runLsSafetensors lists a safetensors file: its metadata and tensors.
-func runLsSafetensors(o *LsOptions) error {
-	f, err := safetensors.Open(o.Path)
-	if err != nil {
-		return inputError(err)
-	}
-	defer f.Close()
-	return report.WriteSafetensorsListing(o.Streams.Out, o.Format, o.Path, f, o.MaxItems)
 }
 
 // runLsFolder lists a checkpoint's parameters, or a run's checkpoints.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
@@ -76,37 +77,30 @@ func runMerge(c *cobra.Command, o *MergeOptions) error {
 	if o.Format != "" {
 		extra = append(extra, "--format", o.Format)
 	}
-	if o.Wide && set.Command() != "series" {
+	if o.Wide {
 		extra = append(extra, "--wide")
 	}
 	if o.Output != "" && set.Command() == "series" {
 		extra = append(extra, "-o", "-")
 	}
 	var cmd *cobra.Command
-	merged := func(f *commonFlags) { f.merged = set }
 	switch set.Command() {
 	case "stats":
-		cmd = NewStatsCmd(s, func(x *StatsOptions) error { merged(&x.commonFlags); return runStats(cmd, x) })
+		cmd = NewStatsCmd(s, func(x *StatsOptions) error { x.merged = set; return runStats(cmd, x) })
 	case "verify":
-		cmd = NewVerifyCmd(s, func(x *VerifyOptions) error { merged(&x.commonFlags); return runVerify(cmd, x) })
+		cmd = NewVerifyCmd(s, func(x *VerifyOptions) error { x.merged = set; return runVerify(cmd, x) })
 	case "series":
-		cmd = NewSeriesCmd(s, func(x *SeriesOptions) error { merged(&x.commonFlags); return runSeries(cmd, x) })
+		cmd = NewSeriesCmd(s, func(x *SeriesOptions) error { x.merged = set; return runSeries(cmd, x) })
 	case "diff":
-		cmd = NewDiffCmd(s, func(x *DiffOptions) error { merged(&x.commonFlags); return runDiff(cmd, x) })
+		cmd = NewDiffCmd(s, func(x *DiffOptions) error { x.merged = set; return runDiff(cmd, x) })
 	default:
 		return commit(inputError(fmt.Errorf("%s: parts of %q, which merge does not know", set.Parts[0].File(), set.Command())))
 	}
 	cmd.SetArgs(set.CommandLine(extra...))
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	cmd.SetOut(s.Out)
-	cmd.SetErr(s.ErrOut)
-	cmd.SetFlagErrorFunc(flagError)
 	err = cmd.ExecuteContext(c.Context())
-	if ee := (*ExitError)(nil); errors.As(err, &ee) && ee.Code == ExitFindings {
-		if cerr := commit(nil); cerr != nil {
-			return cerr
-		}
-		return err
+	if ee := (*ExitError)(nil); errors.As(err, &ee) && ee.Code == ExitFindings && ee.Err == nil {
+		return cmp.Or(commit(nil), err) // the findings are whole: keep them
 	}
 	return commit(err)
 }

@@ -103,10 +103,6 @@ func runSeries(c *cobra.Command, o *SeriesOptions) error {
 	if err != nil {
 		return inputError(err)
 	}
-	var cks []report.SeriesCheckpoint
-	for _, ck := range s.Checkpoints {
-		cks = append(cks, report.SeriesCheckpoint{Path: ck.Path, Step: ck.Step, Layout: ck.Layout})
-	}
 	out, commit, err := output.Create(o.Streams.Out, o.Output)
 	if err != nil {
 		return err
@@ -118,7 +114,7 @@ func runSeries(c *cobra.Command, o *SeriesOptions) error {
 	if o.merged != nil {
 		run = func(_ context.Context, emit func(series.Part) error) error { return o.merged.Series(s, emit) }
 	}
-	w, err := report.NewSeriesWriter(out, o.Format, cks)
+	w, err := report.NewSeriesWriter(out, o.Format, report.SeriesCheckpointsOf(s.Checkpoints))
 	if err == nil {
 		err = run(c.Context(), func(p series.Part) error { return w.WriteRows(p.Rows) })
 		if cerr := w.Close(); err == nil {

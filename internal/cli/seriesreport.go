@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"bytes"
-	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
-	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/series"
 )
 
@@ -32,17 +30,6 @@ func runSeriesReport(c *cobra.Command, o *ReportOptions) error {
 	if err != nil {
 		return inputError(err)
 	}
-	var html bytes.Buffer
-	if err := htmlreport.WriteSeries(&html, rep); err != nil {
-		return err
-	}
-	if o.Output == "-" {
-		_, err := o.Streams.Out.Write(html.Bytes())
-		return err
-	}
-	if err := output.WriteFile(o.Output, html.Bytes()); err != nil {
-		return inputError(err)
-	}
-	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(html.Len())))
-	return htmlreport.WriteSeriesSummary(o.Streams.Out, o.Format, rep)
+	return writeHTML(o, func(w io.Writer) error { return htmlreport.WriteSeries(w, rep) },
+		func() error { return htmlreport.WriteSeriesSummary(o.Streams.Out, o.Format, rep) })
 }
