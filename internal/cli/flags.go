@@ -25,9 +25,9 @@ type commonFlags struct {
 	Format  output.Format
 	Jobs    int
 	// Wide prints tables at their full width, names unshortened.
-	Wide    bool
-	format  string
-	hasJobs bool
+	Wide               bool
+	format             string
+	hasJobs, hasFormat bool // -j and --format added (series has a --format of its own)
 
 	// A split scan: cmd has --shard (addShard); part is set when the
 	// command writes a part file (--shard I/N, --format part), merged when
@@ -87,6 +87,7 @@ func (f *commonFlags) text() report.Text {
 
 // addFormat adds --format.
 func (f *commonFlags) addFormat(cmd *cobra.Command) {
+	f.hasFormat = true
 	help := "output format: table, json or csv"
 	if f.cmd != nil {
 		help += " (part: a part file, see --shard)"
@@ -105,8 +106,10 @@ func (f *commonFlags) parse() error {
 	if f.format == "" {
 		f.format = "table"
 	}
-	if err := f.parsePart(f.format); err != nil || f.part != nil {
-		return err
+	if f.hasFormat {
+		if err := f.parsePart(f.format); err != nil || f.part != nil {
+			return err
+		}
 	}
 	format, err := output.ParseFormat(f.format)
 	if err != nil {

@@ -21,7 +21,11 @@ func splitRun(t *testing.T, n int, args []string, mergeArgs ...string) (string, 
 	t.Helper()
 	dir := t.TempDir()
 	for i := range n {
-		out, errOut, code := run(append(args, "--shard", fmt.Sprintf("%d/%d", i, n))...)
+		part := append(args, "--shard", fmt.Sprintf("%d/%d", i, n))
+		if i%2 == 1 {
+			part = append(part, "--format", "part") // as the job scripts give it
+		}
+		out, errOut, code := run(part...)
 		if code != 0 || errOut != "" {
 			t.Fatalf("%v part %d/%d: exit %d: %s", args, i, n, code, errOut)
 		}
