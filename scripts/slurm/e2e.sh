@@ -500,7 +500,16 @@ log "all jobs left the queue after $((SECONDS - start))s; at most $peak jobs wer
 
 # ---------------------------------------------------------------------------
 # 7. Check every job, and compare each merged output with its single run.
-# job_field RECORD KEY prints KEY's value in a one-line scontrol record.
+# The jobs' records, read once (MinJobAge keeps them for 15 minutes).
+scontrol -o show job > "$T/jobs.txt" 2>&1 || { cat "$T/jobs.txt"; die "scontrol show job failed"; }
+# record ID prints the one-line record of job ID (JOB, or JOB_TASK for an
+# array task); job_field RECORD KEY prints KEY's value in it.
+record() {
+	case $1 in
+	*_*) grep -m 1 -E "(^| )ArrayJobId=${1%_*} ArrayTaskId=${1#*_} " "$T/jobs.txt" || true ;;
+	*) grep -m 1 -E "^JobId=$1 " "$T/jobs.txt" || true ;;
+	esac
+}
 job_field() { tr ' ' '\n' <<< "$1" | sed -n "s/^$2=//p" | head -n 1; }
 
 bad=0
@@ -511,14 +520,14 @@ for label in "${runs[@]}"; do
 	n=${N_OF[$label]}
 	expect=${EXPECT_OF[$label]}
 	for ((task = 0; task < n; task++)); do
-		rec=$(scontrol -o show job "${a}_$task" 2>/dev/null || true)
+		rec=$(record "${a}_$task")
 		st=$(job_field "$rec" JobState)
 		ec=$(job_field "$rec" ExitCode)
 		rss=$(grep -ho 'part [0-9]* of [0-9]*: [0-9.]* s, peak RSS [0-9]* KB' "$run/logs/task-$task.out" 2>/dev/null | sed 's/^part [0-9]* of [0-9]*: //' || true)
 		log "  $label: array job $a task $task: job $(job_field "$rec" JobId) ${st:-unknown}, exit ${ec:-?}, node $(job_field "$rec" NodeList), $(job_field "$rec" StartTime) .. $(job_field "$rec" EndTime); ${rss:-no time line}"
 		if [ "$st" != COMPLETED ] || [ "$ec" != 0:0 ]; then bad=1; fi
 	done
-	rec=$(scontrol -o show job "$m" 2>/dev/null || true)
+	rec=$(record "$m")
 	st=$(job_field "$rec" JobState)
 	ec=$(job_field "$rec" ExitCode)
 	log "  $label: merge job $m: ${st:-unknown}, exit ${ec:-?}: $(grep -v '^merge of' "$run/logs/merge.out" 2>/dev/null | tail -n 1 | cut -c1-300 || echo 'no output')"
