@@ -369,6 +369,18 @@ func TestSeriesRunRange(t *testing.T) {
 	}
 	want := collect(t, s)
 	n := len(s.Checkpoints)
+	for _, ck := range s.Checkpoints {
+		var size int64
+		filepath.Walk(ck.Path, func(_ string, fi os.FileInfo, err error) error {
+			if err == nil && fi.Mode().IsRegular() {
+				size += fi.Size()
+			}
+			return nil
+		})
+		if ck.Bytes != size || size == 0 {
+			t.Errorf("%s: Bytes %d, its files %d", ck.Path, ck.Bytes, size)
+		}
+	}
 	for _, cuts := range [][]int{{0, n}, {0, 1, n}, {0, 2, 3, n}, {0, 1, 2, 3, 4, n}, {0, 0, n, n}} {
 		var got []series.Part
 		for k := 0; k+1 < len(cuts); k++ {

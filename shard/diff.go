@@ -113,7 +113,7 @@ func (s *Set) Diff(a, b *ckpt.Checkpoint, opt ckpt.DiffOptions, extra ...string)
 	units, params := diffUnits(a, b, opt)
 	plan := Balance("parameter", units, len(s.Parts))
 	roots, files := inputsOf([]*ckpt.Checkpoint{a, b}, extra...)
-	if err := s.fresh(plan, roots, files); err != nil {
+	if err := s.fresh(plan, true, func(int) ([]string, []string) { return roots, files }); err != nil {
 		return nil, err
 	}
 	rs, err := collect(s, plan, func(p *Part) []ParamDiff { return p.Diffs }, func(x ParamDiff) int { return x.Unit }, nil)

@@ -339,11 +339,8 @@ func check(parts []*Part) (*Set, error) {
 		}
 		set.Parts[i] = p
 	}
-	for _, p := range parts[1:] {
-		if path, was, is, ok := difference(first.Inputs, p.Inputs); ok {
-			return nil, fmt.Errorf("%w: %s and %s saw different input files: %s was %s for part %s, %s for part %s (it changed while the tasks ran): run the array again",
-				ErrParts, first.file, p.file, path, was, first.Shard, is, p.Shard)
-		}
+	if err := sameInputs(parts); err != nil {
+		return nil, err
 	}
 	var missing []string
 	for i, p := range set.Parts {
@@ -362,6 +359,44 @@ func check(parts []*Part) (*Set, error) {
 			ErrParts, strings.Join(missing, ", "), first.commandLine(), strings.Join(have, ", "), missing[0])
 	}
 	return set, nil
+}
+
+// sameInputs checks that the parts saw the same input files: each part of
+// a series the files of the checkpoints it read, which its neighbour may
+// have read too (the same, then); every part of another command the same
+// files, whose lists are then kept once (the first part's).
+func sameInputs(parts []*Part) error {
+	first := parts[0]
+	if first.Command != "series" {
+		for _, p := range parts[1:] {
+			if path, was, is, ok := difference(first.Inputs, p.Inputs); ok {
+				return fmt.Errorf("%w: %s and %s saw different input files: %s was %s for part %s, %s for part %s (it changed while the tasks ran): run the array again",
+					ErrParts, first.file, p.file, path, was, first.Shard, is, p.Shard)
+			}
+		}
+		for _, p := range parts[1:] {
+			p.Inputs.Files = nil
+		}
+		return nil
+	}
+	type seen struct {
+		f File
+		p *Part
+	}
+	files := map[string]seen{}
+	for _, p := range parts {
+		for _, f := range p.Inputs.Files {
+			if q, ok := files[f.Path]; ok && q.f != f {
+				return fmt.Errorf("%w: %s and %s saw different input files: %s was %s for part %s, %s for part %s (it changed while the tasks ran): run the array again",
+					ErrParts, q.p.file, p.file, f.Path, q.f.describe(true), q.p.Shard, f.describe(true), p.Shard)
+			}
+			files[f.Path] = seen{f, p}
+		}
+		for i := range p.Checkpoints {
+			p.Checkpoints[i].Rows = nil // read again, one part at a time, by Set.Series
+		}
+	}
+	return nil
 }
 
 // commandLine returns the part's command line, as typed (but for the
@@ -402,16 +437,28 @@ func (s *Set) names() string {
 
 // fresh checks the parts against the input files as they are now, and
 // against the plan made now: a file changed since, or a plan that
-// differs, makes the parts stale.
-func (s *Set) fresh(plan *Plan, roots, extra []string) error {
+// differs, makes the parts stale. inputs gives the roots and files of
+// part k; shared says that every part has the same (then they are stated
+// once).
+func (s *Set) fresh(plan *Plan, shared bool, inputs func(k int) (roots, files []string)) error {
+	for k, p := range s.Parts {
+		if shared && k > 0 {
+			break
+		}
+		roots, files := inputs(k)
+		now, _, err := StatInputs(roots, files)
+		if err != nil {
+			return s.staleHint(fmt.Errorf("%w: checking the input files again: %w", ErrParts, err))
+		}
+		if path, was, is, ok := difference(p.Inputs, now); ok {
+			which := p.file
+			if shared {
+				which = s.names()
+			}
+			return s.staleHint(fmt.Errorf("%w: stale parts (%s): %s was %s when they were written, and is %s now: run the array again", ErrParts, which, path, was, is))
+		}
+	}
 	p := s.Parts[0]
-	now, _, err := StatInputs(roots, extra)
-	if err != nil {
-		return s.staleHint(fmt.Errorf("%w: checking the input files again: %w", ErrParts, err))
-	}
-	if path, was, is, ok := difference(p.Inputs, now); ok {
-		return s.staleHint(fmt.Errorf("%w: stale parts (%s): %s was %s when they were written, and is %s now: run the array again", ErrParts, s.names(), path, was, is))
-	}
 	if plan.SHA256() != p.Split.PlanSHA256 {
 		return fmt.Errorf("%w: stale parts (%s): the checkpoint's %d %ss now make another plan than theirs (%d %ss): run the array again",
 			ErrParts, s.names(), len(plan.Units), plan.Kind, p.Split.Units, p.Split.Unit)

@@ -66,24 +66,29 @@ func (r Row) row(step int64) series.Row {
 		DeltaL2: f(r.DeltaL2), RelChange: f(r.RelChange), Cosine: f(r.Cosine)}
 }
 
-// seriesPlan returns the inputs of a series (every file of every
-// checkpoint) and its plan: its checkpoints in step order, each unit's
-// bytes those of its files, cut into count runs of consecutive
-// checkpoints ([Consecutive]).
-func seriesPlan(s *series.Series, count int) ([]string, Inputs, *Plan, error) {
+// seriesPlan returns the plan of a split series: its checkpoints in step
+// order, each unit's bytes those of its files (series.Checkpoint.Bytes),
+// cut into count runs of consecutive checkpoints ([Consecutive]).
+func seriesPlan(s *series.Series, count int) *Plan {
+	units := make([]Unit, len(s.Checkpoints))
+	for i, ck := range s.Checkpoints {
+		units[i] = Unit{Name: ck.Path, Bytes: ck.Bytes}
+	}
+	return Consecutive("checkpoint", units, count)
+}
+
+// seriesRoots returns the checkpoints part k of plan reads: its own, and
+// the one before its first.
+func seriesRoots(s *series.Series, plan *Plan, k int) []string {
+	own := plan.Owned(k)
+	if len(own) == 0 {
+		return nil
+	}
 	var roots []string
-	for _, ck := range s.Checkpoints {
-		roots = append(roots, ck.Path)
+	for i := max(own[0]-1, 0); i <= own[len(own)-1]; i++ {
+		roots = append(roots, s.Checkpoints[i].Path)
 	}
-	in, bytes, err := StatInputs(roots, nil)
-	if err != nil {
-		return nil, Inputs{}, nil, err
-	}
-	units := make([]Unit, len(roots))
-	for i, r := range roots {
-		units[i] = Unit{Name: r, Bytes: bytes[i]}
-	}
-	return roots, in, Consecutive("checkpoint", units, count), nil
+	return roots
 }
 
 // Series does part t.Spec of `series` s and writes the part to w: the
@@ -91,9 +96,12 @@ func seriesPlan(s *series.Series, count int) ([]string, Inputs, *Plan, error) {
 // balanced by bytes ([Consecutive]), and the part's run is measured
 // (series.Series.RunRange: its first checkpoint with its predecessor, so
 // that its change from the predecessor is the one a single run gives).
+// The part's inputs are the files of the checkpoints it reads.
 func (t *Task) Series(ctx context.Context, w io.Writer, s *series.Series) error {
 	started := time.Now()
-	roots, in, plan, err := seriesPlan(s, t.Spec.Count)
+	plan := seriesPlan(s, t.Spec.Count)
+	roots := seriesRoots(s, plan, t.Spec.Index)
+	in, _, err := StatInputs(roots, nil)
 	if err != nil {
 		return err
 	}
@@ -121,36 +129,59 @@ func (t *Task) Series(ctx context.Context, w io.Writer, s *series.Series) error 
 
 // Series hands emit the rows of every checkpoint of s from the parts, in
 // step order, as s.Run would (and sets what each checkpoint's task did:
-// Scanned, Compared, Cached, BytesRead), after checking the parts against
-// the checkpoints' files as they are now and the plan s gives now.
+// Scanned, Compared, Cached, BytesRead), after checking each part against
+// the files of the checkpoints it read as they are now, and the plan s
+// gives now. The rows are read from one part file at a time.
 func (s *Set) Series(ser *series.Series, emit func(series.Part) error) error {
 	if err := s.is("series"); err != nil {
 		return err
 	}
-	roots, _, plan, err := seriesPlan(ser, len(s.Parts))
-	if err != nil {
-		return s.staleHint(fmt.Errorf("%w: checking the input files again: %w", ErrParts, err))
-	}
-	if err := s.fresh(plan, roots, nil); err != nil {
+	plan := seriesPlan(ser, len(s.Parts))
+	if err := s.fresh(plan, false, func(k int) ([]string, []string) { return seriesRoots(ser, plan, k), nil }); err != nil {
 		return err
 	}
 	cks, err := collect(s, plan, func(p *Part) []SeriesCheckpoint { return p.Checkpoints }, func(x SeriesCheckpoint) int { return x.Unit }, nil)
 	if err != nil {
 		return err
 	}
+	var rows map[int][]Row // the rows of the part being read, by unit
+	cur := -1
 	for i, ck := range ser.Checkpoints {
-		x := cks[i]
+		x, k := cks[i], plan.Part[i]
 		if x.Path != ck.Path || x.Step != ck.Step {
-			return fmt.Errorf("%w: %s: checkpoint %d is %s at step %d in the part, %s at step %d now", ErrParts, s.Parts[plan.Part[i]].file, i, x.Path, x.Step, ck.Path, ck.Step)
+			return fmt.Errorf("%w: %s: checkpoint %d is %s at step %d in the part, %s at step %d now", ErrParts, s.Parts[k].file, i, x.Path, x.Step, ck.Path, ck.Step)
+		}
+		if k != cur {
+			if rows, err = s.Parts[k].seriesRows(); err != nil {
+				return err
+			}
+			cur = k
 		}
 		ck.Scanned, ck.Compared, ck.Cached, ck.BytesRead = x.Scanned, x.Compared, x.Cached, x.BytesRead
-		rows := make([]series.Row, len(x.Rows))
-		for k, r := range x.Rows {
-			rows[k] = r.row(ck.Step)
+		out := make([]series.Row, len(rows[i]))
+		for j, r := range rows[i] {
+			out[j] = r.row(ck.Step)
 		}
-		if err := emit(series.Part{Index: i, Checkpoint: ck, Rows: rows}); err != nil {
+		if err := emit(series.Part{Index: i, Checkpoint: ck, Rows: out}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// seriesRows reads the part's file again for its rows (Load keeps none),
+// checking that it is still the part Load read.
+func (p *Part) seriesRows() (map[int][]Row, error) {
+	q, err := Read(p.file)
+	if err != nil {
+		return nil, err
+	}
+	if q.Shard != p.Shard || q.Split.PlanSHA256 != p.Split.PlanSHA256 || q.Inputs.SHA256 != p.Inputs.SHA256 || q.Timing != p.Timing {
+		return nil, fmt.Errorf("%w: %s changed while it was merged", ErrParts, p.file)
+	}
+	rows := map[int][]Row{}
+	for _, ck := range q.Checkpoints {
+		rows[ck.Unit] = ck.Rows
+	}
+	return rows, nil
 }

@@ -103,7 +103,7 @@ func (s *Set) Stats(c *ckpt.Checkpoint, opt ckpt.ScanOptions, extra ...string) (
 	units, params := statsUnits(c, opt.Filter)
 	plan := Balance("parameter", units, len(s.Parts))
 	roots, files := inputsOf([]*ckpt.Checkpoint{c}, extra...)
-	if err := s.fresh(plan, roots, files); err != nil {
+	if err := s.fresh(plan, true, func(int) ([]string, []string) { return roots, files }); err != nil {
 		return nil, err
 	}
 	rs, err := collect(s, plan, func(p *Part) []Param { return p.Params }, func(x Param) int { return x.Unit }, nil)

@@ -135,7 +135,7 @@ func (s *Set) Verify(tg *verify.Target, opt verify.Options) (*verify.TargetRepor
 	kind, units, refs := verifyUnits(tg, opt.Deep)
 	plan := Balance(kind, units, len(s.Parts))
 	_, files := inputsOf(tg.Copies, opt.Config)
-	if err := s.fresh(plan, []string{tg.Path}, files); err != nil {
+	if err := s.fresh(plan, true, func(int) ([]string, []string) { return []string{tg.Path}, files }); err != nil {
 		return nil, err
 	}
 	params, err := collect(s, plan, func(p *Part) []Param { return p.Params }, func(x Param) int { return x.Unit },

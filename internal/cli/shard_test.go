@@ -257,3 +257,35 @@ func TestShardFlags(t *testing.T) {
 		t.Errorf("array 1-3: exit %d: %s", code, errOut)
 	}
 }
+
+// TestMergeSeriesStale: each part of a series records the files of the
+// checkpoints it read (its own and its first one's predecessor); a file
+// touched after the array makes the part that read it stale, and the
+// merge names that part and the file.
+func TestMergeSeriesStale(t *testing.T) {
+	run0 := fixture.CopyTree(t, "../../testdata/series")
+	dir := t.TempDir()
+	var parts []string
+	for i := range 3 {
+		out, errOut, code := run("series", run0, "--shard", fmt.Sprintf("%d/3", i), "--format", "part")
+		if code != 0 {
+			t.Fatalf("part %d: exit %d: %s", i, code, errOut)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("series.part-%d-of-3.json", i))
+		os.WriteFile(p, []byte(out), 0o644)
+		parts = append(parts, p)
+	}
+	if _, errOut, code := run("merge", dir); code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, errOut)
+	}
+	last, _ := filepath.Glob(filepath.Join(run0, "checkpoint-60", "*", "zero", "lm_head.weight", "fp32.pt"))
+	if len(last) != 1 {
+		t.Fatalf("%v", last)
+	}
+	later := time.Now().Add(time.Minute)
+	os.Chtimes(last[0], later, later)
+	_, errOut, code := run("merge", dir)
+	if code != ExitInput || !strings.Contains(errOut, "stale parts ("+parts[2]+")") || !strings.Contains(errOut, last[0]) {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
