@@ -56,6 +56,7 @@ func TestSplitMergeExact(t *testing.T) {
 		{"series", []string{"series", "../../testdata/series", "--format", "json"}},
 		{"series csv", []string{"series", "../../testdata/series", "--filter", "alpha|norm"}},
 		{"diff", []string{"diff", ckptA, ckptB, "--group-by", "layer"}},
+		{"diff effective", []string{"diff", wesarGemma, wesarDrift, "--effective", "--sort", "effective.rel_change"}},
 	}
 	for _, fx := range realFixtures(t) {
 		jobs = append(jobs, job{"stats " + fx.name + " " + fx.layout, []string{"stats", fx.path, "--layout", fx.layout}},
