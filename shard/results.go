@@ -11,7 +11,7 @@ import (
 )
 
 // The JSON forms of a scan's internal results: every field, floats in
-// their shortest exact form (output.Float: NaN and ±Inf as strings), so
+// their shortest exact form (Float: NaN and ±Inf as strings), so
 // that a result read back is the result written, bit for bit.
 
 // Stats is tensor.Stats.
@@ -26,13 +26,13 @@ type Stats struct {
 	NegInf int64   `json:"neg_inf"`
 	Zeros  int64   `json:"zeros"`
 
-	L2     output.Float `json:"l2"`
-	RMS    output.Float `json:"rms"`
-	Mean   output.Float `json:"mean"`
-	Std    output.Float `json:"std"`
-	Min    output.Float `json:"min"`
-	Max    output.Float `json:"max"`
-	AbsMax output.Float `json:"absmax"`
+	L2     Float `json:"l2"`
+	RMS    Float `json:"rms"`
+	Mean   Float `json:"mean"`
+	Std    Float `json:"std"`
+	Min    Float `json:"min"`
+	Max    Float `json:"max"`
+	AbsMax Float `json:"absmax"`
 }
 
 func statsOf(s *tensor.Stats) *Stats {
@@ -41,8 +41,8 @@ func statsOf(s *tensor.Stats) *Stats {
 	}
 	return &Stats{DType: s.DType.String(), Shape: s.Shape, Numel: s.Numel, Finite: s.Finite, NaN: s.NaN, Inf: s.Inf,
 		PosInf: s.PosInf, NegInf: s.NegInf, Zeros: s.Zeros,
-		L2: output.Float(s.L2), RMS: output.Float(s.RMS), Mean: output.Float(s.Mean), Std: output.Float(s.Std),
-		Min: output.Float(s.Min), Max: output.Float(s.Max), AbsMax: output.Float(s.AbsMax)}
+		L2: Float(s.L2), RMS: Float(s.RMS), Mean: Float(s.Mean), Std: Float(s.Std),
+		Min: Float(s.Min), Max: Float(s.Max), AbsMax: Float(s.AbsMax)}
 }
 
 func (s *Stats) stats() (*tensor.Stats, error) {
@@ -65,11 +65,11 @@ func (s *Stats) stats() (*tensor.Stats, error) {
 // Adam is ckpt.Adam, with the raw sums the layer groups add up.
 type Adam struct {
 	Step           int64        `json:"step"`
-	LR             output.Float `json:"lr"`
-	SumSq          output.Float `json:"sum_sq"`
+	LR             Float `json:"lr"`
+	SumSq          Float `json:"sum_sq"`
 	N              int64        `json:"n"`
-	UpdateRMS      output.Float `json:"update_rms"`
-	UpdateToWeight output.Float `json:"update_to_weight"`
+	UpdateRMS      Float `json:"update_rms"`
+	UpdateToWeight Float `json:"update_to_weight"`
 	HasRatio       bool         `json:"has_ratio"`
 }
 
@@ -77,7 +77,7 @@ type Adam struct {
 type Comparison struct {
 	Compared int64        `json:"compared"`
 	Mismatch int64        `json:"mismatch"`
-	MaxDiff  output.Float `json:"max_diff"`
+	MaxDiff  Float `json:"max_diff"`
 	First    int64        `json:"first"`
 }
 
@@ -90,11 +90,11 @@ type StateDiff struct {
 	Numel    int64        `json:"numel"`
 	Pairs    int64        `json:"pairs"`
 	Changed  int64        `json:"changed"`
-	SumDD    output.Float `json:"sum_dd"`
-	SumAA    output.Float `json:"sum_aa"`
-	SumBB    output.Float `json:"sum_bb"`
-	SumAB    output.Float `json:"sum_ab"`
-	MaxAbs   output.Float `json:"max_abs"`
+	SumDD    Float `json:"sum_dd"`
+	SumAA    Float `json:"sum_aa"`
+	SumBB    Float `json:"sum_bb"`
+	SumAB    Float `json:"sum_ab"`
+	MaxAbs   Float `json:"max_abs"`
 }
 
 func stateDiffOf(d *ckpt.StateDiff) *StateDiff {
@@ -103,8 +103,8 @@ func stateDiffOf(d *ckpt.StateDiff) *StateDiff {
 	}
 	s := d.Sums
 	return &StateDiff{State: string(d.State), ShapeA: d.ShapeA, ShapeB: d.ShapeB, Compared: d.Compared,
-		Numel: s.Numel, Pairs: s.Pairs, Changed: s.Changed, SumDD: output.Float(s.SumDD), SumAA: output.Float(s.SumAA),
-		SumBB: output.Float(s.SumBB), SumAB: output.Float(s.SumAB), MaxAbs: output.Float(s.MaxAbs)}
+		Numel: s.Numel, Pairs: s.Pairs, Changed: s.Changed, SumDD: Float(s.SumDD), SumAA: Float(s.SumAA),
+		SumBB: Float(s.SumBB), SumAB: Float(s.SumAB), MaxAbs: Float(s.MaxAbs)}
 }
 
 func (d *StateDiff) stateDiff() *ckpt.StateDiff {
@@ -122,7 +122,7 @@ type Effective struct {
 	State          string       `json:"state"`
 	Stats          Stats        `json:"stats"`
 	Accumulated    bool         `json:"accumulated"`
-	UpdateToWeight output.Float `json:"update_to_weight"`
+	UpdateToWeight Float `json:"update_to_weight"`
 	HasRatio       bool         `json:"has_ratio"`
 }
 
@@ -138,7 +138,7 @@ type Param struct {
 
 	Adam       *Adam        `json:"adam"`
 	Scale      bool         `json:"scale"`
-	ScaleValue output.Float `json:"scale_value"`
+	ScaleValue Float `json:"scale_value"`
 	Master     *Comparison  `json:"master"`
 	Delta      *StateDiff   `json:"delta"`
 	Effective  *Effective   `json:"effective"`
@@ -150,18 +150,18 @@ type Param struct {
 
 func paramOf(unit int, pr *ckpt.ParamResult) Param {
 	p := Param{Unit: unit, Name: pr.Param.Name, FP32: statsOf(pr.FP32), ExpAvg: statsOf(pr.ExpAvg),
-		ExpAvgSq: statsOf(pr.ExpAvgSq), BF16: statsOf(pr.BF16), Scale: pr.Scale, ScaleValue: output.Float(pr.ScaleValue),
+		ExpAvgSq: statsOf(pr.ExpAvgSq), BF16: statsOf(pr.BF16), Scale: pr.Scale, ScaleValue: Float(pr.ScaleValue),
 		Delta: stateDiffOf(pr.Delta)}
 	if a := pr.Adam; a != nil {
-		p.Adam = &Adam{Step: a.Step, LR: output.Float(a.LR), SumSq: output.Float(a.SumSq), N: a.N,
-			UpdateRMS: output.Float(a.UpdateRMS), UpdateToWeight: output.Float(a.UpdateToWeight), HasRatio: a.HasRatio}
+		p.Adam = &Adam{Step: a.Step, LR: Float(a.LR), SumSq: Float(a.SumSq), N: a.N,
+			UpdateRMS: Float(a.UpdateRMS), UpdateToWeight: Float(a.UpdateToWeight), HasRatio: a.HasRatio}
 	}
 	if m := pr.Master; m != nil {
-		p.Master = &Comparison{Compared: m.Compared, Mismatch: m.Mismatch, MaxDiff: output.Float(m.MaxDiff), First: m.First}
+		p.Master = &Comparison{Compared: m.Compared, Mismatch: m.Mismatch, MaxDiff: Float(m.MaxDiff), First: m.First}
 	}
 	if e := pr.Effective; e != nil {
 		p.Effective = &Effective{State: string(e.State), Stats: *statsOf(&e.Stats), Accumulated: e.Accumulated,
-			UpdateToWeight: output.Float(e.UpdateToWeight), HasRatio: e.HasRatio}
+			UpdateToWeight: Float(e.UpdateToWeight), HasRatio: e.HasRatio}
 	}
 	if pr.Err != nil {
 		p.Err = pr.Err.Error()
@@ -213,3 +213,14 @@ func (p *Param) result(param *ckpt.Param, effective func(*ckpt.Param) (yulan.Mul
 	}
 	return pr, nil
 }
+
+// Float is a float64 of a part file, written in its shortest exact decimal
+// form (so that it reads back to the same bits), NaN and ±Inf as the
+// strings "NaN", "Infinity" and "-Infinity".
+type Float float64
+
+// MarshalJSON implements json.Marshaler.
+func (f Float) MarshalJSON() ([]byte, error) { return output.Float(f).MarshalJSON() }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *Float) UnmarshalJSON(b []byte) error { return (*output.Float)(f).UnmarshalJSON(b) }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/series"
 	"github.com/ckptinspect/ckptinspect/yulan"
 )
@@ -33,25 +32,25 @@ type Row struct {
 	Kind           string       `json:"kind"`
 	State          string       `json:"state"`
 	Numel          int64        `json:"numel"`
-	L2             output.Float `json:"l2"`
-	RMS            output.Float `json:"rms"`
-	Mean           output.Float `json:"mean"`
-	Std            output.Float `json:"std"`
-	Min            output.Float `json:"min"`
-	Max            output.Float `json:"max"`
-	AbsMax         output.Float `json:"absmax"`
+	L2             Float `json:"l2"`
+	RMS            Float `json:"rms"`
+	Mean           Float `json:"mean"`
+	Std            Float `json:"std"`
+	Min            Float `json:"min"`
+	Max            Float `json:"max"`
+	AbsMax         Float `json:"absmax"`
 	NaN            int64        `json:"nan"`
 	Inf            int64        `json:"inf"`
 	Zeros          int64        `json:"zeros"`
-	UpdateRMS      output.Float `json:"update_rms"`
-	UpdateToWeight output.Float `json:"update_to_weight"`
-	DeltaL2        output.Float `json:"delta_l2"`
-	RelChange      output.Float `json:"rel_change"`
-	Cosine         output.Float `json:"cosine"`
+	UpdateRMS      Float `json:"update_rms"`
+	UpdateToWeight Float `json:"update_to_weight"`
+	DeltaL2        Float `json:"delta_l2"`
+	RelChange      Float `json:"rel_change"`
+	Cosine         Float `json:"cosine"`
 }
 
 func rowOf(r series.Row) Row {
-	f := func(x float64) output.Float { return output.Float(x) }
+	f := func(x float64) Float { return Float(x) }
 	return Row{Param: r.Param, Layer: r.Layer, Kind: string(r.Kind), State: string(r.State), Numel: r.Numel,
 		L2: f(r.L2), RMS: f(r.RMS), Mean: f(r.Mean), Std: f(r.Std), Min: f(r.Min), Max: f(r.Max), AbsMax: f(r.AbsMax),
 		NaN: r.NaN, Inf: r.Inf, Zeros: r.Zeros, UpdateRMS: f(r.UpdateRMS), UpdateToWeight: f(r.UpdateToWeight),
@@ -59,7 +58,7 @@ func rowOf(r series.Row) Row {
 }
 
 func (r Row) row(step int64) series.Row {
-	f := func(x output.Float) float64 { return float64(x) }
+	f := func(x Float) float64 { return float64(x) }
 	return series.Row{Step: step, Param: r.Param, Layer: r.Layer, Kind: yulan.Kind(r.Kind), State: ckpt.State(r.State), Numel: r.Numel,
 		L2: f(r.L2), RMS: f(r.RMS), Mean: f(r.Mean), Std: f(r.Std), Min: f(r.Min), Max: f(r.Max), AbsMax: f(r.AbsMax),
 		NaN: r.NaN, Inf: r.Inf, Zeros: r.Zeros, UpdateRMS: f(r.UpdateRMS), UpdateToWeight: f(r.UpdateToWeight),
