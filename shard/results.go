@@ -64,37 +64,37 @@ func (s *Stats) stats() (*tensor.Stats, error) {
 
 // Adam is ckpt.Adam, with the raw sums the layer groups add up.
 type Adam struct {
-	Step           int64        `json:"step"`
+	Step           int64 `json:"step"`
 	LR             Float `json:"lr"`
 	SumSq          Float `json:"sum_sq"`
-	N              int64        `json:"n"`
+	N              int64 `json:"n"`
 	UpdateRMS      Float `json:"update_rms"`
 	UpdateToWeight Float `json:"update_to_weight"`
-	HasRatio       bool         `json:"has_ratio"`
+	HasRatio       bool  `json:"has_ratio"`
 }
 
 // Comparison is tensor.Comparison.
 type Comparison struct {
-	Compared int64        `json:"compared"`
-	Mismatch int64        `json:"mismatch"`
+	Compared int64 `json:"compared"`
+	Mismatch int64 `json:"mismatch"`
 	MaxDiff  Float `json:"max_diff"`
-	First    int64        `json:"first"`
+	First    int64 `json:"first"`
 }
 
 // StateDiff is ckpt.StateDiff, with its raw pair sums.
 type StateDiff struct {
-	State    string       `json:"state"`
-	ShapeA   []int64      `json:"shape_a"`
-	ShapeB   []int64      `json:"shape_b"`
-	Compared bool         `json:"compared"`
-	Numel    int64        `json:"numel"`
-	Pairs    int64        `json:"pairs"`
-	Changed  int64        `json:"changed"`
-	SumDD    Float `json:"sum_dd"`
-	SumAA    Float `json:"sum_aa"`
-	SumBB    Float `json:"sum_bb"`
-	SumAB    Float `json:"sum_ab"`
-	MaxAbs   Float `json:"max_abs"`
+	State    string  `json:"state"`
+	ShapeA   []int64 `json:"shape_a"`
+	ShapeB   []int64 `json:"shape_b"`
+	Compared bool    `json:"compared"`
+	Numel    int64   `json:"numel"`
+	Pairs    int64   `json:"pairs"`
+	Changed  int64   `json:"changed"`
+	SumDD    Float   `json:"sum_dd"`
+	SumAA    Float   `json:"sum_aa"`
+	SumBB    Float   `json:"sum_bb"`
+	SumAB    Float   `json:"sum_ab"`
+	MaxAbs   Float   `json:"max_abs"`
 }
 
 func stateDiffOf(d *ckpt.StateDiff) *StateDiff {
@@ -119,11 +119,11 @@ func (d *StateDiff) stateDiff() *ckpt.StateDiff {
 // Effective is ckpt.Effective without its multiplier, which the merge
 // takes from the checkpoint's metadata as the task did.
 type Effective struct {
-	State          string       `json:"state"`
-	Stats          Stats        `json:"stats"`
-	Accumulated    bool         `json:"accumulated"`
-	UpdateToWeight Float `json:"update_to_weight"`
-	HasRatio       bool         `json:"has_ratio"`
+	State          string `json:"state"`
+	Stats          Stats  `json:"stats"`
+	Accumulated    bool   `json:"accumulated"`
+	UpdateToWeight Float  `json:"update_to_weight"`
+	HasRatio       bool   `json:"has_ratio"`
 }
 
 // Param is the result of one parameter unit: ckpt.ParamResult.
@@ -136,12 +136,12 @@ type Param struct {
 	ExpAvgSq *Stats `json:"exp_avg_sq"`
 	BF16     *Stats `json:"bf16"`
 
-	Adam       *Adam        `json:"adam"`
-	Scale      bool         `json:"scale"`
-	ScaleValue Float `json:"scale_value"`
-	Master     *Comparison  `json:"master"`
-	Delta      *StateDiff   `json:"delta"`
-	Effective  *Effective   `json:"effective"`
+	Adam       *Adam       `json:"adam"`
+	Scale      bool        `json:"scale"`
+	ScaleValue Float       `json:"scale_value"`
+	Master     *Comparison `json:"master"`
+	Delta      *StateDiff  `json:"delta"`
+	Effective  *Effective  `json:"effective"`
 	// Err is the message of the first error met reading the parameter.
 	Err string `json:"error,omitempty"`
 	// Findings are verify's findings about the parameter's values.

@@ -27,26 +27,26 @@ type SeriesCheckpoint struct {
 // Row is series.Row (but for the step, its checkpoint's): undefined
 // figures are NaN.
 type Row struct {
-	Param          string       `json:"param"`
-	Layer          int          `json:"layer"`
-	Kind           string       `json:"kind"`
-	State          string       `json:"state"`
-	Numel          int64        `json:"numel"`
-	L2             Float `json:"l2"`
-	RMS            Float `json:"rms"`
-	Mean           Float `json:"mean"`
-	Std            Float `json:"std"`
-	Min            Float `json:"min"`
-	Max            Float `json:"max"`
-	AbsMax         Float `json:"absmax"`
-	NaN            int64        `json:"nan"`
-	Inf            int64        `json:"inf"`
-	Zeros          int64        `json:"zeros"`
-	UpdateRMS      Float `json:"update_rms"`
-	UpdateToWeight Float `json:"update_to_weight"`
-	DeltaL2        Float `json:"delta_l2"`
-	RelChange      Float `json:"rel_change"`
-	Cosine         Float `json:"cosine"`
+	Param          string `json:"param"`
+	Layer          int    `json:"layer"`
+	Kind           string `json:"kind"`
+	State          string `json:"state"`
+	Numel          int64  `json:"numel"`
+	L2             Float  `json:"l2"`
+	RMS            Float  `json:"rms"`
+	Mean           Float  `json:"mean"`
+	Std            Float  `json:"std"`
+	Min            Float  `json:"min"`
+	Max            Float  `json:"max"`
+	AbsMax         Float  `json:"absmax"`
+	NaN            int64  `json:"nan"`
+	Inf            int64  `json:"inf"`
+	Zeros          int64  `json:"zeros"`
+	UpdateRMS      Float  `json:"update_rms"`
+	UpdateToWeight Float  `json:"update_to_weight"`
+	DeltaL2        Float  `json:"delta_l2"`
+	RelChange      Float  `json:"rel_change"`
+	Cosine         Float  `json:"cosine"`
 }
 
 func rowOf(r series.Row) Row {
