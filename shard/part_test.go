@@ -13,6 +13,7 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/tensor"
 	"github.com/ckptinspect/ckptinspect/verify"
 )
 
@@ -115,7 +116,7 @@ func TestLoadRefuses(t *testing.T) {
 		want  []string
 	}{
 		{"other kernels", func() []string {
-			return []string{p[0], edit(t, p[1], filepath.Join(alt, "k.json"), func(m map[string]any) { m["tool"].(map[string]any)["kernels"] = "generic" })}
+			return []string{p[0], edit(t, p[1], filepath.Join(alt, "k.json"), func(m map[string]any) { m["tool"].(map[string]any)["kernels"] = otherKernels() })}
 		}, []string{"different kernels", "k.json", "CKPTINSPECT_KERNELS"}},
 		{"other build", func() []string {
 			return []string{p[0], edit(t, p[1], filepath.Join(alt, "b.json"), func(m map[string]any) { m["tool"].(map[string]any)["version"] = "ckptinspect v9" })}
@@ -187,4 +188,12 @@ func TestLoadRefuses(t *testing.T) {
 	if _, err := Load([]string{dir}); err == nil || !strings.Contains(err.Error(), "run merge in that folder") {
 		t.Errorf("merge elsewhere: %v", err)
 	}
+}
+
+// otherKernels names a kernel path this process does not run.
+func otherKernels() string {
+	if tensor.Kernels() == "generic" {
+		return "avx512"
+	}
+	return "generic"
 }
