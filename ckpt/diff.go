@@ -175,27 +175,24 @@ func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, 
 	if states == nil {
 		states = DiffStates()
 	}
-	res := &DiffResult{A: a, B: b, Totals: map[State]*StateDiff{}}
 	keep := func(name string) bool { return opt.Filter == nil || opt.Filter(name) }
 	inB := make(map[string]*Param, len(b.Params))
 	for _, q := range b.Params {
 		inB[q.Name] = q
 	}
-	inA := make(map[string]bool, len(a.Params))
+	var pds []*ParamDiff
 	var tasks []*stream.Task
 	var mu sync.Mutex
 	for _, p := range a.Params {
-		inA[p.Name] = true
 		if !keep(p.Name) {
 			continue
 		}
 		q := inB[p.Name]
 		if q == nil {
-			res.OnlyA = append(res.OnlyA, p.Name)
 			continue
 		}
 		pd := &ParamDiff{Name: p.Name, A: p, B: q, States: map[State]*StateDiff{}}
-		res.Params = append(res.Params, pd)
+		pds = append(pds, pd)
 		fail := func(err error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -223,17 +220,48 @@ func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, 
 			tasks = append(tasks, diffTask(x, y, sd, e, fail))
 		}
 	}
-	for _, q := range b.Params {
-		if !inA[q.Name] && keep(q.Name) {
-			res.OnlyB = append(res.OnlyB, q.Name)
-		}
-	}
+	var bytes int64
 	for _, t := range tasks {
-		res.BytesScanned += t.Bytes()
+		bytes += t.Bytes()
 	}
 	sopt := opt.Tuning.stream(opt.Workers, opt.Progress)
 	if err := stream.Run(ctx, tasks, sopt); err != nil {
 		return nil, err
+	}
+	return AssembleDiff(a, b, pds, bytes, opt), nil
+}
+
+// AssembleDiff returns the DiffResult that Diff of a and b with opt
+// returns when its parameters' comparisons are pds (in a.Params order) and
+// it read bytesScanned bytes: the parameters on one side only (among those
+// opt.Filter keeps), and the totals, added up over pds in their order.
+// Each parameter's comparison depends on that parameter alone, so the
+// comparisons of diffs of disjoint sets of parameters (DiffOptions.Filter),
+// put back in a.Params order, assemble into the result of one Diff of them
+// all, bit for bit.
+func AssembleDiff(a, b *Checkpoint, pds []*ParamDiff, bytesScanned int64, opt DiffOptions) *DiffResult {
+	states := opt.States
+	if states == nil {
+		states = DiffStates()
+	}
+	res := &DiffResult{A: a, B: b, Params: pds, Totals: map[State]*StateDiff{}, BytesScanned: bytesScanned}
+	keep := func(name string) bool { return opt.Filter == nil || opt.Filter(name) }
+	inA, inB := map[string]bool{}, map[string]bool{}
+	for _, p := range a.Params {
+		inA[p.Name] = true
+	}
+	for _, q := range b.Params {
+		inB[q.Name] = true
+	}
+	for _, p := range a.Params {
+		if !inB[p.Name] && keep(p.Name) {
+			res.OnlyA = append(res.OnlyA, p.Name)
+		}
+	}
+	for _, q := range b.Params {
+		if !inA[q.Name] && keep(q.Name) {
+			res.OnlyB = append(res.OnlyB, q.Name)
+		}
 	}
 	for _, pd := range res.Params {
 		for _, s := range states {
@@ -255,7 +283,7 @@ func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, 
 			res.EffectiveTotal.Sums.Merge(e.Sums)
 		}
 	}
-	return res, nil
+	return res
 }
 
 // effectiveDiffOf returns the effective comparison to make of a parameter

@@ -109,3 +109,17 @@ func OnlyIn(a, b *Checkpoint) (onlyA, onlyB []string) {
 	}
 	return missing(a, b), missing(b, a)
 }
+
+// ModelsNote is SameModel for a command that compares a and b anyway when
+// force is set: "" when they are checkpoints of one model; when they are
+// not, a note saying what differs with force, else SameModel's error.
+func ModelsNote(a, b *Checkpoint, force bool) (string, error) {
+	err := SameModel(a, b)
+	switch {
+	case err == nil:
+		return "", nil
+	case force:
+		return fmt.Sprintf("compared with --force: %v", err), nil
+	}
+	return "", err
+}

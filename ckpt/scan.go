@@ -258,11 +258,24 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 			}
 		}
 	}
-	res.Summary = summarize(c, res.Params, res.Summary.BytesScanned)
+	return Assemble(c, res.Params, res.Summary.BytesScanned, opt), nil
+}
+
+// Assemble returns the Result that Scan of c with opt returns when its
+// parameters' results are prs (in c.Params order) and it read
+// bytesScanned bytes: the summary's global figures, and with opt.Prev the
+// total of the deltas, added up over prs in their order. Each parameter's
+// results depend on that parameter alone (fixed chunks merged in chunk
+// order, a shift sampled from the tensor itself), so the results of scans
+// of disjoint sets of parameters (ScanOptions.Filter), put back in
+// c.Params order, assemble into the Result of one scan of them all, bit
+// for bit.
+func Assemble(c *Checkpoint, prs []*ParamResult, bytesScanned int64, opt ScanOptions) *Result {
+	res := &Result{Params: prs, Summary: summarize(c, prs, bytesScanned)}
 	if opt.Prev != nil {
-		res.DeltaTotal = deltaTotal(res.Params)
+		res.DeltaTotal = deltaTotal(prs)
 	}
-	return res, nil
+	return res
 }
 
 func summarize(c *Checkpoint, prs []*ParamResult, scanned int64) Summary {

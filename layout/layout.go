@@ -338,3 +338,21 @@ func trim(err error, path string) string {
 	}
 	return s
 }
+
+// ParamNames returns the names of the parameters of the checkpoint at path
+// (read with the layout named lay, "" to detect) that start with prefix,
+// for shell completion; false when path holds no checkpoint.
+func ParamNames(path, lay, prefix string) ([]string, bool) {
+	c, err := Open(path, Options{Layout: lay})
+	if err != nil {
+		return nil, false
+	}
+	defer c.Close()
+	var names []string
+	for _, p := range c.Params {
+		if strings.HasPrefix(p.Name, prefix) {
+			names = append(names, p.Name)
+		}
+	}
+	return names, true
+}

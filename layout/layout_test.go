@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/fixture"
+	"github.com/ckptinspect/ckptinspect/pickle"
 )
 
 func TestDetect(t *testing.T) {
@@ -89,5 +91,33 @@ func TestRunFolder(t *testing.T) {
 func TestLookupLayout(t *testing.T) {
 	if _, err := Lookup("foo"); !errors.Is(err, ErrUnknownLayout) || !strings.Contains(err.Error(), "universal, zero, safetensors, pytorch") {
 		t.Errorf("%v", err)
+	}
+}
+
+// TestParamNames completes parameter names of a checkpoint, and nothing
+// for a path that is not one.
+func TestParamNames(t *testing.T) {
+	names, ok := ParamNames("../testdata/sample/checkpoint-120", "", "model.layers.1.mlp.")
+	if !ok || len(names) != 3 || !strings.HasPrefix(names[0], "model.layers.1.mlp.") {
+		t.Errorf("%v %v", names, ok)
+	}
+	if names, ok := ParamNames("../testdata/missing", "", ""); ok || names != nil {
+		t.Errorf("%v %v", names, ok)
+	}
+}
+
+// TestTensorFileStats measures every tensor of a file, in order.
+func TestTensorFileStats(t *testing.T) {
+	f, err := OpenTensorFile("../testdata/sample/checkpoint-120/global_step120_universal/zero/lm_head.weight/exp_avg.pt", pickle.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stats(t.Context(), ckpt.PassOptions{Workers: 2})
+	if err != nil || len(st) != len(f.Tensors) || st[0].Numel != f.Tensors[0].Tensor.Numel() || st[0].Finite == 0 {
+		t.Errorf("%v %+v", err, st)
+	}
+	if f.Bytes() != f.Tensors[0].Tensor.NBytes() {
+		t.Errorf("bytes %d", f.Bytes())
 	}
 }

@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
@@ -8,6 +9,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/pickle"
 	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/scan"
+	"github.com/ckptinspect/ckptinspect/tensor"
 	"github.com/ckptinspect/ckptinspect/torchsave"
 )
 
@@ -77,4 +79,32 @@ func OpenTensorFile(path string, policy pickle.Policy) (*TensorFile, error) {
 		tf.Tensors = append(tf.Tensors, NamedTensor{Name: nt.Name, Tensor: t})
 	}
 	return tf, nil
+}
+
+// Bytes returns the bytes of the file's tensors.
+func (f *TensorFile) Bytes() int64 {
+	var n int64
+	for _, nt := range f.Tensors {
+		n += nt.Tensor.NBytes()
+	}
+	return n
+}
+
+// Stats measures every tensor of the file in one pass (ckpt.TensorsStats),
+// in the file's order; an error names the file and the tensor.
+func (f *TensorFile) Stats(ctx context.Context, opt ckpt.PassOptions) ([]tensor.Stats, error) {
+	ts := make([]*ckpt.Tensor, len(f.Tensors))
+	for i, nt := range f.Tensors {
+		ts[i] = nt.Tensor
+	}
+	st, errs, err := ckpt.TensorsStats(ctx, ts, opt)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range errs {
+		if e != nil {
+			return nil, fmt.Errorf("%s: tensor %s: %w", f.Path, f.Tensors[i].Name, e)
+		}
+	}
+	return st, nil
 }

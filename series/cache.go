@@ -231,16 +231,18 @@ func (e *entry) deltas() map[string]delta {
 // path (or, for a file, of every regular file beside it, since a file may
 // name others: a safetensors index its shards). path itself may be a
 // symbolic link; folders reached through links below it are not entered.
-func fingerprint(path string) (string, error) {
+// It also returns the files' total size.
+func fingerprint(path string) (string, int64, error) {
 	root, err := filepath.EvalSymlinks(path) // a linked checkpoint folder is walked too
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	fi, err := os.Stat(root)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	h := sha256.New()
+	var size int64
 	add := func(p string) error {
 		fi, err := os.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -257,22 +259,23 @@ func fingerprint(path string) (string, error) {
 			return err
 		}
 		fmt.Fprintf(h, "%q %d %d\n", rel, fi.Size(), fi.ModTime().UnixNano())
+		size += fi.Size()
 		return nil
 	}
 	if !fi.IsDir() {
 		root = filepath.Dir(root)
 		ents, err := os.ReadDir(root)
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
 		for _, e := range ents {
 			if !e.IsDir() {
 				if err := add(filepath.Join(root, e.Name())); err != nil {
-					return "", err
+					return "", 0, err
 				}
 			}
 		}
-		return hex.EncodeToString(h.Sum(nil)), nil
+		return hex.EncodeToString(h.Sum(nil)), size, nil
 	}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -284,7 +287,7 @@ func fingerprint(path string) (string, error) {
 		return add(p)
 	})
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
+		return "", 0, fmt.Errorf("%s: %w", path, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), size, nil
 }

@@ -32,6 +32,17 @@ type Part struct {
 // read at all. With Options.Hist, the histogram's tensor is read once more
 // in every checkpoint. At most two checkpoints are open at a time.
 func (s *Series) Run(ctx context.Context, emit func(Part) error) error {
+	return s.RunRange(ctx, 0, len(s.Checkpoints), emit)
+}
+
+// RunRange is [Series.Run] of the checkpoints lo to hi−1 only: the first,
+// lo, is measured as Run measures it, together with its predecessor lo−1,
+// so the parts of a series cut into consecutive ranges are, one after the
+// other, what Run emits.
+func (s *Series) RunRange(ctx context.Context, lo, hi int, emit func(Part) error) error {
+	if lo < 0 || hi > len(s.Checkpoints) || lo > hi {
+		return fmt.Errorf("series: range %d to %d of %d checkpoints", lo, hi, len(s.Checkpoints))
+	}
 	open := map[int]*ckpt.Checkpoint{}
 	defer func() {
 		for _, c := range open {
@@ -50,7 +61,8 @@ func (s *Series) Run(ctx context.Context, emit func(Part) error) error {
 		return c, nil
 	}
 	n := len(s.Checkpoints)
-	for i, ck := range s.Checkpoints {
+	for i := lo; i < hi; i++ {
+		ck := s.Checkpoints[i]
 		// Only the predecessor may stay open.
 		for k, c := range open {
 			if k < i-1 {

@@ -70,6 +70,9 @@ type Checkpoint struct {
 	// Params counts the checkpoint's parameters (all of them, whatever
 	// Options.Filter).
 	Params int
+	// Bytes is the size of the checkpoint's files (those its cache key
+	// covers: every regular file below its folder).
+	Bytes int64
 
 	// What Run did: Cached is true when the checkpoint's statistics came
 	// from the cache; Scanned when Run read its states in full (one pass,
@@ -178,7 +181,7 @@ func (s *Series) learn(c Candidate) (*Checkpoint, *item, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	fp, err := fingerprint(c.Path)
+	fp, size, err := fingerprint(c.Path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,7 +214,7 @@ func (s *Series) learn(c Candidate) (*Checkpoint, *item, error) {
 		s.Notes = append(s.Notes, fmt.Sprintf("%s holds step %d, not the step %d its name gives: ordered by step %d", c.Path, in.Step, c.NameStep, in.Step))
 	}
 	ck := &Checkpoint{Path: c.Path, Step: in.Step, Layout: in.Layout, Tag: in.Tag, DSVersion: in.DSVersion,
-		ParamGroups: in.ParamGroups, Params: len(in.Params), Cached: it.entry != nil}
+		ParamGroups: in.ParamGroups, Params: len(in.Params), Bytes: size, Cached: it.entry != nil}
 	it.model = in.model(c.Path)
 	return ck, it, nil
 }

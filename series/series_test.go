@@ -357,3 +357,54 @@ func TestSeriesCacheLinked(t *testing.T) {
 		t.Errorf("after a change behind a link, %d scanned, want 1", n)
 	}
 }
+
+// TestSeriesRunRange cuts the run into consecutive ranges: one after the
+// other, they emit exactly what Run emits (the first checkpoint of each
+// range compared with its predecessor, as in Run), and a bad range is
+// refused.
+func TestSeriesRunRange(t *testing.T) {
+	s, err := series.Open([]string{"../testdata/series"}, series.Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := collect(t, s)
+	n := len(s.Checkpoints)
+	for _, ck := range s.Checkpoints {
+		var size int64
+		filepath.Walk(ck.Path, func(_ string, fi os.FileInfo, err error) error {
+			if err == nil && fi.Mode().IsRegular() {
+				size += fi.Size()
+			}
+			return nil
+		})
+		if ck.Bytes != size || size == 0 {
+			t.Errorf("%s: Bytes %d, its files %d", ck.Path, ck.Bytes, size)
+		}
+	}
+	for _, cuts := range [][]int{{0, n}, {0, 1, n}, {0, 2, 3, n}, {0, 1, 2, 3, 4, n}, {0, 0, n, n}} {
+		var got []series.Part
+		for k := 0; k+1 < len(cuts); k++ {
+			t2, err := series.Open([]string{"../testdata/series"}, series.Options{Workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := t2.RunRange(context.Background(), cuts[k], cuts[k+1], func(p series.Part) error {
+				got = append(got, p)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("cuts %v: %d parts, want %d", cuts, len(got), len(want))
+		}
+		for i := range want {
+			if fmt.Sprintf("%v", got[i].Rows) != fmt.Sprintf("%v", want[i].Rows) || got[i].Index != want[i].Index {
+				t.Errorf("cuts %v: checkpoint %d differs from Run's", cuts, i)
+			}
+		}
+	}
+	if err := s.RunRange(context.Background(), 2, n+1, func(series.Part) error { return nil }); err == nil {
+		t.Error("range past the end accepted")
+	}
+}

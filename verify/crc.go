@@ -14,41 +14,53 @@ import (
 // crcChunk is how much of a record is read and hashed at a time.
 const crcChunk = 1 << 20
 
-// checkCRC recomputes the CRC-32 of every record of every zip file of c,
-// one sequential read per file, files in parallel. It returns the bytes
-// read.
-func checkCRC(ctx context.Context, r *Report, c *ckpt.Checkpoint, opt Options) (int64, error) {
+// CRC is what [CheckCRC] found.
+type CRC struct {
+	// Files are the files checked, in c.Files order; Findings[i] the
+	// integrity.crc findings of Files[i].
+	Files    []*ckpt.File
+	Findings [][]Finding
+	// Bytes counts the bytes read.
+	Bytes int64
+}
+
+// CheckCRC recomputes the CRC-32 of every record of the zip files of c
+// that keep accepts (all when keep is nil), one sequential read per file,
+// files in parallel. Its findings come in file order, whatever the order
+// the files were read in.
+func CheckCRC(ctx context.Context, c *ckpt.Checkpoint, opt Options, keep func(*ckpt.File) bool) (*CRC, error) {
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = 2
 	}
-	files := make(chan *ckpt.File)
+	out := &CRC{}
+	for _, f := range c.Files {
+		if len(f.Records) > 0 && (keep == nil || keep(f)) {
+			out.Files = append(out.Files, f)
+		}
+	}
+	out.Findings = make([][]Finding, len(out.Files))
+	files := make(chan int)
 	var mu sync.Mutex
-	var total int64
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, crcChunk)
-			for f := range files {
-				n, bad := crcFile(f, buf, opt.Progress)
+			for i := range files {
+				n, bad := crcFile(out.Files[i], buf, opt.Progress)
 				mu.Lock()
-				total += n
-				for _, b := range bad {
-					r.add(b)
-				}
+				out.Bytes += n
+				out.Findings[i] = bad
 				mu.Unlock()
 			}
 		}()
 	}
 	var err error
-	for _, f := range c.Files {
-		if len(f.Records) == 0 {
-			continue
-		}
+	for i := range out.Files {
 		select {
-		case files <- f:
+		case files <- i:
 			continue
 		case <-ctx.Done():
 			err = ctx.Err()
@@ -57,7 +69,10 @@ func checkCRC(ctx context.Context, r *Report, c *ckpt.Checkpoint, opt Options) (
 	}
 	close(files)
 	wg.Wait()
-	return total, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // crcFile checks the records of one zip file, reading them with buf.

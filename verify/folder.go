@@ -117,6 +117,21 @@ type TargetReport struct {
 // cross-checks them: the same parameter names, shapes and step
 // (structure.copies).
 func (t *Target) Run(ctx context.Context, opt Options) (*TargetReport, error) {
+	var reports []*Report
+	for _, c := range t.Copies {
+		r, err := Run(ctx, c, opt)
+		if err != nil {
+			return nil, err
+		}
+		reports = append(reports, r)
+	}
+	return t.Combine(reports), nil
+}
+
+// Combine returns the report of the target from its copies' reports (in
+// the order of Copies): the pointer files' findings, each copy's (with
+// Layout set when there are several), then the cross-checks'.
+func (t *Target) Combine(reports []*Report) *TargetReport {
 	tr := &TargetReport{}
 	add := func(f Finding) {
 		tr.Findings = append(tr.Findings, f)
@@ -130,11 +145,8 @@ func (t *Target) Run(ctx context.Context, opt Options) (*TargetReport, error) {
 	for _, f := range t.findings {
 		add(f)
 	}
-	for _, c := range t.Copies {
-		r, err := Run(ctx, c, opt)
-		if err != nil {
-			return nil, err
-		}
+	for i, c := range t.Copies {
+		r := reports[i]
 		tr.Copies = append(tr.Copies, r)
 		for _, f := range r.Findings {
 			if len(t.Copies) > 1 {
@@ -148,7 +160,7 @@ func (t *Target) Run(ctx context.Context, opt Options) (*TargetReport, error) {
 			add(f)
 		}
 	}
-	return tr, nil
+	return tr
 }
 
 // crossCheck compares two copies of one checkpoint.

@@ -81,8 +81,33 @@ var optimizerChecks = []ckpt.CheckID{ckpt.CheckMissingState, ckpt.CheckParamName
 	ckpt.CheckModelStates, ckpt.CheckOptimizerState, ckpt.CheckShapes, ckpt.CheckNegativeExpAvg, ckpt.CheckStaleMoments,
 	ckpt.CheckStep, ckpt.CheckTrainerStep, ckpt.CheckMaster, ckpt.CheckGroups}
 
-// Run checks c.
+// Run checks c: [Begin], [ScanValues] of every parameter, with
+// Options.Deep [CheckCRC] of every file, then [Report.Finish].
 func Run(ctx context.Context, c *ckpt.Checkpoint, opt Options) (*Report, error) {
+	r, err := Begin(c, opt)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ScanValues(ctx, c, opt, nil)
+	if err != nil {
+		return nil, err
+	}
+	var crc *CRC
+	if opt.Deep {
+		if crc, err = CheckCRC(ctx, c, opt, nil); err != nil {
+			return nil, err
+		}
+	}
+	r.Finish(c, v, crc)
+	return r, nil
+}
+
+// Begin runs the checks of c that read no tensor data — the structural
+// issues found while opening, the structure, shapes, steps, optimizer
+// groups, config shapes and scale factors — and returns the report
+// holding their findings and the checks that do not apply. [Report.Finish]
+// completes it with the value scan and the CRC pass.
+func Begin(c *ckpt.Checkpoint, opt Options) (*Report, error) {
 	r := &Report{Params: len(c.Params), Files: len(c.Files)}
 	for _, is := range c.Issues {
 		sev := is.Severity
@@ -120,20 +145,60 @@ func Run(ctx context.Context, c *ckpt.Checkpoint, opt Options) (*Report, error) 
 	if err := checkScaleFactors(r, c, opt.Config); err != nil {
 		return nil, err
 	}
-	res, err := ckpt.Scan(ctx, c, ckpt.ScanOptions{Workers: opt.Workers, Progress: opt.Progress, Compare: true})
+	return r, nil
+}
+
+// Values is what [ScanValues] measured and found.
+type Values struct {
+	// Params are the results of the parameters scanned, in c.Params
+	// order; Findings[i] the value findings of Params[i].
+	Params   []*ckpt.ParamResult
+	Findings [][]Finding
+	// Bytes counts the tensor bytes read by the scan.
+	Bytes int64
+}
+
+// ScanValues runs the value scan (the scan of stats, with each parameter's
+// fp32 master and module weights read together and compared) over the
+// parameters of c that keep accepts (all when keep is nil), and checks
+// each one's values (values.*, master.mismatch; a parameter that could not
+// be read is a structure.unreadable finding). A tensor found to hold bad
+// values is read once more to locate the first. Each parameter's results
+// and findings depend on it alone.
+func ScanValues(ctx context.Context, c *ckpt.Checkpoint, opt Options, keep func(*ckpt.Param) bool) (*Values, error) {
+	res, err := ckpt.Scan(ctx, c, ckpt.ScanOptions{Workers: opt.Workers, Progress: opt.Progress, Compare: true, Filter: keep})
 	if err != nil {
 		return nil, err
 	}
-	r.BytesScanned = res.Summary.BytesScanned
-	r.Summary = res.Summary
+	v := &Values{Params: res.Params, Bytes: res.Summary.BytesScanned}
 	for _, pr := range res.Params {
-		checkValues(r, pr)
+		var r Report
+		checkValues(&r, pr)
+		v.Findings = append(v.Findings, r.Findings)
 	}
-	if opt.Deep {
-		n, err := checkCRC(ctx, r, c, opt)
-		r.BytesDeep = n
-		if err != nil {
-			return nil, err
+	return v, nil
+}
+
+// Finish completes a report [Begin] started with the value scan v of every
+// parameter of c (the results of several ScanValues of disjoint parameter
+// sets put together in c.Params order) and, when not nil, the CRC pass
+// crc of every file: the value scan's summary (ckpt.Assemble), the value
+// findings in parameter order, then the CRC findings in file order, and
+// sorts the findings by check (in ckpt.Checks order), then parameter.
+func (r *Report) Finish(c *ckpt.Checkpoint, v *Values, crc *CRC) {
+	r.BytesScanned = v.Bytes
+	r.Summary = ckpt.Assemble(c, v.Params, v.Bytes, ckpt.ScanOptions{}).Summary
+	for _, fs := range v.Findings {
+		for _, f := range fs {
+			r.add(f)
+		}
+	}
+	if crc != nil {
+		r.BytesDeep = crc.Bytes
+		for _, fs := range crc.Findings {
+			for _, f := range fs {
+				r.add(f)
+			}
 		}
 	}
 	order := map[ckpt.CheckID]int{}
@@ -147,7 +212,6 @@ func Run(ctx context.Context, c *ckpt.Checkpoint, opt Options) (*Report, error) 
 		}
 		return a.Param < b.Param
 	})
-	return r, nil
 }
 
 func (r *Report) add(f Finding) {

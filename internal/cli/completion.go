@@ -2,7 +2,6 @@ package cli
 
 import (
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -60,23 +59,11 @@ func addCompletions(root *cobra.Command) {
 // paramNames completes the parameter names of the first checkpoint on the
 // command line.
 func paramNames(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	lay, _ := c.Flags().GetString("layout")
 	for _, a := range args {
-		if _, err := os.Stat(a); err != nil {
-			continue
+		if names, ok := layout.ParamNames(a, lay, toComplete); ok {
+			return names, cobra.ShellCompDirectiveNoFileComp
 		}
-		name, _ := c.Flags().GetString("layout")
-		cp, err := layout.Open(a, layout.Options{Layout: name})
-		if err != nil {
-			continue
-		}
-		defer cp.Close()
-		var names []string
-		for _, p := range cp.Params {
-			if strings.HasPrefix(p.Name, toComplete) {
-				names = append(names, p.Name)
-			}
-		}
-		return names, cobra.ShellCompDirectiveNoFileComp
 	}
 	return nil, cobra.ShellCompDirectiveNoFileComp
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -103,6 +102,7 @@ status is 0 whatever the differences.`,
 			return runDiff(c, opts)
 		},
 	}
+	opts.addShard(cmd)
 	opts.addFormat(cmd)
 	opts.addPolicy(cmd)
 	opts.addJobs(cmd)
@@ -122,22 +122,9 @@ func forceFlag(cmd *cobra.Command, dst *bool) {
 	cmd.Flags().BoolVar(dst, "force", false, "compare checkpoints even when they are of different models")
 }
 
-// sameModel refuses checkpoints of different models (exit 2) unless force;
-// with force it returns a note saying what differs.
-func sameModel(a, b *ckpt.Checkpoint, force bool) (string, error) {
-	err := ckpt.SameModel(a, b)
-	switch {
-	case err == nil:
-		return "", nil
-	case force:
-		return fmt.Sprintf("compared with --force: %v", err), nil
-	}
-	return "", modelError(err)
-}
-
-// modelError is an input error, with a hint about --force for checkpoints
-// of different models.
-func modelError(err error) error {
+// modelsError is the error of checkpoints of different models (exit 2,
+// with what to do), or an input error.
+func modelsError(err error) error {
 	if errors.Is(err, ckpt.ErrDifferentModels) {
 		return &ExitError{Code: ExitInput, Err: err, Hint: "These are checkpoints of different models; --force compares them anyway."}
 	}
@@ -155,23 +142,38 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 		return inputError(err)
 	}
 	defer b.Close()
-	note, err := sameModel(a, b, o.Force)
+	note, err := ckpt.ModelsNote(a, b, o.Force)
 	if err != nil {
-		return err
+		return modelsError(err)
 	}
 	opt := ckpt.DiffOptions{Workers: o.Jobs}
 	opt.Filter = o.matcher()
 	var info *report.DiffEffectiveInfo
 	if o.Effective {
 		info = &report.DiffEffectiveInfo{}
-		if opt.EffectiveA, info.A, err = effectiveMultipliers(a, o.ConfigA); err != nil {
-			return err
+		if opt.EffectiveA, info.A, err = report.EffectiveOf(a, o.ConfigA); err != nil {
+			return inputError(err)
 		}
-		if opt.EffectiveB, info.B, err = effectiveMultipliers(b, o.ConfigB); err != nil {
-			return err
+		if opt.EffectiveB, info.B, err = report.EffectiveOf(b, o.ConfigB); err != nil {
+			return inputError(err)
 		}
 	}
-	res, err := diffCheckpoints(c, o.Streams, "diff", a, b, opt)
+	var res *ckpt.DiffResult
+	switch {
+	case o.part != nil:
+		return inputError(o.part.Diff(c.Context(), o.Streams.Out, a, b, opt, o.ConfigA, o.ConfigB))
+	case o.merged != nil:
+		res, err = o.merged.Diff(a, b, opt, o.ConfigA, o.ConfigB)
+		err = inputError(err)
+	default:
+		bar := progress.New(o.Streams.ErrOut, "diff", ckpt.DiffBytes(a, b, opt), o.Streams.ErrIsTerminal)
+		opt.Progress = bar.Add
+		if res, err = ckpt.Diff(c.Context(), a, b, opt); err == nil {
+			err = res.Err()
+		}
+		bar.Finish()
+		err = inputError(err)
+	}
 	if err != nil {
 		return err
 	}
@@ -189,20 +191,4 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 	doc.Groups = report.OrderGroupDiffs(doc.Groups, o.Sort, o.Top)
 	doc.Params = report.OrderDiffs(doc.Params, o.Sort, o.Top)
 	return report.WriteDiff(o.Streams.Out, o.Format, doc, o.text())
-}
-
-// diffCheckpoints runs ckpt.Diff with a progress bar and turns a
-// parameter's read error into an input error.
-func diffCheckpoints(c *cobra.Command, s Streams, label string, a, b *ckpt.Checkpoint, opt ckpt.DiffOptions) (*ckpt.DiffResult, error) {
-	bar := progress.New(s.ErrOut, label, ckpt.DiffBytes(a, b, opt), s.ErrIsTerminal)
-	opt.Progress = bar.Add
-	res, err := ckpt.Diff(c.Context(), a, b, opt)
-	bar.Finish()
-	if err == nil {
-		err = res.Err()
-	}
-	if err != nil {
-		return nil, inputError(err)
-	}
-	return res, nil
 }

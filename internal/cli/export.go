@@ -127,17 +127,7 @@ func runExport(c *cobra.Command, o *ExportOptions) error {
 	if err != nil {
 		return inputError(err)
 	}
-	var total int64
-	for _, t := range plan.Tensors {
-		n := int64(1)
-		for _, d := range t.Shape {
-			n *= d
-		}
-		if t.Source != "" {
-			total += n * 4
-		}
-	}
-	bar := progress.New(o.Streams.ErrOut, "export", total, o.Streams.ErrIsTerminal)
+	bar := progress.New(o.Streams.ErrOut, "export", plan.ReadBytes(), o.Streams.ErrIsTerminal)
 	opt.Progress = bar.Add
 	res, err := export.Llama(c.Context(), cp, o.Out, opt)
 	bar.Finish()

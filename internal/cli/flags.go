@@ -3,16 +3,19 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"runtime"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/pickle"
+	"github.com/ckptinspect/ckptinspect/shard"
 )
 
 // commonFlags are the flags most commands share: --format, -j and --wide.
@@ -27,10 +30,57 @@ type commonFlags struct {
 	// Allow names more pickle globals to judge safe ("module.Name" or
 	// "module.*"); it cannot make a dangerous global safe. Lenient lets
 	// unknown globals pass.
-	Allow   []string
-	Lenient bool
-	format  string
-	hasJobs bool
+	Allow              []string
+	Lenient            bool
+	format             string
+	hasJobs, hasFormat bool // -j and --format added (series has a --format of its own)
+
+	// A split scan: cmd has --shard (addShard); part is set when the
+	// command writes a part file (--shard I/N, --format part), merged when
+	// ckptinspect merge runs the command over parts.
+	cmd    *cobra.Command
+	shard  string
+	part   *shard.Task
+	merged *shard.Set
+}
+
+// addShard adds --shard: the command can do one part of a split scan.
+func (f *commonFlags) addShard(cmd *cobra.Command) {
+	f.cmd = cmd
+	cmd.Flags().StringVar(&f.shard, "shard", "", "do part I of N of the work and write it as a part file for ckptinspect merge: I/N (from 0), or auto in a Slurm array task (implies --format part)")
+}
+
+// notPart lists the flags a part file does not record: those of the split
+// and of the output (merge takes its own).
+var notPart = map[string]bool{"shard": true, "format": true, "jobs": true, "output": true, "wide": true}
+
+// parsePart sets up the part file the command writes with --shard or
+// --format part (format is the --format value).
+func (f *commonFlags) parsePart(format string) error {
+	if f.cmd == nil || (format != "part" && f.shard == "") {
+		return nil
+	}
+	if format != "part" && f.cmd.Flags().Changed("format") {
+		return usageError("--shard writes a part file for ckptinspect merge: --format part (or none), not %s", format)
+	}
+	var flags []string
+	f.cmd.Flags().Visit(func(fl *pflag.Flag) {
+		switch v := fl.Value.(type) {
+		case pflag.SliceValue: // --allow a --allow b: each value as given
+			for _, x := range v.GetSlice() {
+				flags = append(flags, "--"+fl.Name+"="+x)
+			}
+		default:
+			if !notPart[fl.Name] {
+				flags = append(flags, "--"+fl.Name+"="+fl.Value.String())
+			}
+		}
+	})
+	var err error
+	if f.part, err = shard.NewTask(f.cmd.Name(), f.cmd.Flags().Args(), flags, f.shard, os.Getenv); err != nil {
+		return usageError("%v", err)
+	}
+	return nil
 }
 
 // addPolicy adds --allow and --lenient, for the commands that read pickles.
@@ -61,7 +111,12 @@ func (f *commonFlags) text() report.Text {
 
 // addFormat adds --format.
 func (f *commonFlags) addFormat(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json or csv")
+	f.hasFormat = true
+	help := "output format: table, json or csv"
+	if f.cmd != nil {
+		help += " (part: a part file, see --shard)"
+	}
+	cmd.Flags().StringVarP(&f.format, "format", "f", "table", help)
 }
 
 // addJobs adds -j/--jobs.
@@ -75,11 +130,6 @@ func (f *commonFlags) parse() error {
 	if f.format == "" {
 		f.format = "table"
 	}
-	format, err := output.ParseFormat(f.format)
-	if err != nil {
-		return usageError("--format: %v", err)
-	}
-	f.Format = format
 	if f.hasJobs && f.Jobs < 0 {
 		return usageError("-j must be positive")
 	}
@@ -88,6 +138,16 @@ func (f *commonFlags) parse() error {
 			return usageError("--allow %q: want module.Name or module.*", a)
 		}
 	}
+	if f.hasFormat {
+		if err := f.parsePart(f.format); err != nil || f.part != nil {
+			return err
+		}
+	}
+	format, err := output.ParseFormat(f.format)
+	if err != nil {
+		return usageError("--format: %v", err)
+	}
+	f.Format = format
 	return nil
 }
 

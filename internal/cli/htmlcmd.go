@@ -130,31 +130,31 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 	}
 	notes, err := htmlreport.Precheck(o.Paths, layout.Options{Layout: o.Layout, Policy: o.policy()}, o.Hist, o.Force)
 	if err != nil {
-		return modelError(err)
+		return modelsError(err)
 	}
 	rep, err := htmlreport.Collect(c.Context(), htmlreport.CollectOptions{Paths: o.Paths, Layout: o.Layout, Policy: o.policy(), Workers: o.Jobs,
 		Hist: o.Hist, HistState: ckpt.State(o.HistState), Bins: o.Bins, Top: o.Top, Notes: notes, Progress: progressBars(o.Streams)})
 	if err != nil {
 		return inputError(err)
 	}
-	return o.writeHTML(func(w io.Writer) error { return htmlreport.Write(w, rep) },
+	return writeHTML(o, func(w io.Writer) error { return htmlreport.Write(w, rep) },
 		func() error { return htmlreport.WriteSummary(o.Streams.Out, o.Format, rep) })
 }
 
-// writeHTML writes the report's HTML to -o (standard output for "-"),
-// then, to a file, says so on standard error and prints the summary.
-func (o *ReportOptions) writeHTML(write func(io.Writer) error, summary func() error) error {
-	var html bytes.Buffer
-	if err := write(&html); err != nil {
+// writeHTML writes a report's HTML (html) to -o FILE (atomically, with a
+// note) or to standard output, and then, with a file, its summary.
+func writeHTML(o *ReportOptions, html func(io.Writer) error, summary func() error) error {
+	var b bytes.Buffer
+	if err := html(&b); err != nil {
 		return err
 	}
 	if o.Output == "-" {
-		_, err := o.Streams.Out.Write(html.Bytes())
+		_, err := o.Streams.Out.Write(b.Bytes())
 		return err
 	}
-	if err := output.WriteFile(o.Output, html.Bytes()); err != nil {
+	if err := output.WriteFile(o.Output, b.Bytes()); err != nil {
 		return inputError(err)
 	}
-	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(html.Len())))
+	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(b.Len())))
 	return summary()
 }

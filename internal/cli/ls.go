@@ -78,7 +78,12 @@ func runLs(o *LsOptions) error {
 		if err := scan.Refusal(scan.New(scan.Options{Policy: o.policy()}).Path(o.Path), o.policy()); err != nil {
 			return inputError(err)
 		}
-		return runLsSafetensors(o)
+		f, err := safetensors.Open(o.Path)
+		if err != nil {
+			return inputError(err)
+		}
+		defer f.Close()
+		return report.WriteSafetensorsListing(o.Streams.Out, o.Format, o.Path, f, o.MaxItems)
 	}
 	f, err := torchsave.Open(o.Path, torchsave.Options{Policy: o.policy()})
 	if err != nil {
@@ -96,16 +101,6 @@ func runLs(o *LsOptions) error {
 		output.Fprintw(o.Streams.Out, o.Streams.Width, "  ", "%s: training arguments: %s", o.Path, ta.Summary())
 	}
 	return report.WriteTorchListing(o.Streams.Out, o.Format, o.Path, f, tensors, o.MaxItems)
-}
-
-// runLsSafetensors lists a safetensors file: its metadata and tensors.
-func runLsSafetensors(o *LsOptions) error {
-	f, err := safetensors.Open(o.Path)
-	if err != nil {
-		return inputError(err)
-	}
-	defer f.Close()
-	return report.WriteSafetensorsListing(o.Streams.Out, o.Format, o.Path, f, o.MaxItems)
 }
 
 // runLsFolder lists a checkpoint's parameters, or a run's checkpoints.

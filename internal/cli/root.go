@@ -107,7 +107,7 @@ exact per-tensor statistics, and per-parameter AdamW state.`,
 	root.AddCommand(NewScanCmd(s, nil))
 	root.AddCommand(NewVerifyCmd(s, nil))
 	root.AddCommand(NewDiffCmd(s, nil), NewReportCmd(s, nil), NewHistCmd(s, nil))
-	root.AddCommand(NewSeriesCmd(s, nil))
+	root.AddCommand(NewSeriesCmd(s, nil), NewMergeCmd(s, nil))
 	root.AddCommand(NewExportCmd(s, nil))
 	root.AddCommand(newVersionCmd(s))
 	addCompletions(root)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -85,30 +84,16 @@ a file cannot be read to its end and nothing else failed.`,
 }
 
 func runScan(c *cobra.Command, o *ScanOptions) error {
-	files, results, skipped, looked := scan.Targets(o.Paths)
 	policy := o.policy()
-	sc := scan.New(scan.Options{Policy: policy, Budget: &scan.Budget{MaxInflate: o.MaxInflate}})
-	for _, p := range files {
-		if err := c.Context().Err(); err != nil {
-			return err
-		}
-		results = append(results, sc.Path(p))
+	doc, err := scan.Paths(c.Context(), o.Paths, scan.Options{Policy: policy, Budget: &scan.Budget{MaxInflate: o.MaxInflate}})
+	if err != nil {
+		return err
 	}
-	sort.Slice(results, func(i, j int) bool { return results[i].Path < results[j].Path })
-	sort.Slice(skipped, func(i, j int) bool { return skipped[i].Path < skipped[j].Path })
-	doc := scan.Report{Files: results, Skipped: skipped}
-	if doc.Skipped == nil {
-		doc.Skipped = []scan.Skipped{}
-	}
-	if doc.Files == nil {
-		doc.Files = []scan.File{}
-	}
-	for _, r := range results {
+	for _, r := range doc.Files {
 		if r.Error != "" {
 			fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: %s\n", oneLine(r.Error))
 		}
 	}
-	doc.Summary = scan.Summarize(doc.Files, o.Lenient, looked)
 	if hint := report.AllowHint(doc); hint != "" {
 		output.Fprintw(o.Streams.ErrOut, o.Streams.Width, "  ", "ckptinspect: %s", hint)
 	}

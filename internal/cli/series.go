@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -59,7 +60,10 @@ standard output).`,
 			if err := opts.commonFlags.parse(); err != nil {
 				return err
 			}
-			if !slices.Contains(report.SeriesFormats(), opts.Format) {
+			if err := opts.parsePart(opts.Format); err != nil {
+				return err
+			}
+			if !slices.Contains(report.SeriesFormats(), opts.Format) && opts.part == nil {
 				return usageError("--format %q: want %s", opts.Format, strings.Join(report.SeriesFormats(), ", "))
 			}
 			if opts.Format == "parquet" && opts.Output == "" {
@@ -74,7 +78,8 @@ standard output).`,
 			return runSeries(c, opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Format, "format", "f", "csv", "output format: "+strings.Join(report.SeriesFormats(), ", "))
+	opts.addShard(cmd)
+	cmd.Flags().StringVarP(&opts.Format, "format", "f", "csv", "output format: "+strings.Join(report.SeriesFormats(), ", ")+" (part: a part file, see --shard)")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this file (- for standard output, the default)")
 	cmd.Flags().StringVar(&opts.Filter, "filter", "", "only parameters whose name matches this regular expression")
 	cmd.Flags().StringVar(&opts.CacheDir, "cache", "", "keep each checkpoint's figures in this folder, to read only what changed next time")
@@ -99,17 +104,20 @@ func runSeries(c *cobra.Command, o *SeriesOptions) error {
 	if err != nil {
 		return inputError(err)
 	}
-	var cks []report.SeriesCheckpoint
-	for _, ck := range s.Checkpoints {
-		cks = append(cks, report.SeriesCheckpoint{Path: ck.Path, Step: ck.Step, Layout: ck.Layout})
-	}
 	out, commit, err := output.Create(o.Streams.Out, o.Output)
 	if err != nil {
 		return err
 	}
-	w, err := report.NewSeriesWriter(out, o.Format, cks)
+	if o.part != nil {
+		return inputError(commit(o.part.Series(c.Context(), out, s)))
+	}
+	run := s.Run
+	if o.merged != nil {
+		run = func(_ context.Context, emit func(series.Part) error) error { return o.merged.Series(s, emit) }
+	}
+	w, err := report.NewSeriesWriter(out, o.Format, report.SeriesCheckpointsOf(s.Checkpoints))
 	if err == nil {
-		err = s.Run(c.Context(), func(p series.Part) error { return w.WriteRows(p.Rows) })
+		err = run(c.Context(), func(p series.Part) error { return w.WriteRows(p.Rows) })
 		if cerr := w.Close(); err == nil {
 			err = cerr
 		}

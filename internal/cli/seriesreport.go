@@ -30,6 +30,6 @@ func runSeriesReport(c *cobra.Command, o *ReportOptions) error {
 	if err != nil {
 		return inputError(err)
 	}
-	return o.writeHTML(func(w io.Writer) error { return htmlreport.WriteSeries(w, rep) },
+	return writeHTML(o, func(w io.Writer) error { return htmlreport.WriteSeries(w, rep) },
 		func() error { return htmlreport.WriteSeriesSummary(o.Streams.Out, o.Format, rep) })
 }

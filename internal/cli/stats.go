@@ -108,6 +108,7 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
 			return runStats(c, opts)
 		},
 	}
+	opts.addShard(cmd)
 	opts.addFormat(cmd)
 	opts.addPolicy(cmd)
 	opts.addJobs(cmd)
@@ -127,8 +128,8 @@ func runStats(c *cobra.Command, o *StatsOptions) error {
 	if fi.IsDir() {
 		return runCheckpointStats(c, o)
 	}
-	if o.selectFlags.set() || o.Layout != "" || o.Effective {
-		return usageError("--filter, --sort, --top, --group-by, --layout and --effective apply to checkpoint folders, not to single files")
+	if o.selectFlags.set() || o.Layout != "" || o.Effective || o.part != nil {
+		return usageError("--filter, --sort, --top, --group-by, --layout, --shard and --effective apply to checkpoint folders, not to single files")
 	}
 	return runFileStats(c, o)
 }
@@ -142,27 +143,15 @@ func runFileStats(c *cobra.Command, o *StatsOptions) error {
 	for _, w := range f.Warnings {
 		fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: warning: %s: %s\n", o.Path, w)
 	}
-	named := f.Tensors
-	ts := make([]*ckpt.Tensor, len(named))
-	var total int64
-	for i, nt := range named {
-		ts[i] = nt.Tensor
-		total += nt.Tensor.NBytes()
-	}
-	bar := progress.New(o.Streams.ErrOut, "stats", total, o.Streams.ErrIsTerminal)
-	results, errs, err := ckpt.TensorsStats(c.Context(), ts, ckpt.PassOptions{Workers: o.Jobs, Progress: bar.Add})
+	bar := progress.New(o.Streams.ErrOut, "stats", f.Bytes(), o.Streams.ErrIsTerminal)
+	st, err := f.Stats(c.Context(), ckpt.PassOptions{Workers: o.Jobs, Progress: bar.Add})
 	bar.Finish()
 	if err != nil {
 		return inputError(err)
 	}
-	for i, e := range errs {
-		if e != nil {
-			return inputError(fmt.Errorf("%s: tensor %s: %w", o.Path, named[i].Name, e))
-		}
-	}
-	rows := make([]report.NamedStats, len(named))
-	for i, nt := range named {
-		rows[i] = report.NamedStats{Name: nt.Name, Stats: report.FromStats(results[i])}
+	rows := make([]report.NamedStats, len(st))
+	for i, nt := range f.Tensors {
+		rows[i] = report.NamedStats{Name: nt.Name, Stats: report.FromStats(st[i])}
 	}
 	return report.WriteFileStats(o.Streams.Out, o.Format, report.FileStats{File: o.Path, Format: f.Format, Tensors: rows}, o.text())
 }

@@ -13,10 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ckptinspect/ckptinspect/internal/fixture"
-	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
-	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
-	"github.com/ckptinspect/ckptinspect/layout"
 )
 
 // runWidth runs a command line with tables fitted to width columns.
@@ -124,34 +121,9 @@ func TestReportOutputChecked(t *testing.T) {
 		t.Skip("the folder is writable whatever its mode")
 	}
 	path := filepath.Join(ro, "x.html")
-	err := output.CheckWritable(path)
-	if err == nil || !strings.Contains(err.Error(), "cannot write "+path+": permission denied") {
-		t.Errorf("%v", err)
-	}
-}
-
-// TestReportHistChecked: --hist NAME is checked before anything is
-// scanned, with the names it was probably meant to be.
-func TestReportHistChecked(t *testing.T) {
-	pre := func(paths []string, hist string, force bool) ([]string, error) {
-		return htmlreport.Precheck(paths, layout.Options{}, hist, force)
-	}
-	if _, err := pre([]string{ckptA, ckptB}, "model.layers.0.mlp.down_proj.weigth", false); err == nil || !strings.Contains(err.Error(), "--hist: ") ||
-		!strings.Contains(err.Error(), "did you mean model.layers.0.mlp.down_proj.weight?") {
-		t.Errorf("%v", err)
-	}
-	if notes, err := pre([]string{ckptA, ckptB}, "model.layers.0.mlp.down_proj.weight", false); err != nil || len(notes) != 0 {
-		t.Errorf("%v %q", err, notes)
-	}
-	// Different models: refused, or with --force a note with what differs
-	// and the parameters one side lacks.
-	if _, err := pre([]string{ckptA, sample}, "", false); err == nil || !strings.Contains(err.Error(), "hidden_size") {
-		t.Errorf("%v", err)
-	}
-	notes, err := pre([]string{ckptA, sample}, "", true)
-	if err != nil || len(notes) != 2 || !strings.Contains(notes[0], "compared with --force") ||
-		!strings.Contains(notes[1], "20 parameters of "+sample+" are not in "+ckptA) {
-		t.Errorf("%v %q", err, notes)
+	_, errOut, code := run("report", "-o", path, sample)
+	if code != ExitInput || !strings.Contains(errOut, "cannot write "+path+": permission denied") {
+		t.Errorf("exit %d: %s", code, errOut)
 	}
 }
 

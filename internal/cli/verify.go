@@ -85,6 +85,7 @@ one the checkpoint was trained with); --world-size, --per-device-batch and
 			return runVerify(c, opts)
 		},
 	}
+	opts.addShard(cmd)
 	opts.addFormat(cmd)
 	opts.addPolicy(cmd)
 	opts.addJobs(cmd)
@@ -106,9 +107,19 @@ func runVerify(c *cobra.Command, o *VerifyOptions) error {
 		return inputError(err)
 	}
 	defer tg.Close()
-	bar := progress.New(o.Streams.ErrOut, "verify", tg.Bytes(o.Deep), o.Streams.ErrIsTerminal)
-	tr, err := tg.Run(c.Context(), verify.Options{Workers: o.Jobs, Progress: bar.Add, Deep: o.Deep, Config: o.Config})
-	bar.Finish()
+	vopt := verify.Options{Workers: o.Jobs, Deep: o.Deep, Config: o.Config}
+	var tr *verify.TargetReport
+	switch {
+	case o.part != nil:
+		return inputError(o.part.Verify(c.Context(), o.Streams.Out, tg, vopt))
+	case o.merged != nil:
+		tr, err = o.merged.Verify(tg, vopt)
+	default:
+		bar := progress.New(o.Streams.ErrOut, "verify", tg.Bytes(o.Deep), o.Streams.ErrIsTerminal)
+		vopt.Progress = bar.Add
+		tr, err = tg.Run(c.Context(), vopt)
+		bar.Finish()
+	}
 	if err != nil {
 		return inputError(err) // verify.ErrConfig included
 	}

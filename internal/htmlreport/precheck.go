@@ -1,17 +1,12 @@
 package htmlreport
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/layout"
 )
-
-// ErrNoHist is wrapped by Precheck's error when no checkpoint has the
-// --hist parameter.
-var ErrNoHist = errors.New("--hist")
 
 // Precheck opens every checkpoint of a report (metadata only) before
 // anything is scanned, to fail early on what would make the report fail
@@ -36,19 +31,20 @@ func Precheck(paths []string, opt layout.Options, hist string, force bool) ([]st
 			defer first.Close()
 			continue
 		}
-		if err := ckpt.SameModel(first, cp); err != nil {
-			if !force {
-				cp.Close()
-				return nil, err
-			}
-			notes = append(notes, fmt.Sprintf("compared with --force: %v", err))
+		note, err := ckpt.ModelsNote(first, cp, force)
+		if err != nil {
+			cp.Close()
+			return nil, err
+		}
+		if note != "" {
+			notes = append(notes, note)
 		}
 		notes = append(notes, oneSided(first, cp)...)
 		cp.Close()
 	}
 	if !found {
 		_, err := first.Lookup(hist)
-		return nil, fmt.Errorf("%w: %w", ErrNoHist, err)
+		return nil, fmt.Errorf("--hist: %w", err)
 	}
 	return notes, nil
 }

@@ -90,6 +90,22 @@ func EffectiveInfoOf(source string, cfg *yulan.Config, sc *yulan.Scales) *Effect
 	return info
 }
 
+// EffectiveOf resolves the effective multiplier of every parameter of c
+// under its model config (explicit, a config.json, else the checkpoint's:
+// ckpt.FindConfig), for ckpt.ScanOptions.Effective, and describes the
+// config; errors name the config and the scale factor at fault.
+func EffectiveOf(c *ckpt.Checkpoint, explicit string) (func(*ckpt.Param) (yulan.Multiplier, bool), *EffectiveInfo, error) {
+	cfg, src, err := ckpt.FindConfig(c, explicit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--effective: %w", err)
+	}
+	sc, err := ckpt.Scales(c, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--effective: %s (config: %s): %w", c.Path, src, err)
+	}
+	return func(p *ckpt.Param) (yulan.Multiplier, bool) { return sc.Of(p.Name) }, EffectiveInfoOf(src, cfg, sc), nil
+}
+
 // ParamEffectiveOf converts a scan's effective measure to its JSON form;
 // nil gives the all-null fields of a parameter without one.
 func ParamEffectiveOf(e *ckpt.Effective) *ParamEffective {

@@ -32,6 +32,15 @@ type SeriesCheckpoint struct {
 	Layout string `json:"layout"`
 }
 
+// SeriesCheckpointsOf lists a series' checkpoints for its JSON document.
+func SeriesCheckpointsOf(cks []*series.Checkpoint) []SeriesCheckpoint {
+	var out []SeriesCheckpoint
+	for _, ck := range cks {
+		out = append(out, SeriesCheckpoint{Path: ck.Path, Step: ck.Step, Layout: ck.Layout})
+	}
+	return out
+}
+
 // SeriesRow is one row of `series --format json` and `jsonl`. Undefined
 // figures are null; layer is null outside the decoder layers.
 type SeriesRow struct {

@@ -1,22 +1,22 @@
 #!/bin/bash
-# End-to-end test of a scan split across a Slurm job array (issue 17).
+# End-to-end test of scans split across Slurm job arrays (issue 17).
 #
 # Starts a private single-node Slurm cluster on this machine (munged,
 # slurmctld and slurmd, on free ports, with a generated slurm.conf and every
-# file in a temporary folder), and for each checkpoint and each number of
-# parts N submits an array job of N tasks (sbatch --array=0-(N-1)), each
-# doing one part of the scan, and a merge job that depends on it
-# (--dependency=afterok:<array job>). It waits for the jobs (bounded), then
-# compares each merged output with a single run outside Slurm, byte for byte.
-# Every daemon it started is stopped by pid when it ends, also on failure or
-# interrupt; the exit status is 0 only when every job completed and every
-# merged output equals its single run.
-#
-# What the jobs run is a parameter: four command templates (shell code; see
-# --help). The defaults are the PHASE-1 payload, marked below: each task runs
-# `ckptinspect stats --filter <its parameters> --format csv`, and the merge
-# job checks the parts and concatenates them. Phase 2 replaces them with
-# `ckptinspect stats --shard auto` and `ckptinspect merge`.
+# file in a temporary folder) and runs the job scripts of scripts/slurm/ on
+# it, as a user would: for stats, verify --deep and series, and for each
+# number of parts N, an array job of N tasks (sbatch --array=0-(N-1)
+# scripts/slurm/<command>.sbatch: `ckptinspect <command> --shard auto
+# --format part`) and a merge job that depends on it (--dependency=afterok,
+# scripts/slurm/merge.sbatch: `ckptinspect merge --format json`). Two more
+# runs check what must fail: verify of a damaged copy of the checkpoint (the
+# merge job must exit 1, FAILED, with the findings of a single run), and
+# stats whose merge job is held while a file of the checkpoint is touched
+# (the merge must refuse the stale parts, naming the file, exit 2). It waits
+# for the jobs (bounded), checks every job's state and exit code, and
+# compares every merged output with a single run outside Slurm, byte for
+# byte. Every daemon it started is stopped by pid when it ends, also on
+# failure or interrupt; the exit status is 0 only when every check passed.
 #
 # Needs root when slurm-wlm or munge must be installed (Debian's packages,
 # installed with apt-get, their services kept from starting); Go at
@@ -31,128 +31,30 @@ usage() {
 	cat <<'EOF'
 Usage: scripts/slurm/e2e.sh [OPTIONS]
 
-Runs a scan split across a Slurm job array on a private single-node cluster
-and compares the merged output with a single run.
+Runs stats, verify and series split across Slurm job arrays on a private
+single-node cluster, merges the parts in dependent jobs, and compares the
+merged outputs with single runs.
 
 Options:
-  -c, --checkpoint PATH  checkpoint to scan (repeatable; default
+  -c, --checkpoint PATH  checkpoint for stats and verify (default
                          testdata/sample/checkpoint-120)
+  -s, --series PATH      run (or checkpoints' folder) for series (default
+                         testdata/series)
   -n, --parts "N..."     numbers of parts (array sizes) to run, each an array
-                         job and a merge job (default "1 2 3 7")
+                         job and a merge job per command (default "1 2 3 7")
       --cpus N           CPUs the node declares (task slots; default 8)
       --bin FILE         use this ckptinspect binary (default: go build one)
       --timeout SECONDS  bound on the wait for the jobs (default 240)
       --keep             keep the temporary folder (kept anyway on failure)
       --no-install       fail instead of installing slurm-wlm and munge
   -h, --help             this help
-
-Job payload (shell code run by bash with set -euo pipefail; default: the
-phase-1 payload). In each, CKPTINSPECT is the binary, CKPT the checkpoint's
-absolute path, N the number of parts and RUN a folder of the run's own
-(RUN/parts/ exists; the tasks write there):
-  E2E_PLAN_CMD   run here before submitting (may be empty)
-  E2E_TASK_CMD   run by each array task (SLURM_ARRAY_TASK_ID, _COUNT are set)
-  E2E_MERGE_CMD  run by the merge job: writes RUN/merged
-  E2E_REF_CMD    run here: writes RUN/reference, the single-run output that
-                 RUN/merged must equal byte for byte
 EOF
 }
 
 # ---------------------------------------------------------------------------
-# PHASE-1 PAYLOAD (issue 17). `--shard i/N` and `ckptinspect merge` do not
-# exist yet, so the split is done here: the parameters of a universal
-# checkpoint (its zero/<name>/ folders) are split into N parts balanced by the
-# bytes of their state files (largest first, each to the part with the fewest
-# bytes so far, ties to the lower part; names break ties: deterministic), each
-# task scans its part with --filter '^(name|...)$', and the merge job checks
-# that every part is there and every parameter in exactly one part, then
-# concatenates the CSV rows. Rows are compared in name order (this payload
-# does not know the checkpoint's parameter order), and CSV carries no summary:
-# phase 2 merges the summary too, from exact part files. Replace these four
-# templates with `stats --shard auto --format part` and `merge`.
-# ---------------------------------------------------------------------------
-read -r -d '' PHASE1_PLAN <<'EOF' || true
-# PHASE-1 payload: plan the parts from the universal checkpoint's folders.
-if [ -f "$CKPT/latest_universal" ]; then
-	zero="$CKPT/$(tr -d '[:space:]' < "$CKPT/latest_universal")/zero"
-elif [ -d "$CKPT/zero" ]; then
-	zero="$CKPT/zero"
-else
-	zero="$CKPT"
-fi
-[ -f "$zero/optimizer_state.pt" ] || { echo "phase-1 payload: $CKPT: no universal checkpoint (zero/optimizer_state.pt) found" >&2; exit 2; }
-# Bytes of each parameter: the sizes of the .pt files in its folder.
-find "$zero" -mindepth 2 -maxdepth 2 -type f -name '*.pt' -printf '%s\t%h\n' | awk -F '\t' '
-	{ n = split($2, d, "/"); b[d[n]] += $1 }
-	END { for (k in b) printf "%.0f\t%s\n", b[k], k }' |
-	sort -t "$(printf '\t')" -k1,1nr -k2,2 | awk -F '\t' -v n="$N" '
-	BEGIN { OFS = "\t"; for (i = 0; i < n; i++) load[i] = 0 }
-	{ best = 0; for (i = 1; i < n; i++) if (load[i] < load[best]) best = i
-	  load[best] += $1; print best, $1, $2 }' > "$RUN/plan.tsv"
-[ -s "$RUN/plan.tsv" ] || { echo "phase-1 payload: $zero: no parameter folders" >&2; exit 2; }
-awk -F '\t' -v n="$N" '{ p[$1]++; b[$1] += $2; t += $2 }
-	END { printf "plan: %d parameters, %.0f bytes of state files in %d part(s):", NR, t, n
-	      for (i = 0; i < n; i++) printf " %d (%d params, %.0f B)", i, p[i], b[i]; print "" }' "$RUN/plan.tsv"
-EOF
-
-read -r -d '' PHASE1_TASK <<'EOF' || true
-# PHASE-1 payload: scan this task's parameters with --filter.
-i=$SLURM_ARRAY_TASK_ID
-[ "$SLURM_ARRAY_TASK_COUNT" = "$N" ] || { echo "array of $SLURM_ARRAY_TASK_COUNT tasks, plan of $N parts" >&2; exit 3; }
-re=$(awk -F '\t' -v i="$i" '$1 == i { s = $3; gsub(/[][\\.^$*+?(){}|]/, "\\\\&", s); r = r (r == "" ? "" : "|") s }
-	END { print (r == "" ? "^$" : "^(" r ")$") }' "$RUN/plan.tsv")
-echo "task $i/$N on $(hostname): $(awk -F '\t' -v i="$i" '$1 == i' "$RUN/plan.tsv" | wc -l) parameters"
-cmd=("$CKPTINSPECT" stats --filter "$re" --format csv -j "${SLURM_CPUS_PER_TASK:-1}" "$CKPT")
-if [ -x /usr/bin/time ]; then
-	/usr/bin/time -f "task $i/$N: %e s, peak RSS %M KB" "${cmd[@]}" > "$RUN/parts/part-$i.csv.tmp"
-else
-	"${cmd[@]}" > "$RUN/parts/part-$i.csv.tmp"
-fi
-mv "$RUN/parts/part-$i.csv.tmp" "$RUN/parts/part-$i.csv"
-EOF
-
-read -r -d '' PHASE1_MERGE <<'EOF' || true
-# PHASE-1 payload: check the parts against the plan and concatenate them.
-missing=
-for ((i = 0; i < N; i++)); do
-	[ -s "$RUN/parts/part-$i.csv" ] || missing="$missing $i"
-done
-[ -z "$missing" ] || { echo "merge: part(s)$missing of $N missing in $RUN/parts" >&2; exit 1; }
-files=()
-for ((i = 0; i < N; i++)); do files+=("$RUN/parts/part-$i.csv"); done
-awk -F ',' -v n="$N" -v out="$RUN/merged.rows" '
-	FILENAME == ARGV[1] { split($0, f, "\t"); part[f[3]] = f[1]; next }
-	FNR == 1 { k++; if (header == "") header = $0
-	           else if ($0 != header) { print "merge: " FILENAME ": another CSV header" > "/dev/stderr"; bad = 1 }
-	           next }
-	{ name = $1; i = k - 1
-	  if (substr(name, 1, 1) == "\"") { print "merge: " FILENAME ": quoted name " name > "/dev/stderr"; bad = 1 }
-	  else if (!(name in part)) { print "merge: " FILENAME ": parameter " name " is in no part of the plan" > "/dev/stderr"; bad = 1 }
-	  else if (part[name] != i) { print "merge: " FILENAME ": parameter " name " belongs to part " part[name] > "/dev/stderr"; bad = 1 }
-	  else if (name in seen) { print "merge: " FILENAME ": parameter " name " twice" > "/dev/stderr"; bad = 1 }
-	  seen[name] = 1; rows++; print > out }
-	END { for (name in part) if (!(name in seen)) { print "merge: parameter " name " (part " part[name] ") missing" > "/dev/stderr"; bad = 1 }
-	      if (bad) exit 1
-	      print header > (out ".header")
-	      printf "merge: %d parameters from %d part(s), each parameter once, in the part the plan gave it\n", rows, n }' "$RUN/plan.tsv" "${files[@]}"
-{ cat "$RUN/merged.rows.header"; sort "$RUN/merged.rows"; } > "$RUN/merged"
-rm -f "$RUN/merged.rows" "$RUN/merged.rows.header"
-EOF
-
-read -r -d '' PHASE1_REF <<'EOF' || true
-# PHASE-1 payload: one run over the whole checkpoint, rows in name order.
-"$CKPTINSPECT" stats --format csv "$CKPT" > "$RUN/single.csv"
-{ head -n 1 "$RUN/single.csv"; tail -n +2 "$RUN/single.csv" | sort; } > "$RUN/reference"
-EOF
-
-PLAN_CMD=${E2E_PLAN_CMD-$PHASE1_PLAN}
-TASK_CMD=${E2E_TASK_CMD-$PHASE1_TASK}
-MERGE_CMD=${E2E_MERGE_CMD-$PHASE1_MERGE}
-REF_CMD=${E2E_REF_CMD-$PHASE1_REF}
-
-# ---------------------------------------------------------------------------
 # Options.
-checkpoints=()
+checkpoint=$ROOT/testdata/sample/checkpoint-120
+seriesrun=$ROOT/testdata/series
 parts="1 2 3 7"
 cpus=8
 bin=
@@ -161,7 +63,8 @@ keep=0
 install=1
 while [ $# -gt 0 ]; do
 	case $1 in
-	-c | --checkpoint) checkpoints+=("${2:?$1 needs a value}"); shift 2 ;;
+	-c | --checkpoint) checkpoint=${2:?$1 needs a value}; shift 2 ;;
+	-s | --series) seriesrun=${2:?$1 needs a value}; shift 2 ;;
 	-n | --parts) parts=${2:?$1 needs a value}; shift 2 ;;
 	--cpus) cpus=${2:?$1 needs a value}; shift 2 ;;
 	--bin) bin=${2:?$1 needs a value}; shift 2 ;;
@@ -172,7 +75,6 @@ while [ $# -gt 0 ]; do
 	*) echo "e2e: unknown argument $1 (see --help)" >&2; exit 3 ;;
 	esac
 done
-[ ${#checkpoints[@]} -gt 0 ] || checkpoints=("$ROOT/testdata/sample/checkpoint-120")
 for n in $parts; do
 	case $n in '' | *[!0-9]* | 0*) echo "e2e: --parts: $n is not a positive number" >&2; exit 3 ;; esac
 done
@@ -386,12 +288,11 @@ if [ -z "$bin" ]; then
 fi
 [ -x "$bin" ] || die "$bin is not an executable"
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-abs=()
-for c in "${checkpoints[@]}"; do
-	[ -e "$c" ] || die "checkpoint $c does not exist"
-	abs+=("$(cd "$c" && pwd)")
+for c in "$checkpoint" "$seriesrun"; do
+	[ -d "$c" ] || die "$c is not a folder"
 done
-checkpoints=("${abs[@]}")
+checkpoint=$(cd "$checkpoint" && pwd)
+seriesrun=$(cd "$seriesrun" && pwd)
 
 # ---------------------------------------------------------------------------
 # 3. munged, with its own key and socket.
@@ -495,78 +396,98 @@ fi
 log "slurmd pid $SLURMD_PID: port $((port + 1)); $(sinfo -h -N -o 'node %N: %T, %c CPUs, %m MB, partition %P')"
 
 # ---------------------------------------------------------------------------
-# 5. Submit: per checkpoint and N, an array job and a merge job after it.
-# write_job FILE NAME TEMPLATE writes a batch script running TEMPLATE with
-# the run's variables.
-write_job() {
-	local file=$1 template=$2
-	{
-		echo '#!/bin/bash'
-		echo 'set -euo pipefail'
-		printf 'export CKPTINSPECT=%q CKPT=%q N=%q RUN=%q\n' "$bin" "$ckpt" "$n" "$run"
-		printf '%s\n' "$template"
-	} > "$file"
-}
-
-# run_here TEMPLATE runs TEMPLATE in this shell's environment, in a child.
-run_here() {
-	CKPTINSPECT=$bin CKPT=$ckpt N=$n RUN=$run bash -euo pipefail -c "$1"
-}
-
-# The per-command batch scripts: sbatch --test-only checks their #SBATCH
-# requests against this cluster without running them (they need `--shard`
-# and `merge`, phase 2).
+# 5. Submit. The four job scripts' #SBATCH requests are checked against this
+# cluster first (sbatch --test-only runs nothing).
 for f in stats verify series merge; do
 	case $f in
 	merge) args=("$ROOT/scripts/slurm/$f.sbatch" "$T/x" "$T/x.out") ;;
-	*) args=(--array=0-6 "$ROOT/scripts/slurm/$f.sbatch" "$T/x" "${checkpoints[0]}") ;;
+	*) args=(--array=0-6 "$ROOT/scripts/slurm/$f.sbatch" "$T/x" "$checkpoint") ;;
 	esac
 	out=$(sbatch --test-only "${args[@]}" 2>&1) || { echo "$out"; die "sbatch --test-only of scripts/slurm/$f.sbatch failed"; }
 	log "scripts/slurm/$f.sbatch: sbatch --test-only: ${out##*sbatch: }"
 done
 
+# Two copies of the checkpoint: one damaged (two parameters' exp_avg_sq
+# replaced by their exp_avg: negative values, which the tasks scanning them
+# find), one whose file is touched between the array and the merge.
+damaged=$T/data/damaged/$(basename "$checkpoint")
+touched=$T/data/touched/$(basename "$checkpoint")
+mkdir -p "$(dirname "$damaged")" "$(dirname "$touched")"
+cp -a "$checkpoint" "$damaged"
+cp -a "$checkpoint" "$touched"
+n_damaged=0
+while IFS= read -r -d '' f; do
+	((n_damaged < 2)) || break
+	cp "$(dirname "$f")/exp_avg.pt" "$f"
+	n_damaged=$((n_damaged + 1))
+	log "damaged copy: $f := exp_avg.pt (negative values)"
+done < <(find "$damaged" -name exp_avg_sq.pt -size +2k -print0 | sort -z)
+[ "$n_damaged" = 2 ] || die "$checkpoint: no two exp_avg_sq.pt to damage"
+touch_file=$(find "$touched" -name fp32.pt -print | sort | head -n 1)
+[ -n "$touch_file" ] || die "$checkpoint: no fp32.pt to touch"
+
+# submit LABEL COMMAND N EXPECT HOLD ARGS... submits the array job of
+# scripts/slurm/COMMAND.sbatch over ARGS (the checkpoints and flags) with N
+# tasks, and the merge job of scripts/slurm/merge.sbatch after it (held when
+# HOLD is 1); EXPECT is the merge job's expected exit status. The single
+# run it is compared with runs first, here.
 runs=()
-declare -A ARRAY_OF MERGE_OF CKPT_OF N_OF
-for ckpt in "${checkpoints[@]}"; do
-	label=$(basename "$ckpt")
-	for n in $parts; do
-		run=$T/runs/$label-n$n
-		mkdir -p "$run/parts" "$run/logs"
-		runs+=("$run")
-		if [ -n "$PLAN_CMD" ]; then
-			run_here "$PLAN_CMD" > "$run/plan.out" 2>&1 || { cat "$run/plan.out"; die "$label N=$n: plan failed"; }
-			log "$label N=$n: $(tail -n 1 "$run/plan.out")"
-		fi
-		write_job "$run/task.sbatch" "$TASK_CMD"
-		write_job "$run/merge.sbatch" "$MERGE_CMD"
-		# The marker reaches the jobs through sbatch's environment (the
-		# default --export=ALL): an --export=ALL,VAR=... list would make
-		# slurmd load root's login environment for each job (seconds each).
-		a=$(CKPTINSPECT_E2E_CLUSTER=$T sbatch --parsable --job-name="parts-$label-n$n" --array="0-$((n - 1))" \
-			--cpus-per-task=1 --mem=256M --time=5 \
-			--chdir="$run" --output="$run/logs/task-%a.out" "$run/task.sbatch") || die "sbatch of the array job failed"
-		JOBS+=("$a")
-		m=$(CKPTINSPECT_E2E_CLUSTER=$T sbatch --parsable --job-name="merge-$label-n$n" --dependency="afterok:$a" --kill-on-invalid-dep=yes \
-			--cpus-per-task=1 --mem=256M --time=5 \
-			--chdir="$run" --output="$run/logs/merge.out" "$run/merge.sbatch") || die "sbatch of the merge job failed"
-		JOBS+=("$m")
-		ARRAY_OF[$run]=$a
-		CKPT_OF[$run]=$ckpt
-		N_OF[$run]=$n
-		MERGE_OF[$run]=$m
-		log "$label N=$n: array job $a (tasks 0-$((n - 1))), merge job $m (--dependency=afterok:$a)"
-	done
+declare -A ARRAY_OF MERGE_OF N_OF EXPECT_OF HELD_OF
+submit() {
+	local label=$1 cmd=$2 n=$3 expect=$4 hold=$5 a m rc=0
+	shift 5
+	local run=$T/runs/$label
+	mkdir -p "$run/logs"
+	"$bin" "$cmd" "$@" --format json > "$run/reference.json" 2> "$run/reference.err" || rc=$?
+	echo "$rc" > "$run/reference.rc"
+	# The marker and the binary reach the jobs through sbatch's environment
+	# (the default --export=ALL): an --export=ALL,VAR=... list would make
+	# slurmd load root's login environment for each job (seconds each).
+	a=$(CKPTINSPECT_E2E_CLUSTER=$T CKPTINSPECT=$bin sbatch --parsable --job-name="$label" --array="0-$((n - 1))" \
+		--chdir="$run" --output="$run/logs/task-%a.out" "$ROOT/scripts/slurm/$cmd.sbatch" "$run/parts" "$@") ||
+		die "sbatch of the $label array job failed"
+	JOBS+=("$a")
+	local -a held=()
+	[ "$hold" = 0 ] || held=(--hold)
+	m=$(CKPTINSPECT_E2E_CLUSTER=$T CKPTINSPECT=$bin sbatch --parsable "${held[@]}" --job-name="merge-$label" \
+		--dependency="afterok:$a" --kill-on-invalid-dep=yes --chdir="$run" --output="$run/logs/merge.out" \
+		"$ROOT/scripts/slurm/merge.sbatch" "$run/parts" "$run/merged.json" --format json) ||
+		die "sbatch of the $label merge job failed"
+	JOBS+=("$m")
+	runs+=("$label")
+	ARRAY_OF[$label]=$a
+	MERGE_OF[$label]=$m
+	N_OF[$label]=$n
+	EXPECT_OF[$label]=$expect
+	HELD_OF[$label]=$hold
+	log "$label: array job $a ($cmd.sbatch, tasks 0-$((n - 1))), merge job $m (--dependency=afterok:$a${held:+, held}); single run: exit $rc"
+}
+
+for n in $parts; do
+	submit "stats-n$n" stats "$n" 0 0 "$checkpoint"
+	submit "verify-n$n" verify "$n" 0 0 "$checkpoint" --deep
+	submit "series-n$n" series "$n" 0 0 "$seriesrun"
 done
+submit verify-damaged-n3 verify 3 1 0 "$damaged" --deep
+submit stats-touched-n3 stats 3 2 1 "$touched"
 
 # ---------------------------------------------------------------------------
-# 6. Wait, bounded.
+# 6. Wait, bounded. When the held merge's array is done, touch the file and
+# release the merge.
 start=$SECONDS
 peak=0
+released=0
 while :; do
 	queued=$(squeue -h -o %i 2>/dev/null | wc -l)
 	running=$(squeue -h -t R -o %i 2>/dev/null | wc -l)
 	((running <= peak)) || peak=$running
 	[ "$queued" = 0 ] && break
+	if [ "$released" = 0 ] && [ -z "$(squeue -h -j "${ARRAY_OF[stats-touched-n3]}" -o %i 2>/dev/null)" ]; then
+		touch "$touch_file"
+		scontrol release "${MERGE_OF[stats-touched-n3]}"
+		released=1
+		log "stats-touched-n3: array done; touched $touch_file, released merge job ${MERGE_OF[stats-touched-n3]}"
+	fi
 	if ((SECONDS - start > timeout)); then
 		squeue || true
 		die "jobs still queued or running after ${timeout}s"
@@ -578,41 +499,65 @@ done
 log "all jobs left the queue after $((SECONDS - start))s; at most $peak jobs were seen running at once"
 
 # ---------------------------------------------------------------------------
-# 7. Check every job and compare each merged output with a single run.
-# job_field RECORD KEY prints KEY's value in a one-line scontrol record.
+# 7. Check every job, and compare each merged output with its single run.
+# The jobs' records, read once (MinJobAge keeps them for 15 minutes).
+scontrol -o show job > "$T/jobs.txt" 2>&1 || { cat "$T/jobs.txt"; die "scontrol show job failed"; }
+# record ID prints the one-line record of job ID (JOB, or JOB_TASK for an
+# array task); job_field RECORD KEY prints KEY's value in it.
+record() {
+	case $1 in
+	*_*) grep -m 1 -E "(^| )ArrayJobId=${1%_*} ArrayTaskId=${1#*_} " "$T/jobs.txt" || true ;;
+	*) grep -m 1 -E "^JobId=$1 " "$T/jobs.txt" || true ;;
+	esac
+}
 job_field() { tr ' ' '\n' <<< "$1" | sed -n "s/^$2=//p" | head -n 1; }
 
 bad=0
-for run in "${runs[@]}"; do
-	label=${run##*/}
-	a=${ARRAY_OF[$run]}
-	m=${MERGE_OF[$run]}
-	ckpt=${CKPT_OF[$run]}
-	n=${N_OF[$run]}
+for label in "${runs[@]}"; do
+	run=$T/runs/$label
+	a=${ARRAY_OF[$label]}
+	m=${MERGE_OF[$label]}
+	n=${N_OF[$label]}
+	expect=${EXPECT_OF[$label]}
 	for ((task = 0; task < n; task++)); do
-		rec=$(scontrol -o show job "${a}_$task" 2>/dev/null || true)
+		rec=$(record "${a}_$task")
 		st=$(job_field "$rec" JobState)
 		ec=$(job_field "$rec" ExitCode)
-		log "  $label: array job $a task $task: job $(job_field "$rec" JobId) ${st:-unknown}, exit ${ec:-?}, node $(job_field "$rec" NodeList), $(job_field "$rec" StartTime) .. $(job_field "$rec" EndTime)"
+		rss=$(grep -ho 'part [0-9]* of [0-9]*: [0-9.]* s, peak RSS [0-9]* KB' "$run/logs/task-$task.out" 2>/dev/null | sed 's/^part [0-9]* of [0-9]*: //' || true)
+		log "  $label: array job $a task $task: job $(job_field "$rec" JobId) ${st:-unknown}, exit ${ec:-?}, node $(job_field "$rec" NodeList), $(job_field "$rec" StartTime) .. $(job_field "$rec" EndTime); ${rss:-no time line}"
 		if [ "$st" != COMPLETED ] || [ "$ec" != 0:0 ]; then bad=1; fi
 	done
-	rec=$(scontrol -o show job "$m" 2>/dev/null || true)
+	rec=$(record "$m")
 	st=$(job_field "$rec" JobState)
 	ec=$(job_field "$rec" ExitCode)
-	log "  $label: merge job $m: ${st:-unknown}, exit ${ec:-?}: $(tail -n 1 "$run/logs/merge.out" 2>/dev/null || echo 'no output')"
-	if [ "$st" != COMPLETED ] || [ "$ec" != 0:0 ]; then bad=1; continue; fi
-	for f in "$run"/logs/task-*.out; do
-		grep -h 'peak RSS' "$f" | while IFS= read -r line; do log "  $label: $line"; done
-	done
-	run_here "$REF_CMD" > "$run/ref.out" 2>&1 || { cat "$run/ref.out"; log "$label: single run failed"; bad=1; continue; }
-	if cmp -s "$run/merged" "$run/reference"; then
-		log "$label: merged output == single run: $(($(wc -l < "$run/merged") - 1)) rows, $(wc -c < "$run/merged") bytes, sha256 $(sha256sum < "$run/merged" | cut -c1-16)"
+	log "  $label: merge job $m: ${st:-unknown}, exit ${ec:-?}: $(grep -v '^merge of' "$run/logs/merge.out" 2>/dev/null | tail -n 1 | cut -c1-300 || echo 'no output')"
+	want_st=COMPLETED
+	[ "$expect" = 0 ] || want_st=FAILED
+	if [ "$st" != "$want_st" ] || [ "$ec" != "$expect:0" ]; then
+		log "$label: merge job $st exit $ec, want $want_st exit $expect:0"
+		bad=1
+		continue
+	fi
+	if [ "$expect" = 2 ]; then
+		if grep -q "stale parts" "$run/logs/merge.out" && grep -qF "$touch_file" "$run/logs/merge.out"; then
+			log "$label: the merge refused the stale parts, naming $touch_file"
+		else
+			log "$label: the merge's refusal does not name the touched file"
+			bad=1
+		fi
+		continue
+	fi
+	if [ "$(cat "$run/reference.rc")" != "$expect" ]; then
+		log "$label: the single run exited $(cat "$run/reference.rc"), want $expect: $(head -c 300 "$run/reference.err")"
+		bad=1
+	elif cmp -s "$run/merged.json" "$run/reference.json"; then
+		log "$label: merged output == single run: $(wc -c < "$run/merged.json") bytes of JSON, sha256 $(sha256sum < "$run/merged.json" | cut -c1-16), exit $expect both"
 	else
 		log "$label: merged output differs from the single run:"
-		diff "$run/reference" "$run/merged" | head -n 20 | cut -c1-200 || true
+		diff "$run/reference.json" "$run/merged.json" | head -n 20 | cut -c1-200 || true
 		bad=1
 	fi
 done
 [ "$bad" = 0 ] || die "some jobs failed or some merged output differs from its single run"
 FAILED=0
-log "all ${#runs[@]} runs: every array task and merge job COMPLETED, every merged output equal to its single run"
+log "all ${#runs[@]} runs: every array task COMPLETED; every merge job exited as expected (0, 1 for the damaged copy, 2 for the stale parts); every merged output equal to its single run"
