@@ -540,3 +540,15 @@ func hasParam(c *ckpt.Checkpoint, name string) bool {
 	}
 	return false
 }
+
+// ParseDType parses the name of a dtype Llama writes: bfloat16 (bf16) or
+// float32 (fp32).
+func ParseDType(s string) (tensor.DType, error) {
+	switch s {
+	case "bfloat16", "bf16":
+		return tensor.BFloat16, nil
+	case "float32", "fp32":
+		return tensor.Float32, nil
+	}
+	return 0, fmt.Errorf("%q: want bfloat16 or float32", s)
+}

@@ -82,13 +82,9 @@ which replaces an earlier export's files there (and only those).`,
 			if opts.Format == output.CSV {
 				return usageError("--format csv is not available for export (use table or json)")
 			}
-			switch dtype {
-			case "bfloat16", "bf16":
-				opts.DType = tensor.BFloat16
-			case "float32", "fp32":
-				opts.DType = tensor.Float32
-			default:
-				return usageError("--dtype %q: want bfloat16 or float32", dtype)
+			var err error
+			if opts.DType, err = export.ParseDType(dtype); err != nil {
+				return usageError("--dtype %v", err)
 			}
 			n, err := output.ParseSize(shard)
 			if err != nil {

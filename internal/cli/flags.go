@@ -8,7 +8,6 @@ import (
 	"runtime"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/output"
@@ -50,10 +49,6 @@ func (f *commonFlags) addShard(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.shard, "shard", "", "do part I of N of the work and write it as a part file for ckptinspect merge: I/N (from 0), or auto in a Slurm array task (implies --format part)")
 }
 
-// notPart lists the flags a part file does not record: those of the split
-// and of the output (merge takes its own).
-var notPart = map[string]bool{"shard": true, "format": true, "jobs": true, "output": true, "wide": true}
-
 // parsePart sets up the part file the command writes with --shard or
 // --format part (format is the --format value).
 func (f *commonFlags) parsePart(format string) error {
@@ -63,20 +58,8 @@ func (f *commonFlags) parsePart(format string) error {
 	if format != "part" && f.cmd.Flags().Changed("format") {
 		return usageError("--shard writes a part file for ckptinspect merge: --format part (or none), not %s", format)
 	}
-	var flags []string
-	f.cmd.Flags().Visit(func(fl *pflag.Flag) {
-		switch v := fl.Value.(type) {
-		case pflag.SliceValue: // --allow a --allow b: each value as given
-			for _, x := range v.GetSlice() {
-				flags = append(flags, "--"+fl.Name+"="+x)
-			}
-		default:
-			if !notPart[fl.Name] {
-				flags = append(flags, "--"+fl.Name+"="+fl.Value.String())
-			}
-		}
-	})
 	var err error
+	flags := shard.FlagArgs(f.cmd.Flags(), "shard", "format", "jobs", "output", "wide")
 	if f.part, err = shard.NewTask(f.cmd.Name(), f.cmd.Flags().Args(), flags, f.shard, os.Getenv); err != nil {
 		return usageError("%v", err)
 	}

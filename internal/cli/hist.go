@@ -1,15 +1,13 @@
 package cli
 
 import (
-	"math"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
@@ -92,9 +90,9 @@ shell completion completes the parameter names.`,
 				if opts.Log {
 					return usageError("--range applies to linear bins, not to --log")
 				}
-				rng, err := parseRange(r.Value.String())
+				rng, err := output.ParseRange(r.Value.String())
 				if err != nil {
-					return err
+					return usageError("--range %v", err)
 				}
 				opts.Range = rng
 			}
@@ -116,18 +114,6 @@ shell completion completes the parameter names.`,
 	cmd.Flags().IntVar(&opts.Width, "width", 50, "length of the longest bar, in characters")
 	layoutFlag(cmd, &opts.Layout)
 	return cmd
-}
-
-func parseRange(s string) ([]float64, error) {
-	lo, hi, ok := strings.Cut(s, ",")
-	if ok {
-		a, errA := strconv.ParseFloat(strings.TrimSpace(lo), 64)
-		b, errB := strconv.ParseFloat(strings.TrimSpace(hi), 64)
-		if errA == nil && errB == nil && a < b && !math.IsInf(a, 0) && !math.IsInf(b, 0) {
-			return []float64{a, b}, nil
-		}
-	}
-	return nil, usageError("--range %q: want LO,HI with LO < HI, both finite", s)
 }
 
 func runHist(c *cobra.Command, o *HistOptions) error {

@@ -476,3 +476,16 @@ func ParseSize(s string) (int64, error) {
 	}
 	return int64(f * float64(mult)), nil
 }
+
+// ParseRange parses "LO,HI", two finite numbers with LO < HI.
+func ParseRange(s string) ([]float64, error) {
+	lo, hi, ok := strings.Cut(s, ",")
+	if ok {
+		a, errA := strconv.ParseFloat(strings.TrimSpace(lo), 64)
+		b, errB := strconv.ParseFloat(strings.TrimSpace(hi), 64)
+		if errA == nil && errB == nil && a < b && !math.IsInf(a, 0) && !math.IsInf(b, 0) {
+			return []float64{a, b}, nil
+		}
+	}
+	return nil, fmt.Errorf("%q: want LO,HI with LO < HI, both finite", s)
+}
