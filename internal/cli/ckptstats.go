@@ -17,7 +17,7 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 	defer cp.Close()
 	opt := ckpt.ScanOptions{Workers: o.Jobs}
 	if o.re != nil {
-		opt.Filter = func(p *ckpt.Param) bool { return o.match(p.Name) }
+		opt.Filter = func(p *ckpt.Param) bool { return o.re.MatchString(p.Name) }
 	}
 	var info *report.EffectiveInfo
 	if o.Effective {
@@ -46,14 +46,6 @@ func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
 		return err
 	}
 	o.noMatch(o.Streams.ErrOut, cp, len(res.Params))
-	doc := report.BuildStats(cp, res)
-	if o.GroupBy == "layer" {
-		doc.Groups = report.GroupByLayer(res)
-	}
-	if info != nil {
-		report.AddEffective(&doc, res, info)
-	}
-	doc.Groups = report.OrderGroups(doc.Groups, o.Sort, o.Top)
-	doc.Params = report.OrderParams(doc.Params, o.Sort, o.Top)
+	doc := report.StatsDoc(cp, res, report.StatsView{GroupBy: o.GroupBy, Effective: info, Sort: o.Sort, Top: o.Top})
 	return report.WriteStats(o.Streams.Out, o.Format, doc, o.text())
 }

@@ -102,11 +102,7 @@ status is 0 whatever the differences.`,
 			return runDiff(c, opts)
 		},
 	}
-	opts.addShard(cmd)
-	opts.addFormat(cmd)
-	opts.addPolicy(cmd)
-	opts.addJobs(cmd)
-	opts.addWide(cmd)
+	opts.addScanFlags(cmd)
 	opts.selectFlags.add(cmd, "name A-Z; cosine smallest first; others largest first: "+report.DiffSortNames())
 	layoutFlag(cmd, &opts.LayoutA)
 	cmd.Flags().StringVar(&opts.LayoutB, "layout-b", "", "layout of B, when it differs from --layout")
@@ -178,17 +174,6 @@ func runDiff(c *cobra.Command, o *DiffOptions) error {
 		return err
 	}
 	o.noMatch(o.Streams.ErrOut, a, len(res.Params)+len(res.OnlyA)+len(res.OnlyB))
-	doc := report.BuildDiff(res)
-	if note != "" {
-		doc.Summary.Notes = append(doc.Summary.Notes, note)
-	}
-	if o.GroupBy == "layer" {
-		doc.Groups = report.GroupDiffs(res)
-	}
-	if info != nil {
-		report.AddEffectiveDiff(&doc, res, info)
-	}
-	doc.Groups = report.OrderGroupDiffs(doc.Groups, o.Sort, o.Top)
-	doc.Params = report.OrderDiffs(doc.Params, o.Sort, o.Top)
+	doc := report.DiffDoc(res, report.DiffView{Note: note, GroupBy: o.GroupBy, Effective: info, Sort: o.Sort, Top: o.Top})
 	return report.WriteDiff(o.Streams.Out, o.Format, doc, o.text())
 }

@@ -66,6 +66,16 @@ func (f *commonFlags) parsePart(format string) error {
 	return nil
 }
 
+// addScanFlags adds the flags of a command scanning whole checkpoints:
+// --shard, --format, --allow, --lenient, -j and --wide.
+func (f *commonFlags) addScanFlags(cmd *cobra.Command) {
+	f.addShard(cmd)
+	f.addFormat(cmd)
+	f.addPolicy(cmd)
+	f.addJobs(cmd)
+	f.addWide(cmd)
+}
+
 // addPolicy adds --allow and --lenient, for the commands that read pickles.
 func (f *commonFlags) addPolicy(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.Allow, "allow", nil, "also judge safe this pickle global: module.Name or module.* (repeatable; never overrides dangerous)")
@@ -179,9 +189,6 @@ func (s *selectFlags) set() bool {
 	return s.Filter != "" || s.Sort != "" || s.Top != 0 || s.GroupBy != ""
 }
 
-// match reports whether a parameter name passes --filter.
-func (s *selectFlags) match(name string) bool { return s.re == nil || s.re.MatchString(name) }
-
 // noMatch says on w that --filter matched none of a checkpoint's
 // parameters (matched of them).
 func (s *selectFlags) noMatch(w io.Writer, cp *ckpt.Checkpoint, matched int) {
@@ -195,7 +202,7 @@ func (s *selectFlags) matcher() func(string) bool {
 	if s.re == nil {
 		return nil
 	}
-	return s.match
+	return s.re.MatchString
 }
 
 // layoutFlag adds --layout to a command reading checkpoint folders.

@@ -103,13 +103,8 @@ exact per-tensor statistics, and per-parameter AdamW state.`,
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(NewLsCmd(s, nil), NewStatsCmd(s, nil))
-	root.AddCommand(NewScanCmd(s, nil))
-	root.AddCommand(NewVerifyCmd(s, nil))
-	root.AddCommand(NewDiffCmd(s, nil), NewReportCmd(s, nil), NewHistCmd(s, nil))
-	root.AddCommand(NewSeriesCmd(s, nil), NewMergeCmd(s, nil))
-	root.AddCommand(NewExportCmd(s, nil))
-	root.AddCommand(newVersionCmd(s))
+	root.AddCommand(NewLsCmd(s, nil), NewStatsCmd(s, nil), NewScanCmd(s, nil), NewVerifyCmd(s, nil), NewDiffCmd(s, nil), NewReportCmd(s, nil),
+		NewHistCmd(s, nil), NewSeriesCmd(s, nil), NewMergeCmd(s, nil), NewExportCmd(s, nil), newVersionCmd(s))
 	addCompletions(root)
 	return root
 }

@@ -108,11 +108,7 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
 			return runStats(c, opts)
 		},
 	}
-	opts.addShard(cmd)
-	opts.addFormat(cmd)
-	opts.addPolicy(cmd)
-	opts.addJobs(cmd)
-	opts.addWide(cmd)
+	opts.addScanFlags(cmd)
 	opts.selectFlags.add(cmd, "largest first (name sorts A-Z): "+report.SortFieldNames())
 	layoutFlag(cmd, &opts.Layout)
 	cmd.Flags().BoolVar(&opts.Effective, "effective", false, "also the statistics of the effective weights (scale factors and config multipliers applied; see --help)")

@@ -85,11 +85,7 @@ one the checkpoint was trained with); --world-size, --per-device-batch and
 			return runVerify(c, opts)
 		},
 	}
-	opts.addShard(cmd)
-	opts.addFormat(cmd)
-	opts.addPolicy(cmd)
-	opts.addJobs(cmd)
-	opts.addWide(cmd)
+	opts.addScanFlags(cmd)
 	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "also recompute the CRC-32 of every zip record, storage bytes included")
 	layoutFlag(cmd, &opts.Layout)
 	cmd.Flags().StringVar(&opts.Config, "config", "", "the model's config.json, for the scale-factor check (default: the checkpoint's)")

@@ -489,3 +489,30 @@ func WriteDiff(w io.Writer, f output.Format, doc Diff, t Text) error {
 	}
 	return WriteDiffText(w, doc, t)
 }
+
+// DiffView is how diff shows a comparison: the choices of its command line.
+type DiffView struct {
+	Note      string             // a summary note (ckpt.ModelsNote), if any
+	GroupBy   string             // "layer" adds the per-layer groups
+	Effective *DiffEffectiveInfo // not nil: the effective-weight comparison (ckpt.DiffOptions.EffectiveA/B)
+	Sort      string             // the --sort field; "" keeps the checkpoint's order
+	Top       int                // keep the first Top parameters (and groups); 0 keeps all
+}
+
+// DiffDoc is BuildDiff with the view's note, groups, effective weights,
+// order and cut applied.
+func DiffDoc(res *ckpt.DiffResult, v DiffView) Diff {
+	doc := BuildDiff(res)
+	if v.Note != "" {
+		doc.Summary.Notes = append(doc.Summary.Notes, v.Note)
+	}
+	if v.GroupBy == "layer" {
+		doc.Groups = GroupDiffs(res)
+	}
+	if v.Effective != nil {
+		AddEffectiveDiff(&doc, res, v.Effective)
+	}
+	doc.Groups = OrderGroupDiffs(doc.Groups, v.Sort, v.Top)
+	doc.Params = OrderDiffs(doc.Params, v.Sort, v.Top)
+	return doc
+}

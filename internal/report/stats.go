@@ -486,3 +486,26 @@ func CSVNum(f *output.Float) string {
 
 // ValidSort reports whether field is a --sort field of stats.
 func ValidSort(field string) bool { return field == "" || field == "name" || sortFields[field] != nil }
+
+// StatsView is how stats shows a scan: the choices of its command line.
+type StatsView struct {
+	GroupBy   string         // "layer" adds the per-layer groups
+	Effective *EffectiveInfo // not nil: the effective weights' statistics (ckpt.ScanOptions.Effective)
+	Sort      string         // the --sort field; "" keeps the checkpoint's order
+	Top       int            // keep the first Top parameters (and groups); 0 keeps all
+}
+
+// StatsDoc is BuildStats with the view's groups, effective weights, order
+// and cut applied.
+func StatsDoc(c *ckpt.Checkpoint, res *ckpt.Result, v StatsView) CheckpointStats {
+	doc := BuildStats(c, res)
+	if v.GroupBy == "layer" {
+		doc.Groups = GroupByLayer(res)
+	}
+	if v.Effective != nil {
+		AddEffective(&doc, res, v.Effective)
+	}
+	doc.Groups = OrderGroups(doc.Groups, v.Sort, v.Top)
+	doc.Params = OrderParams(doc.Params, v.Sort, v.Top)
+	return doc
+}
