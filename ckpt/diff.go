@@ -7,12 +7,13 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/ckptinspect/ckptinspect/stream"
+	"github.com/ckptinspect/ckptinspect/internal/stream"
 	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
 // DiffStates returns the states [Diff] compares, in report order.
-func DiffStates() []string { return []string{"fp32", "bf16", "exp_avg", "exp_avg_sq"} }
+func DiffStates() []State { return []State{FP32, BF16, ExpAvg, ExpAvgSq} }
 
 // DiffOptions configures [Diff].
 type DiffOptions struct {
@@ -22,8 +23,17 @@ type DiffOptions struct {
 	// name it accepts (on either side).
 	Filter func(name string) bool
 	// States lists the states to compare (see [DiffStates]); nil means all.
-	States []string
-	Stream stream.Options // chunking and page handling (Workers and Progress are set from above)
+	States []State
+	Tuning Tuning // chunking and page handling
+	// EffectiveA and EffectiveB, when both are set, give the multiplier of
+	// a parameter's weight in A and in B (each checkpoint's own scale
+	// factors; yulan.Resolve's), or false for a parameter without one.
+	// The weights' comparison then also compares the effective weights
+	// Scale·(w + Offset) of both sides (ParamDiff.Effective), in the same
+	// pass over the same chunks (yulan.EffectiveDiffPairs). The weight is
+	// the fp32 master when both sides have one, else the module weight
+	// (bf16) when both have that, and it must be among States.
+	EffectiveA, EffectiveB func(*Param) (yulan.Multiplier, bool)
 }
 
 // DiffResult is what [Diff] measured.
@@ -36,7 +46,10 @@ type DiffResult struct {
 	OnlyA, OnlyB []string
 	// Totals adds up, per state, the sums of every parameter whose state
 	// was compared; a state compared nowhere has no entry.
-	Totals map[string]*StateDiff
+	Totals map[State]*StateDiff
+	// EffectiveTotal adds up the effective comparisons of every parameter
+	// (nil when there is none).
+	EffectiveTotal *StateDiff
 	// BytesScanned counts the bytes read, both sides together.
 	BytesScanned int64
 }
@@ -47,9 +60,22 @@ type ParamDiff struct {
 	A, B *Param
 	// States holds a comparison for every state both sides have (among
 	// DiffOptions.States), by state name.
-	States map[string]*StateDiff
+	States map[State]*StateDiff
+	// Effective compares the effective weights (DiffOptions.EffectiveA and
+	// EffectiveB, for a parameter whose multipliers are known on both
+	// sides and whose weights were compared).
+	Effective *EffectiveDiff
 	// Err is the first error met while reading the parameter's data.
 	Err error
+}
+
+// EffectiveDiff compares the effective weights of a parameter in two
+// checkpoints: a = A.Scale·(w_A + A.Offset), b = B.Scale·(w_B + B.Offset)
+// elementwise in float64, over the pairs where both are finite. Its
+// StateDiff's State is the weight compared (fp32, or bf16).
+type EffectiveDiff struct {
+	StateDiff
+	A, B yulan.Multiplier
 }
 
 // ShapeMismatch reports whether the two sides give the parameter different
@@ -60,7 +86,7 @@ func (d *ParamDiff) ShapeMismatch() bool { return !slices.Equal(d.A.Shape, d.B.S
 // parameter in two checkpoints A and B, element by element, over the pairs
 // (a, b) of elements at the same flat index where both are finite.
 type StateDiff struct {
-	State          string
+	State          State
 	ShapeA, ShapeB []int64
 	// Compared is false when the shapes differ: nothing was read and Sums
 	// is zero.
@@ -115,22 +141,6 @@ func (d *StateDiff) NormRatio() (float64, bool) {
 	return math.Sqrt(d.Sums.SumBB) / math.Sqrt(d.Sums.SumAA), true
 }
 
-// State returns the tensor of p's state named s ("fp32", "bf16",
-// "exp_avg", "exp_avg_sq"), or nil.
-func (p *Param) State(s string) *Tensor {
-	switch s {
-	case "fp32":
-		return p.FP32
-	case "bf16":
-		return p.BF16
-	case "exp_avg":
-		return p.ExpAvg
-	case "exp_avg_sq":
-		return p.ExpAvgSq
-	}
-	return nil
-}
-
 // StepOf returns the training step of a checkpoint: the model states'
 // global_steps, else trainer_state.json's global_step, else the step all
 // its parameters share; false when none is known.
@@ -165,7 +175,7 @@ func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, 
 	if states == nil {
 		states = DiffStates()
 	}
-	res := &DiffResult{A: a, B: b, Totals: map[string]*StateDiff{}}
+	res := &DiffResult{A: a, B: b, Totals: map[State]*StateDiff{}}
 	keep := func(name string) bool { return opt.Filter == nil || opt.Filter(name) }
 	inB := make(map[string]*Param, len(b.Params))
 	for _, q := range b.Params {
@@ -184,7 +194,7 @@ func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, 
 			res.OnlyA = append(res.OnlyA, p.Name)
 			continue
 		}
-		pd := &ParamDiff{Name: p.Name, A: p, B: q, States: map[string]*StateDiff{}}
+		pd := &ParamDiff{Name: p.Name, A: p, B: q, States: map[State]*StateDiff{}}
 		res.Params = append(res.Params, pd)
 		fail := func(err error) {
 			mu.Lock()
@@ -193,16 +203,24 @@ func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, 
 				pd.Err = err
 			}
 		}
+		eff := effectiveDiffOf(p, q, opt)
 		for _, s := range states {
-			x, y := p.State(s), q.State(s)
+			x, y := p.Tensor(s), q.Tensor(s)
 			if x == nil || y == nil {
 				continue
 			}
 			sd := &StateDiff{State: s, ShapeA: x.Shape, ShapeB: y.Shape, Compared: slices.Equal(x.Shape, y.Shape)}
 			pd.States[s] = sd
-			if sd.Compared {
-				tasks = append(tasks, diffTask(x, y, sd, fail))
+			if !sd.Compared {
+				continue
 			}
+			var e *EffectiveDiff
+			if eff != nil && eff.State == s {
+				e = eff
+				pd.Effective = eff
+				eff.Compared, eff.ShapeA, eff.ShapeB = true, x.Shape, y.Shape
+			}
+			tasks = append(tasks, diffTask(x, y, sd, e, fail))
 		}
 	}
 	for _, q := range b.Params {
@@ -213,8 +231,7 @@ func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, 
 	for _, t := range tasks {
 		res.BytesScanned += t.Bytes()
 	}
-	sopt := opt.Stream
-	sopt.Workers, sopt.Progress = opt.Workers, opt.Progress
+	sopt := opt.Tuning.stream(opt.Workers, opt.Progress)
 	if err := stream.Run(ctx, tasks, sopt); err != nil {
 		return nil, err
 	}
@@ -231,19 +248,58 @@ func Diff(ctx context.Context, a, b *Checkpoint, opt DiffOptions) (*DiffResult, 
 			}
 			t.Sums.Merge(sd.Sums)
 		}
+		if e := pd.Effective; e != nil {
+			if res.EffectiveTotal == nil {
+				res.EffectiveTotal = &StateDiff{State: e.State, Compared: true}
+			}
+			res.EffectiveTotal.Sums.Merge(e.Sums)
+		}
 	}
 	return res, nil
 }
 
-// diffTask reads two equally shaped tensors together and sums their pairs.
-func diffTask(x, y *Tensor, sd *StateDiff, fail func(error)) *stream.Task {
+// effectiveDiffOf returns the effective comparison to make of a parameter
+// (p in A, q in B), or nil: with both multipliers known, on the weight
+// both sides have (see DiffOptions).
+func effectiveDiffOf(p, q *Param, opt DiffOptions) *EffectiveDiff {
+	if opt.EffectiveA == nil || opt.EffectiveB == nil {
+		return nil
+	}
+	ma, okA := opt.EffectiveA(p)
+	mb, okB := opt.EffectiveB(q)
+	if !okA || !okB || !ma.Known || !mb.Known {
+		return nil
+	}
+	state := FP32
+	if p.FP32 == nil || q.FP32 == nil {
+		if p.FP32 != nil || q.FP32 != nil || p.BF16 == nil || q.BF16 == nil {
+			return nil
+		}
+		state = BF16
+	}
+	return &EffectiveDiff{StateDiff: StateDiff{State: state}, A: ma, B: mb}
+}
+
+// diffPart is the partial result of one chunk of a diff task: the sums of
+// the pairs, and of their effective values.
+type diffPart struct {
+	raw, eff tensor.PairSums
+}
+
+// diffTask reads two equally shaped tensors together and sums their pairs;
+// with eff, also the pairs of their effective values, from the same views.
+func diffTask(x, y *Tensor, sd *StateDiff, eff *EffectiveDiff, fail func(error)) *stream.Task {
 	return &stream.Task{
 		Numel:   x.Numel(),
 		Sources: append(sources(x), sources(y)...),
 		Chunk: func(lo, hi int64) any {
-			var s tensor.PairSums
+			var s diffPart
 			for _, sp := range pairSpans(x, y, lo, hi) {
-				s.Merge(tensor.DiffPairs(x.Pieces[sp.a].View, y.Pieces[sp.b].View, sp.aLo, sp.bLo, sp.n))
+				a, b := x.Pieces[sp.a].View, y.Pieces[sp.b].View
+				s.raw.Merge(tensor.DiffPairs(a, b, sp.aLo, sp.bLo, sp.n))
+				if eff != nil {
+					s.eff.Merge(yulan.EffectiveDiffPairs(a, b, sp.aLo, sp.bLo, sp.n, eff.A, eff.B))
+				}
 			}
 			return s
 		},
@@ -252,13 +308,18 @@ func diffTask(x, y *Tensor, sd *StateDiff, fail func(error)) *stream.Task {
 				fail(fmt.Errorf("%s, %s: %w", x.File, y.File, err))
 				return
 			}
-			var total tensor.PairSums
+			var total diffPart
 			for _, p := range parts {
 				if p != nil {
-					total.Merge(p.(tensor.PairSums))
+					part := p.(diffPart)
+					total.raw.Merge(part.raw)
+					total.eff.Merge(part.eff)
 				}
 			}
-			sd.Sums = total
+			sd.Sums = total.raw
+			if eff != nil {
+				eff.Sums = total.eff
+			}
 		},
 	}
 }

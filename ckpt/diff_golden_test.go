@@ -134,11 +134,11 @@ func TestDiffGolden(t *testing.T) {
 					t.Errorf("%s %s not compared", pd.Name, s)
 					continue
 				}
-				checkPair(t, pd.Name+" "+s, sd, g.Params[i].state(s), &worst)
+				checkPair(t, pd.Name+" "+string(s), sd, g.Params[i].state(string(s)), &worst)
 			}
 		}
 		for _, s := range ckpt.DiffStates() {
-			checkPair(t, "total "+s, res.Totals[s], g.Summary.state(s), &worst)
+			checkPair(t, "total "+string(s), res.Totals[s], g.Summary.state(string(s)), &worst)
 		}
 		t.Logf("%d workers: largest relative difference from PyTorch %.2g", workers, worst)
 	}

@@ -7,18 +7,17 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/ckptinspect/ckptinspect/stream"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
 // memTensor builds a logical tensor over in-memory data, cut into pieces
 // of the given sizes (one piece when none are given).
-func memTensor(t *testing.T, state string, dt tensor.DType, shape []int64, vals []float64, pieces ...int64) *Tensor {
+func memTensor(t *testing.T, state State, dt tensor.DType, shape []int64, vals []float64, pieces ...int64) *Tensor {
 	t.Helper()
 	if len(pieces) == 0 {
 		pieces = []int64{int64(len(vals))}
 	}
-	tt := &Tensor{State: state, File: state + ".pt", DType: dt, Shape: shape}
+	tt := &Tensor{State: state, File: string(state) + ".pt", DType: dt, Shape: shape}
 	var at int64
 	for _, n := range pieces {
 		size := int64(dt.Size())
@@ -117,7 +116,7 @@ func TestDiffPieces(t *testing.T) {
 			b := memTensor(t, "fp32", c.dtB, []int64{5, 10}, bv, c.bCuts...)
 			ca := &Checkpoint{Params: []*Param{{Name: "w", Shape: []int64{5, 10}, FP32: a}}}
 			cb := &Checkpoint{Params: []*Param{{Name: "w", Shape: []int64{5, 10}, FP32: b}}}
-			res, err := Diff(context.Background(), ca, cb, DiffOptions{Workers: c.workers, Stream: stream.Options{ChunkElems: int64(c.chunk)}})
+			res, err := Diff(context.Background(), ca, cb, DiffOptions{Workers: c.workers, Tuning: Tuning{ChunkElems: int64(c.chunk)}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,7 +156,7 @@ func TestDiffWorkersInvariant(t *testing.T) {
 	var first tensor.PairSums
 	for i, w := range []int{1, 2, 3, 8} {
 		ca, cb := mk()
-		res, err := Diff(context.Background(), ca, cb, DiffOptions{Workers: w, Stream: stream.Options{ChunkElems: 1000}})
+		res, err := Diff(context.Background(), ca, cb, DiffOptions{Workers: w, Tuning: Tuning{ChunkElems: 1000}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/ckptinspect/ckptinspect/stream"
+	"github.com/ckptinspect/ckptinspect/internal/stream"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
@@ -69,27 +69,37 @@ func (s HistSpec) Validate() error {
 type PassOptions struct {
 	Workers  int               // parallel workers; 0 for all cores
 	Progress func(bytes int64) // called as bytes are read
-	Stream   stream.Options    // chunking and page handling (Workers and Progress are set from above)
+	Tuning   Tuning            // chunking and page handling
 }
 
-func (o PassOptions) stream() stream.Options {
-	s := o.Stream
-	s.Workers, s.Progress = o.Workers, o.Progress
-	return s
-}
+func (o PassOptions) stream() stream.Options { return o.Tuning.stream(o.Workers, o.Progress) }
 
 // TensorStats returns the statistics of one logical tensor, in one pass.
 func TensorStats(ctx context.Context, t *Tensor, opt PassOptions) (tensor.Stats, error) {
-	var st tensor.Stats
-	var terr error
-	task := statsTask(t, func(s tensor.Stats, err error) { st, terr = s, err })
-	if err := stream.Run(ctx, []*stream.Task{task}, opt.stream()); err != nil {
+	st, errs, err := TensorsStats(ctx, []*Tensor{t}, opt)
+	if err != nil {
 		return tensor.Stats{}, err
 	}
-	if terr != nil {
-		return tensor.Stats{}, fmt.Errorf("%s: %w", t.File, terr)
+	if errs[0] != nil {
+		return tensor.Stats{}, fmt.Errorf("%s: %w", t.File, errs[0])
 	}
-	return st, nil
+	return st[0], nil
+}
+
+// TensorsStats returns the statistics of each tensor of ts, in one pass
+// over all of them. errs[i] is the error that stopped reading ts[i] (the
+// others are still measured); err is only set when the pass itself stopped
+// (ctx was cancelled).
+func TensorsStats(ctx context.Context, ts []*Tensor, opt PassOptions) (st []tensor.Stats, errs []error, err error) {
+	st, errs = make([]tensor.Stats, len(ts)), make([]error, len(ts))
+	tasks := make([]*stream.Task, len(ts))
+	for i, t := range ts {
+		tasks[i] = statsTask(t, func(s tensor.Stats, err error) { st[i], errs[i] = s, err })
+	}
+	if err := stream.Run(ctx, tasks, opt.stream()); err != nil {
+		return nil, nil, err
+	}
+	return st, errs, nil
 }
 
 // histPart is the partial result of one chunk of a histogram task.
@@ -263,4 +273,44 @@ func mergeBins(aMin int, aNeg, aPos []int64, bMin int, bNeg, bPos []int64) (int,
 		pos[bMin-lo+i] += bPos[i]
 	}
 	return lo, neg, pos
+}
+
+// LinearSpec returns bins equal bins over [lo, hi], widened around a
+// single value so that it falls in a bin of non-zero width.
+func LinearSpec(lo, hi float64, bins int) HistSpec {
+	if lo == hi {
+		d := math.Max(math.Abs(lo)/2, 0.5)
+		lo, hi = lo-d, hi+d
+	}
+	return HistSpec{Lo: lo, Hi: hi, Bins: bins}
+}
+
+// HistPasses returns the passes over the tensor AutoHistogram makes for
+// spec: two for linear bins whose range is not given (Lo == Hi == 0), the
+// first to measure it; else one.
+func HistPasses(spec HistSpec) int {
+	if !spec.Log && spec.Lo == 0 && spec.Hi == 0 {
+		return 2
+	}
+	return 1
+}
+
+// AutoHistogram bins t with spec, measuring first the range of linear
+// bins that have none (HistPasses): then the bins span [min, max] of the
+// finite values (LinearSpec), and a tensor without finite values is not
+// binned (its statistics are returned alone). It returns the passes made.
+func AutoHistogram(ctx context.Context, t *Tensor, spec HistSpec, opt PassOptions) (*Hist, int, error) {
+	if HistPasses(spec) == 1 {
+		h, err := Histogram(ctx, t, spec, opt)
+		return h, 1, err
+	}
+	st, err := TensorStats(ctx, t, opt)
+	if err != nil {
+		return nil, 1, err
+	}
+	if !st.Valid() {
+		return &Hist{Stats: st}, 1, nil
+	}
+	h, err := Histogram(ctx, t, LinearSpec(st.Min, st.Max, spec.Bins), opt)
+	return h, 2, err
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/ckptinspect/ckptinspect/stream"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
@@ -78,7 +77,7 @@ func TestHistogram(t *testing.T) {
 					stored = append(stored, p.View.Float64At(i))
 				}
 			}
-			h, err := Histogram(context.Background(), tt, c.spec, PassOptions{Workers: c.workers, Stream: stream.Options{ChunkElems: int64(c.chunk)}})
+			h, err := Histogram(context.Background(), tt, c.spec, PassOptions{Workers: c.workers, Tuning: Tuning{ChunkElems: int64(c.chunk)}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +136,7 @@ func TestHistSpecValidate(t *testing.T) {
 func TestTensorStats(t *testing.T) {
 	vals := wave(500, 1)
 	tt := memTensor(t, "fp32", tensor.Float32, []int64{500}, vals, 123, 377)
-	got, err := TensorStats(context.Background(), tt, PassOptions{Workers: 2, Stream: stream.Options{ChunkElems: 50}})
+	got, err := TensorStats(context.Background(), tt, PassOptions{Workers: 2, Tuning: Tuning{ChunkElems: 50}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,9 @@ package ckpt
 
 import (
 	"fmt"
+	"io"
 
-	"github.com/ckptinspect/ckptinspect/internal/mmap"
 	"github.com/ckptinspect/ckptinspect/tensor"
-	"github.com/ckptinspect/ckptinspect/torchsave"
 )
 
 // Checkpoint is an opened checkpoint.
@@ -28,7 +27,18 @@ type Checkpoint struct {
 	Step *int64
 	// TrainerStep is trainer_state.json's global_step, if present.
 	TrainerStep *int64
-	DSVersion   string
+	// TrainerDir is the Hugging Face Trainer folder (checkpoint-N/) the
+	// checkpoint is in, or "".
+	TrainerDir string
+	DSVersion  string
+	// ZeroStage, DPWorldSize and MPWorldSize are the ZeRO stage and the
+	// data- and model-parallel sizes of the run that saved the checkpoint
+	// (the model states' ds_config, dp_world_size and mp_world_size), if
+	// known.
+	ZeroStage, DPWorldSize, MPWorldSize *int64
+	// WeightsOnly is true for a checkpoint that holds model weights and no
+	// optimizer state (a safetensors model, a PyTorch state_dict).
+	WeightsOnly bool
 	ParamGroups []ParamGroup
 	Params      []*Param
 	// Config is the model's config.json, if present.
@@ -41,8 +51,8 @@ type Checkpoint struct {
 	// ModelShapes gives each parameter's shape as the model states'
 	// param_shapes record it, when they were read.
 	ModelShapes map[string][]int64
-	// Files are every torch.save file opened, for integrity checks.
-	Files []*torchsave.File
+	// Files are every file opened, for integrity checks.
+	Files []*File
 
 	closers []func() error
 }
@@ -63,8 +73,11 @@ type Param struct {
 	Name  string
 	Shape []int64 // from the model states' param_shapes, else from the fp32 weight
 	Group int     // index into Checkpoint.ParamGroups, or -1 when unknown
-	// Step is the parameter's optimizer step, if known.
-	Step *int64
+	// Step is the parameter's optimizer step, if known, and StepFile the
+	// file it was read from (step.pt, a ZeRO rank's optimizer shard, or
+	// zero/optimizer_state.pt).
+	Step     *int64
+	StepFile string
 	// The logical tensors; nil when absent.
 	FP32, ExpAvg, ExpAvgSq, BF16 *Tensor
 	// Other lists further optimizer states found for the parameter.
@@ -86,7 +99,7 @@ func (p *Param) Numel() int64 {
 // Tensor is a logical tensor: pieces whose concatenation is the tensor
 // flattened in row-major order.
 type Tensor struct {
-	State  string // "fp32", "exp_avg", "exp_avg_sq", "bf16", or another state's name
+	State  State
 	File   string // the file it was read from (the first piece's, for several)
 	DType  tensor.DType
 	Shape  []int64
@@ -96,9 +109,12 @@ type Tensor struct {
 // Piece is one part of a logical tensor.
 type Piece struct {
 	View *tensor.View
-	// Map is the mapping View.Data lies in and Offset the position of
-	// View.Data[0] in it; Map is nil for data held in memory.
-	Map    *mmap.File
+	// Source reads the file View.Data was read from, and Offset is the
+	// position of View.Data[0] in that file; Source is nil for data held
+	// in memory only (an inflated record, say). Passes read the bytes
+	// through Source (pread into small buffers) rather than through
+	// View.Data where they can.
+	Source io.ReaderAt
 	Offset int64
 	File   string
 }
@@ -114,20 +130,6 @@ func (t *Tensor) Numel() int64 {
 
 // NBytes returns the bytes of the tensor's elements.
 func (t *Tensor) NBytes() int64 { return t.Numel() * int64(t.DType.Size()) }
-
-// FromTorch makes a one-piece logical tensor of a tensor read from a
-// torch.save file.
-func FromTorch(state string, f *torchsave.File, t *torchsave.Tensor) (*Tensor, error) {
-	v, err := t.View()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.Path, err)
-	}
-	p := Piece{View: v, Map: f.Mapping(), Offset: t.Storage.FileOffset(), File: f.Path}
-	if p.Offset < 0 {
-		p.Map = nil
-	}
-	return &Tensor{State: state, File: f.Path, DType: t.DType, Shape: append([]int64{}, t.Shape...), Pieces: []Piece{p}}, nil
-}
 
 // OnClose registers a function Close calls.
 func (c *Checkpoint) OnClose(fn func() error) { c.closers = append(c.closers, fn) }
@@ -172,7 +174,7 @@ func (s Severity) String() string {
 // Issue is a problem of a checkpoint's structure found while opening it:
 // which check found it, how serious it is, and where.
 type Issue struct {
-	Check    string // stable check id, e.g. "structure.missing_state"
+	Check    CheckID
 	Severity Severity
 	Param    string // the parameter concerned, or ""
 	File     string // the file concerned, or ""
@@ -180,7 +182,7 @@ type Issue struct {
 }
 
 // Report records an issue, and as a note when it is not an error.
-func (c *Checkpoint) Report(check string, sev Severity, param, file, format string, args ...any) {
+func (c *Checkpoint) Report(check CheckID, sev Severity, param, file, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	c.Issues = append(c.Issues, Issue{Check: check, Severity: sev, Param: param, File: file, Message: msg})
 	c.Notes = append(c.Notes, msg)

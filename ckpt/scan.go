@@ -6,8 +6,9 @@ import (
 	"math"
 	"sync"
 
-	"github.com/ckptinspect/ckptinspect/stream"
+	"github.com/ckptinspect/ckptinspect/internal/stream"
 	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
 // ScanOptions configures [Scan].
@@ -15,16 +16,41 @@ type ScanOptions struct {
 	Workers  int               // parallel workers; 0 for all cores
 	Progress func(bytes int64) // called as bytes are read
 	Filter   func(*Param) bool // when set, only matching parameters are scanned
-	Stream   stream.Options    // chunking and page handling (Workers and Progress are set from above)
+	Tuning   Tuning            // chunking and page handling
 	// Compare reads each parameter's fp32 master and bf16 module weights
 	// together and compares them (ParamResult.Master).
 	Compare bool
+	// Prev, when set, is an earlier checkpoint of the same model: each
+	// parameter's fp32 master weight is compared with the fp32 master
+	// weight of the parameter of the same name in Prev, the two read
+	// together in the same pass as the statistics, so that a run of
+	// checkpoints is measured in one pass per neighbouring pair
+	// (ParamResult.Delta). With Compare too, the fp32 weight is read once
+	// more for the comparison with Prev.
+	Prev *Checkpoint
+	// Effective, when set, gives the multiplier of a parameter's weight
+	// (yulan.Resolve's), or false for a parameter without one: the scan
+	// then also measures the effective weight Scale·(w + Offset) of w, the
+	// fp32 master weight (the module weight of a parameter without one), in
+	// the same pass (ParamResult.Effective). Its statistics are derived
+	// from w's (yulan.EffectiveStats) where that is exact, and otherwise
+	// accumulated from the effective values in the kernel pass over w's
+	// chunks (yulan.AccumulateEffective): w is read once either way.
+	Effective func(*Param) (yulan.Multiplier, bool)
+	// AccumulateEffective accumulates the effective values of every
+	// weight instead of deriving their statistics where EffectiveStats
+	// can: the direct definition, at a scalar loop's speed (to check the
+	// derivation).
+	AccumulateEffective bool
 }
 
 // Result is what [Scan] measured.
 type Result struct {
 	Params  []*ParamResult // in the checkpoint's parameter order
 	Summary Summary
+	// DeltaTotal adds up the sums of every parameter's Delta that was
+	// compared (nil without ScanOptions.Prev).
+	DeltaTotal *StateDiff
 }
 
 // ParamResult holds the measurements of one parameter. A nil statistics
@@ -43,6 +69,14 @@ type ParamResult struct {
 	// the module's dtype (with ScanOptions.Compare, when both exist and
 	// their shapes allow: equal, or the module having extra padding rows).
 	Master *tensor.Comparison
+	// Delta compares the fp32 master weight with ScanOptions.Prev's (A =
+	// Prev, B = this checkpoint), as [Diff] does; nil without Prev, or
+	// when either side has no fp32 weight. When the shapes differ,
+	// Delta.Compared is false and nothing was compared.
+	Delta *StateDiff
+	// Effective measures the effective weight (with ScanOptions.Effective,
+	// for a parameter with a known multiplier and a weight).
+	Effective *Effective
 	// Err is the first error met while reading the parameter's data.
 	Err error
 }
@@ -62,6 +96,26 @@ type Adam struct {
 	HasRatio bool
 }
 
+// Effective holds the statistics of a parameter's effective weight, the
+// weight the network computes with: Multiplier.Scale·(w + Multiplier.Offset)
+// elementwise in float64, w the weight named by State.
+type Effective struct {
+	Multiplier yulan.Multiplier
+	// State is the weight multiplied: FP32, or BF16 for a parameter
+	// without an fp32 master (a weights-only bf16 model).
+	State State
+	Stats tensor.Stats
+	// Accumulated is true when Stats were accumulated from the effective
+	// values (yulan.AccumulateEffective), false when they were derived from
+	// the statistics of w (yulan.EffectiveStats).
+	Accumulated bool
+	// UpdateToWeight is the AdamW update-to-weight ratio against the
+	// effective weight (yulan.EffectiveUpdateToWeight) of an fp32 master
+	// with AdamW figures; HasRatio is false when it is undefined.
+	UpdateToWeight float64
+	HasRatio       bool
+}
+
 // Summary aggregates a scan.
 type Summary struct {
 	Step         *int64
@@ -72,6 +126,14 @@ type Summary struct {
 	// squared L2 norms of the state.
 	WeightNorm, ExpAvgNorm, ExpAvgSqNorm, BF16Norm float64
 	NaN, Inf                                       int64 // totals over every state of every parameter
+	// States counts the parameters measured that have each of the four
+	// states (a norm over no parameter is not a measurement).
+	States map[State]int
+	// EffectiveNorm is the global norm of the effective weights of the
+	// parameters that have one (HasEffective: ScanOptions.Effective gave
+	// at least one).
+	EffectiveNorm float64
+	HasEffective  bool
 }
 
 // ScanBytes returns the tensor bytes Scan reads for the parameters that
@@ -93,13 +155,10 @@ func (c *Checkpoint) ScanBytes(filter func(*Param) bool) int64 {
 
 // IsScale reports whether p is a re-parameterisation scale factor, such as
 // YuLan-Mini's WeSaR *_alpha parameters: a trainable parameter with one
-// element whose name ends in "_alpha".
+// element whose name is a scale factor's (yulan.IsAlpha: its last
+// component ends in "_alpha").
 func IsScale(p *Param) bool {
-	if p.Numel() != 1 {
-		return false
-	}
-	n := p.Name
-	return len(n) > 6 && n[len(n)-6:] == "_alpha"
+	return p.Numel() == 1 && yulan.IsAlpha(p.Name)
 }
 
 // Scan measures every parameter of c in one pass over its bytes: the
@@ -116,6 +175,7 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 			pr.Err = err
 		}
 	}
+	prev := prevParams(opt.Prev)
 	for _, p := range c.Params {
 		if opt.Filter != nil && !opt.Filter(p) {
 			continue
@@ -126,20 +186,31 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 			pr.Scale = true
 			pr.ScaleValue = p.FP32.Pieces[0].View.Float64At(0)
 		}
+		eff := effectiveOf(p, pr, opt)
 		weights := []struct {
 			t   *Tensor
 			dst **tensor.Stats
 		}{{p.FP32, &pr.FP32}, {p.BF16, &pr.BF16}}
+		measured := false // the fp32 statistics have a task
 		if opt.Compare && comparable(p.FP32, p.BF16) {
-			tasks = append(tasks, weightsTask(p, pr, fail))
-			weights = nil
+			tasks = append(tasks, weightsTask(p, pr, eff.forState(FP32), fail))
+			weights, measured = nil, true
+		}
+		// Effective values accumulated from the fp32 weight keep their own
+		// task; the delta task then only compares.
+		measured = measured || eff.forState(FP32) != nil
+		if t := deltaTask(p, prev[p.Name], pr, !measured, fail); t != nil {
+			tasks = append(tasks, t)
+			if !measured {
+				weights = weights[1:] // the delta task measures the fp32 weight
+			}
 		}
 		for _, st := range weights {
 			if st.t == nil {
 				continue
 			}
 			dst := st.dst
-			tasks = append(tasks, statsTask(st.t, func(s tensor.Stats, err error) {
+			tasks = append(tasks, effStatsTask(st.t, eff.forState(st.t.State), func(s tensor.Stats, err error) {
 				if err != nil {
 					fail(pr, fmt.Errorf("%s: %w", st.t.File, err))
 					return
@@ -169,8 +240,7 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 			}
 		}
 	}
-	sopt := opt.Stream
-	sopt.Workers, sopt.Progress = opt.Workers, opt.Progress
+	sopt := opt.Tuning.stream(opt.Workers, opt.Progress)
 	for _, t := range tasks {
 		res.Summary.BytesScanned += t.Bytes()
 	}
@@ -182,17 +252,35 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 			pr.Adam.UpdateToWeight = pr.Adam.LR * pr.Adam.UpdateRMS / pr.FP32.RMS
 			pr.Adam.HasRatio = true
 		}
+		if pr.Effective != nil && pr.Err == nil {
+			if err := finishEffective(pr, opt.AccumulateEffective); err != nil {
+				fail(pr, err)
+			}
+		}
 	}
 	res.Summary = summarize(c, res.Params, res.Summary.BytesScanned)
+	if opt.Prev != nil {
+		res.DeltaTotal = deltaTotal(res.Params)
+	}
 	return res, nil
 }
 
 func summarize(c *Checkpoint, prs []*ParamResult, scanned int64) Summary {
-	s := Summary{Step: c.Step, Params: len(prs), BytesScanned: scanned}
+	s := Summary{Step: c.Step, Params: len(prs), BytesScanned: scanned, States: map[State]int{}}
 	var w, m, v, b float64
 	add := func(acc *float64, st *tensor.Stats) {
 		if st == nil {
 			return
+		}
+		switch acc {
+		case &w:
+			s.States[FP32]++
+		case &m:
+			s.States[ExpAvg]++
+		case &v:
+			s.States[ExpAvgSq]++
+		case &b:
+			s.States[BF16]++
 		}
 		s.NaN += st.NaN
 		s.Inf += st.Inf
@@ -208,7 +296,99 @@ func summarize(c *Checkpoint, prs []*ParamResult, scanned int64) Summary {
 		add(&b, pr.BF16)
 	}
 	s.WeightNorm, s.ExpAvgNorm, s.ExpAvgSqNorm, s.BF16Norm = math.Sqrt(w), math.Sqrt(m), math.Sqrt(v), math.Sqrt(b)
+	var e float64
+	for _, pr := range prs {
+		if pr.Effective != nil {
+			s.HasEffective = true
+			if st := pr.Effective.Stats; st.Valid() {
+				e += st.L2 * st.L2
+			}
+		}
+	}
+	s.EffectiveNorm = math.Sqrt(e)
 	return s
+}
+
+// effectiveAcc is how a scan measures one parameter's effective weight:
+// the multiplier, and whether its values are accumulated in the pass.
+type effectiveAcc struct {
+	pr         *ParamResult
+	m          yulan.Multiplier
+	state      State
+	accumulate bool
+}
+
+// effectiveOf sets up the measure of p's effective weight, or returns nil.
+func effectiveOf(p *Param, pr *ParamResult, opt ScanOptions) *effectiveAcc {
+	if opt.Effective == nil {
+		return nil
+	}
+	m, ok := opt.Effective(p)
+	t, state := p.FP32, FP32
+	if t == nil {
+		t, state = p.BF16, BF16
+	}
+	if !ok || !m.Known || t == nil {
+		return nil
+	}
+	pr.Effective = &Effective{Multiplier: m, State: state}
+	return &effectiveAcc{pr: pr, m: m, state: state,
+		accumulate: opt.AccumulateEffective || !yulan.AlwaysDerivable(t.DType, m)}
+}
+
+// forState returns e when the effective values of the state's tensor are
+// to be accumulated in its pass, else nil.
+func (e *effectiveAcc) forState(s State) *effectiveAcc {
+	if e == nil || !e.accumulate || e.state != s {
+		return nil
+	}
+	return e
+}
+
+// finishEffective completes pr.Effective once the scan is over: the
+// statistics derived from the weight's where that is exact (unless only
+// accumulated ones are wanted), else those accumulated in the pass; then
+// the update-to-weight ratio.
+func finishEffective(pr *ParamResult, accumulatedOnly bool) error {
+	e := pr.Effective
+	raw := pr.FP32
+	if e.State == BF16 {
+		raw = pr.BF16
+	}
+	if raw == nil {
+		return fmt.Errorf("effective weight: the %s statistics are missing", e.State)
+	}
+	if !accumulatedOnly {
+		s, err := yulan.EffectiveStats(*raw, e.Multiplier)
+		switch {
+		case err == nil:
+			e.Stats, e.Accumulated = s, false
+		case !e.Accumulated:
+			return fmt.Errorf("effective weight under %v: %w, and it was not accumulated", e.Multiplier, err)
+		}
+	} else if !e.Accumulated {
+		return fmt.Errorf("effective weight under %v: not accumulated", e.Multiplier)
+	}
+	if pr.Adam != nil && e.State == FP32 {
+		e.UpdateToWeight, e.HasRatio = yulan.EffectiveUpdateToWeight(pr.Adam.LR, pr.Adam.UpdateRMS, e.Stats, e.Multiplier)
+	}
+	return nil
+}
+
+// statsPart is the partial result of one chunk of a statistics task: the
+// raw moments and, when the effective values are accumulated, theirs.
+type statsPart struct {
+	m, e tensor.Moments
+}
+
+// accumulateEffectiveWindows adds the effective values of the elements
+// [lo, hi) of t to m, reading them from w, the chunk's windows of t's
+// pieces.
+func accumulateEffectiveWindows(t *Tensor, w []stream.Window, lo, hi int64, mult yulan.Multiplier, m *tensor.Moments) {
+	for _, s := range spans(t, lo, hi) {
+		win := w[s.piece]
+		yulan.AccumulateEffective(win.View, s.lo-win.Base, s.hi-win.Base, mult, m)
+	}
 }
 
 // sources lists a logical tensor's pieces as stream sources.
@@ -216,7 +396,7 @@ func sources(t *Tensor) []stream.Source {
 	out := make([]stream.Source, len(t.Pieces))
 	var start int64
 	for i, p := range t.Pieces {
-		out[i] = stream.Source{View: p.View, Map: p.Map, Offset: p.Offset, Start: start}
+		out[i] = p.source(start)
 		start += p.View.Numel()
 	}
 	return out
@@ -249,7 +429,7 @@ func shift(t *Tensor) float64 {
 	best, k := int64(-1), 0.0
 	for _, p := range t.Pieces {
 		if n := p.View.Numel(); n > best {
-			best, k = n, stream.Shift(stream.Source{View: p.View, Map: p.Map, Offset: p.Offset})
+			best, k = n, stream.Shift(p.source(0))
 		}
 	}
 	return k
@@ -277,29 +457,58 @@ func accumulateWindows(t *Tensor, w []stream.Window, lo, hi int64, m *tensor.Mom
 }
 
 func statsTask(t *Tensor, done func(tensor.Stats, error)) *stream.Task {
+	return effStatsTask(t, nil, done)
+}
+
+// effStatsTask is statsTask that, with eff, also accumulates the effective
+// values of t's elements, from the same windows, into
+// eff.pr.Effective.Stats.
+func effStatsTask(t *Tensor, eff *effectiveAcc, done func(tensor.Stats, error)) *stream.Task {
 	// The shift is sampled by the first chunk to run (16 small reads), so
 	// that tasks sample in parallel, overlapped with other tasks' chunks.
 	shiftK := lazyShift(t)
+	var shiftE func() float64
+	if eff != nil {
+		shiftE = sync.OnceValue(func() float64 { return yulan.EffectiveShift(shiftK(), eff.m) })
+	}
 	return &stream.Task{
 		Numel:   t.Numel(),
 		Sources: sources(t),
 		ChunkRead: func(lo, hi int64, w []stream.Window) any {
-			m := tensor.NewMoments(shiftK())
-			accumulateWindows(t, w, lo, hi, &m)
-			return m
+			part := statsPart{m: tensor.NewMoments(shiftK())}
+			accumulateWindows(t, w, lo, hi, &part.m)
+			if eff != nil {
+				// the chunk's copy is still in cache (a read chunk is
+				// sized for it); the raw sums are the same as without eff
+				part.e = tensor.NewMoments(shiftE())
+				accumulateEffectiveWindows(t, w, lo, hi, eff.m, &part.e)
+			}
+			return part
 		},
 		Done: func(parts []any, err error) {
 			if err != nil {
 				done(tensor.Stats{}, err)
 				return
 			}
-			m := tensor.NewMoments(shiftK())
+			total := statsPart{m: tensor.NewMoments(shiftK())}
+			if eff != nil {
+				total.e = tensor.NewMoments(shiftE())
+			}
 			for _, p := range parts {
-				if p != nil {
-					m.Merge(p.(tensor.Moments))
+				if p == nil {
+					continue
+				}
+				part := p.(statsPart)
+				total.m.Merge(part.m)
+				if eff != nil {
+					total.e.Merge(part.e)
 				}
 			}
-			done(m.Result(t.DType, t.Shape, t.Numel()), nil)
+			if eff != nil {
+				e := eff.pr.Effective
+				e.Stats, e.Accumulated = total.e.Result(t.DType, t.Shape, t.Numel()), true
+			}
+			done(total.m.Result(t.DType, t.Shape, t.Numel()), nil)
 		},
 	}
 }
@@ -449,27 +658,36 @@ func comparable(master, module *Tensor) bool {
 
 // weightsPart is the partial result of one chunk of a weights task.
 type weightsPart struct {
-	w, b tensor.Moments
-	cmp  tensor.Comparison
+	w, b, e tensor.Moments // e: the effective values of w, when accumulated
+	cmp     tensor.Comparison
 }
 
 // weightsTask reads the fp32 master and the module weight together: the
 // statistics of each and their comparison. The task runs over the longer
-// of the two (the module may have padding rows).
-func weightsTask(p *Param, pr *ParamResult, fail func(*ParamResult, error)) *stream.Task {
+// of the two (the module may have padding rows). With eff it also
+// accumulates the effective values of the master's elements.
+func weightsTask(p *Param, pr *ParamResult, eff *effectiveAcc, fail func(*ParamResult, error)) *stream.Task {
 	w, b := p.FP32, p.BF16
 	shiftW, shiftB := lazyShift(w), lazyShift(b)
+	shiftE := func() float64 { return 0 }
+	if eff != nil {
+		shiftE = sync.OnceValue(func() float64 { return yulan.EffectiveShift(shiftW(), eff.m) })
+	}
 	nw, nb := w.Numel(), b.Numel()
 	return &stream.Task{
 		Numel:   max(nw, nb),
 		Sources: append(sources(w), sources(b)...),
 		ChunkRead: func(lo, hi int64, win []stream.Window) any {
 			ww, wb := win[:len(w.Pieces)], win[len(w.Pieces):]
-			part := weightsPart{w: tensor.NewMoments(shiftW()), b: tensor.NewMoments(shiftB()), cmp: tensor.Comparison{First: -1}}
+			part := weightsPart{w: tensor.NewMoments(shiftW()), b: tensor.NewMoments(shiftB()), e: tensor.NewMoments(shiftE()),
+				cmp: tensor.Comparison{First: -1}}
 			for x := lo; x < hi; x += block {
 				e := min(x+block, hi)
 				if x < nw {
 					accumulateWindows(w, ww, x, min(e, nw), &part.w)
+					if eff != nil {
+						accumulateEffectiveWindows(w, ww, x, min(e, nw), eff.m, &part.e)
+					}
 					for _, s := range pairSpans(w, b, x, min(e, nw)) {
 						p, q := ww[s.a], wb[s.b]
 						part.cmp.Merge(tensor.CompareRounded(p.View, q.View, s.aLo-p.Base, s.bLo-q.Base, s.n, x))
@@ -486,7 +704,8 @@ func weightsTask(p *Param, pr *ParamResult, fail func(*ParamResult, error)) *str
 				fail(pr, fmt.Errorf("%s: %w", w.File, err))
 				return
 			}
-			total := weightsPart{w: tensor.NewMoments(shiftW()), b: tensor.NewMoments(shiftB()), cmp: tensor.Comparison{First: -1}}
+			total := weightsPart{w: tensor.NewMoments(shiftW()), b: tensor.NewMoments(shiftB()), e: tensor.NewMoments(shiftE()),
+				cmp: tensor.Comparison{First: -1}}
 			for _, x := range parts {
 				if x == nil {
 					continue
@@ -494,7 +713,12 @@ func weightsTask(p *Param, pr *ParamResult, fail func(*ParamResult, error)) *str
 				part := x.(weightsPart)
 				total.w.Merge(part.w)
 				total.b.Merge(part.b)
+				total.e.Merge(part.e)
 				total.cmp.Merge(part.cmp)
+			}
+			if eff != nil {
+				e := eff.pr.Effective
+				e.Stats, e.Accumulated = total.e.Result(w.DType, w.Shape, nw), true
 			}
 			sw := total.w.Result(w.DType, w.Shape, nw)
 			sb := total.b.Result(b.DType, b.Shape, nb)

@@ -17,19 +17,6 @@ import (
 	"github.com/ckptinspect/ckptinspect/torchsave"
 )
 
-// Check ids of the structural issues the layout readers report (see
-// ckpt.Issue and package verify).
-const (
-	CheckUnreadable     = "structure.unreadable"
-	CheckTruncated      = "structure.truncated"
-	CheckMissingState   = "structure.missing_state"
-	CheckStray          = "structure.stray"
-	CheckParamNames     = "structure.param_names"
-	CheckModelStates    = "structure.model_states"
-	CheckOptimizerState = "structure.optimizer_state"
-	CheckTrainer        = "structure.trainer"
-)
-
 // Reader reads DeepSpeed files into a checkpoint.
 type Reader struct {
 	C     *ckpt.Checkpoint
@@ -47,6 +34,10 @@ type ModelStates struct {
 	Groups map[string]int
 	// UniversalInfo is the model states' universal_checkpoint_info, or nil.
 	UniversalInfo *pickle.Dict
+	// DPWorld is the model states' dp_world_size, or 0.
+	DPWorld int
+
+	root *pickle.Dict // the file's top-level dict, for comparisons
 }
 
 // Open opens a torch.save file and registers it with the checkpoint, which
@@ -56,7 +47,7 @@ func (o *Reader) Open(path string) (*torchsave.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.C.Files = append(o.C.Files, f)
+	o.C.Files = append(o.C.Files, File(f))
 	o.C.OnClose(f.Close)
 	for _, w := range f.Warnings {
 		o.C.Notef("%s: %s", path, w)
@@ -67,20 +58,21 @@ func (o *Reader) Open(path string) (*torchsave.File, error) {
 // ReadTrainer reads trainer_state.json (global_step) and config.json from
 // a Trainer folder.
 func (o *Reader) ReadTrainer(dir string) {
+	o.C.TrainerDir = dir
 	var ts struct {
 		GlobalStep *int64 `json:"global_step"`
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "trainer_state.json")); err != nil {
-		o.C.Report(CheckTrainer, ckpt.Info, "", filepath.Join(dir, "trainer_state.json"), "no trainer_state.json in %s", dir)
+		o.C.Report(ckpt.CheckTrainer, ckpt.Info, "", filepath.Join(dir, "trainer_state.json"), "no trainer_state.json in %s", dir)
 	} else if err := json.Unmarshal(b, &ts); err != nil {
-		o.C.Report(CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "trainer_state.json"), "%s: %v", filepath.Join(dir, "trainer_state.json"), err)
+		o.C.Report(ckpt.CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "trainer_state.json"), "%s: %v", filepath.Join(dir, "trainer_state.json"), err)
 	} else {
 		o.C.TrainerStep = ts.GlobalStep
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err != nil {
-		o.C.Report(CheckTrainer, ckpt.Info, "", filepath.Join(dir, "config.json"), "no config.json in %s", dir)
+		o.C.Report(ckpt.CheckTrainer, ckpt.Info, "", filepath.Join(dir, "config.json"), "no config.json in %s", dir)
 	} else if err := json.Unmarshal(b, &o.C.Config); err != nil {
-		o.C.Report(CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "config.json"), "%s: %v", filepath.Join(dir, "config.json"), err)
+		o.C.Report(ckpt.CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "config.json"), "%s: %v", filepath.Join(dir, "config.json"), err)
 	}
 }
 
@@ -93,7 +85,7 @@ func (o *Reader) ReadModelStates(path string) ModelStates {
 	f, err := o.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			o.C.Report(CheckModelStates, ckpt.Warning, "", path, "no model states file %s: no bf16 weights, groups or global step", path)
+			o.C.Report(ckpt.CheckModelStates, ckpt.Warning, "", path, "no model states file %s: no bf16 weights, groups or global step", path)
 		} else {
 			o.C.Report(StateCheck(err), ckpt.Error, "", path, "model states unreadable: %v", err)
 		}
@@ -101,7 +93,7 @@ func (o *Reader) ReadModelStates(path string) ModelStates {
 	}
 	root, ok := f.Root.(*pickle.Dict)
 	if !ok {
-		o.C.Report(CheckModelStates, ckpt.Error, "", path, "%s: not a dict", path)
+		o.C.Report(ckpt.CheckModelStates, ckpt.Error, "", path, "%s: not a dict", path)
 		return ModelStates{Groups: groups, Module: module}
 	}
 	if v, ok := root.Get("global_steps"); ok {
@@ -111,6 +103,10 @@ func (o *Reader) ReadModelStates(path string) ModelStates {
 	}
 	if v, ok := root.Get("ds_version"); ok {
 		o.C.DSVersion, _ = v.(string)
+	}
+	o.C.DPWorldSize, o.C.MPWorldSize = intOf(root, "dp_world_size"), intOf(root, "mp_world_size")
+	if v, ok := root.Get("ds_config"); ok {
+		o.C.ZeroStage = zeroStage(v)
 	}
 	if v, ok := root.Get("param_shapes"); ok {
 		if l, ok := v.(*pickle.List); ok {
@@ -138,7 +134,13 @@ func (o *Reader) ReadModelStates(path string) ModelStates {
 			}
 		}
 	} else {
-		o.C.Report(CheckModelStates, ckpt.Warning, "", path, "%s: no param_shapes: parameter groups unknown", path)
+		o.C.Report(ckpt.CheckModelStates, ckpt.Warning, "", path, "%s: no param_shapes: parameter groups unknown", path)
+	}
+	var dpWorld int
+	if v, ok := root.Get("dp_world_size"); ok {
+		if n, ok := v.(int64); ok && n > 0 && n < 1<<20 {
+			dpWorld = int(n)
+		}
 	}
 	var info *pickle.Dict
 	if v, ok := root.Get("universal_checkpoint_info"); ok {
@@ -153,9 +155,9 @@ func (o *Reader) ReadModelStates(path string) ModelStates {
 				if !ok1 || !ok2 {
 					continue
 				}
-				lt, err := ckpt.FromTorch("bf16", f, t)
+				lt, err := Tensor(ckpt.BF16, f, t)
 				if err != nil {
-					o.C.Report(CheckModelStates, ckpt.Error, name, path, "module weight %s: %v", name, err)
+					o.C.Report(ckpt.CheckModelStates, ckpt.Error, name, path, "module weight %s: %v", name, err)
 					continue
 				}
 				module[name] = lt
@@ -163,28 +165,30 @@ func (o *Reader) ReadModelStates(path string) ModelStates {
 			}
 		}
 	} else {
-		o.C.Report(CheckModelStates, ckpt.Warning, "", path, "%s: no module: bf16 weights unknown", path)
+		o.C.Report(ckpt.CheckModelStates, ckpt.Warning, "", path, "%s: no module: bf16 weights unknown", path)
 	}
-	return ModelStates{Order: order, Module: module, Groups: groups, UniversalInfo: info}
+	return ModelStates{Order: order, Module: module, Groups: groups, UniversalInfo: info, DPWorld: dpWorld, root: root}
 }
 
 // ReadOptimizerState reads a universal checkpoint's zero/optimizer_state.pt
-// for the groups' lr, betas, eps and weight decay.
-func (o *Reader) ReadOptimizerState(path string) {
+// for the groups' lr, betas, eps and weight decay, and the groups' steps
+// when it holds the optimizer's state (converted from ZeRO-3).
+func (o *Reader) ReadOptimizerState(path string) OptimizerState {
 	f, err := o.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			o.C.Report(CheckOptimizerState, ckpt.Warning, "", path, "no %s: learning rates and betas unknown, no AdamW update statistics", path)
+			o.C.Report(ckpt.CheckOptimizerState, ckpt.Warning, "", path, "no %s: learning rates and betas unknown, no AdamW update statistics", path)
 		} else {
 			o.C.Report(StateCheck(err), ckpt.Error, "", path, "optimizer state unreadable: %v", err)
 		}
-		return
+		return OptimizerState{}
 	}
 	root, ok := f.Root.(*pickle.Dict)
 	if !ok {
-		o.C.Report(CheckOptimizerState, ckpt.Error, "", path, "%s: not a dict", path)
-		return
+		o.C.Report(ckpt.CheckOptimizerState, ckpt.Error, "", path, "%s: not a dict", path)
+		return OptimizerState{}
 	}
+	st := OptimizerState{GroupSteps: groupSteps(root)}
 	v, ok := root.Get("param_groups")
 	if !ok {
 		if osd, ok := root.Get("optimizer_state_dict"); ok {
@@ -196,10 +200,11 @@ func (o *Reader) ReadOptimizerState(path string) {
 	}
 	l, ok := v.(*pickle.List)
 	if !ok {
-		o.C.Report(CheckOptimizerState, ckpt.Error, "", path, "%s: no param_groups", path)
-		return
+		o.C.Report(ckpt.CheckOptimizerState, ckpt.Error, "", path, "%s: no param_groups", path)
+		return st
 	}
 	o.SetParamGroups(l, path)
+	return st
 }
 
 // SetParamGroups reads an optimizer's param_groups list (lr, betas, eps,
@@ -235,7 +240,7 @@ func (o *Reader) SetParamGroups(l *pickle.List, path string) {
 		}
 	}
 	if len(l.Items) != len(o.C.ParamGroups) {
-		o.C.Report(CheckOptimizerState, ckpt.Error, "", path, "%s has %d param groups, the model states' param_shapes %d", path, len(l.Items), len(o.C.ParamGroups))
+		o.C.Report(ckpt.CheckOptimizerState, ckpt.Error, "", path, "%s has %d param groups, the model states' param_shapes %d", path, len(l.Items), len(o.C.ParamGroups))
 	}
 }
 
@@ -266,10 +271,49 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// StateCheck tells a truncated file from an otherwise unreadable one.
-func StateCheck(err error) string {
-	if errors.Is(err, torchsave.ErrTruncated) || errors.Is(err, pickle.ErrTruncated) {
-		return CheckTruncated
+// intOf returns the integer d holds under key, or nil.
+func intOf(d *pickle.Dict, key string) *int64 {
+	if v, ok := d.Get(key); ok {
+		if n, ok := v.(int64); ok {
+			return &n
+		}
 	}
-	return CheckUnreadable
+	return nil
+}
+
+// zeroStage reads the ZeRO stage of a saved DeepSpeed configuration: a
+// dict's zero_optimization.stage, or a DeepSpeedConfig object's
+// zero_optimization_stage (an int or a ZeroStageEnum member).
+func zeroStage(v any) *int64 {
+	var stage any
+	switch x := v.(type) {
+	case *pickle.Dict:
+		if z, ok := x.Get("zero_optimization"); ok {
+			if zd, ok := z.(*pickle.Dict); ok {
+				stage, _ = zd.Get("stage")
+			}
+		}
+	case *pickle.Object:
+		stage, _ = x.Field("zero_optimization_stage")
+	}
+	if o, ok := stage.(*pickle.Object); ok && len(o.Args) == 1 {
+		stage = o.Args[0] // ZeroStageEnum(2)
+	} else if ok {
+		members := map[string]int64{"disabled": 0, "optimizer_states": 1, "gradients": 2, "weights": 3}
+		if n, ok := members[o.Member]; ok {
+			stage = n
+		}
+	}
+	if n, ok := stage.(int64); ok {
+		return &n
+	}
+	return nil
+}
+
+// StateCheck tells a truncated file from an otherwise unreadable one.
+func StateCheck(err error) ckpt.CheckID {
+	if errors.Is(err, torchsave.ErrTruncated) || errors.Is(err, pickle.ErrTruncated) {
+		return ckpt.CheckTruncated
+	}
+	return ckpt.CheckUnreadable
 }

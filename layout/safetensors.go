@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 
@@ -9,10 +10,6 @@ import (
 	"github.com/ckptinspect/ckptinspect/safetensors"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
-
-// Safetensors is the layout of weights-only checkpoints in safetensors
-// files (model.safetensors, or a sharded set with its index).
-const Safetensors = "safetensors"
 
 // hasSafetensors reports whether a folder holds a safetensors model.
 func hasSafetensors(dir string) bool {
@@ -32,28 +29,54 @@ func openSafetensors(path string) (*ckpt.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &ckpt.Checkpoint{Path: path, Layout: Safetensors, Tag: filepath.Base(path)}
+	c := &ckpt.Checkpoint{Path: path, Layout: Safetensors, Tag: filepath.Base(path), WeightsOnly: true}
 	c.OnClose(set.Close)
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		if _, err := os.Stat(filepath.Join(path, "trainer_state.json")); err == nil {
-			r := dsmeta.Reader{C: c}
-			r.ReadTrainer(path)
-			c.Step = c.TrainerStep
-		}
+	if len(set.Files) == 1 {
+		c.Tag = filepath.Base(set.Files[0].Path)
+	} else if len(set.Files) > 1 {
+		c.Tag = "model.safetensors.index.json"
 	}
+	for _, f := range set.Files {
+		c.Files = append(c.Files, &ckpt.File{Path: f.Path, Size: f.Size(), Source: f.ReaderAt()})
+	}
+	readModelFolder(c, path)
 	for _, t := range set.Tensors {
-		lt := &ckpt.Tensor{File: t.File.Path, DType: t.DType, Shape: append([]int64{}, t.Shape...),
-			Pieces: []ckpt.Piece{{View: t.View, Map: t.File.Mapping(), Offset: t.Offset, File: t.File.Path}}}
 		p := &ckpt.Param{Name: t.Name, Shape: append([]int64{}, t.Shape...), Group: -1}
 		switch t.DType {
 		case tensor.BFloat16, tensor.Float16:
-			lt.State = "bf16"
-			p.BF16 = lt
+			p.BF16 = safetensorsTensor(t, ckpt.BF16)
 		default:
-			lt.State = "fp32"
-			p.FP32 = lt
+			p.FP32 = safetensorsTensor(t, ckpt.FP32)
 		}
 		c.Params = append(c.Params, p)
 	}
 	return c, nil
+}
+
+// readModelFolder reads the Trainer files (trainer_state.json's step) and
+// config.json of the folder holding a weights-only model (path, or the
+// folder of the file path).
+func readModelFolder(c *ckpt.Checkpoint, path string) {
+	dir := path
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "trainer_state.json")); err == nil {
+		r := dsmeta.Reader{C: c}
+		r.ReadTrainer(dir)
+		c.Step = c.TrainerStep
+		return
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
+		if err := json.Unmarshal(b, &c.Config); err != nil {
+			c.Report(ckpt.CheckTrainer, ckpt.Warning, "", filepath.Join(dir, "config.json"), "%s: %v", filepath.Join(dir, "config.json"), err)
+		}
+	}
+}
+
+// safetensorsTensor makes a one-piece logical tensor of a safetensors
+// tensor.
+func safetensorsTensor(t *safetensors.Tensor, state ckpt.State) *ckpt.Tensor {
+	return &ckpt.Tensor{State: state, File: t.File.Path, DType: t.DType, Shape: append([]int64{}, t.Shape...),
+		Pieces: []ckpt.Piece{{View: t.View, Source: t.File.ReaderAt(), Offset: t.Offset, File: t.File.Path}}}
 }

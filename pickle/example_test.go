@@ -23,10 +23,12 @@ func ExampleInspect() {
 	// posix.system (call): dangerous
 }
 
-// Load a pickle: classes become inert objects that keep their state.
+// Load a pickle: classes become inert objects that keep their state. The
+// default policy refuses classes it does not know; Allow names the ones to
+// trust.
 func ExampleLoad() {
 	data, _ := os.ReadFile("testdata/objects_p2.pkl")
-	v, _, err := pickle.Load(data, pickle.Options{})
+	v, _, err := pickle.Load(data, pickle.Options{Policy: pickle.Policy{Allow: []string{"fakepkg.things.*"}}})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -57,8 +57,19 @@ func FuzzInspect(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if data[prog.End-1] != '.' {
+		// One of Python's readers ends the pickle: just past a STOP for a
+		// reader with look-ahead; within the data for one without.
+		if prog.End == 0 && prog.StreamEnd == 0 {
+			t.Fatal("no reading ends the pickle, yet no error")
+		}
+		if prog.End > 0 && (prog.End > int64(len(data)) || data[prog.End-1] != '.') {
 			t.Fatalf("End %d is not just past a STOP", prog.End)
+		}
+		if prog.StreamEnd < 0 || prog.StreamEnd > int64(len(data)) {
+			t.Fatalf("StreamEnd %d outside %d bytes", prog.StreamEnd, len(data))
+		}
+		if !prog.Straddle && prog.End > 0 && prog.StreamEnd != prog.End && prog.StreamEnd == 0 {
+			t.Fatalf("readers disagree without a straddle: End %d, StreamEnd %d", prog.End, prog.StreamEnd)
 		}
 		for _, g := range prog.Globals {
 			(Policy{}).Judge(g)

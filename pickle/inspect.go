@@ -3,34 +3,42 @@ package pickle
 import (
 	"bytes"
 	"encoding/binary"
+	"math/big"
 	"strconv"
+	"strings"
 )
 
 // Limits bounds the resources a pickle may claim. A zero field means the
-// default of [DefaultLimits].
+// default of [DefaultLimits]. Python itself has none of these limits: a
+// pickle that exceeds one is not malformed, only too big to check, and
+// [Inspect] reports it with [ErrLimit] (a scanner must then not call the
+// pickle safe).
 type Limits struct {
 	// MaxStack bounds the number of values on the pickle stack at once
 	// (all MARK levels together). Default 1<<20.
 	MaxStack int
 	// MaxMarks bounds the number of MARKs open at once. Default 4096.
 	MaxMarks int
-	// MaxDepth bounds the nesting of containers in the loaded value.
-	// Default 512.
+	// MaxDepth bounds the nesting of containers in the loaded value
+	// (Load only). Default 512.
 	MaxDepth int
-	// MaxIntBytes bounds the size of one integer argument: decimal digits
-	// for INT and LONG, bytes for LONG1 and LONG4. Default 4096.
+	// MaxIntBytes bounds the size of one integer that Load converts:
+	// decimal digits for INT and LONG, bytes for LONG1 and LONG4.
+	// Inspect never converts integers and has no such limit. Default
+	// 1<<20.
 	MaxIntBytes int
 	// MaxGlobals bounds the number of global references (GLOBAL,
-	// STACK_GLOBAL and INST opcodes) in one pickle. Python's pickler
-	// memoizes globals, so a real pickle names each one once. Default
-	// 1<<16.
+	// STACK_GLOBAL, INST and EXT opcodes) in one pickle. References to a
+	// name already referenced cost nothing. Default 1<<16.
 	MaxGlobals int
+	// MaxOps bounds the number of opcodes of one pickle. Default 1<<26.
+	MaxOps int
 }
 
 // DefaultLimits are the limits used where a field of [Limits] is zero. They
 // are far above what any checkpoint needs and far below what exhausts
 // memory.
-var DefaultLimits = Limits{MaxStack: 1 << 20, MaxMarks: 4096, MaxDepth: 512, MaxIntBytes: 4096, MaxGlobals: 1 << 16}
+var DefaultLimits = Limits{MaxStack: 1 << 20, MaxMarks: 4096, MaxDepth: 512, MaxIntBytes: 1 << 20, MaxGlobals: 1 << 16, MaxOps: 1 << 26}
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxStack <= 0 {
@@ -48,17 +56,20 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxGlobals <= 0 {
 		l.MaxGlobals = DefaultLimits.MaxGlobals
 	}
+	if l.MaxOps <= 0 {
+		l.MaxOps = DefaultLimits.MaxOps
+	}
 	return l
 }
 
 // Use says what a pickle does with a global it references.
 type Use uint8
 
-// The ways a global is used. A global referenced several times is recorded
-// once per reference.
+// The ways a global is used, from weakest to strongest. GlobalRef.Use is
+// the strongest use of the reference.
 const (
 	UseValue   Use = iota // pushed and used as a plain value (an argument, a dict value, ...)
-	UseCall               // called: REDUCE, OBJ or INST
+	UseCall               // called: REDUCE, OBJ, INST, or by a callable it was handed to
 	UseNew                // instantiated with NEWOBJ or NEWOBJ_EX
 	UseGetattr            // the first argument of a builtins.getattr call
 )
@@ -72,23 +83,57 @@ func (u Use) String() string {
 	return "use(" + strconv.Itoa(int(u)) + ")"
 }
 
-// GlobalRef is one reference to a global found by [Inspect].
+// GlobalRef is one global that a pickle imports: a GLOBAL, STACK_GLOBAL,
+// INST or EXT opcode. A later reference to the same name through the memo
+// is the same GlobalRef.
 type GlobalRef struct {
+	// Module and Name are the global as Python 3 imports it: Python 2
+	// module names of protocols 0-2 mapped (__builtin__ is builtins). A
+	// Name may be dotted ("os.system"): Python then walks attributes.
 	Module, Name string
-	Offset       int64 // offset of the GLOBAL, STACK_GLOBAL or INST opcode
-	Use          Use
+	// RawModule and RawName are the strings the pickle hands to
+	// Unpickler.find_class, before any mapping. For an EXT opcode, whose
+	// global is whatever the loading process registered with
+	// copyreg.add_extension, they are "copyreg._inverted_registry" and the
+	// code in decimal.
+	RawModule, RawName string
+	Offset             int64  // offset of the opcode
+	Op                 string // GLOBAL, STACK_GLOBAL, INST, EXT1, EXT2 or EXT4
+	Proto              int    // the protocol in force (the last PROTO before the opcode)
+	Ext                int32  // the extension code of an EXT opcode, else 0
+	Use                Use    // the strongest use
 	// Dynamic is true for a STACK_GLOBAL whose module or name is not a
 	// string literal of the pickle: its target cannot be known statically.
 	Dynamic bool
-	// Calls with literal arguments, which is how [Policy.Judge] tells the
-	// harmless forms of some globals apart. Attrs: for builtins.getattr,
-	// the calls getattr(global, "literal"). Payloads: for other globals,
-	// the calls with one bytes literal as the only argument (what
-	// torch.storage._load_from_bytes hands to torch.load). NonLiteral: some
-	// call had other arguments, or was made by OBJ, INST or NEWOBJ.
-	Attrs      []Attr
-	Payloads   []Payload
-	NonLiteral bool
+	// Escaped is true when the global itself (not a value it returns) is
+	// stored in a container, passed as an argument, handed to the
+	// persistent loader or returned: something other than the pickle's
+	// own call opcodes may call it.
+	Escaped bool
+	// CalledIndirectly is true when the global is called by a callable it
+	// was handed to (see [CallsArguments]) or returned by the persistent
+	// loader and called: with arguments the pickle does not show.
+	CalledIndirectly bool
+	// Mutated is true when the pickle changes the global itself: BUILD,
+	// SETITEM(S), APPEND(S) or ADDITEMS applied to the class, function or
+	// module rather than to an instance.
+	Mutated bool
+	// ResultCalled is true when a value returned by a call of the global
+	// is called or instantiated in turn; ResultMutated when such a value
+	// is changed by BUILD, SETITEM(S), APPEND(S) or ADDITEMS.
+	ResultCalled, ResultMutated bool
+	// BadArgs, when not empty, says why a call of the global had
+	// arguments [Policy.Judge] cannot accept for it (see
+	// [CallsArguments]): a callable that calls one of its arguments was
+	// handed something else than a named global, getattr something else
+	// than (global, literal name), _load_from_bytes something else than
+	// a bytes literal.
+	BadArgs string
+	// Attrs lists the calls getattr(global, "literal") of builtins.getattr,
+	// and Payloads the bytes literals handed to
+	// torch.storage._load_from_bytes, the only argument of its calls.
+	Attrs    []Attr
+	Payloads []Payload
 }
 
 // Payload is a bytes literal passed as the only argument of a call.
@@ -106,91 +151,257 @@ type Attr struct {
 	Name string
 }
 
-// Program is what [Inspect] learns about a pickle without running it.
-type Program struct {
-	Proto   int         // highest PROTO seen (0 when absent)
-	End     int64       // offset just past the STOP opcode: the pickle's length
-	Ops     int         // number of opcodes
-	Globals []GlobalRef // every global reference, in stream order
-
-	// unicodeOps are the offsets of protocol-0 UNICODE opcodes, whose
-	// raw-unicode-escape arguments Load decodes before running the machine.
-	unicodeOps []int
+// ComputedCall is a call whose callable is neither a global nor a value
+// returned by a call of one: a value from the persistent loader, for
+// instance.
+type ComputedCall struct {
+	Offset int64  // offset of the calling opcode
+	Op     string // REDUCE, NEWOBJ, NEWOBJ_EX or OBJ
 }
 
-// slot is the abstract value of one stack entry during inspection: enough
-// to resolve STACK_GLOBAL arguments and to judge getattr and
-// _load_from_bytes calls. It holds no pointers and is 16 bytes, so that a
-// stack of a million values stays small and cheap to grow. Literal kinds
-// locate their bytes in the data: off, and a 48-bit length made of n (low
-// 16 bits) and ref (high 32 bits) — except kPair, whose ref is the global
-// and whose string is at most maxTrackedString bytes.
+// Program is what [Inspect] learns about a pickle without running it.
+type Program struct {
+	Proto int // highest PROTO seen (0 when absent)
+	// End is the offset just past the STOP opcode: where the next pickle
+	// of a file starts for a reader that sees the bytes as they are
+	// (pickle.loads, or a file object with look-ahead such as open()). 0
+	// when that reading fails.
+	End int64
+	// StreamEnd is where a reader without look-ahead (io.BytesIO, as
+	// torch.load reads a zip record or a _load_from_bytes payload) goes
+	// on: past the end of the frame holding STOP. It differs from End
+	// only for a pickle whose frames are not cut where Python's pickler
+	// cuts them. 0 when that reading fails.
+	StreamEnd int64
+	// Straddle is true when an argument or a text line crosses the end of
+	// a FRAME. Python's readers then disagree (a reader without
+	// look-ahead drops the rest of the frame and reads the argument from
+	// the bytes after it): both readings were walked and their globals
+	// merged. Python's pickler never writes such frames.
+	Straddle bool
+	Ops      int // number of opcodes
+	// MaxInt is the size of the longest integer argument: decimal digits
+	// of INT and LONG, bytes of LONG1 and LONG4.
+	MaxInt  int
+	Globals []GlobalRef // every global imported, in stream order
+	// Computed lists calls of values that are neither globals nor
+	// returned by a call of one.
+	Computed []ComputedCall
+
+	// rewrites are opcodes Load replaces by equivalent ones before
+	// running its machine (gopickle reads only the canonical forms).
+	rewrites []rewrite
+}
+
+// CallsArguments lists the data constructors that call or instantiate some
+// of their positional arguments (by index): such an argument must be a
+// named global (judged in its own right, as called) or the call is judged
+// dangerous. copyreg._reconstructor(cls, base, state) calls
+// base.__new__(cls, state) and base.__init__, numpy's _reconstruct and
+// random-state constructors call the class or constructor they are given,
+// and torch's _rebuild_from_type_v2(func, new_type, args, state) calls func.
+func CallsArguments() map[string][]int {
+	out := make(map[string][]int, len(callsArguments))
+	for k, v := range callsArguments {
+		out[k] = append([]int(nil), v...)
+	}
+	return out
+}
+
+var callsArguments = map[string][]int{
+	"copyreg._reconstructor":                         {0, 1},
+	"copyreg.__newobj__":                             {0},
+	"copyreg.__newobj_ex__":                          {0},
+	"torch._tensor._rebuild_from_type_v2":            {0, 1},
+	"torch._tensor._rebuild_from_type":               {0, 1},
+	"numpy.core.multiarray._reconstruct":             {0},
+	"numpy._core.multiarray._reconstruct":            {0},
+	"numpy.random._pickle.__randomstate_ctor":        {1},
+	"numpy.random._pickle.__generator_ctor":          {1},
+	"numpy.random._pickle.__bit_generator_ctor":      {0},
+	"numpy.random.__RandomState_ctor":                {},
+	"torch._utils._rebuild_wrapper_subclass":         {0},
+	"torch._utils._rebuild_device_tensor_from_numpy": {},
+}
+
+// stringArgOK lists, for callables of CallsArguments, the argument
+// positions that may also be a literal string or None (a name looked up
+// in a table, or a default).
+var stringArgOK = map[string]bool{
+	"numpy.random._pickle.__bit_generator_ctor#0": true,
+	"numpy.random._pickle.__randomstate_ctor#0":   true,
+	"numpy.random._pickle.__randomstate_ctor#1":   true,
+	"numpy.random._pickle.__generator_ctor#0":     true,
+	"numpy.random._pickle.__generator_ctor#1":     true,
+}
+
+// slot is the abstract value of one stack entry: what the walk knows of a
+// Python value without building it. It holds no pointers and is 16 bytes,
+// so that a stack of a million values stays small. Literal kinds locate
+// their bytes in the data (off, and a 48-bit length made of n, the low 16
+// bits, and ref, the high 32); kGlobal and kCall refer to a global by
+// index (ref, -1 for none); a tracked kTuple refers to its items in the
+// walk's arena (ref, count n).
 type slot struct {
 	off  int64
-	ref  int32 // kGlobal, kPair: index into Program.Globals
+	ref  int32
 	n    uint16
 	kind uint8
+	_    uint8
 }
 
 const (
-	kOther      uint8 = iota
-	kString           // a string literal
-	kGlobal           // a global
-	kPair             // a 2-tuple (global, short string literal): getattr's arguments
-	kBytes            // a bytes literal
-	kLatin1           // _codecs.encode(text, "latin1"): bytes written as a string literal (the span)
-	kLatin1Args       // the 2-tuple (text, "latin1")
-	kBytesArg         // a 1-tuple (bytes literal)
-	kLatin1Arg        // a 1-tuple (kLatin1)
+	kOther     uint8 = iota // anything: the walk does not know
+	kScalar                 // None, bool, int, float: not callable, not a container
+	kStr                    // str literal: UTF-8 bytes in the data
+	kStrEsc                 // str literal of a STRING opcode: quoted, with escapes (the span is inside the quotes)
+	kStrRaw                 // str literal of a UNICODE opcode: raw-unicode-escape text
+	kBytes                  // bytes literal
+	kByteArray              // bytearray literal
+	kLatin1                 // _codecs.encode(text, "latin1"): bytes written as a str literal (the span of the text)
+	kTuple                  // tuple; tracked when ref >= 0
+	kList
+	kDict
+	kSet
+	kFrozenSet
+	kGlobal // a global
+	kCall   // a value returned by a call of global ref (or of something else when ref < 0)
+	kPersid // a value returned by the persistent loader; ref: a tracked tuple id, or -1
 )
 
 // literal returns a slot of kind k for the n bytes at off in the data.
 func literal(k uint8, off int64, n int64) slot {
 	if n < 0 || n >= 1<<48 {
-		return slot{}
+		return slot{kind: kOther}
 	}
 	return slot{kind: k, off: off, n: uint16(n), ref: int32(uint32(n >> 16))}
 }
 
 // length returns the length of a literal slot's bytes.
-func (s slot) length() int64 {
-	if s.kind == kPair {
-		return int64(s.n)
+func (s slot) length() int64 { return int64(uint32(s.ref))<<16 | int64(s.n) }
+
+func (s slot) isStr() bool { return s.kind == kStr || s.kind == kStrEsc || s.kind == kStrRaw }
+
+// callable reports whether CPython could call the value: literals and
+// containers certainly cannot be.
+func (s slot) notCallable() bool {
+	switch s.kind {
+	case kScalar, kStr, kStrEsc, kStrRaw, kBytes, kByteArray, kLatin1, kTuple, kList, kDict, kSet, kFrozenSet:
+		return true
 	}
-	return int64(uint32(s.ref))<<16 | int64(s.n)
+	return false
 }
 
-const maxTrackedString = 512 // longest string kept for STACK_GLOBAL resolution
+// unhashable reports whether the value certainly cannot be a dict key or
+// a set item.
+func (s slot) unhashable() bool {
+	return s.kind == kList || s.kind == kDict || s.kind == kSet || s.kind == kByteArray
+}
 
-// Inspect walks the pickle at the start of data without building anything,
-// checks it against lim (see [Limits]) and returns where it ends and which
-// globals it references. Bytes after the STOP opcode are ignored (legacy
-// torch files hold several pickles and raw storage bytes back to back).
+const (
+	maxTrackedString = 512     // longest string kept for STACK_GLOBAL and getattr resolution
+	maxTupleItems    = 16      // longest tuple whose items are tracked
+	maxArena         = 1 << 20 // tuple items tracked per pickle
+	maxAttrs         = 4096    // getattr calls and payloads kept per global
+)
+
+// ReadMode says how a Python reader consumes a pickle's bytes; see
+// [Program.Straddle].
+type readMode uint8
+
+const (
+	modeFlat   readMode = iota // pickle.loads, or a file with look-ahead: frames only need to be present
+	modeStream                 // io.BytesIO: a read that does not fit in the current frame is taken from after it
+)
+
+// Inspect walks the pickle at the start of data as CPython 3.11's C
+// unpickler (Modules/_pickle.c) reads it, opcode for opcode, without
+// building anything: it checks every length against the bytes present,
+// accepts and rejects exactly the texts CPython accepts and rejects (INT
+// and LONG in any base with underscores and spaces, PUT and GET indices,
+// STRING escapes, UTF-8 of names), follows FRAMEs as both of Python's
+// readers do, bounds the stack and the number of open MARKs, finds where
+// the pickle ends, and records every global the pickle imports with what
+// is done with it. Every import is taken to succeed and every call to
+// return an unknown value, so the walk goes as far as any Python process
+// could; it stops where CPython certainly stops (a value that is not
+// callable called, a MARK missing, ...). Bytes after the STOP opcode are
+// ignored (legacy torch files hold several pickles and raw storage bytes
+// back to back).
 //
-// On error the Program is not nil: it lists the globals referenced before
-// the error (which Python would already have imported and possibly called)
-// and its End is 0.
+// On error the Program is not nil: it lists the globals imported before
+// the error (which Python would already have imported and possibly
+// called) and its End is 0.
 func Inspect(data []byte, lim Limits) (*Program, error) {
 	lim = lim.withDefaults()
-	in := inspector{data: data, lim: lim}
-	prog, err := in.run()
-	if err != nil {
-		in.prog.End = 0
-		return &in.prog, err
+	flat := inspector{data: data, lim: lim, mode: modeFlat}
+	prog, err := flat.walk()
+	if !flat.straddle && !flat.stopInFrame {
+		if err == nil {
+			prog.StreamEnd = prog.End
+		}
+		return prog, err
 	}
-	return prog, nil
+	// The two readers disagree: walk the stream reading too and merge.
+	stream := inspector{data: data, lim: lim, mode: modeStream}
+	sprog, serr := stream.walk()
+	prog.Straddle = flat.straddle || stream.straddle
+	if serr == nil {
+		prog.StreamEnd = sprog.StreamEnd
+	}
+	seen := map[[3]string]int{}
+	for i, g := range prog.Globals {
+		seen[[3]string{g.RawModule, g.RawName, strconv.FormatInt(g.Offset, 10)}] = i
+	}
+	for _, g := range sprog.Globals {
+		k := [3]string{g.RawModule, g.RawName, strconv.FormatInt(g.Offset, 10)}
+		if i, ok := seen[k]; ok {
+			mergeRef(&prog.Globals[i], g)
+			continue
+		}
+		prog.Globals = append(prog.Globals, g)
+	}
+	prog.Computed = append(prog.Computed, sprog.Computed...)
+	if err != nil && serr == nil {
+		prog.End = 0
+		return prog, nil
+	}
+	return prog, err
 }
 
-// str returns the bytes of a literal slot as a string.
-func (in *inspector) str(s slot) string { return string(in.data[s.off : s.off+s.length()]) }
+// mergeRef adds to a what the other reading learnt of the same reference.
+func mergeRef(a *GlobalRef, b GlobalRef) {
+	a.Use = max(a.Use, b.Use)
+	a.Escaped = a.Escaped || b.Escaped
+	a.CalledIndirectly = a.CalledIndirectly || b.CalledIndirectly
+	a.Mutated = a.Mutated || b.Mutated
+	a.ResultCalled = a.ResultCalled || b.ResultCalled
+	a.ResultMutated = a.ResultMutated || b.ResultMutated
+	if a.BadArgs == "" {
+		a.BadArgs = b.BadArgs
+	}
+	a.Attrs = append(a.Attrs, b.Attrs...)
+	a.Payloads = append(a.Payloads, b.Payloads...)
+}
 
 type inspector struct {
-	data  []byte
-	pos   int
-	lim   Limits
-	prog  Program
-	stack []slot
-	marks []int
+	data []byte
+	lim  Limits
+	mode readMode
+	// The reader: pos is the next byte of the stream. In modeStream,
+	// [cur, end) is what is left of the current frame's buffer (empty
+	// when cur == end == pos); in modeFlat, frameEnd is the end of the
+	// last FRAME (for detecting straddles only).
+	pos, cur, end int
+	frameEnd      int
+	straddle      bool
+	stopInFrame   bool
+
+	prog   Program
+	stack  []slot
+	marks  []int
+	arena  []slot // items of tracked tuples
+	byName map[[2]string]int32
 	// The memo: entries 0..len(memo)-1, written in order as Python's
 	// pickler does, in a slice; entries written out of order in memoX,
 	// whose keys are all >= len(memo).
@@ -198,555 +409,1076 @@ type inspector struct {
 	memoX map[uint64]slot
 }
 
-func (in *inspector) run() (*Program, error) {
+// read returns the next n bytes as the reader of the walk's mode would.
+func (in *inspector) read(start int, op string, n uint64) ([]byte, int, error) {
+	if in.mode == modeStream && in.cur < in.end {
+		if n <= uint64(in.end-in.cur) {
+			at := in.cur
+			in.cur += int(n)
+			return in.data[at:in.cur], at, nil
+		}
+		// CPython reads the whole argument from the file, after the
+		// frame: the rest of the frame is lost.
+		in.straddle = true
+		in.cur, in.end = in.pos, in.pos
+	}
+	left := uint64(len(in.data) - in.pos)
+	if n > left {
+		return nil, 0, errorf(ErrTruncated, start, op, "argument needs %d bytes, only %d left", n, left)
+	}
+	at := in.pos
+	in.pos += int(n)
+	if in.mode == modeStream {
+		in.cur, in.end = in.pos, in.pos
+	} else if at < in.frameEnd && in.pos > in.frameEnd {
+		in.straddle = true
+	}
+	return in.data[at:in.pos], at, nil
+}
+
+// readLine returns the next line, without its '\n', and where it starts.
+func (in *inspector) readLine(start int, op string) ([]byte, int, error) {
+	if in.mode == modeStream && in.cur < in.end {
+		buf := in.data[in.cur:in.end]
+		if i := indexNL(buf); i >= 0 {
+			at := in.cur
+			in.cur += i + 1
+			return buf[:i], at, nil
+		}
+		// CPython calls readline() on the file, after the frame.
+		in.straddle = true
+		in.cur, in.end = in.pos, in.pos
+	}
+	rest := in.data[in.pos:]
+	i := indexNL(rest)
+	if i < 0 {
+		return nil, 0, errorf(ErrTruncated, start, op, "line argument has no end of line")
+	}
+	at := in.pos
+	in.pos += i + 1
+	if in.mode == modeStream {
+		in.cur, in.end = in.pos, in.pos
+	} else if at < in.frameEnd && in.pos > in.frameEnd {
+		in.straddle = true
+	}
+	return rest[:i], at, nil
+}
+
+func indexNL(b []byte) int { return bytes.IndexByte(b, '\n') }
+
+// frame applies a FRAME of n bytes.
+func (in *inspector) frame(start int, n uint64) error {
+	if n > 1<<63-1 {
+		return errorf(ErrFormat, start, "FRAME", "frame length %d exceeds the maximum", n)
+	}
+	if in.mode == modeStream {
+		if n <= uint64(in.end-in.cur) {
+			return nil // inside the current frame: nothing to read
+		}
+		if in.cur < in.end {
+			in.straddle = true
+		}
+		left := uint64(len(in.data) - in.pos)
+		if n > left {
+			return errorf(ErrTruncated, start, "FRAME", "frame of %d bytes, only %d left", n, left)
+		}
+		in.cur = in.pos
+		in.pos += int(n)
+		in.end = in.pos
+		return nil
+	}
+	left := uint64(len(in.data) - in.pos)
+	if n > left {
+		return errorf(ErrTruncated, start, "FRAME", "frame of %d bytes, only %d left", n, left)
+	}
+	in.frameEnd = in.pos + int(n)
+	return nil
+}
+
+// offset is where the next opcode starts.
+func (in *inspector) offset() int {
+	if in.mode == modeStream && in.cur < in.end {
+		return in.cur
+	}
+	return in.pos
+}
+
+// str returns the bytes of a literal slot.
+func (in *inspector) bytesOf(s slot) []byte { return in.data[s.off : s.off+s.length()] }
+
+// text returns the Python text of a string literal slot of at most
+// maxTrackedString bytes, and false if it has none.
+func (in *inspector) text(s slot) (string, bool) {
+	if !s.isStr() || s.length() > maxTrackedString {
+		return "", false
+	}
+	b := in.bytesOf(s)
+	switch s.kind {
+	case kStrEsc:
+		t, ok := decodeEscape(b)
+		return string(t), ok
+	case kStrRaw:
+		return decodeRawUnicodeEscape(b), true
+	}
+	return string(b), true
+}
+
+func (in *inspector) walk() (*Program, error) {
 	for {
-		if in.pos >= len(in.data) {
-			return nil, errorf(ErrTruncated, in.pos, "", "no STOP opcode before the end of the data")
+		start := in.offset()
+		b, _, err := in.read(start, "", 1)
+		if err != nil {
+			if start >= len(in.data) {
+				return &in.prog, errorf(ErrTruncated, start, "", "no STOP opcode before the end of the data")
+			}
+			return &in.prog, err
 		}
-		start := in.pos
-		op := in.data[in.pos]
-		in.pos++
+		op := b[0]
 		in.prog.Ops++
-		info := &opTable[op]
-		if info.name == "" {
-			return nil, errorf(ErrFormat, start, "", "unknown opcode 0x%02x", op)
+		if in.prog.Ops > in.lim.MaxOps {
+			return &in.prog, errorf(ErrLimit, start, "", "more than %d opcodes", in.lim.MaxOps)
 		}
-		arg, err := in.readArg(start, info)
-		if err != nil {
-			return nil, err
+		name := opTable[op].name
+		if name == "" {
+			return &in.prog, errorf(ErrFormat, start, "", "unknown opcode 0x%02x", op)
 		}
-		done, err := in.apply(start, op, info.name, arg)
+		done, err := in.apply(start, op, name)
 		if err != nil {
-			return nil, err
+			return &in.prog, err
 		}
 		if done {
 			in.prog.End = int64(in.pos)
+			in.prog.StreamEnd = int64(in.pos)
+			if in.mode == modeFlat {
+				in.stopInFrame = in.pos < in.frameEnd
+			} else {
+				in.prog.End = int64(in.cur)
+			}
 			return &in.prog, nil
 		}
 		if len(in.stack) > in.lim.MaxStack {
-			return nil, errorf(ErrLimit, start, info.name, "stack holds more than %d values", in.lim.MaxStack)
+			return &in.prog, errorf(ErrLimit, start, name, "stack holds more than %d values", in.lim.MaxStack)
 		}
 	}
 }
 
-// argument kinds
-const (
-	aNone       = iota
-	aU1         // 1-byte unsigned
-	aU2         // 2-byte unsigned
-	aI4         // 4-byte signed
-	aU4         // 4-byte unsigned
-	aU8         // 8-byte unsigned
-	aF8         // 8-byte float
-	aLine       // text up to newline
-	aLine2      // two text lines
-	aLen1       // 1-byte length + data
-	aLen4       // 4-byte unsigned length + data
-	aLen4Signed // 4-byte signed length + data (LONG4, BINSTRING)
-	aLen8       // 8-byte length + data
-)
-
-type opInfo struct {
-	name string
-	arg  int
-}
-
-var opTable = [256]opInfo{
-	'(': {"MARK", aNone}, '.': {"STOP", aNone}, '0': {"POP", aNone}, '1': {"POP_MARK", aNone},
-	'2': {"DUP", aNone}, 'F': {"FLOAT", aLine}, 'I': {"INT", aLine}, 'J': {"BININT", aI4},
-	'K': {"BININT1", aU1}, 'L': {"LONG", aLine}, 'M': {"BININT2", aU2}, 'N': {"NONE", aNone},
-	'P': {"PERSID", aLine}, 'Q': {"BINPERSID", aNone}, 'R': {"REDUCE", aNone}, 'S': {"STRING", aLine},
-	'T': {"BINSTRING", aLen4Signed}, 'U': {"SHORT_BINSTRING", aLen1}, 'V': {"UNICODE", aLine},
-	'X': {"BINUNICODE", aLen4}, 'a': {"APPEND", aNone}, 'b': {"BUILD", aNone}, 'c': {"GLOBAL", aLine2},
-	'd': {"DICT", aNone}, '}': {"EMPTY_DICT", aNone}, 'e': {"APPENDS", aNone}, 'g': {"GET", aLine},
-	'h': {"BINGET", aU1}, 'i': {"INST", aLine2}, 'j': {"LONG_BINGET", aU4}, 'l': {"LIST", aNone},
-	']': {"EMPTY_LIST", aNone}, 'o': {"OBJ", aNone}, 'p': {"PUT", aLine}, 'q': {"BINPUT", aU1},
-	'r': {"LONG_BINPUT", aU4}, 's': {"SETITEM", aNone}, 't': {"TUPLE", aNone}, ')': {"EMPTY_TUPLE", aNone},
-	'u': {"SETITEMS", aNone}, 'G': {"BINFLOAT", aF8},
-	0x80: {"PROTO", aU1}, 0x81: {"NEWOBJ", aNone}, 0x82: {"EXT1", aU1}, 0x83: {"EXT2", aU2},
-	0x84: {"EXT4", aI4}, 0x85: {"TUPLE1", aNone}, 0x86: {"TUPLE2", aNone}, 0x87: {"TUPLE3", aNone},
-	0x88: {"NEWTRUE", aNone}, 0x89: {"NEWFALSE", aNone}, 0x8a: {"LONG1", aLen1}, 0x8b: {"LONG4", aLen4Signed},
-	'B': {"BINBYTES", aLen4}, 'C': {"SHORT_BINBYTES", aLen1}, 0x8c: {"SHORT_BINUNICODE", aLen1},
-	0x8d: {"BINUNICODE8", aLen8}, 0x8e: {"BINBYTES8", aLen8}, 0x8f: {"EMPTY_SET", aNone},
-	0x90: {"ADDITEMS", aNone}, 0x91: {"FROZENSET", aNone}, 0x92: {"NEWOBJ_EX", aNone},
-	0x93: {"STACK_GLOBAL", aNone}, 0x94: {"MEMOIZE", aNone}, 0x95: {"FRAME", aU8},
-	0x96: {"BYTEARRAY8", aLen8}, 0x97: {"NEXT_BUFFER", aNone}, 0x98: {"READONLY_BUFFER", aNone},
+var opTable = [256]struct{ name string }{
+	'(': {"MARK"}, '.': {"STOP"}, '0': {"POP"}, '1': {"POP_MARK"}, '2': {"DUP"}, 'F': {"FLOAT"},
+	'I': {"INT"}, 'J': {"BININT"}, 'K': {"BININT1"}, 'L': {"LONG"}, 'M': {"BININT2"}, 'N': {"NONE"},
+	'P': {"PERSID"}, 'Q': {"BINPERSID"}, 'R': {"REDUCE"}, 'S': {"STRING"}, 'T': {"BINSTRING"},
+	'U': {"SHORT_BINSTRING"}, 'V': {"UNICODE"}, 'X': {"BINUNICODE"}, 'a': {"APPEND"}, 'b': {"BUILD"},
+	'c': {"GLOBAL"}, 'd': {"DICT"}, '}': {"EMPTY_DICT"}, 'e': {"APPENDS"}, 'g': {"GET"}, 'h': {"BINGET"},
+	'i': {"INST"}, 'j': {"LONG_BINGET"}, 'l': {"LIST"}, ']': {"EMPTY_LIST"}, 'o': {"OBJ"}, 'p': {"PUT"},
+	'q': {"BINPUT"}, 'r': {"LONG_BINPUT"}, 's': {"SETITEM"}, 't': {"TUPLE"}, ')': {"EMPTY_TUPLE"},
+	'u': {"SETITEMS"}, 'G': {"BINFLOAT"},
+	0x80: {"PROTO"}, 0x81: {"NEWOBJ"}, 0x82: {"EXT1"}, 0x83: {"EXT2"}, 0x84: {"EXT4"}, 0x85: {"TUPLE1"},
+	0x86: {"TUPLE2"}, 0x87: {"TUPLE3"}, 0x88: {"NEWTRUE"}, 0x89: {"NEWFALSE"}, 0x8a: {"LONG1"},
+	0x8b: {"LONG4"}, 'B': {"BINBYTES"}, 'C': {"SHORT_BINBYTES"}, 0x8c: {"SHORT_BINUNICODE"},
+	0x8d: {"BINUNICODE8"}, 0x8e: {"BINBYTES8"}, 0x8f: {"EMPTY_SET"}, 0x90: {"ADDITEMS"},
+	0x91: {"FROZENSET"}, 0x92: {"NEWOBJ_EX"}, 0x93: {"STACK_GLOBAL"}, 0x94: {"MEMOIZE"},
+	0x95: {"FRAME"}, 0x96: {"BYTEARRAY8"}, 0x97: {"NEXT_BUFFER"}, 0x98: {"READONLY_BUFFER"},
 }
 
 // OpName returns the name of a pickle opcode, or "" for an unknown one.
 func OpName(op byte) string { return opTable[op].name }
 
-// argument is the decoded argument of one opcode.
-type argument struct {
-	u     uint64
-	i     int64
-	data  []byte // for length-prefixed and line arguments (line without '\n')
-	data2 []byte // second line of aLine2
-	off   int    // offset of data in the pickle, for length-prefixed arguments
+// fixed reads an n-byte little-endian unsigned argument.
+func (in *inspector) fixed(start int, op string, n int) (uint64, error) {
+	b, _, err := in.read(start, op, uint64(n))
+	if err != nil {
+		return 0, err
+	}
+	var x uint64
+	for i := n - 1; i >= 0; i-- {
+		x = x<<8 | uint64(b[i])
+	}
+	return x, nil
 }
 
-func (in *inspector) need(start int, name string, n uint64) error {
-	left := uint64(len(in.data) - in.pos)
-	if n > left {
-		return errorf(ErrTruncated, start, name, "argument needs %d bytes, only %d left", n, left)
+// counted reads a length of lenBytes bytes, then that many bytes.
+func (in *inspector) counted(start int, op string, lenBytes int, signed bool) ([]byte, int, error) {
+	n, err := in.fixed(start, op, lenBytes)
+	if err != nil {
+		return nil, 0, err
 	}
-	return nil
-}
-
-func (in *inspector) line(start int, name string) ([]byte, error) {
-	i := bytes.IndexByte(in.data[in.pos:], '\n')
-	if i < 0 {
-		return nil, errorf(ErrTruncated, start, name, "line argument has no end of line")
+	if signed && lenBytes == 4 && int32(uint32(n)) < 0 {
+		return nil, 0, errorf(ErrFormat, start, op, "negative byte count %d", int32(uint32(n)))
 	}
-	l := in.data[in.pos : in.pos+i]
-	in.pos += i + 1
-	return l, nil
-}
-
-func (in *inspector) readArg(start int, info *opInfo) (argument, error) {
-	var a argument
-	fixed := func(n int) ([]byte, error) {
-		if err := in.need(start, info.name, uint64(n)); err != nil {
-			return nil, err
-		}
-		b := in.data[in.pos : in.pos+n]
-		in.pos += n
-		return b, nil
+	if lenBytes == 8 && n > 1<<63-1 {
+		return nil, 0, errorf(ErrFormat, start, op, "byte count %d exceeds the maximum", n)
 	}
-	switch info.arg {
-	case aNone:
-	case aU1:
-		b, err := fixed(1)
-		if err != nil {
-			return a, err
-		}
-		a.u = uint64(b[0])
-	case aU2:
-		b, err := fixed(2)
-		if err != nil {
-			return a, err
-		}
-		a.u = uint64(binary.LittleEndian.Uint16(b))
-	case aI4, aU4:
-		b, err := fixed(4)
-		if err != nil {
-			return a, err
-		}
-		a.u = uint64(binary.LittleEndian.Uint32(b))
-		a.i = int64(int32(binary.LittleEndian.Uint32(b)))
-	case aU8, aF8:
-		b, err := fixed(8)
-		if err != nil {
-			return a, err
-		}
-		a.u = binary.LittleEndian.Uint64(b)
-	case aLine:
-		l, err := in.line(start, info.name)
-		if err != nil {
-			return a, err
-		}
-		a.data = l
-	case aLine2:
-		l, err := in.line(start, info.name)
-		if err != nil {
-			return a, err
-		}
-		l2, err := in.line(start, info.name)
-		if err != nil {
-			return a, err
-		}
-		a.data, a.data2 = l, l2
-	case aLen1, aLen4, aLen4Signed, aLen8:
-		var n uint64
-		switch info.arg {
-		case aLen1:
-			b, err := fixed(1)
-			if err != nil {
-				return a, err
-			}
-			n = uint64(b[0])
-		case aLen4:
-			b, err := fixed(4)
-			if err != nil {
-				return a, err
-			}
-			n = uint64(binary.LittleEndian.Uint32(b))
-		case aLen4Signed:
-			b, err := fixed(4)
-			if err != nil {
-				return a, err
-			}
-			s := int32(binary.LittleEndian.Uint32(b))
-			if s < 0 {
-				return a, errorf(ErrFormat, start, info.name, "negative length %d", s)
-			}
-			n = uint64(s)
-		case aLen8:
-			b, err := fixed(8)
-			if err != nil {
-				return a, err
-			}
-			n = binary.LittleEndian.Uint64(b)
-		}
-		if err := in.need(start, info.name, n); err != nil {
-			return a, err
-		}
-		a.data, a.off = in.data[in.pos:in.pos+int(n)], in.pos
-		in.pos += int(n)
-	}
-	return a, nil
+	return in.read(start, op, n)
 }
 
 func (in *inspector) push(s slot) { in.stack = append(in.stack, s) }
 
-// pop removes n values above the innermost mark.
-func (in *inspector) pop(start int, name string, n int) ([]slot, error) {
-	floor := 0
+func (in *inspector) fence() int {
 	if len(in.marks) > 0 {
-		floor = in.marks[len(in.marks)-1]
+		return in.marks[len(in.marks)-1]
 	}
-	if len(in.stack)-floor < n {
-		return nil, errorf(ErrFormat, start, name, "needs %d stack values, %d available", n, len(in.stack)-floor)
+	return 0
+}
+
+func underflow(in *inspector, start int, op string) error {
+	if len(in.marks) > 0 {
+		return errorf(ErrFormat, start, op, "unexpected MARK found")
+	}
+	return errorf(ErrFormat, start, op, "stack underflow")
+}
+
+// pop removes n values above the innermost mark.
+func (in *inspector) pop(start int, op string, n int) ([]slot, error) {
+	if len(in.stack)-in.fence() < n {
+		return nil, underflow(in, start, op)
 	}
 	vals := in.stack[len(in.stack)-n:]
 	in.stack = in.stack[:len(in.stack)-n]
 	return vals, nil
 }
 
-// popMark removes the values above the innermost mark and the mark itself.
-func (in *inspector) popMark(start int, name string) ([]slot, error) {
+// marker pops the innermost mark and returns its position.
+func (in *inspector) marker(start int, op string) (int, error) {
 	if len(in.marks) == 0 {
-		return nil, errorf(ErrFormat, start, name, "no MARK on the stack")
+		return 0, errorf(ErrFormat, start, op, "could not find MARK")
 	}
 	m := in.marks[len(in.marks)-1]
 	in.marks = in.marks[:len(in.marks)-1]
+	return m, nil
+}
+
+// popMark removes the values above the innermost mark and the mark itself.
+func (in *inspector) popMark(start int, op string) ([]slot, error) {
+	m, err := in.marker(start, op)
+	if err != nil {
+		return nil, err
+	}
 	vals := in.stack[m:]
 	in.stack = in.stack[:m]
 	return vals, nil
 }
 
-// peek checks that a value sits above the innermost mark.
-func (in *inspector) peek(start int, name string) (*slot, error) {
-	floor := 0
-	if len(in.marks) > 0 {
-		floor = in.marks[len(in.marks)-1]
-	}
-	if len(in.stack) <= floor {
-		return nil, errorf(ErrFormat, start, name, "empty stack")
+// top returns the value on top of the stack, above the innermost mark.
+func (in *inspector) top(start int, op string) (*slot, error) {
+	if len(in.stack) <= in.fence() {
+		return nil, underflow(in, start, op)
 	}
 	return &in.stack[len(in.stack)-1], nil
 }
 
-func (in *inspector) addGlobal(start int, op, module, name string, dynamic bool) (slot, error) {
+// addGlobal records an import and returns its slot.
+func (in *inspector) addGlobal(start int, op, rawModule, rawName string, dynamic bool, ext int32) (slot, error) {
+	key := [2]string{rawModule, rawName}
+	if !dynamic && ext == 0 {
+		if i, ok := in.byName[key]; ok && in.prog.Globals[i].Proto == in.prog.Proto {
+			return slot{kind: kGlobal, ref: i}, nil
+		}
+	}
 	if len(in.prog.Globals) >= in.lim.MaxGlobals {
 		return slot{}, errorf(ErrLimit, start, op, "more than %d global references", in.lim.MaxGlobals)
 	}
+	module, name := rawModule, rawName
+	if !dynamic && ext == 0 && in.prog.Proto < 3 {
+		module, name = python3Name(module, name)
+	}
 	in.prog.Globals = append(in.prog.Globals, GlobalRef{
-		Module: normModule(module), Name: name, Offset: int64(start), Dynamic: dynamic,
+		Module: module, Name: name, RawModule: rawModule, RawName: rawName, Offset: int64(start),
+		Op: op, Proto: in.prog.Proto, Ext: ext, Dynamic: dynamic,
 	})
-	return slot{kind: kGlobal, ref: int32(len(in.prog.Globals) - 1)}, nil
+	i := int32(len(in.prog.Globals) - 1)
+	if !dynamic && ext == 0 {
+		if in.byName == nil {
+			in.byName = map[[2]string]int32{}
+		}
+		in.byName[key] = i
+	}
+	return slot{kind: kGlobal, ref: i}, nil
 }
 
-// markUse records what is done with a global found on the stack.
-func (in *inspector) markUse(s slot, u Use) {
-	if s.kind == kGlobal && in.prog.Globals[s.ref].Use < u {
-		in.prog.Globals[s.ref].Use = u
+// use records that a value is called (or instantiated): a global's use,
+// or a call of what a call returned.
+func (in *inspector) use(s slot, u Use, start int, op string) {
+	switch s.kind {
+	case kGlobal:
+		g := &in.prog.Globals[s.ref]
+		g.Use = max(g.Use, u)
+	case kCall:
+		if s.ref >= 0 {
+			in.prog.Globals[s.ref].ResultCalled = true
+		} else {
+			in.computed(start, op)
+		}
+	case kPersid:
+		// The persistent loader returns what the id names (a legacy
+		// torch file's "module" record returns its class): the globals
+		// of a tracked id are called; anything else is computed.
+		if s.ref >= 0 && in.markTupleGlobals(s, u) {
+			return
+		}
+		in.computed(start, op)
+	default:
+		in.computed(start, op)
 	}
 }
 
-func (in *inspector) checkInt(start int, name string, n int) error {
-	if n > in.lim.MaxIntBytes {
-		return errorf(ErrLimit, start, name, "integer argument of %d bytes exceeds the limit of %d", n, in.lim.MaxIntBytes)
+func (in *inspector) computed(start int, op string) {
+	if len(in.prog.Computed) < maxAttrs {
+		in.prog.Computed = append(in.prog.Computed, ComputedCall{Offset: int64(start), Op: op})
 	}
-	return nil
 }
 
-func (in *inspector) apply(start int, op byte, name string, a argument) (bool, error) {
-	switch name {
-	case "STOP":
-		if _, err := in.pop(start, name, 1); err != nil {
+// markTupleGlobals marks the globals of a tracked tuple as used with u.
+func (in *inspector) markTupleGlobals(t slot, u Use) bool {
+	items, ok := in.items(t)
+	if !ok {
+		return false
+	}
+	for _, it := range items {
+		if it.kind == kGlobal {
+			g := &in.prog.Globals[it.ref]
+			g.Use = max(g.Use, u)
+			g.CalledIndirectly = true
+		}
+	}
+	return true
+}
+
+// escape records that values are stored where something else may use
+// them: globals among them escape.
+func (in *inspector) escape(vals ...slot) {
+	for _, s := range vals {
+		if s.kind == kGlobal {
+			in.prog.Globals[s.ref].Escaped = true
+		}
+	}
+}
+
+// mutate records that a value is changed in place.
+func (in *inspector) mutate(s slot) {
+	switch s.kind {
+	case kGlobal:
+		in.prog.Globals[s.ref].Mutated = true
+	case kCall:
+		if s.ref >= 0 {
+			in.prog.Globals[s.ref].ResultMutated = true
+		}
+	}
+}
+
+// items returns the items of a tracked tuple.
+func (in *inspector) items(t slot) ([]slot, bool) {
+	if t.kind != kTuple && t.kind != kPersid || t.ref < 0 {
+		return nil, false
+	}
+	return in.arena[t.ref : t.ref+int32(t.n)], true
+}
+
+// tuple returns the slot of a new tuple of vals.
+func (in *inspector) tuple(vals []slot) slot {
+	in.escape(vals...)
+	if len(vals) == 0 {
+		return slot{kind: kTuple, ref: 0, n: 0}
+	}
+	if len(vals) > maxTupleItems || len(in.arena)+len(vals) > maxArena {
+		return slot{kind: kTuple, ref: -1}
+	}
+	at := len(in.arena)
+	in.arena = append(in.arena, vals...)
+	return slot{kind: kTuple, ref: int32(at), n: uint16(len(vals))}
+}
+
+func (in *inspector) apply(start int, op byte, name string) (bool, error) {
+	switch op {
+	case '.': // STOP
+		v, err := in.pop(start, name, 1)
+		if err != nil {
 			return false, err
 		}
+		in.escape(v[0])
 		return true, nil
-	case "PROTO":
-		if a.u > 5 {
-			return false, errorf(ErrFormat, start, name, "unsupported protocol %d", a.u)
-		}
-		in.prog.Proto = int(a.u)
-	case "FRAME":
-		if err := in.need(start, name, a.u); err != nil {
+	case 0x80: // PROTO
+		p, err := in.fixed(start, name, 1)
+		if err != nil {
 			return false, err
 		}
-	case "MARK":
+		if p > 5 {
+			return false, errorf(ErrFormat, start, name, "unsupported pickle protocol: %d", p)
+		}
+		in.prog.Proto = int(p)
+	case 0x95: // FRAME
+		n, err := in.fixed(start, name, 8)
+		if err != nil {
+			return false, err
+		}
+		return false, in.frame(start, n)
+	case '(': // MARK
 		if len(in.marks) >= in.lim.MaxMarks {
 			return false, errorf(ErrLimit, start, name, "more than %d MARKs open at once", in.lim.MaxMarks)
 		}
 		in.marks = append(in.marks, len(in.stack))
-	case "POP":
-		floor := 0
-		if len(in.marks) > 0 {
-			floor = in.marks[len(in.marks)-1]
-		}
-		if len(in.stack) > floor {
+	case '0': // POP
+		if len(in.stack) > in.fence() {
 			in.stack = in.stack[:len(in.stack)-1]
-		} else if _, err := in.popMark(start, name); err != nil {
-			return false, err
+		} else if len(in.marks) > 0 {
+			in.marks = in.marks[:len(in.marks)-1]
+		} else {
+			return false, underflow(in, start, name)
 		}
-	case "POP_MARK":
+	case '1': // POP_MARK
 		if _, err := in.popMark(start, name); err != nil {
 			return false, err
 		}
-	case "DUP":
-		s, err := in.peek(start, name)
+	case '2': // DUP
+		s, err := in.top(start, name)
 		if err != nil {
 			return false, err
 		}
 		in.push(*s)
-	case "INT", "LONG":
-		if err := in.checkInt(start, name, len(a.data)); err != nil {
+	case 'F': // FLOAT
+		l, _, err := in.readLine(start, name)
+		if err != nil {
 			return false, err
 		}
-		if err := checkDecimal(a.data, name == "LONG"); err != nil {
-			return false, errorf(ErrFormat, start, name, "%v", err)
+		if !pyFloatText(l) {
+			return false, errorf(ErrFormat, start, name, "could not convert %q to float", truncate(l))
 		}
-		in.push(slot{})
-	case "LONG1", "LONG4":
-		if err := in.checkInt(start, name, len(a.data)); err != nil {
+		in.push(slot{kind: kScalar})
+	case 'I', 'L': // INT, LONG
+		l, at, err := in.readLine(start, name)
+		if err != nil {
 			return false, err
 		}
-		if len(a.data) == 0 {
-			// Valid Python (the integer 0), but never written by Python
-			// and not supported by the gopickle machine we run on.
-			return false, errorf(ErrFormat, start, name, "zero-length integer")
+		if len(l) == 0 {
+			return false, errorf(ErrTruncated, start, name, "empty line")
 		}
-		in.push(slot{})
-	case "FLOAT":
-		if _, err := strconv.ParseFloat(string(a.data), 64); err != nil {
-			return false, errorf(ErrFormat, start, name, "bad float %q", truncate(a.data))
+		ok := false
+		if op == 'I' {
+			ok = pyIntText(l)
+		} else {
+			if len(l) > 0 && l[len(l)-1] == 'L' {
+				l = l[:len(l)-1]
+			}
+			ok = len(l) > 0 && pyLongText(l, 0)
 		}
-		in.push(slot{})
-	case "BININT", "BININT1", "BININT2", "NONE", "NEWTRUE", "NEWFALSE", "BINFLOAT",
-		"BINSTRING", "SHORT_BINSTRING", "STRING", "EMPTY_DICT", "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_SET":
-		in.push(slot{})
-	case "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8":
-		in.push(literal(kBytes, int64(a.off), int64(len(a.data))))
-	case "UNICODE", "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8":
-		if name == "UNICODE" {
-			in.prog.unicodeOps = append(in.prog.unicodeOps, start)
+		if !ok {
+			return false, errorf(ErrFormat, start, name, "could not convert %q to int", truncate(l))
 		}
-		s := slot{}
-		if name != "UNICODE" {
-			s = literal(kString, int64(a.off), int64(len(a.data)))
+		if in.mode == modeFlat {
+			in.canonicalInt(start, op, l, at)
+		}
+		in.prog.MaxInt = max(in.prog.MaxInt, len(l))
+		in.push(slot{kind: kScalar})
+	case 'J', 'K', 'M', 'G': // BININT, BININT1, BININT2, BINFLOAT
+		n := map[byte]uint64{'J': 4, 'K': 1, 'M': 2, 'G': 8}[op]
+		if _, _, err := in.read(start, name, n); err != nil {
+			return false, err
+		}
+		in.push(slot{kind: kScalar})
+	case 0x8a, 0x8b: // LONG1, LONG4
+		lb := 1
+		if op == 0x8b {
+			lb = 4
+		}
+		b, _, err := in.counted(start, name, lb, true)
+		if err != nil {
+			return false, err
+		}
+		in.prog.MaxInt = max(in.prog.MaxInt, len(b))
+		if len(b) == 0 && in.mode == modeFlat {
+			in.rewrite(start, start+1+lb, []byte("K\x00"))
+		}
+		in.push(slot{kind: kScalar})
+	case 'N', 0x88, 0x89: // NONE, NEWTRUE, NEWFALSE
+		in.push(slot{kind: kScalar})
+	case 'S': // STRING
+		l, at, err := in.readLine(start, name)
+		if err != nil {
+			return false, err
+		}
+		if len(l) < 2 || l[0] != l[len(l)-1] || (l[0] != '\'' && l[0] != '"') {
+			return false, errorf(ErrFormat, start, name, "the STRING opcode argument must be quoted")
+		}
+		if _, ok := decodeEscape(l[1 : len(l)-1]); !ok {
+			return false, errorf(ErrFormat, start, name, "invalid \\x escape or trailing \\ in %q", truncate(l))
+		}
+		in.push(literal(kStrEsc, int64(at+1), int64(len(l)-2)))
+	case 'T', 'U': // BINSTRING, SHORT_BINSTRING: str, decoded with the loader's encoding
+		lb := 4
+		if op == 'U' {
+			lb = 1
+		}
+		b, at, err := in.counted(start, name, lb, true)
+		if err != nil {
+			return false, err
+		}
+		in.push(literal(kStr, int64(at), int64(len(b))))
+	case 'V': // UNICODE
+		l, at, err := in.readLine(start, name)
+		if err != nil {
+			return false, err
+		}
+		if !validRawUnicodeEscape(l) {
+			return false, errorf(ErrFormat, start, name, "malformed \\u or \\U escape in %q", truncate(l))
+		}
+		if in.mode == modeFlat {
+			text := decodeRawUnicodeEscape(l)
+			in.rewrite(start, at+len(l)+1, append(binary.LittleEndian.AppendUint32([]byte{'X'}, uint32(len(text))), text...))
+		}
+		in.push(literal(kStrRaw, int64(at), int64(len(l))))
+	case 'X', 0x8c, 0x8d: // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
+		lb := map[byte]int{'X': 4, 0x8c: 1, 0x8d: 8}[op]
+		b, at, err := in.counted(start, name, lb, false)
+		if err != nil {
+			return false, err
+		}
+		if !validUTF8Surrogates(b) {
+			return false, errorf(ErrFormat, start, name, "text is not valid UTF-8")
+		}
+		in.push(literal(kStr, int64(at), int64(len(b))))
+	case 'B', 'C', 0x8e, 0x96: // BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8
+		lb := map[byte]int{'B': 4, 'C': 1, 0x8e: 8, 0x96: 8}[op]
+		b, at, err := in.counted(start, name, lb, false)
+		if err != nil {
+			return false, err
+		}
+		k := kBytes
+		if op == 0x96 {
+			k = kByteArray
+		}
+		in.push(literal(k, int64(at), int64(len(b))))
+	case '}':
+		in.push(slot{kind: kDict})
+	case ']':
+		in.push(slot{kind: kList})
+	case ')':
+		in.push(in.tuple(nil))
+	case 0x8f:
+		in.push(slot{kind: kSet})
+	case 'P': // PERSID
+		if _, _, err := in.readLine(start, name); err != nil {
+			return false, err
+		}
+		in.push(slot{kind: kPersid, ref: -1})
+	case 'Q': // BINPERSID
+		v, err := in.pop(start, name, 1)
+		if err != nil {
+			return false, err
+		}
+		in.escape(v[0])
+		s := slot{kind: kPersid, ref: -1}
+		if v[0].kind == kTuple && v[0].ref >= 0 {
+			s.ref, s.n = v[0].ref, v[0].n
 		}
 		in.push(s)
-	case "PERSID":
-		in.push(slot{})
-	case "BINPERSID":
-		if _, err := in.pop(start, name, 1); err != nil {
+	case 'c': // GLOBAL
+		m, _, err := in.readLine(start, name)
+		if err != nil {
 			return false, err
 		}
-		in.push(slot{})
-	case "GLOBAL":
-		g, err := in.addGlobal(start, name, string(a.data), string(a.data2), false)
+		if len(m) == 0 {
+			return false, errorf(ErrTruncated, start, name, "empty module name")
+		}
+		if !validUTF8(m) {
+			return false, errorf(ErrFormat, start, name, "module name is not valid UTF-8")
+		}
+		n, _, err := in.readLine(start, name)
+		if err != nil {
+			return false, err
+		}
+		if len(n) == 0 {
+			return false, errorf(ErrTruncated, start, name, "empty global name")
+		}
+		if !validUTF8(n) {
+			return false, errorf(ErrFormat, start, name, "global name is not valid UTF-8")
+		}
+		g, err := in.addGlobal(start, name, string(m), string(n), false, 0)
 		if err != nil {
 			return false, err
 		}
 		in.push(g)
-	case "STACK_GLOBAL":
-		v, err := in.pop(start, name, 2)
+	case 0x93: // STACK_GLOBAL
+		v, err := in.pop(start, name, 1)
 		if err != nil {
 			return false, err
 		}
-		mod, nm := v[0], v[1]
-		var ms, ns string
-		lit := func(s slot) bool { return s.kind == kString && s.length() <= maxTrackedString }
-		if lit(mod) {
-			ms = in.str(mod)
+		nm := v[0]
+		v, err = in.pop(start, name, 1)
+		if err != nil {
+			return false, err
 		}
-		if lit(nm) {
-			ns = in.str(nm)
+		mod := v[0]
+		if notStr(mod) || notStr(nm) {
+			return false, errorf(ErrFormat, start, name, "STACK_GLOBAL requires str")
 		}
-		g, err := in.addGlobal(start, name, ms, ns, !lit(mod) || !lit(nm))
+		ms, ok1 := in.text(mod)
+		ns, ok2 := in.text(nm)
+		dynamic := !ok1 || !ok2
+		g, err := in.addGlobal(start, name, ms, ns, dynamic, 0)
 		if err != nil {
 			return false, err
 		}
 		in.push(g)
-	case "INST":
-		vals, err := in.popMark(start, name)
+	case 0x82, 0x83, 0x84: // EXT1, EXT2, EXT4
+		nb := map[byte]int{0x82: 1, 0x83: 2, 0x84: 4}[op]
+		c, err := in.fixed(start, name, nb)
 		if err != nil {
 			return false, err
 		}
-		_ = vals
-		g, err := in.addGlobal(start, name, string(a.data), string(a.data2), false)
+		code := int64(c)
+		if nb == 4 {
+			code = int64(int32(uint32(c)))
+		}
+		if code <= 0 {
+			return false, errorf(ErrFormat, start, name, "EXT specifies code <= 0")
+		}
+		g, err := in.addGlobal(start, name, extModule, strconv.FormatInt(code, 10), false, int32(code))
 		if err != nil {
 			return false, err
 		}
-		in.markUse(g, UseCall)
-		in.prog.Globals[g.ref].NonLiteral = true
-		in.push(slot{})
-	case "OBJ":
-		vals, err := in.popMark(start, name)
+		in.push(g)
+	case 'i': // INST
+		m, err := in.marker(start, name)
 		if err != nil {
 			return false, err
 		}
-		if len(vals) == 0 {
-			return false, errorf(ErrFormat, start, name, "no class on the stack")
+		mod, _, err := in.readLine(start, name)
+		if err != nil {
+			return false, err
 		}
-		in.markUse(vals[0], UseCall)
-		in.nonLiteral(vals[0])
-		in.push(slot{})
-	case "REDUCE":
+		if len(mod) == 0 {
+			return false, errorf(ErrTruncated, start, name, "empty module name")
+		}
+		if !ascii(mod) {
+			return false, errorf(ErrFormat, start, name, "module name is not ASCII")
+		}
+		cls, _, err := in.readLine(start, name)
+		if err != nil {
+			return false, err
+		}
+		if len(cls) == 0 {
+			return false, errorf(ErrTruncated, start, name, "empty class name")
+		}
+		if !ascii(cls) {
+			return false, errorf(ErrFormat, start, name, "class name is not ASCII")
+		}
+		g, err := in.addGlobal(start, name, string(mod), string(cls), false, 0)
+		if err != nil {
+			return false, err
+		}
+		args := in.stack[m:]
+		in.stack = in.stack[:m]
+		in.call(start, name, g, in.tuple(args), UseCall)
+	case 'o': // OBJ
+		m, err := in.marker(start, name)
+		if err != nil {
+			return false, err
+		}
+		if len(in.stack)-m < 1 {
+			return false, underflow(in, start, name)
+		}
+		cls := in.stack[m]
+		args := in.stack[m+1:]
+		in.stack = in.stack[:m]
+		if cls.notCallable() {
+			return false, errorf(ErrFormat, start, name, "the class is not callable")
+		}
+		in.call(start, name, cls, in.tuple(args), UseCall)
+	case 'R': // REDUCE
 		v, err := in.pop(start, name, 2)
 		if err != nil {
 			return false, err
 		}
 		fn, args := v[0], v[1]
-		in.markUse(fn, UseCall)
-		out := slot{}
-		if fn.kind == kGlobal {
-			g := &in.prog.Globals[fn.ref]
+		if fn.notCallable() {
+			return false, errorf(ErrFormat, start, name, "the value called is not callable")
+		}
+		if args.kind != kTuple && args.kind != kOther && args.kind != kCall && args.kind != kPersid && args.kind != kGlobal {
+			return false, errorf(ErrFormat, start, name, "argument list must be a tuple")
+		}
+		in.escape(args)
+		in.call(start, name, fn, args, UseCall)
+	case 0x81, 0x92: // NEWOBJ, NEWOBJ_EX
+		n := 2
+		if op == 0x92 {
+			n = 3
+		}
+		v, err := in.pop(start, name, n)
+		if err != nil {
+			return false, err
+		}
+		cls, args := v[0], v[1]
+		if cls.notCallable() {
+			return false, errorf(ErrFormat, start, name, "class argument must be a type")
+		}
+		if args.kind != kTuple && args.kind != kOther && args.kind != kCall && args.kind != kPersid && args.kind != kGlobal {
+			return false, errorf(ErrFormat, start, name, "expected an argument tuple")
+		}
+		if op == 0x92 {
+			if kw := v[2]; kw.kind != kDict && kw.kind != kOther && kw.kind != kCall && kw.kind != kPersid && kw.kind != kGlobal {
+				return false, errorf(ErrFormat, start, name, "expected a keyword argument dict")
+			}
+			in.escape(v[2])
+		}
+		in.escape(args)
+		in.call(start, name, cls, args, UseNew)
+	case 'b': // BUILD
+		if len(in.stack)-in.fence() < 2 {
+			return false, underflow(in, start, name)
+		}
+		state := in.stack[len(in.stack)-1]
+		in.stack = in.stack[:len(in.stack)-1]
+		inst := in.stack[len(in.stack)-1]
+		in.escape(state)
+		if inst.notCallable() && inst.kind != kScalar && !(state.kind == kScalar) {
+			// A literal has no __setstate__ and no __dict__: only a None
+			// state (a scalar we cannot tell from None) goes through.
+			if state.kind != kOther && state.kind != kCall && state.kind != kPersid && state.kind != kGlobal {
+				return false, errorf(ErrFormat, start, name, "BUILD on a value without __dict__")
+			}
+		}
+		in.mutate(inst)
+	case 'a': // APPEND
+		if len(in.stack)-1 <= in.fence() {
+			return false, underflow(in, start, name)
+		}
+		v := in.stack[len(in.stack)-1]
+		in.stack = in.stack[:len(in.stack)-1]
+		if err := in.appendTo(start, name, in.stack[len(in.stack)-1], []slot{v}); err != nil {
+			return false, err
+		}
+	case 'e': // APPENDS
+		m, err := in.marker(start, name)
+		if err != nil {
+			return false, err
+		}
+		if m > len(in.stack) || m <= in.fence() {
+			return false, underflow(in, start, name)
+		}
+		vals := in.stack[m:]
+		in.stack = in.stack[:m]
+		if len(vals) > 0 {
+			if err := in.appendTo(start, name, in.stack[m-1], vals); err != nil {
+				return false, err
+			}
+		}
+	case 's': // SETITEM
+		if len(in.stack)-2 <= in.fence() {
+			return false, underflow(in, start, name)
+		}
+		kv := in.stack[len(in.stack)-2:]
+		in.stack = in.stack[:len(in.stack)-2]
+		if err := in.setItems(start, name, in.stack[len(in.stack)-1], kv); err != nil {
+			return false, err
+		}
+	case 'u': // SETITEMS
+		m, err := in.marker(start, name)
+		if err != nil {
+			return false, err
+		}
+		if m > len(in.stack) || m <= in.fence() {
+			return false, underflow(in, start, name)
+		}
+		kv := in.stack[m:]
+		in.stack = in.stack[:m]
+		if len(kv) > 0 {
+			if len(kv)%2 != 0 {
+				return false, errorf(ErrFormat, start, name, "odd number of items for SETITEMS")
+			}
+			if err := in.setItems(start, name, in.stack[m-1], kv); err != nil {
+				return false, err
+			}
+		}
+	case 0x90: // ADDITEMS
+		m, err := in.marker(start, name)
+		if err != nil {
+			return false, err
+		}
+		if m > len(in.stack) || m <= in.fence() {
+			return false, underflow(in, start, name)
+		}
+		vals := in.stack[m:]
+		in.stack = in.stack[:m]
+		if len(vals) > 0 {
+			target := in.stack[m-1]
 			switch {
-			case g.Module == "builtins" && g.Name == "getattr":
-				if args.kind == kPair {
-					target := &in.prog.Globals[args.ref]
-					if target.Use < UseGetattr {
-						target.Use = UseGetattr
+			case target.kind == kSet:
+				for _, v := range vals {
+					if v.unhashable() {
+						return false, errorf(ErrFormat, start, name, "unhashable set item")
 					}
-					g.Attrs = append(g.Attrs, Attr{Of: target.Module + "." + target.Name, Name: in.str(args)})
-				} else {
-					g.NonLiteral = true
 				}
-			case g.Module == "_codecs" && g.Name == "encode" && args.kind == kLatin1Args:
-				out = args
-				out.kind = kLatin1
-			case args.kind == kBytesArg || args.kind == kLatin1Arg:
-				g.Payloads = append(g.Payloads, Payload{Offset: args.off, Length: args.length(), Latin1: args.kind == kLatin1Arg})
+			case target.notCallable():
+				return false, errorf(ErrFormat, start, name, "ADDITEMS on a value without add()")
 			default:
-				g.NonLiteral = true
+				in.mutate(target)
+			}
+			in.escape(vals...)
+		}
+	case 'd': // DICT
+		vals, err := in.popMark(start, name)
+		if err != nil {
+			return false, err
+		}
+		if len(vals)%2 != 0 {
+			return false, errorf(ErrFormat, start, name, "odd number of items for DICT")
+		}
+		for i := 0; i < len(vals); i += 2 {
+			if vals[i].unhashable() {
+				return false, errorf(ErrFormat, start, name, "unhashable dict key")
 			}
 		}
-		in.push(out)
-	case "NEWOBJ":
-		v, err := in.pop(start, name, 2)
-		if err != nil {
-			return false, err
-		}
-		in.markUse(v[0], UseNew)
-		in.nonLiteral(v[0])
-		in.push(slot{})
-	case "NEWOBJ_EX":
-		v, err := in.pop(start, name, 3)
-		if err != nil {
-			return false, err
-		}
-		in.markUse(v[0], UseNew)
-		in.nonLiteral(v[0])
-		in.push(slot{})
-	case "BUILD":
-		if _, err := in.pop(start, name, 1); err != nil {
-			return false, err
-		}
-		if _, err := in.peek(start, name); err != nil {
-			return false, err
-		}
-	case "APPEND":
-		if _, err := in.pop(start, name, 1); err != nil {
-			return false, err
-		}
-		if _, err := in.peek(start, name); err != nil {
-			return false, err
-		}
-	case "APPENDS", "ADDITEMS":
-		if _, err := in.popMark(start, name); err != nil {
-			return false, err
-		}
-		if _, err := in.peek(start, name); err != nil {
-			return false, err
-		}
-	case "SETITEM":
-		if _, err := in.pop(start, name, 2); err != nil {
-			return false, err
-		}
-		if _, err := in.peek(start, name); err != nil {
-			return false, err
-		}
-	case "SETITEMS":
+		in.escape(vals...)
+		in.push(slot{kind: kDict})
+	case 'l': // LIST
 		vals, err := in.popMark(start, name)
 		if err != nil {
 			return false, err
 		}
-		if len(vals)%2 != 0 {
-			return false, errorf(ErrFormat, start, name, "odd number of values (%d)", len(vals))
-		}
-		if _, err := in.peek(start, name); err != nil {
-			return false, err
-		}
-	case "DICT":
+		in.escape(vals...)
+		in.push(slot{kind: kList})
+	case 0x91: // FROZENSET
 		vals, err := in.popMark(start, name)
 		if err != nil {
 			return false, err
 		}
-		if len(vals)%2 != 0 {
-			return false, errorf(ErrFormat, start, name, "odd number of values (%d)", len(vals))
+		for _, v := range vals {
+			if v.unhashable() {
+				return false, errorf(ErrFormat, start, name, "unhashable set item")
+			}
 		}
-		in.push(slot{})
-	case "LIST", "FROZENSET":
-		if _, err := in.popMark(start, name); err != nil {
-			return false, err
-		}
-		in.push(slot{})
-	case "TUPLE":
+		in.escape(vals...)
+		in.push(slot{kind: kFrozenSet})
+	case 't': // TUPLE
 		vals, err := in.popMark(start, name)
 		if err != nil {
 			return false, err
 		}
-		in.push(in.tupleSlot(vals))
-	case "TUPLE1", "TUPLE2", "TUPLE3":
-		n := int(op - 0x85 + 1)
-		vals, err := in.pop(start, name, n)
+		in.push(in.tuple(vals))
+	case 0x85, 0x86, 0x87: // TUPLE1, TUPLE2, TUPLE3
+		vals, err := in.pop(start, name, int(op-0x85+1))
 		if err != nil {
 			return false, err
 		}
-		in.push(in.tupleSlot(vals))
-	case "GET", "BINGET", "LONG_BINGET":
-		idx := a.u
-		if name == "GET" {
-			n, err := strconv.ParseUint(string(a.data), 10, 32)
+		in.push(in.tuple(vals))
+	case 'g', 'h', 'j': // GET, BINGET, LONG_BINGET
+		var idx uint64
+		switch op {
+		case 'g':
+			l, at, err := in.readLine(start, name)
 			if err != nil {
-				return false, errorf(ErrFormat, start, name, "bad memo index %q", truncate(a.data))
+				return false, err
 			}
-			idx = n
+			if len(l) == 0 {
+				return false, errorf(ErrTruncated, start, name, "empty memo index")
+			}
+			n, ok := pyDecimal(l)
+			if !ok {
+				return false, errorf(ErrFormat, start, name, "bad memo index %q", truncate(l))
+			}
+			if n < 0 {
+				return false, errorf(ErrFormat, start, name, "memo value not found at index %d", n)
+			}
+			in.canonicalIndex(start, 'g', l, at, n)
+			idx = uint64(n)
+		case 'h':
+			b, err := in.fixed(start, name, 1)
+			if err != nil {
+				return false, err
+			}
+			idx = b
+		default:
+			b, err := in.fixed(start, name, 4)
+			if err != nil {
+				return false, err
+			}
+			idx = b
 		}
 		s, ok := in.memoGet(idx)
 		if !ok {
-			return false, errorf(ErrFormat, start, name, "memo index %d was never stored", idx)
+			return false, errorf(ErrFormat, start, name, "memo value not found at index %d", idx)
 		}
 		in.push(s)
-	case "PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE":
-		s, err := in.peek(start, name)
+	case 'p', 'q', 'r', 0x94: // PUT, BINPUT, LONG_BINPUT, MEMOIZE
+		var idx uint64
+		switch op {
+		case 'p':
+			l, at, err := in.readLine(start, name)
+			if err != nil {
+				return false, err
+			}
+			if len(l) == 0 {
+				return false, errorf(ErrTruncated, start, name, "empty memo index")
+			}
+			n, ok := pyDecimal(l)
+			if !ok {
+				return false, errorf(ErrFormat, start, name, "bad memo index %q", truncate(l))
+			}
+			if n < 0 {
+				return false, errorf(ErrFormat, start, name, "negative PUT argument")
+			}
+			in.canonicalIndex(start, 'p', l, at, n)
+			idx = uint64(n)
+		case 'q':
+			b, err := in.fixed(start, name, 1)
+			if err != nil {
+				return false, err
+			}
+			idx = b
+		case 'r':
+			b, err := in.fixed(start, name, 4)
+			if err != nil {
+				return false, err
+			}
+			idx = b
+		default:
+			idx = uint64(len(in.memo) + len(in.memoX))
+		}
+		s, err := in.top(start, name)
 		if err != nil {
 			return false, err
 		}
-		idx := a.u
-		switch name {
-		case "PUT":
-			n, err := strconv.ParseUint(string(a.data), 10, 32)
-			if err != nil {
-				return false, errorf(ErrFormat, start, name, "bad memo index %q", truncate(a.data))
-			}
-			idx = n
-		case "MEMOIZE":
-			idx = uint64(len(in.memo) + len(in.memoX))
-		}
 		in.memoPut(idx, *s)
-	case "EXT1", "EXT2", "EXT4":
-		return false, errorf(ErrUnsafe, start, name, "extension registry codes are not supported")
-	case "NEXT_BUFFER", "READONLY_BUFFER":
-		return false, errorf(ErrFormat, start, name, "out-of-band buffers are not supported")
+	case 0x97: // NEXT_BUFFER
+		return false, errorf(ErrFormat, start, name, "out-of-band buffer but none given (torch.load gives none)")
+	case 0x98: // READONLY_BUFFER
+		s, err := in.top(start, name)
+		if err != nil {
+			return false, err
+		}
+		switch s.kind {
+		case kBytes, kByteArray, kLatin1:
+		case kOther, kCall, kPersid, kGlobal:
+		default:
+			return false, errorf(ErrFormat, start, name, "memoryview of a value that is not bytes-like")
+		}
+		if s.kind == kByteArray {
+			s.kind = kOther
+		}
 	default:
 		return false, errorf(ErrFormat, start, name, "opcode not handled")
 	}
 	return false, nil
+}
+
+// notStr reports whether a value is certainly not a str (STACK_GLOBAL
+// requires exact str).
+func notStr(s slot) bool {
+	switch s.kind {
+	case kStr, kStrEsc, kStrRaw, kOther, kCall, kPersid, kGlobal:
+		return false
+	}
+	return true
+}
+
+// appendTo applies APPEND(S) of vals to target.
+func (in *inspector) appendTo(start int, name string, target slot, vals []slot) error {
+	switch target.kind {
+	case kList:
+	case kOther, kCall, kPersid, kGlobal:
+		in.mutate(target)
+	default:
+		return errorf(ErrFormat, start, name, "%s on a value without append() or extend()", name)
+	}
+	in.escape(vals...)
+	return nil
+}
+
+// setItems applies SETITEM(S) of the key/value pairs kv to target.
+func (in *inspector) setItems(start int, name string, target slot, kv []slot) error {
+	switch target.kind {
+	case kDict:
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i].unhashable() {
+				return errorf(ErrFormat, start, name, "unhashable dict key")
+			}
+		}
+	case kList:
+		// Valid for integer keys inside the list: not worth telling apart.
+	case kOther, kCall, kPersid, kGlobal:
+		in.mutate(target)
+	default:
+		return errorf(ErrFormat, start, name, "%s on a value without item assignment", name)
+	}
+	in.escape(kv...)
+	return nil
+}
+
+// call records a call (or instantiation) of fn with args.
+func (in *inspector) call(start int, op string, fn, args slot, u Use) {
+	in.use(fn, u, start, op)
+	out := slot{kind: kCall, ref: -1}
+	if fn.kind != kGlobal {
+		in.push(out)
+		return
+	}
+	out.ref = fn.ref
+	g := &in.prog.Globals[fn.ref]
+	full := g.Module + "." + g.Name
+	items, tracked := in.items(args)
+	switch {
+	case full == "builtins.getattr":
+		if op != "REDUCE" || !tracked || len(items) != 2 || items[0].kind != kGlobal {
+			g.badArgs("getattr called with arguments that are not (a named global, a literal name)")
+			break
+		}
+		attr, ok := in.text(items[1])
+		if !ok {
+			g.badArgs("getattr called with arguments that are not (a named global, a literal name)")
+			break
+		}
+		target := &in.prog.Globals[items[0].ref]
+		target.Use = max(target.Use, UseGetattr)
+		if len(g.Attrs) < maxAttrs {
+			g.Attrs = append(g.Attrs, Attr{Of: target.Module + "." + target.Name, Name: attr})
+		}
+	case full == "_codecs.encode" && tracked && len(items) == 2 && items[0].kind == kStr:
+		if enc, ok := in.text(items[1]); ok && (enc == "latin1" || enc == "latin-1") {
+			out = items[0]
+			out.kind = kLatin1
+		}
+	case full == LoadFromBytes:
+		if op != "REDUCE" || !tracked || len(items) != 1 || (items[0].kind != kBytes && items[0].kind != kLatin1) {
+			g.badArgs("torch.load of data that is not a bytes literal of the pickle")
+			break
+		}
+		if len(g.Payloads) < maxAttrs {
+			g.Payloads = append(g.Payloads, Payload{Offset: items[0].off, Length: items[0].length(), Latin1: items[0].kind == kLatin1})
+		}
+	default:
+		pos, ok := callsArguments[full]
+		if !ok {
+			break
+		}
+		for _, p := range pos {
+			if !tracked {
+				g.badArgs(full + " called with arguments the scan cannot follow")
+				break
+			}
+			if p >= len(items) {
+				continue // a default
+			}
+			a := items[p]
+			switch {
+			case a.kind == kGlobal:
+				t := &in.prog.Globals[a.ref]
+				t.Use = max(t.Use, UseCall)
+				// numpy hands its bit-generator constructor the name it
+				// was given (argument 0, checked here): not indirect.
+				if !(p == 1 && t.Module+"."+t.Name == "numpy.random._pickle.__bit_generator_ctor") {
+					t.CalledIndirectly = true
+				}
+			case stringArgOK[full+"#"+strconv.Itoa(p)] && (a.isStr() || a.kind == kScalar):
+			default:
+				g.badArgs(full + " calls its argument " + strconv.Itoa(p) + ", which is not a named global")
+			}
+		}
+	}
+	in.push(out)
+}
+
+func (g *GlobalRef) badArgs(why string) {
+	if g.BadArgs == "" {
+		g.BadArgs = why
+	}
 }
 
 func (in *inspector) memoGet(idx uint64) (slot, bool) {
@@ -764,6 +1496,15 @@ func (in *inspector) memoPut(idx uint64, s slot) {
 	case idx == uint64(len(in.memo)):
 		delete(in.memoX, idx)
 		in.memo = append(in.memo, s)
+		// Entries written out of order may now continue the slice.
+		for len(in.memoX) > 0 {
+			x, ok := in.memoX[uint64(len(in.memo))]
+			if !ok {
+				break
+			}
+			delete(in.memoX, uint64(len(in.memo)))
+			in.memo = append(in.memo, x)
+		}
 	default:
 		if in.memoX == nil {
 			in.memoX = map[uint64]slot{}
@@ -772,68 +1513,25 @@ func (in *inspector) memoPut(idx uint64, s slot) {
 	}
 }
 
-// nonLiteral records that a global is called with arguments Inspect does
-// not follow.
-func (in *inspector) nonLiteral(s slot) {
-	if s.kind == kGlobal {
-		in.prog.Globals[s.ref].NonLiteral = true
-	}
-}
-
-// tupleSlot is the abstract value of a tuple: only the tuples that are the
-// arguments of the calls Inspect follows are kept (see GlobalRef.Attrs and
-// GlobalRef.Payloads).
-func (in *inspector) tupleSlot(vals []slot) slot {
-	switch {
-	case len(vals) == 2 && vals[0].kind == kGlobal && vals[1].kind == kString && vals[1].length() <= maxTrackedString:
-		return slot{kind: kPair, ref: vals[0].ref, off: vals[1].off, n: uint16(vals[1].length())}
-	case len(vals) == 2 && vals[0].kind == kString && vals[1].kind == kString && vals[1].length() <= 8:
-		if enc := in.str(vals[1]); enc == "latin1" || enc == "latin-1" {
-			s := vals[0]
-			s.kind = kLatin1Args
-			return s
-		}
-	case len(vals) == 1 && vals[0].kind == kBytes:
-		s := vals[0]
-		s.kind = kBytesArg
-		return s
-	case len(vals) == 1 && vals[0].kind == kLatin1:
-		s := vals[0]
-		s.kind = kLatin1Arg
-		return s
-	}
-	return slot{}
-}
-
-// checkDecimal accepts the argument forms of INT and LONG.
-func checkDecimal(b []byte, long bool) error {
-	s := string(b)
-	if long && len(s) > 0 && s[len(s)-1] == 'L' {
-		s = s[:len(s)-1]
-	}
-	if s == "00" || s == "01" {
-		return nil
-	}
-	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
-		s = s[1:]
-	}
-	if s == "" {
-		return strconv.ErrSyntax
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return strconv.ErrSyntax
-		}
-	}
-	return nil
-}
-
 func truncate(b []byte) string {
 	if len(b) > 40 {
 		return string(b[:40]) + "..."
 	}
 	return string(b)
 }
+
+func ascii(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// extModule is the module name under which an EXT opcode's global is
+// reported: the registry copyreg.add_extension fills.
+const extModule = "copyreg._inverted_registry"
 
 // normModule maps the Python 2 module names that protocols 0-2 use to
 // their Python 3 names, as Python's own unpickler does.
@@ -845,4 +1543,69 @@ func normModule(m string) string {
 		return "copyreg"
 	}
 	return m
+}
+
+// python3Name returns the name Python 3 imports for a name written by
+// protocols 0-2 (Lib/_compat_pickle.py: the exact name first, then the
+// module).
+func python3Name(module, name string) (string, string) {
+	if mn, ok := python2Names[[2]string{module, name}]; ok {
+		return mn[0], mn[1]
+	}
+	if m, ok := python2Modules[module]; ok {
+		return m, name
+	}
+	return module, name
+}
+
+// hasDot reports whether a global's name walks attributes.
+func hasDot(name string) bool { return strings.IndexByte(name, '.') >= 0 }
+
+// rewrite is a replacement of data[at:end] that Load applies.
+type rewrite struct {
+	at, end int
+	repl    []byte
+}
+
+func (in *inspector) rewrite(at, end int, repl []byte) {
+	if in.mode == modeFlat {
+		in.prog.rewrites = append(in.prog.rewrites, rewrite{at, end, repl})
+	}
+}
+
+// canonicalInt rewrites an INT or LONG whose text is not plain decimal.
+func (in *inspector) canonicalInt(start int, op byte, l []byte, at int) {
+	s := string(cutNUL(l))
+	plain := len(s) > 0
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || i == 0 && s[i] == '-') {
+			plain = false
+		}
+	}
+	if plain && (len(s) == 1 || s[0] != '0' || s == "00" || s == "01") && !(len(s) > 1 && s[0] == '-' && s[1] == '0') {
+		return
+	}
+	var v big.Int
+	t := strings.TrimFunc(s, func(r rune) bool { return r < 0x80 && pySpace(byte(r)) })
+	if _, ok := v.SetString(t, 0); !ok {
+		if _, ok := v.SetString(strings.ReplaceAll(strings.TrimLeft(t, "+-0"), "_", ""), 10); !ok {
+			v.SetInt64(0)
+		}
+		if strings.HasPrefix(t, "-") {
+			v.Neg(&v)
+		}
+	}
+	text := v.String()
+	if op == 'I' && len(l) == 2 && (v.Cmp(big.NewInt(0)) == 0 || v.Cmp(big.NewInt(1)) == 0) {
+		text = "0" + text // INT with a 3-byte line is a bool
+	}
+	in.rewrite(start, at+len(l)+1, []byte(string(op)+text+"\n"))
+}
+
+// canonicalIndex rewrites a GET or PUT whose index text is not plain decimal.
+func (in *inspector) canonicalIndex(start int, op byte, l []byte, at int, n int64) {
+	if in.mode != modeFlat || string(l) == strconv.FormatInt(n, 10) {
+		return
+	}
+	in.rewrite(start, at+len(l)+1, []byte(string(op)+strconv.FormatInt(n, 10)+"\n"))
 }

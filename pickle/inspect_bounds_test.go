@@ -3,6 +3,8 @@ package pickle
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -19,8 +21,8 @@ func TestInspectBounds(t *testing.T) {
 		globals int    // globals reported (also on error)
 		first   string // module.name of the first global, if any
 	}{
-		{"globals over the limit", many("\x80\x02", "cos\nsystem\n0", 70000, "N."), ErrLimit, 1 << 16, "os.system"},
-		{"globals at the limit", many("\x80\x02", "ctorch\nSize\n0", 1<<16, "N."), nil, 1 << 16, "torch.Size"},
+		{"one global named many times", many("\x80\x02", "cos\nsystem\n0", 70000, "N."), nil, 1, "os.system"},
+		{"globals over the limit", []byte("\x80\x02" + strings.Repeat("ca\nb\n0\x80\x00ca\nb\n0\x80\x02", 3) + "N."), nil, 6, "a.b"},
 		{"dense memo", many("\x80\x04N", "\x94", 100000, "h\x05."), nil, 0, ""},
 		{"sparse memo", []byte("\x80\x02Nr\x00\x00\x00\x10r\x05\x00\x00\x00j\x00\x00\x00\x10."), nil, 0, ""},
 		{"memo index never stored", []byte("\x80\x02Nq\x00j\x01\x00\x00\x00."), ErrFormat, 0, ""},
@@ -50,7 +52,17 @@ func TestInspectBounds(t *testing.T) {
 	}
 	// The memoized (global, name) pair is recognised at each of its uses.
 	prog, _ := Inspect(cases[len(cases)-1].data, Limits{})
-	if g := prog.Globals[0]; len(g.Attrs) != 2 || g.Attrs[1] != (Attr{Of: "fakepkg.E", Name: "a"}) || g.NonLiteral {
-		t.Errorf("getattr attrs %+v (non-literal %v)", g.Attrs, g.NonLiteral)
+	if g := prog.Globals[0]; len(g.Attrs) != 2 || g.Attrs[1] != (Attr{Of: "fakepkg.E", Name: "a"}) || g.BadArgs != "" {
+		t.Errorf("getattr attrs %+v (bad args %q)", g.Attrs, g.BadArgs)
+	}
+	// Distinct globals beyond the limit.
+	var b strings.Builder
+	b.WriteString("\x80\x02")
+	for i := 0; i < 70000; i++ {
+		fmt.Fprintf(&b, "cm%d\nx\n0", i)
+	}
+	b.WriteString("N.")
+	if _, err := Inspect([]byte(b.String()), Limits{}); !errors.Is(err, ErrLimit) {
+		t.Errorf("70000 distinct globals: %v", err)
 	}
 }

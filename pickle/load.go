@@ -2,13 +2,9 @@ package pickle
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"math/big"
 	"sort"
-	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	gopickle "github.com/nlpodyssey/gopickle/pickle"
 	"github.com/nlpodyssey/gopickle/types"
@@ -47,12 +43,16 @@ func Load(data []byte, opt Options) (value any, prog *Program, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, g := range prog.Globals {
-		if v, why := opt.Policy.Judge(g); v == Dangerous {
-			return nil, prog, errorf(ErrUnsafe, int(g.Offset), "", "refusing %s.%s: %s", g.Module, g.Name, why)
-		}
+	if err := opt.Policy.Check(prog); err != nil {
+		return nil, prog, err
 	}
-	raw, err := runVM(rewriteUnicode(data[:prog.End], prog.unicodeOps))
+	if prog.MaxInt > lim.MaxIntBytes {
+		return nil, prog, errorf(ErrLimit, -1, "", "an integer of %d digits or bytes exceeds the limit of %d", prog.MaxInt, lim.MaxIntBytes)
+	}
+	if prog.Straddle || prog.End != prog.StreamEnd {
+		return nil, prog, errorf(ErrFormat, -1, "", "frames cut inside an argument: Python's readers disagree on this pickle (Python's pickler never writes it)")
+	}
+	raw, err := runVM(applyRewrites(data[:prog.End], prog.rewrites))
 	if err != nil {
 		return nil, prog, err
 	}
@@ -258,9 +258,9 @@ func (c *converter) conv(v any, depth int) (any, error) {
 	case *vmCall:
 		return c.call(x, depth)
 	case *types.ObjectClass, *types.Reconstructor, *types.OrderedDictClass:
-		return nil, c.errf("a built-in class (%T) left on the stack as a value", x)
+		return nil, c.errf("a built-in class (%s) used as a value", builtinName(x))
 	}
-	return nil, c.errf("unsupported value of type %T", v)
+	return nil, c.errf("a value of a kind this reader does not represent")
 }
 
 func (c *converter) setItem(d *Dict, k, v any, depth int) error {
@@ -402,46 +402,32 @@ func (c *converter) builtin(o *Object) (any, error) {
 	return nil, nil
 }
 
-// rewriteUnicode replaces each protocol-0 UNICODE opcode (a line in
-// Python's raw-unicode-escape encoding, which gopickle does not decode) by
-// the equivalent BINUNICODE with UTF-8 text.
-func rewriteUnicode(data []byte, ops []int) []byte {
-	if len(ops) == 0 {
+// applyRewrites returns data with the Program's rewrites applied: the
+// forms of opcodes CPython accepts but gopickle does not read, replaced by
+// their canonical equivalents.
+func applyRewrites(data []byte, rw []rewrite) []byte {
+	if len(rw) == 0 {
 		return data
 	}
-	out := make([]byte, 0, len(data)+4*len(ops))
+	out := make([]byte, 0, len(data)+16*len(rw))
 	prev := 0
-	for _, at := range ops {
-		end := at + 1 + bytes.IndexByte(data[at+1:], '\n')
-		text := decodeRawUnicodeEscape(data[at+1 : end])
-		out = append(out, data[prev:at]...)
-		out = append(out, 'X')
-		out = binary.LittleEndian.AppendUint32(out, uint32(len(text)))
-		out = append(out, text...)
-		prev = end + 1
+	for _, r := range rw {
+		out = append(out, data[prev:r.at]...)
+		out = append(out, r.repl...)
+		prev = r.end
 	}
 	return append(out, data[prev:]...)
 }
 
-// decodeRawUnicodeEscape decodes Python's raw-unicode-escape: \uXXXX and
-// \UXXXXXXXX escapes, every other byte a Latin-1 character.
-func decodeRawUnicodeEscape(b []byte) string {
-	var sb strings.Builder
-	for i := 0; i < len(b); i++ {
-		if b[i] == '\\' && i+1 < len(b) && (b[i+1] == 'u' || b[i+1] == 'U') {
-			n := 4
-			if b[i+1] == 'U' {
-				n = 8
-			}
-			if i+2+n <= len(b) {
-				if r, err := strconv.ParseUint(string(b[i+2:i+2+n]), 16, 32); err == nil && utf8.ValidRune(rune(r)) {
-					sb.WriteRune(rune(r))
-					i += 1 + n
-					continue
-				}
-			}
-		}
-		sb.WriteRune(rune(b[i]))
+// builtinName names the Python class a gopickle stand-in represents.
+func builtinName(x any) string {
+	switch x.(type) {
+	case *types.ObjectClass:
+		return "builtins.object"
+	case *types.Reconstructor:
+		return "copyreg._reconstructor"
+	case *types.OrderedDictClass:
+		return "collections.OrderedDict"
 	}
-	return sb.String()
+	return "a class"
 }

@@ -16,7 +16,7 @@ func load(t *testing.T, name string) (any, *Program) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, prog, err := Load(data, Options{})
+	v, prog, err := Load(data, Options{Policy: Policy{Lenient: true}}) // fakepkg classes are unknown
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -148,6 +148,22 @@ func TestCycle(t *testing.T) {
 	}
 }
 
+// TestUnknownRefused checks that the default policy refuses an unknown
+// class, naming it and how to accept it, and that Allow accepts it.
+func TestUnknownRefused(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "objects_p2.pkl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Load(data, Options{})
+	if !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), "fakepkg.things.Thing") || !strings.Contains(err.Error(), "--allow") {
+		t.Errorf("err = %v", err)
+	}
+	if _, _, err := Load(data, Options{Policy: Policy{Allow: []string{"fakepkg.things.*"}}}); err != nil {
+		t.Errorf("allowed: %v", err)
+	}
+}
+
 func TestHostileRefused(t *testing.T) {
 	cases := map[string]string{
 		"evil_os_system.pkl": "posix.system",
@@ -191,10 +207,11 @@ func TestMalformed(t *testing.T) {
 		{"memo miss", []byte("h\x05."), ErrFormat},
 		{"append no list", []byte("a."), ErrFormat},
 		{"stop empty", []byte("."), ErrFormat},
-		{"long digits", append(append([]byte("L"), bytes.Repeat([]byte("9"), 100000)...), "\n."...), ErrLimit},
+		{"long digits", append(append([]byte("L"), bytes.Repeat([]byte("9"), 2<<20)...), "\n."...), ErrLimit},
 		{"bad int", []byte("Iabc\n."), ErrFormat},
 		{"protocol 9", []byte("\x80\x09N."), ErrFormat},
-		{"dynamic global", []byte("\x80\x04K\x01K\x02\x93."), ErrUnsafe},
+		{"stack global of ints", []byte("\x80\x04K\x01K\x02\x93."), ErrFormat},
+		{"dynamic global", []byte("\x80\x04cbuiltins\nstr\n)R\x8c\x01x\x93."), ErrUnsafe},
 		{"ext code", []byte("\x80\x02\x82\x01."), ErrUnsafe},
 		{"reduce non-tuple", []byte("cfoo\nbar\nK\x01R."), ErrFormat},
 	}
@@ -233,7 +250,7 @@ func TestPolicy(t *testing.T) {
 		{GlobalRef{Module: "builtins", Name: "getattr", Attrs: []Attr{{"deepspeed.runtime.zero.config.ZeroStageEnum", "gradients"}}}, Safe},
 		{GlobalRef{Module: "builtins", Name: "getattr", Attrs: []Attr{{"deepspeed.runtime.zero.config.ZeroStageEnum", "__class__"}}}, Dangerous},
 		{GlobalRef{Module: "builtins", Name: "getattr", Attrs: []Attr{{"numpy.ndarray", "tofile"}}}, Dangerous},
-		{GlobalRef{Module: "builtins", Name: "getattr", Attrs: []Attr{{"deepspeed.runtime.zero.config.ZeroStageEnum", "gradients"}}, NonLiteral: true}, Dangerous},
+		{GlobalRef{Module: "builtins", Name: "getattr", Attrs: []Attr{{"deepspeed.runtime.zero.config.ZeroStageEnum", "gradients"}}, BadArgs: "called by OBJ"}, Dangerous},
 		{GlobalRef{Module: "torch", Name: "FloatStorage", Dynamic: true}, Dangerous},
 	}
 	for _, c := range cases {
@@ -241,7 +258,7 @@ func TestPolicy(t *testing.T) {
 			t.Errorf("%s.%s %+v: %v, want %v", c.g.Module, c.g.Name, c.g.Attrs, got, c.want)
 		}
 	}
-	if v, _ := (Policy{Extra: []string{"mylib.*"}}).Judge(GlobalRef{Module: "mylib", Name: "Config"}); v != Safe {
+	if v, _ := (Policy{Allow: []string{"mylib.*"}}).Judge(GlobalRef{Module: "mylib", Name: "Config"}); v != Safe {
 		t.Errorf("Extra not honoured: %v", v)
 	}
 }

@@ -1,6 +1,7 @@
 package pickle
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -10,9 +11,9 @@ type Verdict uint8
 
 // Verdicts, from best to worst.
 const (
-	Safe      Verdict = iota // known data: tensors, containers, numpy values, DeepSpeed data classes
-	Unknown                  // not known; loaded as an inert object
-	Dangerous                // runs code or touches the system when unpickled by Python
+	Safe      Verdict = iota // known data: tensors, containers, numpy values, DeepSpeed and Hugging Face data classes
+	Unknown                  // not known: harmless only if its own code is
+	Dangerous                // runs code or touches the system when Python unpickles it
 )
 
 func (v Verdict) String() string {
@@ -27,17 +28,80 @@ func (v Verdict) String() string {
 	return "invalid"
 }
 
-// Policy judges global references. The zero Policy is the default one
-// described by [SafeGlobals] and [DangerousGlobals].
+// Policy judges global references. The zero Policy is the default: an
+// allowlist, as torch.load(weights_only=True) works: only the globals of
+// [SafeGlobals] (and those of Allow) are accepted; [Load] refuses a pickle
+// that references any other.
 type Policy struct {
-	// Extra names more globals ("module.Name", or "module.*" for a whole
-	// module) to treat as safe, on top of [SafeGlobals].
-	Extra []string
+	// Allow names more globals to judge safe: "module.Name", or
+	// "module.*" for every undotted name of one module. It turns unknown
+	// globals safe, never dangerous ones, and a "module.*" entry never
+	// covers a dotted name ("module.a.b" walks attributes).
+	Allow []string
+	// Lenient accepts unknown globals (they are loaded as inert objects):
+	// only dangerous ones are refused.
+	Lenient bool
 }
 
-// SafeGlobals lists the globals understood as data (FORMATS.md §3). An
-// entry "module.*" covers every name of the module.
-var SafeGlobals = []string{
+// Refuses reports whether the policy refuses a pickle holding a global
+// judged v.
+func (p Policy) Refuses(v Verdict) bool {
+	return v == Dangerous || v == Unknown && !p.Lenient
+}
+
+// Check returns an error wrapping [ErrUnsafe] that names the first global
+// of prog the policy refuses (dangerous ones first), and how to accept an
+// unknown one; nil when it refuses none.
+func (p Policy) Check(prog *Program) error {
+	var unknown *GlobalRef
+	var unknownWhy string
+	for i := range prog.Globals {
+		g := &prog.Globals[i]
+		v, why := p.Judge(*g)
+		if v == Dangerous {
+			return errorf(ErrUnsafe, int(g.Offset), g.Op, "refusing %s: %s", displayName(*g), why)
+		}
+		if v == Unknown && !p.Lenient && unknown == nil {
+			unknown, unknownWhy = g, why
+		}
+	}
+	if len(prog.Computed) > 0 {
+		c := prog.Computed[0]
+		return errorf(ErrUnsafe, int(c.Offset), c.Op, "refusing a call of a value computed by the pickle")
+	}
+	if unknown != nil {
+		return errorf(ErrUnsafe, int(unknown.Offset), unknown.Op, "refusing %s: %s", displayName(*unknown), unknownWhy)
+	}
+	return nil
+}
+
+// displayName is "module.Name", "?" for what a computed STACK_GLOBAL
+// names.
+func displayName(g GlobalRef) string {
+	if g.Dynamic {
+		return "a computed global"
+	}
+	return g.Module + "." + g.Name
+}
+
+// CheckAllow validates an allow pattern: "module.Name" or "module.*".
+func CheckAllow(pattern string) error {
+	i := strings.LastIndexByte(pattern, '.')
+	if i <= 0 || i == len(pattern)-1 || strings.ContainsAny(pattern, " \t\n") || strings.Contains(pattern, "..") {
+		return fmt.Errorf("allow pattern %q: want module.Name or module.*", pattern)
+	}
+	if strings.Contains(pattern[:i], "*") || strings.Contains(pattern[i+1:], "*") && pattern[i+1:] != "*" {
+		return fmt.Errorf("allow pattern %q: only a whole trailing .* is a wildcard", pattern)
+	}
+	return nil
+}
+
+// SafeGlobals returns the globals understood as data (FORMATS.md §3): what
+// real checkpoints of PyTorch, DeepSpeed and the Hugging Face Trainer hold.
+// An entry "module.*" covers every undotted name of the module.
+func SafeGlobals() []string { return append([]string(nil), safeGlobals...) }
+
+var safeGlobals = []string{
 	"torch._utils._rebuild_tensor",
 	"torch._utils._rebuild_tensor_v2",
 	"torch._utils._rebuild_tensor_v3",
@@ -45,36 +109,55 @@ var SafeGlobals = []string{
 	"torch._utils._rebuild_parameter_with_state",
 	"torch._utils._rebuild_device_tensor_from_numpy",
 	"torch._utils._rebuild_meta_tensor_no_storage",
-	"torch._tensor._rebuild_from_type_v2", // tensor subclasses: calls the (separately judged) rebuild function
-	"torch.Tensor", "torch.nn.parameter.Parameter",
+	"torch._utils._rebuild_sparse_tensor",
+	"torch._utils._rebuild_nested_tensor",
+	"torch._utils._rebuild_qtensor",
+	"torch._utils._rebuild_wrapper_subclass",
+	"torch._tensor._rebuild_from_type_v2", // tensor subclasses: calls its (named, judged) function argument
+	"torch.serialization._get_layout",     // sparse tensors: the layout object by name
+	"torch.Tensor", "torch.nn.parameter.Parameter", "torch.nn.parameter.UninitializedParameter",
 	"torch.storage.TypedStorage", "torch.storage.UntypedStorage",
-	"torch.Size",
-	"torch.device",
+	"torch.Size", "torch.device", "torch.memory_format", "torch.layout",
+	"torch.contiguous_format", "torch.channels_last", "torch.preserve_format", "torch.strided",
+	"torch.sparse_coo", "torch.sparse_csr", "torch.sparse_csc", "torch.sparse_bsr", "torch.sparse_bsc",
+	"torch.per_tensor_affine", "torch.per_channel_affine", "torch.per_tensor_symmetric",
+	"torch.per_channel_symmetric", "torch.per_channel_affine_float_qparams",
 	"torch.storage._load_from_bytes", // storages pickled by value: see LoadFromBytes
 	// dtype objects and typed storage classes
 	"torch.float64", "torch.double", "torch.float32", "torch.float", "torch.float16", "torch.half",
 	"torch.bfloat16", "torch.int64", "torch.long", "torch.int32", "torch.int", "torch.int16",
 	"torch.short", "torch.int8", "torch.uint8", "torch.bool", "torch.complex64", "torch.cfloat",
-	"torch.complex128", "torch.cdouble", "torch.float8_e4m3fn", "torch.float8_e5m2",
-	"torch.uint16", "torch.uint32", "torch.uint64",
+	"torch.complex128", "torch.cdouble", "torch.complex32", "torch.chalf", "torch.float8_e4m3fn",
+	"torch.float8_e5m2", "torch.float8_e4m3fnuz", "torch.float8_e5m2fnuz",
+	"torch.uint16", "torch.uint32", "torch.uint64", "torch.qint8", "torch.quint8", "torch.qint32",
+	"torch.quint4x2", "torch.quint2x4",
 	"torch.DoubleStorage", "torch.FloatStorage", "torch.HalfStorage", "torch.BFloat16Storage",
 	"torch.LongStorage", "torch.IntStorage", "torch.ShortStorage", "torch.CharStorage",
 	"torch.ByteStorage", "torch.BoolStorage", "torch.ComplexFloatStorage", "torch.ComplexDoubleStorage",
 	"torch.Float8_e4m3fnStorage", "torch.Float8_e5m2Storage", "torch.UInt16Storage",
 	"torch.UInt32Storage", "torch.UInt64Storage", "torch.UntypedStorage",
+	"torch.QInt8Storage", "torch.QUInt8Storage", "torch.QInt32Storage", "torch.QUInt4x2Storage",
+	"torch.QUInt2x4Storage",
 	// Python containers and values
-	"collections.OrderedDict", "collections.defaultdict",
+	"collections.OrderedDict", "collections.defaultdict", "collections.Counter", "collections.deque",
 	"builtins.set", "builtins.frozenset", "builtins.slice", "builtins.object",
-	"builtins.bytearray", "builtins.complex", "builtins.range", "builtins.int", "builtins.float",
+	"builtins.bytearray", "builtins.bytes", "builtins.complex", "builtins.range", "builtins.int", "builtins.float",
 	"builtins.list", "builtins.dict", "builtins.tuple", "builtins.str", "builtins.bool",
-	"copyreg._reconstructor", "_codecs.encode", "argparse.Namespace", "datetime.datetime",
-	"datetime.date", "datetime.timedelta", "pathlib.PosixPath", "pathlib.WindowsPath",
-	// numpy values (Hugging Face rng_state*.pth)
+	"copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__", "_codecs.encode",
+	"argparse.Namespace", "datetime.datetime", "datetime.date", "datetime.time", "datetime.timedelta",
+	"datetime.timezone", "decimal.Decimal", "fractions.Fraction", "uuid.UUID",
+	"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePosixPath", "pathlib.PureWindowsPath",
+	"random.Random",
+	// numpy values (Hugging Face rng_state*.pth): numpy 1 and numpy 2 names
 	"numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
 	"numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
-	"numpy.dtype", "numpy.ndarray", "numpy.random._pickle.__randomstate_ctor",
-	"numpy.random._pickle.__bit_generator_ctor", "numpy.random._pickle.__generator_ctor",
-	"numpy.random.__RandomState_ctor",
+	"numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer",
+	"numpy.dtype", "numpy.ndarray", "numpy.dtypes.*",
+	"numpy.random._pickle.__randomstate_ctor", "numpy.random._pickle.__bit_generator_ctor",
+	"numpy.random._pickle.__generator_ctor", "numpy.random.__RandomState_ctor",
+	"numpy.random._mt19937.MT19937", "numpy.random._pcg64.PCG64", "numpy.random._pcg64.PCG64DXSM",
+	"numpy.random._philox.Philox", "numpy.random._sfc64.SFC64", "numpy.random.mtrand.RandomState",
+	"numpy.random._generator.Generator", "numpy.random.bit_generator.SeedSequence",
 	// DeepSpeed data classes
 	"deepspeed.runtime.fp16.loss_scaler.LossScaler",
 	"deepspeed.runtime.fp16.loss_scaler.DynamicLossScaler",
@@ -83,103 +166,135 @@ var SafeGlobals = []string{
 	"deepspeed.utils.tensor_fragment.fragment_address",
 	"deepspeed.checkpoint.universal_checkpoint.SubparamShape",
 	"deepspeed.runtime.zero.stage_1_and_2.*",
-	// Hugging Face training arguments (training_args.bin)
+	// Hugging Face Trainer: training_args.bin (TrainingArguments with its
+	// enums, AcceleratorConfig, the accelerate state and DeepSpeed plugin)
 	"transformers.training_args.TrainingArguments",
+	"transformers.training_args_seq2seq.Seq2SeqTrainingArguments",
 	"transformers.training_args.OptimizerNames",
+	"transformers.training_args.ParallelMode",
 	"transformers.trainer_utils.IntervalStrategy",
+	"transformers.trainer_utils.EvaluationStrategy",
 	"transformers.trainer_utils.SaveStrategy",
 	"transformers.trainer_utils.SchedulerType",
 	"transformers.trainer_utils.HubStrategy",
-	"transformers.debug_utils.DebugOption",
 	"transformers.trainer_utils.FSDPOption",
-	"transformers.training_args.ParallelMode",
+	"transformers.debug_utils.DebugOption",
+	"transformers.trainer_pt_utils.AcceleratorConfig",
+	"transformers.integrations.deepspeed.HfTrainerDeepSpeedConfig",
+	"transformers.integrations.deepspeed.HfDeepSpeedConfig",
+	"transformers.deepspeed.HfTrainerDeepSpeedConfig",
+	"transformers.generation.configuration_utils.GenerationConfig",
 	"accelerate.state.PartialState",
+	"accelerate.state.AcceleratorState",
 	"accelerate.utils.dataclasses.DistributedType",
+	"accelerate.utils.dataclasses.DeepSpeedPlugin",
+	"accelerate.utils.dataclasses.ComputeEnvironment",
+	"accelerate.utils.dataclasses.PrecisionType",
+	"accelerate.utils.deepspeed.HfDeepSpeedConfig",
 }
 
-// EnumClasses lists the data classes that are Python enums: the only
+// EnumClasses returns the data classes that are Python enums: the only
 // classes builtins.getattr may be applied to (Python 3.11+ pickles an enum
 // member as getattr(EnumClass, "member")).
-var EnumClasses = []string{
+func EnumClasses() []string { return append([]string(nil), enumClasses...) }
+
+var enumClasses = []string{
 	"deepspeed.runtime.zero.config.ZeroStageEnum",
 	"transformers.training_args.OptimizerNames",
+	"transformers.training_args.ParallelMode",
 	"transformers.trainer_utils.IntervalStrategy",
+	"transformers.trainer_utils.EvaluationStrategy",
 	"transformers.trainer_utils.SaveStrategy",
 	"transformers.trainer_utils.SchedulerType",
 	"transformers.trainer_utils.HubStrategy",
-	"transformers.debug_utils.DebugOption",
 	"transformers.trainer_utils.FSDPOption",
-	"transformers.training_args.ParallelMode",
+	"transformers.debug_utils.DebugOption",
 	"accelerate.utils.dataclasses.DistributedType",
+	"accelerate.utils.dataclasses.ComputeEnvironment",
+	"accelerate.utils.dataclasses.PrecisionType",
 }
 
-// DangerousGlobals is the table of globals that run code, import modules,
-// spawn processes, or touch files, the network or the interpreter when
-// Python unpickles them; [Policy.Judge] gives the group's reason with its
-// verdict. A pattern "module.*" covers every name of the module and of its
-// submodules. Python 2 module names (__builtin__, copy_reg) are mapped to
-// their Python 3 names before matching.
-//
-// Two globals are judged by how they are used. builtins.getattr is
-// dangerous except in the one form Python 3.11+ uses for enum members:
-// getattr(<one of EnumClasses>, "<literal name>"), with a name not
-// starting with "_". [LoadFromBytes] (how pickle.dumps writes a storage)
-// runs torch.load on its argument: it is dangerous unless every use is a
-// call with a bytes literal, which is then a torch.save file of its own
-// that a scanner must judge in turn (GlobalRef.Payloads). A STACK_GLOBAL
-// whose module or name is computed rather than a string literal is always
-// dangerous.
-var DangerousGlobals = []DangerGroup{
+// DangerousGlobals returns the table of globals that run code, import
+// modules, spawn processes, or touch files, the network or the interpreter
+// when Python unpickles them; [Policy.Judge] gives the group's reason with
+// its verdict. A pattern "module.*" covers every name of the module and of
+// its submodules. It gathers the deny lists of picklescan, modelscan and
+// fickling, and adds nested loaders (anything that unpickles bytes) and
+// file writers.
+func DangerousGlobals() []DangerGroup {
+	out := make([]DangerGroup, len(dangerousGlobals))
+	for i, g := range dangerousGlobals {
+		out[i] = DangerGroup{Why: g.Why, Patterns: append([]string(nil), g.Patterns...)}
+	}
+	return out
+}
+
+var dangerousGlobals = []DangerGroup{
 	{"runs shell commands or other programs", []string{
 		"os.*", "posix.*", "nt.*", "subprocess.*", "_posixsubprocess.*", "_winapi.*", "pty.*",
 		"commands.*", "popen2.*", "platform.popen", "pydoc.pipepager", "uuid._get_command_stdout",
+		"torch._inductor.*", "torch.utils.cpp_extension.*", "torch.utils.collect_env.*",
 	}},
 	{"evaluates or compiles Python code", []string{
 		"builtins.eval", "builtins.exec", "builtins.compile", "builtins.execfile", "runpy.*",
 		"code.*", "codeop.*", "timeit.*", "doctest.*", "trace.*", "profile.*", "cProfile.*",
-		"types.FunctionType", "types.CodeType", "types.LambdaType", "numpy.testing._private.utils.runstring",
+		"types.FunctionType", "types.CodeType", "types.LambdaType", "types.ModuleType",
+		"numpy.testing.*", "torch.jit.*", "torch.fx.*", "torch._dynamo.*", "torch.package.*",
+		"torch.utils.bottleneck.*", "torch.utils._config_module.*", "torch._export.*", "torch.export.*",
+		"torch.compiler.*", "torch._functorch.*", "torch.onnx.*", "builtins.breakpoint",
 	}},
 	{"imports modules", []string{
-		"builtins.__import__", "importlib.*", "imp.*", "pkgutil.*", "zipimport.*", "pydoc.locate",
+		"builtins.__import__", "importlib.*", "imp.*", "pkgutil.*", "zipimport.*", "pydoc.*",
+		"antigravity.*", "this.*", "__main__.*",
 	}},
 	{"reaches arbitrary attributes or calls arbitrary callables", []string{
 		"builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.apply",
-		"builtins.globals", "builtins.locals", "builtins.vars", "builtins.memoryview",
-		"operator.attrgetter", "operator.methodcaller", "operator.itemgetter",
-		"_operator.attrgetter", "_operator.methodcaller", "_operator.itemgetter",
-		"functools.partial", "functools.reduce", "_functools.*", "types.MethodType",
-		"builtins.map", "builtins.filter", "builtins.iter", "itertools.*",
+		"builtins.globals", "builtins.locals", "builtins.vars", "builtins.memoryview", "builtins.type",
+		"builtins.super", "builtins.classmethod", "builtins.staticmethod", "builtins.property",
+		"builtins.dir", "builtins.id", "builtins.hasattr",
+		"operator.*", "_operator.*", "functools.*", "_functools.*", "types.MethodType",
+		"builtins.map", "builtins.filter", "builtins.iter", "builtins.next", "builtins.zip",
+		"builtins.sorted", "builtins.min", "builtins.max", "builtins.sum", "itertools.*",
+		"copy.*", "inspect.*", "ast.*", "dis.*", "gc.*", "weakref.*", "contextlib.*",
+		"collections.abc.*", "abc.*",
 	}},
-	{"opens, reads or changes files", []string{
-		"builtins.open", "builtins.file", "io.*", "_io.*", "codecs.open", "shutil.*", "tempfile.*",
-		"fileinput.*", "glob.*", "tarfile.*", "zipfile.*", "gzip.open", "bz2.open", "lzma.open",
-		"dbm.*", "sqlite3.*", "linecache.*", "logging.config.*", "mmap.*", "fcntl.*",
+	{"opens, reads or writes files", []string{
+		"builtins.open", "builtins.file", "io.*", "_io.*", "codecs.open", "codecs.EncodedFile",
+		"shutil.*", "tempfile.*", "fileinput.*", "glob.*", "tarfile.*", "zipfile.*", "gzip.*", "bz2.*",
+		"lzma.*", "zlib.*", "dbm.*", "sqlite3.*", "linecache.*", "logging.*", "mmap.*", "fcntl.*",
+		"filecmp.*", "pathlib.Path.write_text", "pathlib.Path.write_bytes", "pathlib.Path.unlink",
 		"numpy.fromfile", "numpy.memmap", "numpy.loadtxt", "numpy.genfromtxt", "numpy.save",
-		"numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "numpy.lib.npyio.*",
+		"numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "numpy.lib.*", "numpy.ctypeslib.*",
+		"numpy.core.memmap.*", "numpy._core.memmap.*", "torch.save", "torch.from_file",
+		"torch.serialization.load", "torch.serialization._load", "torch.serialization._legacy_load", "torch.serialization.save", "torch.serialization._save", "torch.serialization._legacy_save", "torch.serialization._open_file", "torch.serialization._open_zipfile_reader", "torch.serialization._open_zipfile_writer", "torch.utils.tensorboard.*", "torch.utils.data.datapipes.*",
+		"torch.utils.checkpoint.*", "distutils.*",
 	}},
 	{"opens network connections or a browser", []string{
-		"socket.*", "_socket.*", "ssl.*", "select.*", "selectors.*", "socketserver.*",
-		"urllib.*", "urllib2.*", "http.*", "httplib.*", "ftplib.*", "smtplib.*", "telnetlib.*",
-		"xmlrpc.*", "requests.*", "aiohttp.*", "webbrowser.*", "asyncio.*",
+		"socket.*", "_socket.*", "ssl.*", "_ssl.*", "select.*", "selectors.*", "socketserver.*",
+		"urllib.*", "urllib2.*", "urllib3.*", "http.*", "httplib.*", "ftplib.*", "smtplib.*", "telnetlib.*",
+		"poplib.*", "imaplib.*", "nntplib.*", "xmlrpc.*", "requests.*", "aiohttp.*", "httpx.*",
+		"webbrowser.*", "asyncio.*", "torch.distributed.*", "torch.utils.model_zoo.*",
+		"huggingface_hub.*",
 	}},
 	{"deserialises more data that can run code (pickle, marshal, YAML, torch.load)", []string{
-		"pickle.*", "_pickle.*", "cPickle.*", "marshal.*", "dill.*", "cloudpickle.*", "joblib.*",
-		"shelve.*", "yaml.*", "torch.load", "torch.serialization.*", "numpy.load",
-	}},
-	{"downloads or runs model code (torch.hub, TorchScript, FX, compiled kernels)", []string{
-		"torch.hub.*", "torch.jit.*", "torch.fx.*", "torch.package.*", "torch._dynamo.*",
-		"torch._inductor.*", "torch.utils.cpp_extension.*", "torch.utils.collect_env.*",
-		"torch.utils.bottleneck.*", "torch.utils._config_module.*",
+		"pickle.*", "_pickle.*", "cPickle.*", "pickletools.*", "marshal.*", "dill.*", "cloudpickle.*",
+		"joblib.*", "shelve.*", "yaml.*", "torch.load", "torch.hub.*", "numpy.load",
+		"pandas.read_pickle", "pandas.io.pickle.*", "pandas.io.*", "keras.*", "tensorflow.*",
+		"torch.multiprocessing.*", "torch._weights_only_unpickler.*", "copyreg.add_extension",
+		"copyreg._inverted_registry.*", "copyreg._extension_registry.*", "copyreg._extension_cache.*",
 	}},
 	{"controls the interpreter or the process", []string{
-		"sys.*", "signal.*", "ctypes.*", "_ctypes.*", "cffi.*", "multiprocessing.*", "_thread.*",
-		"threading.*", "atexit.*", "faulthandler.*", "resource.*", "gc.*", "builtins.exit",
-		"builtins.quit", "builtins.breakpoint", "builtins.input", "builtins.help", "_sitebuiltins.*",
-		"pdb.*", "bdb.*", "winreg.*", "_winreg.*",
+		"sys.*", "signal.*", "ctypes.*", "_ctypes.*", "cffi.*", "multiprocessing.*", "_multiprocessing.*",
+		"_thread.*", "thread.*", "threading.*", "concurrent.*", "atexit.*", "faulthandler.*", "resource.*",
+		"builtins.exit", "builtins.quit", "builtins.input", "builtins.help", "builtins.print",
+		"_sitebuiltins.*", "pdb.*", "bdb.*", "winreg.*", "_winreg.*", "sched.*", "tracemalloc.*",
+		"torch._C.*", "torch.ops.*", "torch.library.*", "torch.utils.dlpack.*",
+		"builtins.BaseException", "builtins.SystemExit", "builtins.KeyboardInterrupt",
 	}},
 	{"installs packages or builds code", []string{
-		"pip.*", "ensurepip.*", "venv.*", "distutils.*", "setuptools.*", "site.*", "sysconfig.*",
+		"pip.*", "ensurepip.*", "venv.*", "setuptools.*", "site.*", "sysconfig.*",
 		"numpy.f2py.*", "numpy.distutils.*", "idlelib.*", "lib2to3.*", "tkinter.*", "IPython.*",
+		"turtle.*", "msilib.*",
 	}},
 }
 
@@ -194,22 +309,24 @@ type DangerGroup struct {
 	Patterns []string
 }
 
-// dangerous returns why module.name is in [DangerousGlobals], or "".
+// dangerous returns why module.name is in the danger table, or "".
 func dangerous(module, name string) string {
-	for _, g := range DangerousGlobals {
-		if match(g.Patterns, module, name) {
+	for _, g := range dangerousGlobals {
+		if matchDanger(g.Patterns, module, name) {
 			return g.Why
 		}
 	}
 	return ""
 }
 
-func match(list []string, module, name string) bool {
+// matchDanger matches danger patterns: "m.*" covers module m, its
+// submodules and any name in them.
+func matchDanger(list []string, module, name string) bool {
 	full := module + "." + name
 	for _, p := range list {
 		if strings.HasSuffix(p, ".*") {
 			m := p[:len(p)-2]
-			if module == m || strings.HasPrefix(module, m+".") {
+			if module == m || strings.HasPrefix(module, m+".") || strings.HasPrefix(full, m+".") {
 				return true
 			}
 		} else if p == full {
@@ -219,73 +336,153 @@ func match(list []string, module, name string) bool {
 	return false
 }
 
-// IsSafe reports whether module.name is a known data global.
-func (p Policy) IsSafe(module, name string) bool {
-	module = normModule(module)
-	return match(SafeGlobals, module, name) || match(p.Extra, module, name)
+// matchSafe matches safe or allow patterns: "m.*" covers the undotted
+// names of module m only.
+func matchSafe(list []string, module, name string) bool {
+	full := module + "." + name
+	dotted := hasDot(name)
+	for _, p := range list {
+		if strings.HasSuffix(p, ".*") {
+			if !dotted && module == p[:len(p)-2] {
+				return true
+			}
+		} else if p == full {
+			return true
+		}
+	}
+	return false
 }
 
-// Judge returns the verdict for one reference and, for anything but Safe,
-// a short reason.
+// dangerousPath judges a global by every module and name its dotted path
+// can be read as: ("torch", "os.system") reaches os.system, ("builtins",
+// "print.__self__.eval") the builtins module through a dunder attribute.
+func dangerousPath(module, name string) string {
+	if !hasDot(name) {
+		return dangerous(module, name)
+	}
+	for _, part := range strings.Split(name, ".") {
+		if strings.HasPrefix(part, "__") || part == "<locals>" || part == "" {
+			return "walks attributes through " + strconv.Quote(part) + ": reaches what the class or module holds, modules and builtins included"
+		}
+	}
+	parts := strings.Split(module+"."+name, ".")
+	for j := 1; j < len(parts); j++ {
+		for i := 0; i < j; i++ {
+			if why := dangerous(strings.Join(parts[i:j], "."), parts[j]); why != "" {
+				return why + " (reached through the dotted name " + strings.Join(parts[i:j+1], ".") + ")"
+			}
+		}
+	}
+	return ""
+}
+
+// IsSafe reports whether module.name is a known data global or allowed.
+func (p Policy) IsSafe(module, name string) bool {
+	return matchSafe(safeGlobals, module, name) || matchSafe(p.Allow, module, name)
+}
+
+// Judge returns the verdict for one global and, for anything but Safe, a
+// short reason. A global is judged by the names Python may import it as
+// (the name as written, and for protocols 0-2 the Python 3 name
+// Lib/_compat_pickle.py maps it to), keeping the worse verdict; a dotted
+// name by everything its path reaches; and some globals by how the pickle
+// uses them (see [GlobalRef]).
 func (p Policy) Judge(g GlobalRef) (Verdict, string) {
+	if g.Ext != 0 {
+		return Dangerous, fmt.Sprintf("EXT opcode: imports whatever global the loading process registered as extension code %d with copyreg.add_extension (not named in the file)", g.Ext)
+	}
 	if g.Dynamic {
 		return Dangerous, "STACK_GLOBAL with a computed module or name"
 	}
-	module := normModule(g.Module)
-	v, why := p.judge(g, module, g.Name)
-	// A Python 2 name exists in Python 3 only under the name Python 3
-	// reads it as, which is what counts, unless the name as written is
-	// itself dangerous.
-	if m3, n3, ok := python3Name(module, g.Name); ok && v != Dangerous {
-		v, why = p.judge(g, m3, n3)
-		if v == Dangerous {
-			why += " (Python 3 reads " + module + "." + g.Name + " as " + m3 + "." + n3 + ")"
+	raw := [2]string{g.RawModule, g.RawName}
+	primary := [2]string{g.Module, g.Name}
+	if raw[0] == "" && raw[1] == "" {
+		raw = primary
+		if g.Proto < 3 {
+			primary[0], primary[1] = python3Name(raw[0], raw[1])
+		}
+	}
+	cands := [][2]string{primary}
+	m3, n3 := python3Name(raw[0], raw[1])
+	for _, c := range [][2]string{{m3, n3}, raw, {normModule(raw[0]), raw[1]}} {
+		dup := false
+		for _, d := range cands {
+			dup = dup || d == c
+		}
+		if !dup {
+			cands = append(cands, c)
+		}
+	}
+	v, why := p.judge(g, cands[0][0], cands[0][1])
+	for _, c := range cands[1:] {
+		// Another reading of the name can only make a global dangerous.
+		if v2, why2 := p.judge(g, c[0], c[1]); v2 == Dangerous && v != Dangerous {
+			v, why = v2, why2+" (as "+c[0]+"."+c[1]+")"
 		}
 	}
 	return v, why
 }
 
-// python3Name returns the name Python 3 reads for a Python 2 name, if it
-// differs.
-func python3Name(module, name string) (string, string, bool) {
-	if mn, ok := python2Names[[2]string{module, name}]; ok {
-		return mn[0], mn[1], true
-	}
-	if module == "exceptions" {
-		return "builtins", name, true
-	}
-	if m, ok := python2Modules[module]; ok {
-		return m, name, true
-	}
-	return "", "", false
-}
-
 func (p Policy) judge(g GlobalRef, module, name string) (Verdict, string) {
-	if module == "builtins" && name == "getattr" {
-		if g.NonLiteral || len(g.Attrs) == 0 {
+	full := module + "." + name
+	switch full {
+	case "builtins.getattr":
+		switch {
+		case g.Escaped || g.CalledIndirectly:
+			return Dangerous, "getattr handed to something that may call it with any arguments"
+		case g.BadArgs != "":
+			return Dangerous, g.BadArgs
+		case g.ResultCalled:
+			return Dangerous, "what getattr returns is called"
+		case g.ResultMutated:
+			return Dangerous, "what getattr returns is changed in place"
+		case len(g.Attrs) == 0:
 			return Dangerous, "getattr not applied to a known data class with a literal name"
 		}
 		for _, a := range g.Attrs {
 			i := strings.LastIndexByte(a.Of, '.')
-			if i <= 0 || strings.HasPrefix(a.Name, "_") || !match(EnumClasses, a.Of[:i], a.Of[i+1:]) {
+			if i <= 0 || strings.HasPrefix(a.Name, "_") || hasDot(a.Of[i+1:]) || !matchSafe(enumClasses, a.Of[:i], a.Of[i+1:]) {
 				return Dangerous, "getattr(" + a.Of + ", " + strconv.Quote(a.Name) + ") on a class not known as an enum"
 			}
 		}
 		return Safe, ""
-	}
-	if module+"."+name == LoadFromBytes {
-		if g.NonLiteral || len(g.Payloads) == 0 || g.Use != UseCall {
+	case LoadFromBytes:
+		switch {
+		case g.Escaped || g.CalledIndirectly:
+			return Dangerous, "torch.load handed to something that may call it with any data"
+		case g.BadArgs != "":
+			return Dangerous, g.BadArgs
+		case g.ResultCalled || g.Mutated:
+			return Dangerous, "torch.load used in a way real files never use it"
+		case len(g.Payloads) == 0:
 			return Dangerous, "torch.load of data that is not a bytes literal of the pickle"
 		}
 		return Safe, ""
 	}
-	if why := dangerous(module, name); why != "" {
+	if why := dangerousPath(module, name); why != "" {
 		return Dangerous, why
 	}
-	if p.IsSafe(module, name) {
+	switch {
+	case g.Mutated:
+		return Dangerous, "the pickle changes " + full + " itself (BUILD, SETITEM or APPEND on the class, function or module, not on an instance)"
+	case g.ResultCalled:
+		return Dangerous, "what " + full + " returns is called in turn"
+	case g.BadArgs != "":
+		return Dangerous, g.BadArgs
+	}
+	if _, ok := callsArguments[full]; ok && g.CalledIndirectly {
+		return Dangerous, full + " called by another callable, with arguments the pickle does not show"
+	}
+	if matchSafe(safeGlobals, module, name) {
 		return Safe, ""
 	}
-	return Unknown, "not a known data class"
+	if matchSafe(p.Allow, module, name) {
+		return Safe, "allowed by --allow"
+	}
+	if hasDot(name) {
+		return Unknown, "a dotted name that walks attributes of " + module + ": not a known data class (to trust it: --allow " + full + ")"
+	}
+	return Unknown, "not a known data class or function (to trust it: --allow " + full + ")"
 }
 
 // python2Modules and python2Names are how Python 3 reads the module and
@@ -294,6 +491,7 @@ func (p Policy) judge(g GlobalRef, module, name string) (Verdict, string) {
 // "exceptions" module are read from builtins. [Policy.Judge] judges both the
 // name as written and the name Python 3 reads, and keeps the worse verdict.
 var python2Modules = map[string]string{
+	"__builtin__": "builtins", "copy_reg": "copyreg", "exceptions": "builtins",
 	"BaseHTTPServer": "http.server", "CGIHTTPServer": "http.server", "ConfigParser": "configparser",
 	"Cookie": "http.cookies", "Dialog": "tkinter.dialog", "DocXMLRPCServer": "xmlrpc.server",
 	"FileDialog": "tkinter.filedialog", "HTMLParser": "html.parser", "Queue": "queue",
@@ -320,13 +518,13 @@ var python2Names = map[[2]string][2]string{
 	{"UserDict", "UserDict"}:                   {"collections", "UserDict"},
 	{"UserList", "UserList"}:                   {"collections", "UserList"},
 	{"UserString", "UserString"}:               {"collections", "UserString"},
-	{"builtins", "basestring"}:                 {"builtins", "str"},
-	{"builtins", "intern"}:                     {"sys", "intern"},
-	{"builtins", "long"}:                       {"builtins", "int"},
-	{"builtins", "reduce"}:                     {"functools", "reduce"},
-	{"builtins", "unichr"}:                     {"builtins", "chr"},
-	{"builtins", "unicode"}:                    {"builtins", "str"},
-	{"builtins", "xrange"}:                     {"builtins", "range"},
+	{"__builtin__", "basestring"}:              {"builtins", "str"},
+	{"__builtin__", "intern"}:                  {"sys", "intern"},
+	{"__builtin__", "long"}:                    {"builtins", "int"},
+	{"__builtin__", "reduce"}:                  {"functools", "reduce"},
+	{"__builtin__", "unichr"}:                  {"builtins", "chr"},
+	{"__builtin__", "unicode"}:                 {"builtins", "str"},
+	{"__builtin__", "xrange"}:                  {"builtins", "range"},
 	{"_multiprocessing", "Connection"}:         {"multiprocessing.connection", "Connection"},
 	{"_socket", "fromfd"}:                      {"socket", "fromfd"},
 	{"itertools", "ifilter"}:                   {"builtins", "filter"},

@@ -35,13 +35,13 @@ func TestPolicyTable(t *testing.T) {
 		{"pickle.loads", GlobalRef{Module: "pickle", Name: "loads"}, Dangerous, "deserialises"},
 		{"marshal.loads", GlobalRef{Module: "marshal", Name: "loads"}, Dangerous, "deserialises"},
 		{"Python 2 cPickle", GlobalRef{Module: "cPickle", Name: "loads"}, Dangerous, "deserialises"},
-		{"torch.hub.load", GlobalRef{Module: "torch.hub", Name: "load"}, Dangerous, "torch.hub"},
+		{"torch.hub.load", GlobalRef{Module: "torch.hub", Name: "load"}, Dangerous, "deserialises"},
 		{"torch.load", GlobalRef{Module: "torch", Name: "load"}, Dangerous, "torch.load"},
-		{"fx graph module", GlobalRef{Module: "torch.fx.graph_module", Name: "reduce_graph_module"}, Dangerous, "FX"},
-		{"Python 2 reduce", GlobalRef{Module: "__builtin__", Name: "reduce"}, Dangerous, "Python 3 reads builtins.reduce as functools.reduce"},
+		{"fx graph module", GlobalRef{Module: "torch.fx.graph_module", Name: "reduce_graph_module"}, Dangerous, "code"},
+		{"Python 2 reduce", GlobalRef{Module: "__builtin__", Name: "reduce"}, Dangerous, "callables"},
 		{"Python 2 imap", GlobalRef{Module: "itertools", Name: "imap"}, Dangerous, "callables"},
 		{"Python 2 urllib2", GlobalRef{Module: "urllib2", Name: "urlopen"}, Dangerous, "network"},
-		{"Python 2 thread", GlobalRef{Module: "thread", Name: "start_new_thread"}, Dangerous, "Python 3 reads"},
+		{"Python 2 thread", GlobalRef{Module: "thread", Name: "start_new_thread"}, Dangerous, "interpreter"},
 		{"Python 2 xrange", GlobalRef{Module: "__builtin__", Name: "xrange"}, Safe, ""},
 		{"Python 2 exception", GlobalRef{Module: "exceptions", Name: "ValueError"}, Unknown, "not a known"},
 		{"tensor", GlobalRef{Module: "torch._utils", Name: "_rebuild_tensor_v2", Use: UseCall}, Safe, ""},
@@ -49,11 +49,11 @@ func TestPolicyTable(t *testing.T) {
 		{"numpy", GlobalRef{Module: "numpy.core.multiarray", Name: "_reconstruct"}, Safe, ""},
 		{"fragment_address", GlobalRef{Module: "deepspeed.utils.tensor_fragment", Name: "fragment_address"}, Safe, ""},
 		{"enum getattr", GlobalRef{Module: "builtins", Name: "getattr", Attrs: []Attr{enum}}, Safe, ""},
-		{"getattr by OBJ too", GlobalRef{Module: "builtins", Name: "getattr", Attrs: []Attr{enum}, NonLiteral: true}, Dangerous, "getattr"},
+		{"getattr by OBJ too", GlobalRef{Module: "builtins", Name: "getattr", Attrs: []Attr{enum}, BadArgs: "getattr called with arguments that are not"}, Dangerous, "getattr"},
 		{"getattr on a class", GlobalRef{Module: "builtins", Name: "getattr", Attrs: []Attr{{"collections.OrderedDict", "fromkeys"}}}, Dangerous, "not known as an enum"},
 		{"load_from_bytes literal", GlobalRef{Module: "torch.storage", Name: "_load_from_bytes", Use: UseCall, Payloads: payload}, Safe, ""},
 		{"load_from_bytes as a value", GlobalRef{Module: "torch.storage", Name: "_load_from_bytes"}, Dangerous, "torch.load"},
-		{"load_from_bytes computed", GlobalRef{Module: "torch.storage", Name: "_load_from_bytes", Use: UseCall, Payloads: payload, NonLiteral: true}, Dangerous, "torch.load"},
+		{"load_from_bytes computed", GlobalRef{Module: "torch.storage", Name: "_load_from_bytes", Use: UseCall, Payloads: payload, BadArgs: "torch.load of data that is not"}, Dangerous, "torch.load"},
 		{"computed global", GlobalRef{Module: "torch", Name: "Size", Dynamic: true}, Dangerous, "STACK_GLOBAL"},
 		{"unknown class", GlobalRef{Module: "mylib.model", Name: "Net"}, Unknown, "not a known"},
 	}
@@ -73,19 +73,19 @@ func TestPolicyTable(t *testing.T) {
 // TestPolicyTablesConsistent checks that no safe entry is also dangerous
 // and that every enum class is a safe data class.
 func TestPolicyTablesConsistent(t *testing.T) {
-	for _, s := range SafeGlobals {
+	for _, s := range SafeGlobals() {
 		i := strings.LastIndexByte(s, '.')
 		if why := dangerous(s[:i], s[i+1:]); why != "" && s != "builtins.getattr" {
 			t.Errorf("%s is in SafeGlobals and in DangerousGlobals (%s)", s, why)
 		}
 	}
-	for _, e := range EnumClasses {
+	for _, e := range EnumClasses() {
 		i := strings.LastIndexByte(e, '.')
 		if !(Policy{}).IsSafe(e[:i], e[i+1:]) {
 			t.Errorf("enum class %s is not in SafeGlobals", e)
 		}
 	}
-	for _, g := range DangerousGlobals {
+	for _, g := range DangerousGlobals() {
 		if g.Why == "" || len(g.Patterns) == 0 {
 			t.Errorf("empty group %+v", g)
 		}
@@ -102,7 +102,7 @@ func TestInspectCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := prog.Globals[0]; len(g.Payloads) != 1 || g.Payloads[0] != (Payload{Offset: 41, Length: 5}) || g.NonLiteral || g.Use != UseCall {
+	if g := prog.Globals[0]; len(g.Payloads) != 1 || g.Payloads[0] != (Payload{Offset: 41, Length: 5}) || g.BadArgs != "" || g.Use != UseCall {
 		t.Errorf("protocol 4 payload: %+v", g)
 	}
 	if v, why := (Policy{}).Judge(prog.Globals[0]); v != Safe {
@@ -112,14 +112,14 @@ func TestInspectCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := prog.Globals[0]; len(g.Payloads) != 1 || !g.Payloads[0].Latin1 || g.Payloads[0].Length != 4 || g.NonLiteral {
+	if g := prog.Globals[0]; len(g.Payloads) != 1 || !g.Payloads[0].Latin1 || g.Payloads[0].Length != 4 || g.BadArgs != "" {
 		t.Errorf("protocol 2 payload: %+v", g)
 	}
 	prog, err = Inspect([]byte(obj), Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := prog.Globals[0]; !g.NonLiteral {
+	if g := prog.Globals[0]; g.BadArgs == "" {
 		t.Errorf("getattr called by OBJ not marked non-literal: %+v", g)
 	}
 }

@@ -193,8 +193,13 @@ func parse(path string, m *mmap.File) (*File, error) {
 	return f, nil
 }
 
-// Mapping returns the file's read-only mapping.
-func (f *File) Mapping() *mmap.File { return f.m }
+// ReaderAt returns a reader of the file's bytes (pread where the file is
+// mapped, so reading through it does not fault the mapping's pages in).
+// It is valid until Close.
+func (f *File) ReaderAt() io.ReaderAt { return f.m }
+
+// Size returns the file's length in bytes.
+func (f *File) Size() int64 { return int64(f.m.Len()) }
 
 // Close unmaps the file.
 func (f *File) Close() error {

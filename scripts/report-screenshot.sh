@@ -4,13 +4,17 @@
 #
 # Usage (from anywhere in the repository):
 #   sh scripts/report-screenshot.sh [OUTDIR]        (default OUTDIR: /tmp/ckptinspect-report)
-#   HEIGHT=5000 sh scripts/report-screenshot.sh      (screenshot height in pixels, default 3600)
+#   HEIGHT=5000 sh scripts/report-screenshot.sh      (screenshot height in pixels, default 3600;
+#                                                     9000 for the series reports)
 #
 # It writes, in OUTDIR:
 #   pair.html, pair.png       the two generator-made checkpoints of one model
 #                             (testdata/universal-intstep/checkpoint-7 -> testdata/drift/checkpoint-12)
 #                             with a histogram
 #   sample.html, sample.png   the bundled sample checkpoint alone, with a histogram
+#   series.html, series.png   the bundled run of 5 checkpoints (testdata/series): the report
+#                             against step, with a histogram per checkpoint
+#   series-v.html, series-v.png  the same with log-bin histograms of exp_avg_sq
 #   *.dom.html                the DOM Chromium built (--dump-dom), checked for every chart
 #   *.log                     Chromium's log
 # and fails if Chromium logs a console message (the report has no script, so
@@ -35,6 +39,10 @@ go build -o "$work/ckptinspect" ./cmd/ckptinspect
     --hist model.layers.0.mlp.gate_proj.weight >/dev/null
 "$work/ckptinspect" report -o "$out/sample.html" testdata/sample/checkpoint-120 \
     --hist model.layers.1.mlp.down_proj.weight >/dev/null
+"$work/ckptinspect" report -o "$out/series.html" testdata/series \
+    --hist model.layers.1.mlp.down_proj.weight >/dev/null
+"$work/ckptinspect" report -o "$out/series-v.html" testdata/series \
+    --hist model.layers.1.mlp.down_proj.weight --hist-state exp_avg_sq >/dev/null
 
 # chrome runs Chromium headless on a fresh profile with the flags that keep
 # it off the network; its log goes to $log.
@@ -48,7 +56,7 @@ chrome() {
 }
 
 status=0
-for page in pair sample; do
+for page in pair sample series series-v; do
     html="$out/$page.html"
     log="$out/$page.log"
     : >"$log"
@@ -64,7 +72,9 @@ for page in pair sample; do
         echo "$page: $charts charts in the file, $dom_charts in Chromium's DOM" >&2
         status=1
     fi
-    chrome "$log" --window-size=1400,"${HEIGHT:-3600}" --screenshot="$out/$page.png" "file://$html" >/dev/null
+    height=${HEIGHT:-3600}
+    case $page in series*) height=${HEIGHT:-9000} ;; esac
+    chrome "$log" --window-size=1400,"$height" --screenshot="$out/$page.png" "file://$html" >/dev/null
     if grep -E 'CONSOLE|Uncaught|ERR_FILE_NOT_FOUND|ERR_NAME_NOT_RESOLVED|Failed to load resource|net::ERR_' "$log" >&2; then
         echo "$page: Chromium logged the console messages or failed loads above (see $log)" >&2
         status=1

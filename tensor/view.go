@@ -333,7 +333,7 @@ func (v *View) Runs(lo, hi int64, fn func(byteOff, n, strideBytes int64) bool) {
 	}
 	r := len(d)
 	var ibuf [8]int64
-	idx := ibuf[:0]
+	var idx []int64
 	if r > len(ibuf) {
 		idx = make([]int64, r)
 	} else {

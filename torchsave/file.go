@@ -15,6 +15,8 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/internal/mmap"
 	"github.com/ckptinspect/ckptinspect/pickle"
+	"github.com/ckptinspect/ckptinspect/scan"
+	"github.com/ckptinspect/ckptinspect/sniff"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
@@ -32,12 +34,18 @@ const (
 type Options struct {
 	// Limits bounds what a pickle may claim (see pickle.Limits).
 	Limits pickle.Limits
-	// Policy judges the globals of the pickle; a dangerous one makes Open
-	// fail with pickle.ErrUnsafe.
+	// Policy judges the globals of every pickle of the file as `ckptinspect
+	// scan` does; a global it refuses (by default, any not known as data)
+	// makes Open fail with pickle.ErrUnsafe.
 	Policy pickle.Policy
 	// MaxInflate bounds the size of one compressed record inflated into
 	// memory. Default 1 GiB.
 	MaxInflate int64
+	// Budget is the scan budget of the run (see scan.Budget); nil for a
+	// new default one per file.
+	Budget *scan.Budget
+
+	depth int // nesting of _load_from_bytes payloads
 }
 
 const defaultMaxInflate = 1 << 30
@@ -107,18 +115,42 @@ func newFile(path string, m *mmap.File, opt Options) (*File, error) {
 	}
 	f := &File{Path: path, m: m, opt: opt, storages: map[string]*Storage{}}
 	data := m.Bytes()
-	switch {
-	case len(data) == 0:
+	if len(data) == 0 {
 		return nil, f.errorf("", -1, ErrFormat, "empty file")
-	case bytes.HasPrefix(data, []byte("PK\x03\x04")) || bytes.HasPrefix(data, []byte("PK\x05\x06")):
+	}
+	// Refuse exactly what `ckptinspect scan` flags: every pickle any
+	// loader would run, not only the one read here, is judged first.
+	if err := f.refuse(data); err != nil {
+		return nil, err
+	}
+	conts := sniff.Bytes(data)
+	switch {
+	case len(conts) > 0 && conts[0] == sniff.Zip:
 		f.Format = FormatZip
 		return f, f.openZip()
-	case len(data) > 262 && string(data[257:262]) == "ustar":
-		return nil, f.errorf("", 257, ErrUnsupported, "a tar archive (the torch.save format of PyTorch < 0.4)")
-	case data[0] != 0x80:
+	case len(conts) > 0 && conts[0] == sniff.Tar:
+		return nil, f.errorf("", 0, ErrUnsupported, "a tar archive (the torch.save format of PyTorch < 0.4): use PyTorch to convert it")
+	case !containsContainer(conts, sniff.Pickle):
 		return nil, f.errorf("", 0, ErrFormat, "neither a zip archive nor a pickle (first byte 0x%02x)", data[0])
 	}
 	return f, f.openLegacy()
+}
+
+func containsContainer(list []sniff.Container, c sniff.Container) bool {
+	for _, x := range list {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// refuse scans every pickle of data as `ckptinspect scan` does, and
+// returns an error wrapping pickle.ErrUnsafe naming the first global the
+// policy refuses (or the limit that stopped the scan).
+func (f *File) refuse(data []byte) error {
+	rep := scan.New(scan.Options{Policy: f.opt.Policy, Limits: f.opt.Limits, Budget: f.opt.Budget}).Bytes(f.Path, data)
+	return scan.Refusal(rep, f.opt.Policy)
 }
 
 // Close unmaps the file. Tensors and storages of f must not be read after.
@@ -134,8 +166,10 @@ func (f *File) Close() error {
 // Size returns the file's length in bytes.
 func (f *File) Size() int64 { return int64(f.m.Len()) }
 
-// Mapping returns the whole file as mapped bytes (read-only).
-func (f *File) Mapping() *mmap.File { return f.m }
+// ReaderAt returns a reader of the file's bytes (pread where the file is
+// mapped, so reading through it does not fault the mapping's pages in).
+// It is valid until Close.
+func (f *File) ReaderAt() io.ReaderAt { return f.m }
 
 func (f *File) warnf(format string, args ...any) {
 	f.Warnings = append(f.Warnings, fmt.Sprintf(format, args...))
@@ -420,6 +454,10 @@ func (f *File) openLegacy() error {
 	}
 	first, err := next("pickle", pickle.Options{})
 	if err != nil {
+		if data[0] != 0x80 && !errors.Is(err, pickle.ErrUnsafe) {
+			// Not even a pickle of protocol 0 or 1.
+			return f.errorf("", 0, ErrFormat, "neither a zip archive nor a pickle (first byte 0x%02x): %v", data[0], errors.Unwrap(err))
+		}
 		return err
 	}
 	if !isMagic(first) {
@@ -623,7 +661,7 @@ func (s *Storage) fileOffset() int64 {
 // FileOffset returns the byte offset of the storage's data in its file, or
 // -1 when the data is not in place.
 func (s *Storage) FileOffset() int64 {
-	if s.Compressed || (s.base != nil && s.base.Compressed) {
+	if s.Compressed || (s.base != nil && s.base.Compressed) || s.file.opt.depth > 0 {
 		return -1
 	}
 	return s.fileOffset()

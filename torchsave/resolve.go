@@ -64,6 +64,9 @@ func (s Size) String() string { return "torch.Size(" + s.dims() + ")" }
 
 // resolve turns the torch data constructors into values.
 func (f *File) resolve(o *pickle.Object) (any, error) {
+	if o.Module == "torch.storage" && o.Name == "_load_from_bytes" {
+		return f.loadFromBytes(o)
+	}
 	if o.Module != "torch._utils" && !(o.Module == "torch" && o.Name == "Size") {
 		return nil, nil
 	}
@@ -176,4 +179,28 @@ func ints(v any) ([]int64, error) {
 		out[i] = n
 	}
 	return out, nil
+}
+
+// loadFromBytes reads what torch.storage._load_from_bytes(b) returns —
+// torch.load of the bytes b, how pickle.dumps writes a storage — as a
+// torch.save file of its own (already scanned with the outer file). Its
+// storages are read from the payload, not in place in the outer file.
+func (f *File) loadFromBytes(o *pickle.Object) (any, error) {
+	if len(o.Args) != 1 {
+		return nil, fmt.Errorf("_load_from_bytes: %d arguments", len(o.Args))
+	}
+	b, ok := o.Args[0].(pickle.Bytes)
+	if !ok {
+		return nil, fmt.Errorf("_load_from_bytes of %s, not bytes", pickle.Repr(o.Args[0]))
+	}
+	if f.opt.depth >= 4 {
+		return nil, errors.New("_load_from_bytes payloads nested more than 4 deep")
+	}
+	opt := f.opt
+	opt.depth++
+	nested, err := Parse(f.Path+" (_load_from_bytes payload)", b, opt)
+	if err != nil {
+		return nil, err
+	}
+	return nested.Root, nil
 }

@@ -166,7 +166,8 @@ func TestBad(t *testing.T) {
 		{"truncated zip", good[:len(good)/2], ErrTruncated},
 		{"truncated legacy", legacy[:len(legacy)-10], ErrTruncated},
 		{"truncated legacy pickle", legacy[:200], pickle.ErrTruncated},
-		{"tar", append(make([]byte, 257), []byte("ustar\x0000")...), ErrUnsupported},
+		{"tar header without a valid checksum", append(make([]byte, 257), []byte("ustar\x0000")...), ErrFormat},
+		{"tar", tarHeader(), ErrUnsupported},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -183,4 +184,23 @@ func TestBad(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tarHeader returns a 512-byte tar header, checksum included, followed by
+// an empty block: what tarfile (and so torch.load) opens as a tar archive.
+func tarHeader() []byte {
+	h := make([]byte, 1024)
+	copy(h, "pickle")
+	copy(h[100:], "0000644\x00")
+	copy(h[124:], "00000000000\x00")
+	copy(h[257:], "ustar\x0000")
+	for i := 148; i < 156; i++ {
+		h[i] = ' '
+	}
+	sum := 0
+	for _, c := range h[:512] {
+		sum += int(c)
+	}
+	copy(h[148:], fmt.Sprintf("%06o\x00 ", sum))
+	return h
 }

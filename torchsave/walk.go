@@ -37,18 +37,30 @@ func Join(path, elem string) string {
 
 // maxWalk bounds the number of values a walk visits, so that a pickle whose
 // shared references make a small graph into a huge tree cannot make a walk
-// run for ever.
+// run for ever (containers found to hold nothing of interest are not
+// entered again, so that only values under several paths that matter
+// count more than once).
 const maxWalk = 10_000_000
+
+// maxRevisits bounds how often a walk enters a container it entered
+// before by another path (real checkpoints: a few tied weights).
+const maxRevisits = 1 << 16
 
 // Walk calls fn for every value reachable from root, depth first, in the
 // order of the pickle, with its dotted path. Containers reached again
-// through a cycle are not entered twice. fn returns false to skip a value's
+// through a cycle are not entered twice, and a container reached again by
+// another path is entered again only if, the first time, fn skipped the
+// children of some value below it (it held something fn took): a pickle
+// can reach one value by a million paths. fn returns false to skip a value's
 // children. Walk returns an error if the walk exceeds its visit budget.
 func Walk(root any, fn func(path string, v any) bool) error {
-	w := walker{fn: fn, onPath: map[any]bool{}}
+	w := walker{fn: fn, onPath: map[any]bool{}, dull: map[any]bool{}, seen: map[any]bool{}}
 	w.walk("", root)
 	if w.visits > maxWalk {
 		return fmt.Errorf("object graph too large to walk (more than %d values)", maxWalk)
+	}
+	if w.revisits > maxRevisits {
+		return fmt.Errorf("object graph too large to walk (more than %d paths lead to containers already seen: the pickle reaches one value by very many paths)", maxRevisits)
 	}
 	return nil
 }
@@ -56,15 +68,23 @@ func Walk(root any, fn func(path string, v any) bool) error {
 type walker struct {
 	fn     func(string, any) bool
 	onPath map[any]bool
-	visits int
+	// dull holds containers walked once in which fn skipped no value's
+	// children and that held no other container: walking them again
+	// would only call fn on the same scalars.
+	dull     map[any]bool
+	seen     map[any]bool
+	visits   int
+	revisits int
+	pruned   bool // fn returned false somewhere below the current container
 }
 
 func (w *walker) walk(path string, v any) {
 	w.visits++
-	if w.visits > maxWalk {
+	if w.visits > maxWalk || w.revisits > maxRevisits {
 		return
 	}
 	if !w.fn(path, v) {
+		w.pruned = true
 		return
 	}
 	var key any
@@ -75,11 +95,23 @@ func (w *walker) walk(path string, v any) {
 		key = nil
 	}
 	if key != nil {
-		if w.onPath[key] {
+		if w.onPath[key] || w.dull[key] {
 			return
 		}
+		if w.seen[key] {
+			w.revisits++
+		}
+		w.seen[key] = true
 		w.onPath[key] = true
 		defer delete(w.onPath, key)
+		outer := w.pruned
+		w.pruned = false
+		defer func() {
+			if !w.pruned {
+				w.dull[key] = true
+			}
+			w.pruned = w.pruned || outer
+		}()
 	}
 	switch x := v.(type) {
 	case *pickle.Dict:

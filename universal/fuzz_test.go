@@ -1,9 +1,13 @@
 package universal
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/ckptinspect/ckptinspect/ckpt"
 )
 
 // fuzzNames are the names a fuzzed checkpoint folder is built from: the
@@ -43,11 +47,18 @@ func fuzzContents(tb testing.TB) [][]byte {
 // folders made so far (0 is the root).
 func fuzzOp(kind, parent, name, c byte) []byte { return []byte{kind, parent, name, c} }
 
-// buildTree makes the folder that data describes under root (see fuzzOp).
+// buildTree makes the folder that data describes under root (see fuzzOp),
+// from fuzzNames.
 func buildTree(t *testing.T, root string, data []byte, contents [][]byte) {
+	buildTreeOf(t, root, data, fuzzNames, contents)
+}
+
+// buildTreeOf makes the folder that data describes under root, with the
+// given names.
+func buildTreeOf(t *testing.T, root string, data []byte, names []string, contents [][]byte) {
 	dirs := []string{root}
 	for ops := 0; len(data) >= 4 && ops < 32; ops++ {
-		kind, parent, name, c := data[0]%4, dirs[int(data[1])%len(dirs)], fuzzNames[int(data[2])%len(fuzzNames)], data[3]
+		kind, parent, name, c := data[0]%4, dirs[int(data[1])%len(dirs)], names[int(data[2])%len(names)], data[3]
 		data = data[4:]
 		p := filepath.Join(parent, name)
 		switch kind {
@@ -134,5 +145,98 @@ func TestFuzzSeed(t *testing.T) {
 	defer c.Close()
 	if len(c.Params) != 1 || c.Params[0].Name != "lm_head.weight" || c.Params[0].FP32 == nil || c.Params[0].Step == nil {
 		t.Errorf("params %+v", c.Params)
+	}
+}
+
+// The names and files a fuzzed universal checkpoint converted from ZeRO-3
+// is built from: DeepSpeed's own output (testdata/realds), with its
+// per-rank model states and flat state files, one with extra elements.
+var fuzz3Names = []string{
+	"global_step9_universal", "zero", "lm_head_alpha", "lm_head.weight", "fp32.pt", "exp_avg.pt", "exp_avg_sq.pt",
+	"optimizer_state.pt", "zero_pp_rank_0_mp_rank_00_model_states.pt", "zero_pp_rank_1_mp_rank_00_model_states.pt",
+	"zero_pp_rank_2_mp_rank_00_model_states.pt", "latest_universal", "x",
+}
+
+const fuzz3Source = "../testdata/realds/z3onegroup_dp3_bf16/global_step9_universal"
+
+func fuzz3Contents(tb testing.TB) [][]byte {
+	var out [][]byte
+	for _, rel := range []string{"zero/lm_head_alpha/fp32.pt", "zero/lm_head_alpha/exp_avg.pt", "zero/lm_head.weight/fp32.pt",
+		"zero/optimizer_state.pt", "zero_pp_rank_0_mp_rank_00_model_states.pt", "zero_pp_rank_1_mp_rank_00_model_states.pt"} {
+		b, err := os.ReadFile(filepath.Join(fuzz3Source, rel))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return append(out, []byte("global_step9_universal"), []byte(""))
+}
+
+// validTree3 is the seed of FuzzOpenZeRO3 that builds a readable
+// checkpoint: a tag folder with two ranks' model states, zero/ with
+// optimizer_state.pt and lm_head_alpha's three state files.
+func validTree3() []byte {
+	var v []byte
+	v = append(v, fuzzOp(0, 0, 0, 0)...) // 1: global_step9_universal/
+	v = append(v, fuzzOp(0, 1, 1, 0)...) // 2: .../zero/
+	v = append(v, fuzzOp(0, 2, 2, 0)...) // 3: .../zero/lm_head_alpha/
+	v = append(v, fuzzOp(1, 3, 4, 0)...) // fp32.pt
+	v = append(v, fuzzOp(1, 3, 5, 1)...) // exp_avg.pt
+	v = append(v, fuzzOp(1, 3, 6, 1)...) // exp_avg_sq.pt
+	v = append(v, fuzzOp(1, 2, 7, 3)...) // optimizer_state.pt
+	v = append(v, fuzzOp(1, 1, 8, 4)...) // rank 0's model states
+	v = append(v, fuzzOp(1, 1, 9, 5)...) // rank 1's
+	v = append(v, fuzzOp(1, 0, 11, 6)...)
+	return v
+}
+
+// FuzzOpenZeRO3 fuzzes the reading of universal checkpoints converted from
+// ZeRO-3 (per-rank model states, flat state files reshaped or cut, steps
+// from optimizer_state.pt): open and scan, never a panic or a hang.
+func FuzzOpenZeRO3(f *testing.F) {
+	contents := fuzz3Contents(f)
+	valid := validTree3()
+	f.Add(valid)
+	f.Add(append(append([]byte{}, valid...), fuzzOp(1, 3, 4, 2)...))    // lm_head.weight's fp32.pt as lm_head_alpha's
+	f.Add(append(append([]byte{}, valid...), fuzzOp(1, 1, 10, 200)...)) // a truncated rank 2 model states
+	f.Add(append(append([]byte{}, valid...), fuzzOp(1, 2, 7, 4)...))    // model states as optimizer_state.pt
+	f.Fuzz(func(t *testing.T, data []byte) {
+		root := t.TempDir()
+		buildTreeOf(t, root, data, fuzz3Names, contents)
+		for _, tolerant := range []bool{false, true} {
+			c, err := Open(root, Options{Tolerant: tolerant})
+			if err != nil {
+				if c != nil {
+					t.Fatalf("Open returned a checkpoint and the error %v", err)
+				}
+				continue
+			}
+			ckpt.Scan(context.Background(), c, ckpt.ScanOptions{Workers: 1})
+			c.Close()
+		}
+	})
+}
+
+// TestFuzzSeed3 checks that FuzzOpenZeRO3's main seed builds a checkpoint
+// Open reads as DeepSpeed wrote it: lm_head_alpha cut to its one element,
+// at the optimizer state's step, rank 2's model states reported missing.
+func TestFuzzSeed3(t *testing.T) {
+	root := t.TempDir()
+	buildTreeOf(t, root, validTree3(), fuzz3Names, fuzz3Contents(t))
+	c, err := Open(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if len(c.Params) != 1 || c.Params[0].Name != "lm_head_alpha" || c.Params[0].FP32 == nil || c.Params[0].FP32.Numel() != 1 ||
+		c.Params[0].Step == nil || *c.Params[0].Step != 9 {
+		t.Errorf("params %+v", c.Params)
+	}
+	var checks []string
+	for _, is := range c.Issues {
+		checks = append(checks, string(is.Check))
+	}
+	if s := strings.Join(checks, " "); !strings.Contains(s, "structure.missing_rank") || !strings.Contains(s, "shapes.mismatch") {
+		t.Errorf("issues %v", checks)
 	}
 }

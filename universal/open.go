@@ -10,6 +10,21 @@
 // zero/optimizer_state.pt) and its bf16 module weight (from
 // mp_rank_00_model_states.pt). Optional pieces that are missing are
 // recorded as notes on the checkpoint, never as errors.
+//
+// A universal checkpoint converted from ZeRO-3 (DeepSpeed 0.15.1's
+// ds_to_universal, checked on its own output) differs: the tag folder holds
+// every rank's zero_pp_rank_<r>_mp_rank_00_model_states.pt instead of
+// mp_rank_00_model_states.pt — all are read and must agree (param_shapes,
+// global_steps), a missing rank is structure.missing_rank — and its module
+// tensors are empty (no bf16 weight); fp32.pt, exp_avg.pt and exp_avg_sq.pt
+// are bare flat tensors, given the shape param_shapes records; there is no
+// step.pt, so a parameter's step is its group's in zero/optimizer_state.pt
+// (optimizer_state_dict.state[g].step, what a resume restores). With more
+// than one data-parallel rank, that converter gives every parameter with
+// fewer elements than ranks extra elements from another rank's padding,
+// after its own: such a state is read as its first numel elements only —
+// the statistics never include the extra ones — and the parameter gets a
+// shapes.mismatch error naming the expected and the found shapes.
 package universal
 
 import (
@@ -23,6 +38,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/dsmeta"
 	"github.com/ckptinspect/ckptinspect/pickle"
+	"github.com/ckptinspect/ckptinspect/tensor"
 	"github.com/ckptinspect/ckptinspect/torchsave"
 )
 
@@ -36,13 +52,9 @@ var ErrMissingTag = errors.New("the tag folder named by latest_universal is miss
 // Layout is the layout name of checkpoints opened by this package.
 const Layout = "universal"
 
-// The state files every parameter folder should hold.
-const (
-	StateFP32     = "fp32"
-	StateExpAvg   = "exp_avg"
-	StateExpAvgSq = "exp_avg_sq"
-	StateStep     = "step"
-)
+// stepFile is the name, without .pt, of the file holding a parameter's
+// optimizer step beside its state files.
+const stepFile = "step"
 
 // Options configures [Open].
 type Options struct {
@@ -81,40 +93,17 @@ func Resolve(path string) (Paths, error) {
 		return Paths{Tag: tag, Zero: clean, Trainer: trainerOf(filepath.Dir(tag))}, nil
 	}
 	// A Trainer (or DeepSpeed save_dir) folder.
-	if b, err := os.ReadFile(filepath.Join(clean, "latest_universal")); err == nil {
-		tag := strings.TrimSpace(string(b))
-		if tag == "" || strings.ContainsAny(tag, "/\\") || tag == "." || tag == ".." {
-			return Paths{}, fmt.Errorf("%s: latest_universal names %q, not a tag folder", clean, tag)
-		}
-		dir := filepath.Join(clean, tag)
-		if !isDir(filepath.Join(dir, "zero")) {
-			return Paths{}, fmt.Errorf("%s: %w: latest_universal names %s, which has no zero/ folder", clean, ErrMissingTag, tag)
-		}
-		return Paths{Trainer: clean, Tag: dir, Zero: filepath.Join(dir, "zero")}, nil
+	tag, err := tagRule.Find(clean)
+	if err != nil {
+		return Paths{}, err
 	}
-	matches, _ := filepath.Glob(filepath.Join(clean, "global_step*_universal"))
-	var tags []string
-	for _, m := range matches {
-		if isDir(filepath.Join(m, "zero")) {
-			tags = append(tags, m)
-		}
-	}
-	switch len(tags) {
-	case 1:
-		return Paths{Trainer: clean, Tag: tags[0], Zero: filepath.Join(tags[0], "zero")}, nil
-	case 0:
-		return Paths{}, fmt.Errorf("%s: %w: no zero/ folder, latest_universal file or global_step*_universal/ folder", clean, ErrNotUniversal)
-	}
-	return Paths{}, fmt.Errorf("%s: %d universal tag folders and no latest_universal file to choose: %s", clean, len(tags), strings.Join(baseNames(tags), ", "))
+	return Paths{Trainer: clean, Tag: tag, Zero: filepath.Join(tag, "zero")}, nil
 }
 
-func baseNames(paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		out[i] = filepath.Base(p)
-	}
-	return out
-}
+// tagRule finds a universal tag in a save folder.
+var tagRule = dsmeta.TagRule{Pointer: "latest_universal", Pattern: "global_step*_universal",
+	IsTag: func(dir string) bool { return isDir(filepath.Join(dir, "zero")) },
+	Holds: "a zero/ folder", Kind: "universal tag folders", Missing: ErrMissingTag, None: ErrNotUniversal}
 
 func isDir(p string) bool {
 	fi, err := os.Stat(p)
@@ -162,10 +151,17 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 	if paths.Trainer != "" {
 		o.r.ReadTrainer(paths.Trainer)
 	} else {
-		c.Report(dsmeta.CheckTrainer, ckpt.Info, "", "", "not inside a Trainer folder: no trainer_state.json or config.json")
+		c.Report(ckpt.CheckTrainer, ckpt.Info, "", "", "not inside a Trainer folder: no trainer_state.json or config.json")
 	}
-	ms := o.r.ReadModelStates(filepath.Join(paths.Tag, "mp_rank_00_model_states.pt"))
-	o.r.ReadOptimizerState(filepath.Join(paths.Zero, "optimizer_state.pt"))
+	msPath := filepath.Join(paths.Tag, "mp_rank_00_model_states.pt")
+	var ms dsmeta.ModelStates
+	if _, err := os.Stat(msPath); err != nil && dsmeta.RankModelStatesFiles(paths.Tag, 0) != nil {
+		// Converted from ZeRO-3: every rank's model states were copied.
+		ms = o.r.ReadRankModelStates(paths.Tag, 0, 0)
+	} else {
+		ms = o.r.ReadModelStates(msPath)
+	}
+	o.opt0 = o.r.ReadOptimizerState(filepath.Join(paths.Zero, "optimizer_state.pt"))
 	if err := o.readParams(paths.Zero, ms.Order, ms.Module); err != nil {
 		return nil, err
 	}
@@ -174,9 +170,10 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 }
 
 type opener struct {
-	c   *ckpt.Checkpoint
-	opt Options
-	r   dsmeta.Reader
+	c    *ckpt.Checkpoint
+	opt  Options
+	r    dsmeta.Reader
+	opt0 dsmeta.OptimizerState // what zero/optimizer_state.pt gave
 }
 
 // readParams reads every parameter folder of zero/.
@@ -191,7 +188,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 		if isDir(p) {
 			folders[e.Name()] = true
 		} else if e.Name() != "optimizer_state.pt" {
-			o.c.Report(dsmeta.CheckStray, ckpt.Warning, "", p, "stray file in zero/: %s", e.Name())
+			o.c.Report(ckpt.CheckStray, ckpt.Warning, "", p, "stray file in zero/: %s", e.Name())
 		}
 	}
 	if len(folders) == 0 {
@@ -233,7 +230,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 	for _, g := range o.c.ParamGroups {
 		for _, n := range g.Params {
 			if !folders[n] {
-				o.c.Report(dsmeta.CheckParamNames, ckpt.Error, n, filepath.Join(zero, n), "parameter %s of the model states' param_shapes has no folder in zero/", n)
+				o.c.Report(ckpt.CheckParamNames, ckpt.Error, n, filepath.Join(zero, n), "parameter %s of the model states' param_shapes has no folder in zero/", n)
 			}
 		}
 	}
@@ -244,14 +241,18 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 		}
 		if g, ok := groups[name]; ok {
 			p.Group = g
+			if s, ok := o.opt0.GroupSteps[g]; ok && p.Step == nil {
+				// No step.pt (converted from ZeRO-3): the step a resume
+				// restores is the optimizer state's.
+				p.Step = &s
+				p.StepFile = filepath.Join(zero, "optimizer_state.pt")
+			}
 		} else if len(o.c.ParamGroups) > 0 {
-			o.c.Report(dsmeta.CheckParamNames, ckpt.Error, name, filepath.Join(zero, name), "parameter folder %s is in no param group of the model states' param_shapes", name)
+			o.c.Report(ckpt.CheckParamNames, ckpt.Error, name, filepath.Join(zero, name), "parameter folder %s is in no param group of the model states' param_shapes", name)
 		}
-		if t, ok := module[name]; ok {
+		if t, ok := module[name]; ok && t.Numel() > 0 {
+			// ZeRO-3 model states hold empty module tensors.
 			p.BF16 = t
-		}
-		if len(p.Shape) == 0 && p.FP32 == nil && o.c.ParamGroups != nil {
-			// Shape unknown without fp32.pt.
 		}
 		o.c.Params = append(o.c.Params, p)
 	}
@@ -265,26 +266,29 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 	if err != nil {
 		return nil, err
 	}
+	var extra []truncated // bare flat states holding more elements than param_shapes gives
 	for _, e := range entries {
 		file := filepath.Join(dir, e.Name())
 		state, isPT := strings.CutSuffix(e.Name(), ".pt")
 		if !isPT || isDir(file) {
-			o.c.Report(dsmeta.CheckStray, ckpt.Warning, name, file, "stray entry in parameter folder %s: %s", name, e.Name())
+			o.c.Report(ckpt.CheckStray, ckpt.Warning, name, file, "stray entry in parameter folder %s: %s", name, e.Name())
 			continue
 		}
 		f, err := o.r.Open(file)
-		if err == nil && state == StateStep {
+		if err == nil && state == stepFile {
 			var step int64
 			if step, err = readStep(f); err == nil {
-				p.Step = &step
+				p.Step, p.StepFile = &step, file
 				continue
 			}
 			err = fmt.Errorf("%s: %w", file, err)
 		}
 		var t *ckpt.Tensor
 		var keys map[string]any
+		bare := false
 		if err == nil {
-			t, keys, err = readState(f, state)
+			t, keys, err = readState(f, ckpt.State(state))
+			_, bare = f.Root.(*torchsave.Tensor)
 		}
 		if err != nil {
 			if !o.opt.Tolerant {
@@ -296,13 +300,18 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 		if len(keys) > 0 {
 			p.Keys[state] = keys
 		}
-		switch state {
-		case StateFP32:
+		if bare {
+			if found, cut := o.reshape(t, name); cut {
+				extra = append(extra, truncated{t.State, found})
+			}
+		}
+		switch ckpt.State(state) {
+		case ckpt.FP32:
 			p.FP32 = t
 			p.Shape = append([]int64{}, t.Shape...)
-		case StateExpAvg:
+		case ckpt.ExpAvg:
 			p.ExpAvg = t
-		case StateExpAvgSq:
+		case ckpt.ExpAvgSq:
 			p.ExpAvgSq = t
 		default:
 			p.Other = append(p.Other, t)
@@ -316,11 +325,81 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 			}
 		}
 	}
+	if len(extra) > 0 {
+		o.reportExtra(dir, name, extra)
+	}
 	return p, nil
 }
 
+// truncated is a state file that held more elements than its parameter.
+type truncated struct {
+	state ckpt.State
+	found []int64 // the file's shape
+}
+
+// reshape gives a bare flat state tensor — ds_to_universal's output for a
+// ZeRO-3 checkpoint: fp32.pt, exp_avg.pt and exp_avg_sq.pt hold the
+// parameter flattened, not a {'param': ...} dict — the shape the model
+// states' param_shapes give the parameter. A state holding more elements
+// than that shape keeps only the first ones (the parameter's; see
+// reportExtra) and takes the shape: reshape then returns the file's shape
+// and true. A tensor that is not flat or holds fewer elements keeps its
+// shape, for verify's shape check to report. Without param_shapes nothing
+// changes.
+func (o *opener) reshape(t *ckpt.Tensor, name string) ([]int64, bool) {
+	want, known := o.c.ModelShapes[name]
+	if !known || len(t.Shape) != 1 {
+		return nil, false
+	}
+	n, got := numelOf(want), t.Numel()
+	switch {
+	case got == n:
+		t.Shape = append([]int64{}, want...)
+		return nil, false
+	case got < n || len(t.Pieces) != 1:
+		return nil, false
+	}
+	pc := t.Pieces[0]
+	v, err := tensor.NewView(pc.View.DType, pc.View.Data, pc.View.Offset, []int64{n}, []int64{pc.View.Strides[0]})
+	if err != nil {
+		return nil, false
+	}
+	pc.View = v
+	found := t.Shape
+	t.Pieces = []ckpt.Piece{pc}
+	t.Shape = append([]int64{}, want...)
+	return found, true
+}
+
+// reportExtra reports the states of a parameter that held more elements
+// than its shape: DeepSpeed 0.15.1's ds_to_universal, converting a ZeRO-3
+// checkpoint with more than one data-parallel rank, appends to each
+// 1-element parameter's states elements of a later rank's padding
+// (uninitialised memory). The first elements are the parameter's; only
+// they are read.
+func (o *opener) reportExtra(dir, name string, extra []truncated) {
+	want := o.c.ModelShapes[name]
+	var files []string
+	for _, e := range extra {
+		files = append(files, fmt.Sprintf("%s.pt %v", e.state, e.found))
+	}
+	o.c.Report(ckpt.CheckShapes, ckpt.Error, name, dir,
+		"parameter %s: param_shapes gives shape %v (%d elements), its state files hold more (%s); the extra elements are "+
+			"another rank's padding, which DeepSpeed's ds_to_universal appends to ZeRO-3 parameters with fewer elements than "+
+			"data-parallel ranks: only the first %d are read",
+		name, want, numelOf(want), strings.Join(files, ", "), numelOf(want))
+}
+
+func numelOf(shape []int64) int64 {
+	n := int64(1)
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
 // readState reads a {'param': tensor, 'cat_dim': ..., ...} state file.
-func readState(f *torchsave.File, state string) (*ckpt.Tensor, map[string]any, error) {
+func readState(f *torchsave.File, state ckpt.State) (*ckpt.Tensor, map[string]any, error) {
 	var t *torchsave.Tensor
 	keys := map[string]any{}
 	switch root := f.Root.(type) {
@@ -346,7 +425,7 @@ func readState(f *torchsave.File, state string) (*ckpt.Tensor, map[string]any, e
 	if t == nil {
 		return nil, nil, fmt.Errorf("%s: no 'param' tensor", f.Path)
 	}
-	lt, err := ckpt.FromTorch(state, f, t)
+	lt, err := dsmeta.Tensor(state, f, t)
 	if err != nil {
 		return nil, nil, err
 	}

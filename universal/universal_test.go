@@ -181,7 +181,7 @@ func TestChunkingInvariant(t *testing.T) {
 	}
 	var opt ckpt.ScanOptions
 	opt.Workers = 1
-	opt.Stream.ChunkElems = 100
+	opt.Tuning.ChunkElems = 100
 	b, err := ckpt.Scan(context.Background(), c, opt)
 	if err != nil {
 		t.Fatal(err)

@@ -1,21 +1,18 @@
 package verify
 
 import (
+	"compress/flate"
 	"context"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"sync"
 
-	"archive/zip"
-
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/internal/mmap"
-	"github.com/ckptinspect/ckptinspect/torchsave"
 )
 
-// crcChunk is how much of a stored record is hashed before its pages are
-// dropped.
-const crcChunk = 16 << 20
+// crcChunk is how much of a record is read and hashed at a time.
+const crcChunk = 1 << 20
 
 // checkCRC recomputes the CRC-32 of every record of every zip file of c,
 // one sequential read per file, files in parallel. It returns the bytes
@@ -25,7 +22,7 @@ func checkCRC(ctx context.Context, r *Report, c *ckpt.Checkpoint, opt Options) (
 	if workers <= 0 {
 		workers = 2
 	}
-	files := make(chan *torchsave.File)
+	files := make(chan *ckpt.File)
 	var mu sync.Mutex
 	var total int64
 	var wg sync.WaitGroup
@@ -33,8 +30,9 @@ func checkCRC(ctx context.Context, r *Report, c *ckpt.Checkpoint, opt Options) (
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			buf := make([]byte, crcChunk)
 			for f := range files {
-				n, bad := crcFile(f, opt.Progress)
+				n, bad := crcFile(f, buf, opt.Progress)
 				mu.Lock()
 				total += n
 				for _, b := range bad {
@@ -46,7 +44,7 @@ func checkCRC(ctx context.Context, r *Report, c *ckpt.Checkpoint, opt Options) (
 	}
 	var err error
 	for _, f := range c.Files {
-		if f.Format != torchsave.FormatZip {
+		if len(f.Records) == 0 {
 			continue
 		}
 		select {
@@ -62,55 +60,35 @@ func checkCRC(ctx context.Context, r *Report, c *ckpt.Checkpoint, opt Options) (
 	return total, err
 }
 
-// crcFile checks the records of one zip file.
-func crcFile(f *torchsave.File, progress func(int64)) (read int64, bad []Finding) {
-	m := f.Mapping()
-	m.Advise(0, int64(m.Len()), mmap.Sequential)
-	data := m.Bytes()
+// crcFile checks the records of one zip file, reading them with buf.
+func crcFile(f *ckpt.File, buf []byte, progress func(int64)) (read int64, bad []Finding) {
 	for _, rec := range f.Records {
-		var sum uint32
+		h := crc32.NewIEEE()
+		sec := io.NewSectionReader(f.Source, rec.Offset, rec.CompressedSize)
 		var err error
-		if rec.Method == zip.Store {
-			for off := rec.Offset; off < rec.Offset+rec.CompressedSize; off += crcChunk {
-				end := min(off+crcChunk, rec.Offset+rec.CompressedSize)
-				sum = crc32.Update(sum, crc32.IEEETable, data[off:end])
-				m.Advise(off, end-off, mmap.DontNeed)
-				if progress != nil {
-					progress(end - off)
-				}
-			}
+		if rec.Deflated {
+			fr := flate.NewReader(sec)
+			_, err = io.CopyBuffer(h, fr, buf)
+			fr.Close()
 		} else {
-			sum, err = inflatedCRC(data[rec.Offset : rec.Offset+rec.CompressedSize])
+			var n int64
+			n, err = io.CopyBuffer(h, sec, buf)
+			if err == nil && n < rec.CompressedSize {
+				err = io.ErrUnexpectedEOF
+			}
+		}
+		if progress != nil {
+			progress(rec.CompressedSize)
 		}
 		read += rec.CompressedSize
 		switch {
 		case err != nil:
-			bad = append(bad, Finding{Check: "integrity.crc", Severity: ckpt.Error, File: f.Path,
-				Message: "record " + rec.Name + ": cannot inflate: " + err.Error()})
-		case sum != rec.CRC32:
-			bad = append(bad, Finding{Check: "integrity.crc", Severity: ckpt.Error, File: f.Path,
-				Message: "record " + rec.Name + ": CRC-32 " + hex32(sum) + " does not match the zip directory's " + hex32(rec.CRC32)})
+			bad = append(bad, Finding{Check: ckpt.CheckCRC, Severity: ckpt.Error, File: f.Path,
+				Message: fmt.Sprintf("record %s: cannot read: %v", rec.Name, err)})
+		case h.Sum32() != rec.CRC32:
+			bad = append(bad, Finding{Check: ckpt.CheckCRC, Severity: ckpt.Error, File: f.Path,
+				Message: fmt.Sprintf("record %s: CRC-32 %08x does not match the zip directory's %08x", rec.Name, h.Sum32(), rec.CRC32)})
 		}
 	}
 	return read, bad
-}
-
-func hex32(x uint32) string {
-	const digits = "0123456789abcdef"
-	b := make([]byte, 8)
-	for i := 7; i >= 0; i-- {
-		b[i] = digits[x&15]
-		x >>= 4
-	}
-	return string(b)
-}
-
-func inflatedCRC(compressed []byte) (uint32, error) {
-	h := crc32.NewIEEE()
-	rc := flateReader(compressed)
-	defer rc.Close()
-	if _, err := io.Copy(h, rc); err != nil {
-		return 0, err
-	}
-	return h.Sum32(), nil
 }

@@ -8,58 +8,36 @@
 // rare tensors already known to be bad are read a second time, to locate
 // their first bad element. With Options.Deep it also recomputes the CRC-32
 // of every zip record. Every finding names its check (a stable id, listed in
-// [Checks]), its severity, the parameter and the file.
+// [ckpt.Checks]), its severity, the parameter and the file.
 package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
-// Check describes one check.
-type Check struct {
-	ID       string
-	Severity ckpt.Severity
-	What     string
-}
-
-// Checks lists every check, in the order findings are reported.
-var Checks = []Check{
-	{"structure.tag", ckpt.Error, "the tag folder named by latest_universal exists"},
-	{"structure.unreadable", ckpt.Error, "every file can be read: a valid torch.save file, zip directory consistent"},
-	{"structure.truncated", ckpt.Error, "no file is truncated: every storage byte range lies inside its file"},
-	{"structure.missing_state", ckpt.Error, "every parameter has fp32, exp_avg and exp_avg_sq (and step, if any parameter has one)"},
-	{"structure.param_names", ckpt.Error, "every name of the model states' param_shapes has a folder and every folder a name"},
-	{"structure.missing_rank", ckpt.Error, "(ZeRO shards) every data-parallel rank's optimizer shard is present, per partition_count"},
-	{"structure.fragments", ckpt.Error, "(ZeRO shards) the fragments of each parameter cover it exactly once, with no gap or overlap"},
-	{"structure.model_states", ckpt.Error, "mp_rank_00_model_states.pt is present and readable (needed to resume)"},
-	{"structure.optimizer_state", ckpt.Error, "zero/optimizer_state.pt is present and readable, with one param group per param_shapes group"},
-	{"structure.stray", ckpt.Warning, "no stray files beside the state files"},
-	{"structure.trainer", ckpt.Warning, "trainer_state.json and config.json, when present, are valid JSON"},
-	{"shapes.mismatch", ckpt.Error, "fp32, exp_avg, exp_avg_sq and the bf16 module weight have the shape param_shapes gives"},
-	{"values.nonfinite", ckpt.Error, "no NaN or Inf in any state"},
-	{"values.negative_exp_avg_sq", ckpt.Error, "exp_avg_sq >= 0 everywhere"},
-	{"values.stale_moments", ckpt.Warning, "a moment is not entirely zero while the step is > 0"},
-	{"step.mismatch", ckpt.Error, "all parameters share one step, equal to the model states' global_steps"},
-	{"step.trainer", ckpt.Warning, "trainer_state.json's global_step equals the model states' global_steps"},
-	{"master.mismatch", ckpt.Error, "the bf16 module weight equals the fp32 master rounded to bf16 (round to nearest even)"},
-	{"optimizer.groups", ckpt.Error, "every param group has lr >= 0, betas in [0, 1) and eps > 0"},
-	{"integrity.crc", ckpt.Error, "(--deep) every zip record's CRC-32 matches the zip directory"},
-}
+// ErrConfig is wrapped by the error of Run when the config file named by
+// Options.Config cannot be read (a problem of the command line, not a
+// finding of the checkpoint).
+var ErrConfig = errors.New("--config")
 
 // Finding is one problem found.
 type Finding struct {
-	Check    string
+	Check    ckpt.CheckID
 	Severity ckpt.Severity
-	Param    string
-	File     string
-	Message  string
+	// Layout names the copy the finding is about when a folder holds
+	// several ([Target]); "" otherwise.
+	Layout  string
+	Param   string
+	File    string
+	Message string
 }
 
 // Options configures [Run].
@@ -68,6 +46,9 @@ type Options struct {
 	Progress func(bytes int64)
 	// Deep recomputes the CRC-32 of every zip record.
 	Deep bool
+	// Config is the model config the scale factors are checked under; ""
+	// finds the checkpoint's (ckpt.FindConfig).
+	Config string
 }
 
 // Report is what [Run] found.
@@ -79,7 +60,26 @@ type Report struct {
 	// the bytes read by the CRC pass.
 	BytesScanned, BytesDeep int64
 	Errors, Warnings        int
+	// Summary is the value scan's: global norms, NaN and Inf totals.
+	Summary ckpt.Summary
+	// Skipped lists the checks that did not apply, with why.
+	Skipped []Skip
+	// Config names the model config the scale factors were checked under,
+	// "" when there was none (only their names were checked).
+	Config string
 }
+
+// Skip is a check that was not run, and why.
+type Skip struct {
+	Check  ckpt.CheckID
+	Reason string
+}
+
+// optimizerChecks are the checks of optimizer state and master weights: a
+// weights-only checkpoint has none of them.
+var optimizerChecks = []ckpt.CheckID{ckpt.CheckMissingState, ckpt.CheckParamNames, ckpt.CheckMissingRank, ckpt.CheckFragments,
+	ckpt.CheckModelStates, ckpt.CheckOptimizerState, ckpt.CheckShapes, ckpt.CheckNegativeExpAvg, ckpt.CheckStaleMoments,
+	ckpt.CheckStep, ckpt.CheckTrainerStep, ckpt.CheckMaster, ckpt.CheckGroups}
 
 // Run checks c.
 func Run(ctx context.Context, c *ckpt.Checkpoint, opt Options) (*Report, error) {
@@ -89,20 +89,43 @@ func Run(ctx context.Context, c *ckpt.Checkpoint, opt Options) (*Report, error) 
 		switch {
 		case sev == ckpt.Info:
 			continue
-		case is.Check == "structure.model_states" || is.Check == "structure.optimizer_state":
+		case is.Check == ckpt.CheckModelStates || is.Check == ckpt.CheckOptimizerState:
 			sev = ckpt.Error // resuming needs both files
 		}
 		r.add(Finding{Check: is.Check, Severity: sev, Param: is.Param, File: is.File, Message: is.Message})
 	}
-	checkStructure(r, c)
-	checkShapes(r, c)
-	checkSteps(r, c)
-	checkGroups(r, c)
+	if c.WeightsOnly {
+		for _, id := range optimizerChecks {
+			r.Skipped = append(r.Skipped, Skip{id, "weights only: no optimizer state or master weights"})
+		}
+	} else {
+		checkStructure(r, c)
+		checkShapes(r, c)
+		checkSteps(r, c)
+		checkGroups(r, c)
+	}
+	if why := checkConfigShapes(r, c); why != "" {
+		r.Skipped = append(r.Skipped, Skip{ckpt.CheckConfigShapes, why})
+	}
+	records := false
+	for _, f := range c.Files {
+		records = records || len(f.Records) > 0
+	}
+	switch {
+	case !opt.Deep:
+		r.Skipped = append(r.Skipped, Skip{ckpt.CheckCRC, "without --deep"})
+	case !records:
+		r.Skipped = append(r.Skipped, Skip{ckpt.CheckCRC, "no zip record: the files carry no checksum"})
+	}
+	if err := checkScaleFactors(r, c, opt.Config); err != nil {
+		return nil, err
+	}
 	res, err := ckpt.Scan(ctx, c, ckpt.ScanOptions{Workers: opt.Workers, Progress: opt.Progress, Compare: true})
 	if err != nil {
 		return nil, err
 	}
 	r.BytesScanned = res.Summary.BytesScanned
+	r.Summary = res.Summary
 	for _, pr := range res.Params {
 		checkValues(r, pr)
 	}
@@ -113,8 +136,8 @@ func Run(ctx context.Context, c *ckpt.Checkpoint, opt Options) (*Report, error) 
 			return nil, err
 		}
 	}
-	order := map[string]int{}
-	for i, ch := range Checks {
+	order := map[ckpt.CheckID]int{}
+	for i, ch := range ckpt.Checks() {
 		order[ch.ID] = i
 	}
 	sort.SliceStable(r.Findings, func(i, j int) bool {
@@ -137,39 +160,14 @@ func (r *Report) add(f Finding) {
 	}
 }
 
-func (r *Report) addf(check string, sev ckpt.Severity, param, file, format string, args ...any) {
+func (r *Report) addf(check ckpt.CheckID, sev ckpt.Severity, param, file, format string, args ...any) {
 	r.add(Finding{Check: check, Severity: sev, Param: param, File: file, Message: fmt.Sprintf(format, args...)})
 }
 
-func fileOf(t *ckpt.Tensor) string {
-	if t == nil {
-		return ""
-	}
-	return t.File
-}
-
 func checkStructure(r *Report, c *ckpt.Checkpoint) {
-	anyStep := false
-	for _, p := range c.Params {
-		if p.Step != nil {
-			anyStep = true
-		}
-	}
-	for _, p := range c.Params {
-		var missing []string
-		for _, st := range []struct {
-			name string
-			t    *ckpt.Tensor
-		}{{"fp32", p.FP32}, {"exp_avg", p.ExpAvg}, {"exp_avg_sq", p.ExpAvgSq}} {
-			if st.t == nil && !unreadable(c, p.Name, st.name) {
-				missing = append(missing, st.name+".pt")
-			}
-		}
-		if anyStep && p.Step == nil && !unreadable(c, p.Name, "step") {
-			missing = append(missing, "step.pt")
-		}
-		for _, m := range missing {
-			r.addf("structure.missing_state", ckpt.Error, p.Name, "", "parameter %s has no %s", p.Name, m)
+	for _, m := range c.Missing() {
+		if !unreadable(c, m.Param, string(m.State)) {
+			r.addf(ckpt.CheckMissingState, ckpt.Error, m.Param, "", "parameter %s has no %s.pt", m.Param, m.State)
 		}
 	}
 }
@@ -178,10 +176,10 @@ func checkStructure(r *Report, c *ckpt.Checkpoint) {
 // unreadable (already a finding of its own).
 func unreadable(c *ckpt.Checkpoint, param, state string) bool {
 	for _, is := range c.Issues {
-		if is.Param == param && is.Check == "structure.fragments" {
+		if is.Param == param && is.Check == ckpt.CheckFragments {
 			return true // the fragments finding says why the state is missing
 		}
-		if is.Param == param && (is.Check == "structure.unreadable" || is.Check == "structure.truncated") &&
+		if is.Param == param && (is.Check == ckpt.CheckUnreadable || is.Check == ckpt.CheckTruncated) &&
 			len(is.File) > len(state)+3 && is.File[len(is.File)-len(state)-3:] == state+".pt" {
 			return true
 		}
@@ -201,8 +199,8 @@ func sameShape(a, b []int64) bool {
 	return true
 }
 
-func isVocab(p *ckpt.Param, state string) bool {
-	v, _ := p.Keys[state]["vocab_tensor"].(bool)
+func isVocab(p *ckpt.Param, state ckpt.State) bool {
+	v, _ := p.Keys[string(state)]["vocab_tensor"].(bool)
 	return v
 }
 
@@ -219,13 +217,13 @@ func checkShapes(r *Report, c *ckpt.Checkpoint) {
 				t.Shape[0] <= want[0] && sameShape(t.Shape[1:], want[1:]):
 				// A vocabulary tensor without its padding rows.
 			case known:
-				r.addf("shapes.mismatch", ckpt.Error, p.Name, t.File, "%s of %s has shape %v, param_shapes says %v", t.State, p.Name, t.Shape, want)
+				r.addf(ckpt.CheckShapes, ckpt.Error, p.Name, t.File, "%s of %s has shape %v, param_shapes says %v", t.State, p.Name, t.Shape, want)
 			case p.FP32 != nil && !sameShape(t.Shape, p.FP32.Shape):
-				r.addf("shapes.mismatch", ckpt.Error, p.Name, t.File, "%s of %s has shape %v, fp32 has %v", t.State, p.Name, t.Shape, p.FP32.Shape)
+				r.addf(ckpt.CheckShapes, ckpt.Error, p.Name, t.File, "%s of %s has shape %v, fp32 has %v", t.State, p.Name, t.Shape, p.FP32.Shape)
 			}
 		}
 		if p.BF16 != nil && known && !sameShape(p.BF16.Shape, want) {
-			r.addf("shapes.mismatch", ckpt.Error, p.Name, p.BF16.File, "module weight of %s has shape %v, param_shapes says %v", p.Name, p.BF16.Shape, want)
+			r.addf(ckpt.CheckShapes, ckpt.Error, p.Name, p.BF16.File, "module weight of %s has shape %v, param_shapes says %v", p.Name, p.BF16.Shape, want)
 		}
 	}
 }
@@ -253,20 +251,11 @@ func checkSteps(r *Report, c *ckpt.Checkpoint) {
 	}
 	for _, p := range c.Params {
 		if p.Step != nil && *p.Step != *want {
-			file := ""
-			if p.FP32 != nil {
-				// A universal checkpoint keeps the step beside fp32.pt; ZeRO
-				// shards keep it in the rank file itself.
-				file = p.FP32.File
-				if dir, ok := strings.CutSuffix(file, "fp32.pt"); ok {
-					file = dir + "step.pt"
-				}
-			}
-			r.addf("step.mismatch", ckpt.Error, p.Name, file, "parameter %s is at step %d, the checkpoint at step %d", p.Name, *p.Step, *want)
+			r.addf(ckpt.CheckStep, ckpt.Error, p.Name, p.StepFile, "parameter %s is at step %d, the checkpoint at step %d", p.Name, *p.Step, *want)
 		}
 	}
 	if c.TrainerStep != nil && c.Step != nil && *c.TrainerStep != *c.Step {
-		r.addf("step.trainer", ckpt.Warning, "", "trainer_state.json", "trainer_state.json says global_step %d, the model states %d", *c.TrainerStep, *c.Step)
+		r.addf(ckpt.CheckTrainerStep, ckpt.Warning, "", "trainer_state.json", "trainer_state.json says global_step %d, the model states %d", *c.TrainerStep, *c.Step)
 	}
 }
 
@@ -289,9 +278,56 @@ func checkGroups(r *Report, c *ckpt.Checkpoint) {
 			bad = append(bad, "eps "+optString(g.Eps))
 		}
 		for _, b := range bad {
-			r.addf("optimizer.groups", ckpt.Error, "", "", "param group %d: %s", g.Index, b)
+			r.addf(ckpt.CheckGroups, ckpt.Error, "", "", "param group %d: %s", g.Index, b)
 		}
 	}
+}
+
+// checkScaleFactors checks that every scale factor has a known target
+// under the model config (yulan.Check), and that the config parses.
+func checkScaleFactors(r *Report, c *ckpt.Checkpoint, explicit string) error {
+	var params []yulan.Param
+	scales := false
+	for _, p := range c.Params {
+		params = append(params, yulan.Param{Name: p.Name, Numel: p.Numel()})
+		scales = scales || yulan.IsAlpha(p.Name)
+	}
+	cfg, src, err := ckpt.FindConfig(c, explicit)
+	file := src
+	if c.Config != nil && explicit == "" {
+		file = "config.json"
+	}
+	switch {
+	case err == nil:
+		r.Config = src
+	case errors.Is(err, ckpt.ErrNoConfig):
+		cfg = nil
+	case explicit != "" && !errors.Is(err, yulan.ErrConfig):
+		return fmt.Errorf("%w: %w", ErrConfig, err) // not a finding of the checkpoint
+	default:
+		sev, what := ckpt.Warning, "the config's multipliers cannot be known"
+		if scales {
+			sev, what = ckpt.Error, "the scale factors' multipliers cannot be known"
+		}
+		if file == "" {
+			file = "config.json"
+		}
+		r.addf(ckpt.CheckScaleFactors, sev, "", file, "%v: %s", err, what)
+		cfg = nil
+	}
+	for _, e := range yulan.Check(cfg, params) {
+		param := ""
+		var pe *yulan.ParamError
+		if errors.As(e, &pe) {
+			param = pe.Param
+		}
+		msg := e.Error()
+		if cfg != nil {
+			msg += " (config: " + src + ")"
+		}
+		r.addf(ckpt.CheckScaleFactors, ckpt.Error, param, file, "%s", msg)
+	}
+	return nil
 }
 
 func optString(f *float64) string {
@@ -304,7 +340,7 @@ func optString(f *float64) string {
 func checkValues(r *Report, pr *ckpt.ParamResult) {
 	p := pr.Param
 	if pr.Err != nil {
-		r.addf("structure.unreadable", ckpt.Error, p.Name, "", "reading %s: %v", p.Name, pr.Err)
+		r.addf(ckpt.CheckUnreadable, ckpt.Error, p.Name, "", "reading %s: %v", p.Name, pr.Err)
 		return
 	}
 	for _, st := range []struct {
@@ -315,12 +351,12 @@ func checkValues(r *Report, pr *ckpt.ParamResult) {
 			continue
 		}
 		first := firstIndex(st.t, func(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) })
-		r.addf("values.nonfinite", ckpt.Error, p.Name, st.t.File, "%s of %s has %d NaN and %d Inf of %d elements; the first at flat index %d",
+		r.addf(ckpt.CheckNonFinite, ckpt.Error, p.Name, st.t.File, "%s of %s has %d NaN and %d Inf of %d elements; the first at flat index %d",
 			st.t.State, p.Name, st.s.NaN, st.s.Inf, st.s.Numel, first)
 	}
 	if s := pr.ExpAvgSq; s != nil && s.Valid() && s.Min < 0 {
 		n, first := countWhere(p.ExpAvgSq, func(x float64) bool { return x < 0 })
-		r.addf("values.negative_exp_avg_sq", ckpt.Error, p.Name, p.ExpAvgSq.File, "exp_avg_sq of %s has %d negative elements (min %g); the first at flat index %d",
+		r.addf(ckpt.CheckNegativeExpAvg, ckpt.Error, p.Name, p.ExpAvgSq.File, "exp_avg_sq of %s has %d negative elements (min %g); the first at flat index %d",
 			p.Name, n, s.Min, first)
 	}
 	step := int64(0)
@@ -333,12 +369,12 @@ func checkValues(r *Report, pr *ckpt.ParamResult) {
 			s *tensor.Stats
 		}{{p.ExpAvg, pr.ExpAvg}, {p.ExpAvgSq, pr.ExpAvgSq}} {
 			if st.s != nil && st.s.Numel > 0 && st.s.Zeros == st.s.Numel {
-				r.addf("values.stale_moments", ckpt.Warning, p.Name, st.t.File, "%s of %s is entirely zero at step %d", st.t.State, p.Name, step)
+				r.addf(ckpt.CheckStaleMoments, ckpt.Warning, p.Name, st.t.File, "%s of %s is entirely zero at step %d", st.t.State, p.Name, step)
 			}
 		}
 	}
 	if m := pr.Master; m != nil && m.Mismatch > 0 {
-		r.addf("master.mismatch", ckpt.Error, p.Name, p.BF16.File, "module weight of %s differs from the fp32 master rounded to %s in %d of %d elements (largest difference %g, first at flat index %d)",
+		r.addf(ckpt.CheckMaster, ckpt.Error, p.Name, p.BF16.File, "module weight of %s differs from the fp32 master rounded to %s in %d of %d elements (largest difference %g, first at flat index %d)",
 			p.Name, p.BF16.DType, m.Mismatch, m.Compared, m.MaxDiff, m.First)
 	}
 }

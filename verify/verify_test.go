@@ -3,12 +3,13 @@ package verify
 import (
 	"context"
 	"encoding/binary"
-	"github.com/ckptinspect/ckptinspect/internal/fixture"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ckptinspect/ckptinspect/internal/fixture"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/torchsave"
@@ -110,7 +111,7 @@ func TestPlantedFaults(t *testing.T) {
 		name  string
 		src   string
 		plant func(t *testing.T, dir string)
-		check string
+		check ckpt.CheckID
 		param string
 		deep  bool
 	}{

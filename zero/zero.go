@@ -8,8 +8,12 @@
 // equal partition of every flat parameter group, and param_slice_mappings
 // locate each parameter's fragment in it) and ZeRO-3 shards (stage3: every
 // parameter partitioned evenly across ranks with per-parameter padding) are
-// read; several model-parallel ranks are reported as tensor-parallel slices
-// named "<param>[tp=<k>]". Where the model states carry
+// read. ZeRO-3 writes one model states file per rank
+// (zero_pp_rank_<dp>_mp_rank_<mp>_model_states.pt), each loaded by its rank
+// on resume: every one is opened (so integrity checks cover it) and must
+// agree with the first on param_shapes and global_steps; a missing one is a
+// structure.missing_rank issue. Several model-parallel ranks are reported
+// as tensor-parallel slices named "<param>[tp=<k>]". Where the model states carry
 // universal_checkpoint_info with vocabulary patterns, vocabulary parameters
 // lose their padding rows exactly as ds_to_universal drops them, so that a
 // universal checkpoint and the shards it was made from give the same
@@ -41,12 +45,6 @@ var ErrNotZero = errors.New("not a DeepSpeed ZeRO checkpoint")
 
 // ErrMissingTag reports a latest file naming a missing tag folder.
 var ErrMissingTag = errors.New("the tag folder named by latest is missing")
-
-// Check ids of the issues this package reports, beside dsmeta's.
-const (
-	CheckMissingRank = "structure.missing_rank"
-	CheckFragments   = "structure.fragments"
-)
 
 // Options configures [Open].
 type Options struct {
@@ -99,32 +97,17 @@ func Resolve(path string) (Paths, error) {
 		}
 		return p, nil
 	}
-	if b, err := os.ReadFile(filepath.Join(clean, "latest")); err == nil {
-		tag := strings.TrimSpace(string(b))
-		if tag == "" || strings.ContainsAny(tag, "/\\") || tag == "." || tag == ".." {
-			return Paths{}, fmt.Errorf("%s: latest names %q, not a tag folder", clean, tag)
-		}
-		dir := filepath.Join(clean, tag)
-		if !hasShards(dir) {
-			return Paths{}, fmt.Errorf("%s: %w: latest names %s, which holds no optimizer shards", clean, ErrMissingTag, tag)
-		}
-		return Paths{Trainer: clean, Tag: dir}, nil
+	tag, err := tagRule.Find(clean)
+	if err != nil {
+		return Paths{}, err
 	}
-	matches, _ := filepath.Glob(filepath.Join(clean, "global_step*"))
-	var tags []string
-	for _, m := range matches {
-		if !strings.HasSuffix(m, "_universal") && hasShards(m) {
-			tags = append(tags, m)
-		}
-	}
-	switch len(tags) {
-	case 1:
-		return Paths{Trainer: clean, Tag: tags[0]}, nil
-	case 0:
-		return Paths{}, fmt.Errorf("%s: %w: no optimizer shards, latest file or global_step*/ folder with shards", clean, ErrNotZero)
-	}
-	return Paths{}, fmt.Errorf("%s: %d ZeRO tag folders and no latest file to choose", clean, len(tags))
+	return Paths{Trainer: clean, Tag: tag}, nil
 }
+
+// tagRule finds a ZeRO tag in a save folder.
+var tagRule = dsmeta.TagRule{Pointer: "latest", Pattern: "global_step*",
+	IsTag: func(dir string) bool { return !strings.HasSuffix(dir, "_universal") && hasShards(dir) },
+	Holds: "optimizer shards", Kind: "ZeRO tag folders", Missing: ErrMissingTag, None: ErrNotZero}
 
 // shard is one rank file.
 type shard struct {
@@ -190,7 +173,7 @@ type opener struct {
 	nmp int
 }
 
-func (o *opener) fail(err error, check, param, file string) error {
+func (o *opener) fail(err error, check ckpt.CheckID, param, file string) error {
 	if !o.opt.Tolerant {
 		return err
 	}
@@ -200,12 +183,12 @@ func (o *opener) fail(err error, check, param, file string) error {
 
 // readMP reads the shards of one model-parallel rank.
 func (o *opener) readMP(mp int, shards []*shard) error {
-	// The model states: ZeRO-1/2 name, then ZeRO-3's.
+	// The model states: ZeRO-1/2's one file, else ZeRO-3's one per rank.
 	msPath := filepath.Join(o.tag, fmt.Sprintf("mp_rank_%02d_model_states.pt", mp))
-	if _, err := os.Stat(msPath); err != nil {
-		if p := filepath.Join(o.tag, fmt.Sprintf("zero_pp_rank_0_mp_rank_%02d_model_states.pt", mp)); fileExists(p) {
-			msPath = p
-		}
+	rankMS := false
+	if _, err := os.Stat(msPath); err != nil && dsmeta.RankModelStatesFiles(o.tag, mp) != nil {
+		rankMS = true
+		msPath = filepath.Join(o.tag, dsmeta.RankModelStatesName(0, mp))
 	}
 	c := o.c
 	if mp > 0 {
@@ -214,7 +197,13 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 		c = &ckpt.Checkpoint{}
 	}
 	r := dsmeta.Reader{C: c, Torch: o.opt.Torch}
-	ms := r.ReadModelStates(msPath)
+	var ms dsmeta.ModelStates
+	if rankMS {
+		// Every rank loads its own model states to resume: all are checked.
+		ms = r.ReadRankModelStates(o.tag, mp, maxRank(shards)+1)
+	} else {
+		ms = r.ReadModelStates(msPath)
+	}
 	if mp > 0 {
 		o.c.Files = append(o.c.Files, c.Files...)
 		o.c.OnClose(c.Close)
@@ -236,7 +225,7 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 			s.osd, _ = v.(*pickle.Dict)
 		}
 		if s.osd == nil {
-			if err := o.fail(fmt.Errorf("%s: no optimizer_state_dict", s.path), dsmeta.CheckUnreadable, "", s.path); err != nil {
+			if err := o.fail(fmt.Errorf("%s: no optimizer_state_dict", s.path), ckpt.CheckUnreadable, "", s.path); err != nil {
 				return err
 			}
 		}
@@ -276,7 +265,7 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 	}
 	for dp := 0; dp < world; dp++ {
 		if _, ok := have[dp]; !ok && !containsDP(shards, dp) {
-			o.c.Report(CheckMissingRank, ckpt.Error, "", filepath.Join(o.tag, fmt.Sprintf("*zero_pp_rank_%d_mp_rank_%02d_optim_states.pt", dp, mp)),
+			o.c.Report(ckpt.CheckMissingRank, ckpt.Error, "", filepath.Join(o.tag, fmt.Sprintf("*zero_pp_rank_%d_mp_rank_%02d_optim_states.pt", dp, mp)),
 				"optimizer shard of data-parallel rank %d (of %d, per partition_count) is missing", dp, world)
 		}
 	}
@@ -324,8 +313,8 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 			p.BF16 = t
 		}
 		if rows, ok := vocab(n); ok {
-			for _, st := range []string{"fp32", "exp_avg", "exp_avg_sq"} {
-				p.Keys[st] = map[string]any{"vocab_tensor": true}
+			for _, st := range []ckpt.State{ckpt.FP32, ckpt.ExpAvg, ckpt.ExpAvgSq} {
+				p.Keys[string(st)] = map[string]any{"vocab_tensor": true}
 			}
 			truncateRows(p, rows)
 		}
@@ -356,9 +345,13 @@ func (o *opener) readMP(mp int, shards []*shard) error {
 	return nil
 }
 
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+// maxRank returns the largest data-parallel rank of the shards, or -1.
+func maxRank(shards []*shard) int {
+	m := -1
+	for _, s := range shards {
+		m = max(m, s.dp)
+	}
+	return m
 }
 
 func containsDP(shards []*shard, dp int) bool {
@@ -445,9 +438,9 @@ func piece(s *shard, part *tensor.View, fileOff, start, n int64) (ckpt.Piece, er
 	if err != nil {
 		return ckpt.Piece{}, err
 	}
-	p := ckpt.Piece{View: v, File: s.path, Map: s.file.Mapping(), Offset: fileOff}
-	if fileOff < 0 {
-		p.Map = nil
+	p := ckpt.Piece{View: v, File: s.path, Offset: fileOff}
+	if fileOff >= 0 {
+		p.Source = s.file.ReaderAt()
 	}
 	return p, nil
 }
@@ -566,7 +559,7 @@ func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map
 		}
 		rd := &rankData{rankViews: rankViews{s: s}}
 		fail := func(err error) error {
-			return o.fail(fmt.Errorf("%s: group %d: %w", s.path, g, err), dsmeta.CheckUnreadable, "", s.path)
+			return o.fail(fmt.Errorf("%s: group %d: %w", s.path, g, err), ckpt.CheckUnreadable, "", s.path)
 		}
 		v32, ok := listItem(s.osd, "single_partition_of_fp32_groups", g)
 		if !ok {
@@ -657,7 +650,7 @@ func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map
 				break
 			}
 			if rd.step != nil {
-				p.Step = rd.step
+				p.Step, p.StepFile = rd.step, rd.s.path
 			}
 			pos += cnt
 		}
@@ -667,7 +660,7 @@ func (o *opener) stage2Group(c *ckpt.Checkpoint, g int, names []string, have map
 		offset += n
 		if bad != "" {
 			err := fmt.Errorf("parameter %s: %s", name, bad)
-			if err := o.fail(err, CheckFragments, name, o.tag); err != nil {
+			if err := o.fail(err, ckpt.CheckFragments, name, o.tag); err != nil {
 				return err
 			}
 			p.FP32, p.ExpAvg, p.ExpAvgSq = nil, nil, nil
@@ -703,7 +696,7 @@ func fragment(v any) (start, n int64, err error) {
 
 // logical makes a logical tensor from pieces covering n elements, or nil
 // when there are none.
-func logical(state string, shape []int64, pieces []ckpt.Piece, n int64) *ckpt.Tensor {
+func logical(state ckpt.State, shape []int64, pieces []ckpt.Piece, n int64) *ckpt.Tensor {
 	if len(pieces) == 0 && n > 0 {
 		return nil
 	}
@@ -749,7 +742,7 @@ func (o *opener) stage3Group(c *ckpt.Checkpoint, g int, names []string, have map
 			}
 		}
 		if err != nil {
-			if err := o.fail(fmt.Errorf("%s: group %d: %w", s.path, g, err), dsmeta.CheckUnreadable, "", s.path); err != nil {
+			if err := o.fail(fmt.Errorf("%s: group %d: %w", s.path, g, err), ckpt.CheckUnreadable, "", s.path); err != nil {
 				return err
 			}
 			continue
@@ -777,12 +770,12 @@ func (o *opener) stage3Group(c *ckpt.Checkpoint, g int, names []string, have map
 				break
 			}
 			if rd.step != nil {
-				p.Step = rd.step
+				p.Step, p.StepFile = rd.step, rd.s.path
 			}
 		}
 		offset += pn
 		if bad != "" {
-			if err := o.fail(fmt.Errorf("parameter %s: %s", name, bad), CheckFragments, name, o.tag); err != nil {
+			if err := o.fail(fmt.Errorf("parameter %s: %s", name, bad), ckpt.CheckFragments, name, o.tag); err != nil {
 				return err
 			}
 			params[name] = p

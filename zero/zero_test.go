@@ -160,10 +160,10 @@ func TestDamagedShards(t *testing.T) {
 		defer c.Close()
 		var checks []string
 		for _, is := range c.Issues {
-			checks = append(checks, is.Check)
+			checks = append(checks, string(is.Check))
 		}
 		s := strings.Join(checks, " ")
-		if !strings.Contains(s, CheckMissingRank) || !strings.Contains(s, CheckFragments) {
+		if !strings.Contains(s, string(ckpt.CheckMissingRank)) || !strings.Contains(s, string(ckpt.CheckFragments)) {
 			t.Errorf("issues %v", checks)
 		}
 		if _, err := Open(dir, Options{}); err == nil {
@@ -181,7 +181,7 @@ func TestDamagedShards(t *testing.T) {
 		defer c.Close()
 		found := false
 		for _, is := range c.Issues {
-			if is.Check == CheckFragments && (strings.Contains(is.Message, "overlap") || strings.Contains(is.Message, "gap")) {
+			if is.Check == ckpt.CheckFragments && (strings.Contains(is.Message, "overlap") || strings.Contains(is.Message, "gap")) {
 				found = true
 			}
 		}

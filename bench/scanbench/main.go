@@ -20,7 +20,6 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
@@ -61,8 +60,8 @@ func main() {
 		tOpen := time.Since(t0)
 		if !*openOnly {
 			opt := ckpt.ScanOptions{Workers: *jobs}
-			opt.Stream.ChunkElems = *chunk
-			opt.Stream.KeepPages = *keep
+			opt.Tuning.ChunkElems = *chunk
+			opt.Tuning.KeepPages = *keep
 			res, err := ckpt.Scan(context.Background(), c, opt)
 			if err != nil {
 				fail(err)
@@ -87,13 +86,6 @@ func main() {
 type rusage struct {
 	user, sys float64
 	maxRSS    int64
-}
-
-func usage() rusage {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	sec := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)*1e-6 }
-	return rusage{user: sec(ru.Utime), sys: sec(ru.Stime), maxRSS: ru.Maxrss << 10}
 }
 
 func median(xs []float64) float64 {

@@ -2,20 +2,14 @@ package cli
 
 import (
 	"fmt"
-	"math"
-	"regexp"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
-	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
 // scanCheckpoint runs ckpt.Scan with a progress bar over the bytes it
@@ -25,504 +19,61 @@ func scanCheckpoint(c *cobra.Command, s Streams, label string, cp *ckpt.Checkpoi
 	opt.Progress = bar.Add
 	res, err := ckpt.Scan(c.Context(), cp, opt)
 	bar.Finish()
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = res.Err(cp)
 	}
-	for _, pr := range res.Params {
-		if pr.Err != nil {
-			return nil, inputError(fmt.Errorf("%s: parameter %s: %w", cp.Path, pr.Param.Name, pr.Err))
-		}
+	if err != nil {
+		return nil, inputError(err)
 	}
 	return res, nil
 }
 
-// sortFields are the values --sort accepts, with how to read each.
-var sortFields = map[string]func(*report.ParamStats) (float64, bool){
-	"numel":                 func(p *report.ParamStats) (float64, bool) { return float64(p.Numel), true },
-	"fp32.l2":               statField(func(p *report.ParamStats) *report.Stats { return p.FP32 }, "l2"),
-	"fp32.rms":              statField(func(p *report.ParamStats) *report.Stats { return p.FP32 }, "rms"),
-	"fp32.absmax":           statField(func(p *report.ParamStats) *report.Stats { return p.FP32 }, "absmax"),
-	"fp32.std":              statField(func(p *report.ParamStats) *report.Stats { return p.FP32 }, "std"),
-	"exp_avg.rms":           statField(func(p *report.ParamStats) *report.Stats { return p.ExpAvg }, "rms"),
-	"exp_avg.absmax":        statField(func(p *report.ParamStats) *report.Stats { return p.ExpAvg }, "absmax"),
-	"exp_avg_sq.mean":       statField(func(p *report.ParamStats) *report.Stats { return p.ExpAvgSq }, "mean"),
-	"exp_avg_sq.max":        statField(func(p *report.ParamStats) *report.Stats { return p.ExpAvgSq }, "max"),
-	"bf16.rms":              statField(func(p *report.ParamStats) *report.Stats { return p.BF16 }, "rms"),
-	"adam.update_rms":       adamField(func(a *report.AdamStats) *output.Float { return a.UpdateRMS }),
-	"adam.update_to_weight": adamField(func(a *report.AdamStats) *output.Float { return a.UpdateToWeight }),
-	"nan":                   func(p *report.ParamStats) (float64, bool) { return float64(countAll(p, "nan")), true },
-	"inf":                   func(p *report.ParamStats) (float64, bool) { return float64(countAll(p, "inf")), true },
-}
-
-func statField(state func(*report.ParamStats) *report.Stats, field string) func(*report.ParamStats) (float64, bool) {
-	return func(p *report.ParamStats) (float64, bool) {
-		s := state(p)
-		if s == nil {
-			return 0, false
-		}
-		var f *output.Float
-		switch field {
-		case "l2":
-			f = s.L2
-		case "rms":
-			f = s.RMS
-		case "absmax":
-			f = s.AbsMax
-		case "std":
-			f = s.Std
-		case "mean":
-			f = s.Mean
-		case "max":
-			f = s.Max
-		}
-		if f == nil {
-			return 0, false
-		}
-		return float64(*f), true
-	}
-}
-
-func adamField(get func(*report.AdamStats) *output.Float) func(*report.ParamStats) (float64, bool) {
-	return func(p *report.ParamStats) (float64, bool) {
-		if p.Adam == nil || get(p.Adam) == nil {
-			return 0, false
-		}
-		return float64(*get(p.Adam)), true
-	}
-}
-
-func countAll(p *report.ParamStats, what string) int64 {
-	var n int64
-	for _, s := range []*report.Stats{p.FP32, p.ExpAvg, p.ExpAvgSq, p.BF16} {
-		if s == nil {
-			continue
-		}
-		if what == "nan" {
-			n += s.NaN
-		} else {
-			n += s.Inf
-		}
-	}
-	return n
-}
-
-func sortFieldNames() string {
-	names := []string{"name"}
-	for k := range sortFields {
-		names = append(names, k)
-	}
-	sort.Strings(names[1:])
-	return strings.Join(names, ", ")
-}
-
-func addCheckpointFlags(cmd *cobra.Command, o *StatsOptions) {
-	cmd.Flags().StringVar(&o.Filter, "filter", "", "only parameters whose name matches this regular expression")
-	cmd.Flags().StringVar(&o.Sort, "sort", "", "sort parameters by a field, largest first (name sorts A-Z): "+sortFieldNames())
-	cmd.Flags().IntVar(&o.Top, "top", 0, "show only the first N parameters (after --sort)")
-	cmd.Flags().StringVar(&o.GroupBy, "group-by", "", `aggregate parameters: "layer" (per transformer layer)`)
-	layoutFlag(cmd, &o.Layout)
-}
-
-func (o *StatsOptions) validateCheckpointFlags() error {
-	if o.Filter != "" {
-		re, err := regexp.Compile(o.Filter)
-		if err != nil {
-			return usageError("--filter: %v", err)
-		}
-		o.filterRE = re
-	}
-	if o.Sort != "" && o.Sort != "name" && sortFields[o.Sort] == nil {
-		return usageError("--sort %q: unknown field (want one of %s)", o.Sort, sortFieldNames())
-	}
-	if o.Top < 0 {
-		return usageError("--top must not be negative")
-	}
-	if o.GroupBy != "" && o.GroupBy != "layer" {
-		return usageError("--group-by %q: only \"layer\" is supported", o.GroupBy)
-	}
-	return nil
-}
-
 func runCheckpointStats(c *cobra.Command, o *StatsOptions) error {
-	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout})
+	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Select: o.matcher(), Policy: o.policy()})
 	if err != nil {
 		return inputError(err)
 	}
 	defer cp.Close()
 	opt := ckpt.ScanOptions{Workers: o.Jobs}
-	if o.filterRE != nil {
-		opt.Filter = func(p *ckpt.Param) bool { return o.filterRE.MatchString(p.Name) }
+	if o.re != nil {
+		opt.Filter = func(p *ckpt.Param) bool { return o.match(p.Name) }
+	}
+	var info *report.EffectiveInfo
+	if o.Effective {
+		if opt.Effective, info, err = effectiveMultipliers(cp, o.Config); err != nil {
+			return err
+		}
+		opt.AccumulateEffective = o.accumulateEffective
 	}
 	res, err := scanCheckpoint(c, o.Streams, "stats", cp, opt)
 	if err != nil {
 		return err
 	}
-	doc := buildCheckpointReport(cp, res)
+	o.noMatch(o.Streams.ErrOut, cp, len(res.Params))
+	doc := report.BuildStats(cp, res)
 	if o.GroupBy == "layer" {
-		doc.Groups = groupByLayer(res)
+		doc.Groups = report.GroupByLayer(res)
 	}
-	doc.Params = orderParams(doc.Params, o.Sort, o.Top)
-	switch o.Format {
-	case output.JSON:
-		return output.WriteJSON(o.Streams.Out, doc)
-	case output.CSV:
-		if doc.Groups != nil {
-			return groupTable(doc.Groups, true).WriteCSV(o.Streams.Out)
-		}
-		return paramCSV(doc.Params).WriteCSV(o.Streams.Out)
+	if info != nil {
+		report.AddEffective(&doc, res, info)
 	}
-	return writeCheckpointText(o, doc)
+	doc.Groups = report.OrderGroups(doc.Groups, o.Sort, o.Top)
+	doc.Params = report.OrderParams(doc.Params, o.Sort, o.Top)
+	return report.WriteStats(o.Streams.Out, o.Format, doc, o.text())
 }
 
-func buildCheckpointReport(c *ckpt.Checkpoint, res *ckpt.Result) report.CheckpointStats {
-	info := report.CheckpointInfo{Path: c.Path, Layout: c.Layout, Tag: c.Tag, Step: c.Step, TrainerStep: c.TrainerStep,
-		DSVersion: c.DSVersion, Notes: nonNilS(c.Notes), ParamGroups: []report.ParamGroupInfo{}}
-	for _, g := range c.ParamGroups {
-		pg := report.ParamGroupInfo{LR: optPtr(g.LR), Eps: optPtr(g.Eps), WeightDecay: optPtr(g.WeightDecay), Params: nonNilS(g.Params)}
-		if g.Betas != nil {
-			pg.Betas = []output.Float{output.Float(g.Betas[0]), output.Float(g.Betas[1])}
-		}
-		info.ParamGroups = append(info.ParamGroups, pg)
+// effectiveMultipliers resolves the effective multiplier of every
+// parameter of a checkpoint under its config (explicit, else found), for
+// --effective; errors are input errors naming the config and the factor.
+func effectiveMultipliers(cp *ckpt.Checkpoint, explicit string) (func(*ckpt.Param) (yulan.Multiplier, bool), *report.EffectiveInfo, error) {
+	cfg, src, err := ckpt.FindConfig(cp, explicit)
+	if err != nil {
+		return nil, nil, inputError(fmt.Errorf("--effective: %w", err))
 	}
-	doc := report.CheckpointStats{Checkpoint: info, Params: []report.ParamStats{}}
-	for _, pr := range res.Params {
-		p := pr.Param
-		ps := report.ParamStats{Name: p.Name, Shape: nonNil(p.Shape), Numel: p.Numel(), Step: p.Step, Scale: pr.Scale,
-			FP32: stats(pr.FP32), ExpAvg: stats(pr.ExpAvg), ExpAvgSq: stats(pr.ExpAvgSq), BF16: stats(pr.BF16)}
-		if p.Group >= 0 {
-			g := p.Group
-			ps.Group = &g
-		}
-		if pr.Scale {
-			ps.ScaleValue = output.Opt(pr.ScaleValue, true)
-		}
-		if pr.Adam != nil {
-			ps.Adam = &report.AdamStats{UpdateRMS: output.Opt(pr.Adam.UpdateRMS, true),
-				UpdateToWeight: output.Opt(pr.Adam.UpdateToWeight, pr.Adam.HasRatio),
-				LR:             output.Float(pr.Adam.LR), Step: pr.Adam.Step}
-		}
-		if len(p.Keys) > 0 {
-			ps.Keys = p.Keys
-		}
-		doc.Params = append(doc.Params, ps)
+	sc, err := ckpt.Scales(cp, cfg)
+	if err != nil {
+		return nil, nil, inputError(fmt.Errorf("--effective: %s (config: %s): %w", cp.Path, src, err))
 	}
-	s := res.Summary
-	doc.Summary = report.Summary{Step: s.Step, Params: s.Params, Numel: s.Numel, BytesScanned: s.BytesScanned,
-		WeightNorm: output.Float(s.WeightNorm), ExpAvgNorm: output.Float(s.ExpAvgNorm),
-		ExpAvgSqNorm: output.Float(s.ExpAvgSqNorm), BF16Norm: output.Float(s.BF16Norm), NaN: s.NaN, Inf: s.Inf}
-	return doc
-}
-
-func optPtr(p *float64) *output.Float {
-	if p == nil {
-		return nil
-	}
-	return output.Opt(*p, true)
-}
-
-func stats(s *tensor.Stats) *report.Stats {
-	if s == nil {
-		return nil
-	}
-	r := report.FromStats(*s)
-	return &r
-}
-
-// orderParams sorts by field (largest first; missing values last; name
-// A-Z) and keeps the first top.
-func orderParams(ps []report.ParamStats, field string, top int) []report.ParamStats {
-	switch {
-	case field == "name":
-		sort.SliceStable(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
-	case field != "":
-		get := sortFields[field]
-		sort.SliceStable(ps, func(i, j int) bool {
-			a, okA := get(&ps[i])
-			b, okB := get(&ps[j])
-			if okA != okB {
-				return okA
-			}
-			return a > b
-		})
-	}
-	if top > 0 && len(ps) > top {
-		ps = ps[:top]
-	}
-	return ps
-}
-
-// layerOf names the aggregate a parameter belongs to.
-var layerRE = regexp.MustCompile(`(?:^|\.)layers\.(\d+)\.`)
-
-func layerOf(name string) (string, int) {
-	if m := layerRE.FindStringSubmatch(name); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return "layer " + m[1], n
-	}
-	switch {
-	case strings.Contains(name, "embed"):
-		return "embedding", -1
-	case strings.HasPrefix(name, "lm_head"):
-		return "lm_head", 1 << 30
-	case strings.Contains(name, "norm"):
-		return "final norm", 1<<30 - 1
-	}
-	return "other", 1<<30 + 1
-}
-
-func groupByLayer(res *ckpt.Result) []report.GroupStats {
-	type acc struct {
-		name              string
-		order             int
-		params            int
-		numel             int64
-		wSq, wN, mSq, mN  float64
-		vSum, vN, bSq, bN float64
-		uSq, uN, luSq     float64
-		nan, inf          int64
-	}
-	groups := map[string]*acc{}
-	var names []string
-	for _, pr := range res.Params {
-		name, order := layerOf(pr.Param.Name)
-		a := groups[name]
-		if a == nil {
-			a = &acc{name: name, order: order}
-			groups[name] = a
-			names = append(names, name)
-		}
-		a.params++
-		a.numel += pr.Param.Numel()
-		sq := func(s *tensor.Stats, dst, n *float64) {
-			if s != nil && s.Valid() {
-				*dst += s.L2 * s.L2
-				*n += float64(s.Finite)
-			}
-		}
-		sq(pr.FP32, &a.wSq, &a.wN)
-		sq(pr.ExpAvg, &a.mSq, &a.mN)
-		sq(pr.BF16, &a.bSq, &a.bN)
-		if s := pr.ExpAvgSq; s != nil && s.Valid() {
-			a.vSum += s.Mean * float64(s.Finite)
-			a.vN += float64(s.Finite)
-		}
-		if pr.Adam != nil {
-			a.uSq += pr.Adam.SumSq
-			a.uN += float64(pr.Adam.N)
-			a.luSq += pr.Adam.LR * pr.Adam.LR * pr.Adam.SumSq
-		}
-		for _, s := range []*tensor.Stats{pr.FP32, pr.ExpAvg, pr.ExpAvgSq, pr.BF16} {
-			if s != nil {
-				a.nan += s.NaN
-				a.inf += s.Inf
-			}
-		}
-	}
-	sort.SliceStable(names, func(i, j int) bool { return groups[names[i]].order < groups[names[j]].order })
-	out := make([]report.GroupStats, 0, len(names))
-	for _, n := range names {
-		a := groups[n]
-		g := report.GroupStats{Name: n, Params: a.params, Numel: a.numel, NaN: a.nan, Inf: a.inf,
-			WeightNorm: output.Opt(math.Sqrt(a.wSq), a.wN > 0), WeightRMS: output.Opt(math.Sqrt(a.wSq/a.wN), a.wN > 0),
-			ExpAvgRMS: output.Opt(math.Sqrt(a.mSq/a.mN), a.mN > 0), ExpAvgSqMean: output.Opt(a.vSum/a.vN, a.vN > 0),
-			BF16RMS: output.Opt(math.Sqrt(a.bSq/a.bN), a.bN > 0), UpdateRMS: output.Opt(math.Sqrt(a.uSq/a.uN), a.uN > 0)}
-		if a.uN > 0 && a.wN > 0 && a.wSq > 0 {
-			g.UpdateToWeight = output.Opt(math.Sqrt(a.luSq/a.uN)/math.Sqrt(a.wSq/a.wN), true)
-		}
-		out = append(out, g)
-	}
-	return out
-}
-
-var rightCols = func(n int) []output.Align {
-	a := make([]output.Align, n)
-	for i := 1; i < n; i++ {
-		a[i] = output.Right
-	}
-	return a
-}
-
-func groupTable(gs []report.GroupStats, csv bool) *output.TableWriter {
-	tw := &output.TableWriter{Headers: []string{"group", "params", "numel", "weight_norm", "weight_rms", "exp_avg_rms",
-		"exp_avg_sq_mean", "bf16_rms", "update_rms", "update_to_weight", "nan", "inf"}, Align: rightCols(12)}
-	if !csv {
-		tw.Headers = []string{"group", "params", "numel", "w norm", "w rms", "m rms", "v mean", "bf16 rms", "upd rms", "upd/w", "nan", "inf"}
-	}
-	num, cnt := output.Num, output.Count
-	if csv {
-		num = csvNum
-		cnt = func(n int64) string { return strconv.FormatInt(n, 10) }
-	}
-	for _, g := range gs {
-		tw.Add(g.Name, strconv.Itoa(g.Params), cnt(g.Numel), num(g.WeightNorm), num(g.WeightRMS), num(g.ExpAvgRMS),
-			num(g.ExpAvgSqMean), num(g.BF16RMS), num(g.UpdateRMS), num(g.UpdateToWeight), cnt(g.NaN), cnt(g.Inf))
-	}
-	return tw
-}
-
-func paramCSV(ps []report.ParamStats) *output.TableWriter {
-	states := []string{"fp32", "exp_avg", "exp_avg_sq", "bf16"}
-	fields := []string{"l2", "rms", "mean", "std", "min", "max", "absmax", "nan", "inf", "zeros"}
-	h := []string{"name", "shape", "numel", "step", "group", "scale", "scale_value"}
-	for _, s := range states {
-		for _, f := range fields {
-			h = append(h, s+"_"+f)
-		}
-	}
-	h = append(h, "update_rms", "update_to_weight")
-	tw := &output.TableWriter{Headers: h}
-	for _, p := range ps {
-		row := []string{p.Name, output.ShapeCompact(p.Shape), strconv.FormatInt(p.Numel, 10), optInt(p.Step), optIntP(p.Group),
-			strconv.FormatBool(p.Scale), csvNum(p.ScaleValue)}
-		for _, s := range []*report.Stats{p.FP32, p.ExpAvg, p.ExpAvgSq, p.BF16} {
-			if s == nil {
-				row = append(row, make([]string, len(fields))...)
-				continue
-			}
-			row = append(row, csvNum(s.L2), csvNum(s.RMS), csvNum(s.Mean), csvNum(s.Std), csvNum(s.Min), csvNum(s.Max),
-				csvNum(s.AbsMax), strconv.FormatInt(s.NaN, 10), strconv.FormatInt(s.Inf, 10), strconv.FormatInt(s.Zeros, 10))
-		}
-		if p.Adam != nil {
-			row = append(row, csvNum(p.Adam.UpdateRMS), csvNum(p.Adam.UpdateToWeight))
-		} else {
-			row = append(row, "", "")
-		}
-		tw.Add(row...)
-	}
-	return tw
-}
-
-func optInt(p *int64) string {
-	if p == nil {
-		return ""
-	}
-	return strconv.FormatInt(*p, 10)
-}
-
-func optIntP(p *int) string {
-	if p == nil {
-		return ""
-	}
-	return strconv.Itoa(*p)
-}
-
-// shortName keeps a parameter name within width runes by eliding its
-// middle.
-func shortName(s string, width int) string {
-	if len(s) <= width {
-		return s
-	}
-	keep := width - 1
-	return s[:keep/2] + "…" + s[len(s)-(keep-keep/2):]
-}
-
-func writeCheckpointText(o *StatsOptions, doc report.CheckpointStats) error {
-	w := o.Streams.Out
-	ci := doc.Checkpoint
-	fmt.Fprintf(w, "%s: %s checkpoint %s", ci.Path, layoutTitle(ci.Layout), ci.Tag)
-	if ci.Step != nil {
-		fmt.Fprintf(w, ", step %d", *ci.Step)
-	}
-	if ci.DSVersion != "" {
-		fmt.Fprintf(w, ", DeepSpeed %s", ci.DSVersion)
-	}
-	fmt.Fprintln(w)
-	for i, g := range ci.ParamGroups {
-		betas := "-"
-		if len(g.Betas) == 2 {
-			betas = output.NumF(float64(g.Betas[0])) + ", " + output.NumF(float64(g.Betas[1]))
-		}
-		fmt.Fprintf(w, "  group %d: %d params, lr %s, betas (%s), eps %s, weight decay %s\n", i, len(g.Params),
-			output.Num(g.LR), betas, output.Num(g.Eps), output.Num(g.WeightDecay))
-	}
-	for _, n := range ci.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
-	}
-	fmt.Fprintln(w)
-	if doc.Groups != nil {
-		if err := groupTable(doc.Groups, false).WriteText(w); err != nil {
-			return err
-		}
-	} else {
-		ps := doc.Params
-		tw := output.TableWriter{Headers: []string{"parameter", "shape", "fp32 rms", "absmax", "bf16 rms", "m rms", "v mean", "upd rms", "upd/w", "bad"},
-			Align: rightCols(10)}
-		tw.Align[1] = output.Left
-		var scales []report.ParamStats
-		for _, p := range ps {
-			get := func(s *report.Stats, f func(*report.Stats) *output.Float) string {
-				if s == nil {
-					return "-"
-				}
-				return output.Num(f(s))
-			}
-			rms := func(s *report.Stats) *output.Float { return s.RMS }
-			upd, ratio := "-", "-"
-			if p.Adam != nil {
-				upd, ratio = output.Num(p.Adam.UpdateRMS), output.Num(p.Adam.UpdateToWeight)
-			}
-			bad := countAll(&p, "nan") + countAll(&p, "inf")
-			tw.Add(shortName(p.Name, 44), output.ShapeCompact(p.Shape), get(p.FP32, rms), get(p.FP32, func(s *report.Stats) *output.Float { return s.AbsMax }),
-				get(p.BF16, rms), get(p.ExpAvg, rms), get(p.ExpAvgSq, func(s *report.Stats) *output.Float { return s.Mean }),
-				upd, ratio, output.Count(bad))
-			if p.Scale {
-				scales = append(scales, p)
-			}
-		}
-		if err := tw.WriteText(w); err != nil {
-			return err
-		}
-		if len(scales) > 0 {
-			fmt.Fprintln(w)
-			st := output.TableWriter{Headers: []string{"scale factor", "value", "bf16", "m", "v", "upd/w"}, Align: rightCols(6)}
-			for _, p := range scales {
-				bf, m, v, ratio := "-", "-", "-", "-"
-				if p.BF16 != nil {
-					bf = output.Num(p.BF16.Mean)
-				}
-				if p.ExpAvg != nil {
-					m = output.Num(p.ExpAvg.Mean)
-				}
-				if p.ExpAvgSq != nil {
-					v = output.Num(p.ExpAvgSq.Mean)
-				}
-				if p.Adam != nil {
-					ratio = output.Num(p.Adam.UpdateToWeight)
-				}
-				st.Add(shortName(p.Name, 44), output.Num(p.ScaleValue), bf, m, v, ratio)
-			}
-			if err := st.WriteText(w); err != nil {
-				return err
-			}
-		}
-	}
-	s := doc.Summary
-	fmt.Fprintln(w)
-	step := "-"
-	if s.Step != nil {
-		step = strconv.FormatInt(*s.Step, 10)
-	}
-	fmt.Fprintf(w, "step %s: %d parameters, %s elements, %s scanned\n", step, s.Params, output.Count(s.Numel), output.Bytes(s.BytesScanned))
-	fmt.Fprintf(w, "global norms: weights %s, bf16 %s, exp_avg %s, exp_avg_sq %s; NaN %s, Inf %s\n",
-		output.NumF(float64(s.WeightNorm)), output.NumF(float64(s.BF16Norm)), output.NumF(float64(s.ExpAvgNorm)),
-		output.NumF(float64(s.ExpAvgSqNorm)), output.Count(s.NaN), output.Count(s.Inf))
-	return nil
-}
-
-// layoutFlag adds --layout to a command reading checkpoint folders.
-func layoutFlag(cmd *cobra.Command, dst *string) {
-	cmd.Flags().StringVar(dst, "layout", "", `checkpoint layout: "universal", "zero" or "safetensors" (default: detect; a folder with both a universal checkpoint and ZeRO shards is read as universal)`)
-}
-
-// layoutTitle names a layout for people.
-func layoutTitle(l string) string {
-	switch l {
-	case layout.Universal:
-		return "DeepSpeed universal"
-	case layout.Zero:
-		return "DeepSpeed ZeRO"
-	case layout.Safetensors:
-		return "safetensors (weights only)"
-	}
-	return l
+	of := func(p *ckpt.Param) (yulan.Multiplier, bool) { return sc.Of(p.Name) }
+	return of, report.EffectiveInfoOf(src, cfg, sc), nil
 }

@@ -197,7 +197,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"stats", evil}, ExitInput, "refusing posix.system"},
 		{[]string{"ls", filepath.Join(dir, "missing.pt")}, ExitInput, "no such file"},
 		{[]string{"stats", dir}, ExitInput, "not a DeepSpeed universal checkpoint"},
-		{[]string{"ls"}, ExitUsage, "accepts 1 arg"},
+		{[]string{"ls"}, ExitUsage, "ls: missing PATH"},
 		{[]string{"ls", garbage, "--format", "yaml"}, ExitUsage, "unknown format"},
 		{[]string{"stats", sample, "--sort", "bogus"}, ExitUsage, "unknown field"},
 		{[]string{"stats", sample, "--filter", "("}, ExitUsage, "--filter"},
@@ -230,7 +230,7 @@ func TestFlagParsing(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.Path != "ckpt" || got.Jobs != 3 || got.Format != output.CSV || got.Sort != "fp32.rms" || got.Top != 7 || got.GroupBy != "layer" || got.filterRE == nil {
+	if got.Path != "ckpt" || got.Jobs != 3 || got.Format != output.CSV || got.Sort != "fp32.rms" || got.Top != 7 || got.GroupBy != "layer" || got.re == nil {
 		t.Errorf("options = %+v", got)
 	}
 	var ls *LsOptions
@@ -241,5 +241,37 @@ func TestFlagParsing(t *testing.T) {
 	}
 	if ls.Path != "f.pt" || ls.MaxItems != 3 || ls.Format != output.JSON {
 		t.Errorf("ls options = %+v", ls)
+	}
+}
+
+// TestPolicyFlags checks that the commands reading pickles take --allow
+// and --lenient as scan does: a file with a global not known as data is
+// refused (naming --allow), read with --allow naming it or --lenient, and
+// a dangerous global is refused whatever the flags.
+func TestPolicyFlags(t *testing.T) {
+	unknown := "../../testdata/hostile/hostile/policy_unknown_newobj.pkl"
+	evil := "../../testdata/scan/zip_os_system.pt"
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"ls", unknown}, ExitInput, "--allow mylib.config.TrainCfg"},
+		{[]string{"ls", unknown, "--allow", "mylib.config.TrainCfg"}, ExitOK, ""},
+		{[]string{"ls", unknown, "--allow", "mylib.config.*"}, ExitOK, ""},
+		{[]string{"ls", unknown, "--lenient"}, ExitOK, ""},
+		{[]string{"stats", unknown, "--lenient"}, ExitOK, ""},
+		{[]string{"ls", evil, "--lenient"}, ExitInput, "posix.system"},
+		{[]string{"ls", evil, "--allow", "posix.system"}, ExitInput, "posix.system"},
+		{[]string{"stats", evil, "--allow", "posix.*"}, ExitInput, "posix.system"},
+		{[]string{"ls", unknown, "--allow", "os"}, ExitUsage, "--allow"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			_, errOut, code := run(c.args...)
+			if code != c.code || !strings.Contains(errOut, c.msg) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errOut, c.code, c.msg)
+			}
+		})
 	}
 }

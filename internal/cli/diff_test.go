@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ckptinspect/ckptinspect/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/golden"
+	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 )
@@ -32,7 +32,7 @@ func TestDiffHistReportGoldens(t *testing.T) {
 		{"diff_pair_layers.txt", []string{"diff", ckptA, ckptB, "--group-by", "layer"}},
 		{"diff_pair.json", []string{"diff", ckptA, ckptB, "--format", "json", "--filter", `^model\.layers\.0\.self_attn\.(q_proj|k_proj_alpha)`}},
 		{"diff_pair.csv", []string{"diff", ckptA, ckptB, "--format", "csv", "--filter", "alpha$"}},
-		{"diff_models.txt", []string{"diff", sample, ckptA, "--filter", "layers|norm"}},
+		{"diff_models.txt", []string{"diff", sample, ckptA, "--filter", "layers|norm", "--force"}},
 		{"hist_sample.txt", []string{"hist", "model.layers.0.mlp.down_proj.weight", sample, "--bins", "16"}},
 		{"hist_sample_log.txt", []string{"hist", "model.layers.0.mlp.down_proj.weight", sample, "--state", "exp_avg_sq", "--log", "--width", "30"}},
 		{"hist_sample_range.json", []string{"hist", "model.norm.weight", sample, "--range", "0.9,1.1", "--bins", "4", "--format", "json"}},
@@ -163,7 +163,7 @@ func TestDiffMatchesPyTorch(t *testing.T) {
 // TestDiffStructure compares checkpoints of two different models: what is
 // on one side only and what has other shapes is listed, not compared.
 func TestDiffStructure(t *testing.T) {
-	out, errOut, code := run("diff", sample, ckptA, "--format", "json")
+	out, errOut, code := run("diff", sample, ckptA, "--format", "json", "--force")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -298,7 +298,7 @@ func TestDiffHistReportFlags(t *testing.T) {
 	if err := dc.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if d.PathA != "a" || d.PathB != "b" || d.Jobs != 2 || d.Format != output.CSV || d.Sort != "exp_avg.rel_change" || d.Top != 3 || d.filterRE == nil || d.GroupBy != "layer" ||
+	if d.PathA != "a" || d.PathB != "b" || d.Jobs != 2 || d.Format != output.CSV || d.Sort != "exp_avg.rel_change" || d.Top != 3 || d.re == nil || d.GroupBy != "layer" ||
 		d.LayoutA != "zero" || d.LayoutB != "zero" {
 		t.Errorf("diff options %+v", d)
 	}
@@ -337,7 +337,7 @@ func TestDiffHistReportExitCodes(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{[]string{"diff", ckptA}, ExitUsage, "accepts 2 arg"},
+		{[]string{"diff", ckptA}, ExitUsage, "diff: missing B"},
 		{[]string{"diff", ckptA, ckptB, "--sort", "fp32.bogus"}, ExitUsage, "unknown field"},
 		{[]string{"diff", ckptA, ckptB, "--sort", "nope.rel_change"}, ExitUsage, "unknown field"},
 		{[]string{"diff", ckptA, ckptB, "--group-by", "block"}, ExitUsage, "--group-by"},

@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"fmt"
-	"io"
 	"math"
-	"runtime"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,20 +10,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
 	"github.com/ckptinspect/ckptinspect/layout"
-	"github.com/ckptinspect/ckptinspect/tensor"
 )
 
 // HistOptions are the inputs of `ckptinspect hist`.
 type HistOptions struct {
-	Streams   Streams
+	commonFlags
 	Name      string // the parameter
 	Path      string // the checkpoint
-	Format    output.Format
-	Jobs      int
 	State     string // fp32, bf16, exp_avg or exp_avg_sq
 	Bins      int
 	Log       bool
@@ -41,8 +35,7 @@ type HistOptions struct {
 // NewHistCmd builds `ckptinspect hist`. runF, when not nil, replaces the
 // command's behaviour (for tests of flag parsing).
 func NewHistCmd(s Streams, runF func(*HistOptions) error) *cobra.Command {
-	opts := &HistOptions{Streams: s}
-	var format string
+	opts := &HistOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "hist NAME CHECKPOINT",
 		Short: "Histogram of one tensor of a checkpoint, in the terminal",
@@ -61,23 +54,29 @@ above). A value x falls in bin ⌊(x−lo)·bins/(hi−lo)⌋ (x = hi in the las
 counted apart and zeros on their own; suited to exp_avg_sq and to weights
 spanning decades. --log-counts draws bar lengths on a log scale.
 
-NaN and infinite values are never binned; they are counted in the header.`,
+NaN and infinite values are never binned; they are counted in the header.
+
+NAME and CHECKPOINT may be given in either order: with the checkpoint first,
+shell completion completes the parameter names.`,
 		Example: `  ckptinspect hist model.layers.0.mlp.down_proj.weight checkpoint-120
   ckptinspect hist model.layers.0.mlp.down_proj.weight checkpoint-120 --state exp_avg_sq --log
   ckptinspect hist lm_head.weight checkpoint-120 --range -0.1,0.1 --bins 20 --log-counts
   ckptinspect hist model.norm.weight checkpoint-120 --format json`,
-		Args: cobra.ExactArgs(2),
+		Args: args("NAME", "CHECKPOINT"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Name, opts.Path = args[0], args[1]
-			f, err := parseFormat(format)
-			if err != nil {
+			if _, err := os.Stat(opts.Name); err == nil {
+				if _, err := os.Stat(opts.Path); err != nil {
+					opts.Name, opts.Path = opts.Path, opts.Name // hist CHECKPOINT NAME
+				}
+			}
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
 			}
-			opts.Format = f
-			if opts.Jobs < 0 {
-				return usageError("-j must be positive")
+			if err := checkLayouts(opts.Layout); err != nil {
+				return err
 			}
-			if !slices.Contains(ckpt.DiffStates(), opts.State) {
+			if !slices.Contains(ckpt.DiffStates(), ckpt.State(opts.State)) {
 				return usageError("--state %q: want fp32, bf16, exp_avg or exp_avg_sq", opts.State)
 			}
 			if opts.Bins < 1 || opts.Bins > 10000 {
@@ -93,9 +92,11 @@ NaN and infinite values are never binned; they are counted in the header.`,
 				if opts.Log {
 					return usageError("--range applies to linear bins, not to --log")
 				}
-				if opts.Range, err = parseRange(r.Value.String()); err != nil {
+				rng, err := parseRange(r.Value.String())
+				if err != nil {
 					return err
 				}
+				opts.Range = rng
 			}
 			if runF != nil {
 				return runF(opts)
@@ -103,8 +104,9 @@ NaN and infinite values are never binned; they are counted in the header.`,
 			return runHist(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
-	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
+	opts.addFormat(cmd)
+	opts.addPolicy(cmd)
+	opts.addJobs(cmd)
 	cmd.Flags().StringVar(&opts.State, "state", "fp32", "the tensor: fp32, bf16, exp_avg or exp_avg_sq")
 	cmd.Flags().IntVar(&opts.Bins, "bins", 40, "number of linear bins")
 	cmd.Flags().BoolVar(&opts.Log, "log", false, "bin |x| by powers of ten (one pass)")
@@ -128,193 +130,30 @@ func parseRange(s string) ([]float64, error) {
 	return nil, usageError("--range %q: want LO,HI with LO < HI, both finite", s)
 }
 
-// findParam returns the named parameter, or an input error suggesting
-// names that contain it.
-func findParam(c *ckpt.Checkpoint, name string) (*ckpt.Param, error) {
-	var similar []string
-	for _, p := range c.Params {
-		if p.Name == name {
-			return p, nil
-		}
-		if strings.Contains(p.Name, name) && len(similar) < 5 {
-			similar = append(similar, p.Name)
-		}
-	}
-	msg := fmt.Sprintf("%s: no parameter %q among its %d parameters", c.Path, name, len(c.Params))
-	if len(similar) > 0 {
-		msg += " (did you mean " + strings.Join(similar, ", ") + "?)"
-	}
-	return nil, inputError(fmt.Errorf("%s", msg))
-}
-
-// histTensor returns the tensor of a parameter's state, or an input error.
-func histTensor(c *ckpt.Checkpoint, name, state string) (*ckpt.Tensor, error) {
-	p, err := findParam(c, name)
-	if err != nil {
-		return nil, err
-	}
-	t := p.State(state)
-	if t == nil {
-		return nil, inputError(fmt.Errorf("%s: parameter %s has no %s tensor", c.Path, name, state))
-	}
-	return t, nil
-}
-
-// linearSpec returns the bins over [lo, hi], widened around a single value.
-func linearSpec(lo, hi float64, bins int) ckpt.HistSpec {
-	if lo == hi {
-		d := math.Max(math.Abs(lo)/2, 0.5)
-		lo, hi = lo-d, hi+d
-	}
-	return ckpt.HistSpec{Lo: lo, Hi: hi, Bins: bins}
-}
-
 func runHist(c *cobra.Command, o *HistOptions) error {
-	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout})
+	cp, err := layout.Open(o.Path, layout.Options{Layout: o.Layout, Policy: o.policy(), Select: func(name string) bool { return name == o.Name }})
 	if err != nil {
 		return inputError(err)
 	}
 	defer cp.Close()
-	t, err := histTensor(cp, o.Name, o.State)
+	t, err := cp.Tensor(o.Name, ckpt.State(o.State))
 	if err != nil {
-		return err
+		return inputError(err)
 	}
-	passes := 1
-	var spec ckpt.HistSpec
+	spec := ckpt.HistSpec{Bins: o.Bins} // linear over [min, max]: two passes
 	switch {
 	case o.Log:
 		spec = ckpt.HistSpec{Log: true, PerDecade: o.PerDecade}
 	case o.Range != nil:
 		spec = ckpt.HistSpec{Lo: o.Range[0], Hi: o.Range[1], Bins: o.Bins}
-	default:
-		passes = 2
 	}
+	passes := ckpt.HistPasses(spec)
 	bar := progress.New(o.Streams.ErrOut, "hist", int64(passes)*t.NBytes(), o.Streams.ErrIsTerminal)
-	opt := ckpt.PassOptions{Workers: o.Jobs, Progress: bar.Add}
-	var h *ckpt.Hist
-	if passes == 2 {
-		var st tensor.Stats
-		if st, err = ckpt.TensorStats(c.Context(), t, opt); err == nil {
-			if st.Valid() {
-				spec = linearSpec(st.Min, st.Max, o.Bins)
-			} else { // nothing to bin: keep the statistics
-				h, passes = &ckpt.Hist{Stats: st}, 1
-			}
-		}
-	}
-	if err == nil && h == nil {
-		h, err = ckpt.Histogram(c.Context(), t, spec, opt)
-	}
+	h, passes, err := ckpt.AutoHistogram(c.Context(), t, spec, ckpt.PassOptions{Workers: o.Jobs, Progress: bar.Add})
 	bar.Finish()
 	if err != nil {
 		return inputError(err)
 	}
-	doc := buildHistReport(cp, o.Name, o.State, h, passes)
-	switch o.Format {
-	case output.JSON:
-		return output.WriteJSON(o.Streams.Out, doc)
-	case output.CSV:
-		tw := output.TableWriter{Headers: []string{"lo", "hi", "count"}}
-		if doc.Scale == "log" {
-			tw.Headers = append(tw.Headers, "neg", "pos")
-		}
-		for _, b := range doc.Bins {
-			row := []string{csvNum(&b.Lo), csvNum(&b.Hi), strconv.FormatInt(b.Count, 10)}
-			if b.Neg != nil {
-				row = append(row, strconv.FormatInt(*b.Neg, 10), strconv.FormatInt(*b.Pos, 10))
-			}
-			tw.Add(row...)
-		}
-		return tw.WriteCSV(o.Streams.Out)
-	}
-	return writeHistText(o.Streams.Out, doc, o.Width, o.LogCounts)
-}
-
-// buildHistReport turns a histogram into its JSON document.
-func buildHistReport(c *ckpt.Checkpoint, name, state string, h *ckpt.Hist, passes int) report.Histogram {
-	doc := report.Histogram{Checkpoint: checkpointRef(c), Param: name, State: state, Scale: "linear", Bins: []report.HistBin{},
-		Below: h.Below, Above: h.Above, Passes: passes, Stats: report.FromStats(h.Stats)}
-	if h.Spec.Log {
-		doc.Scale, doc.PerDecade = "log", h.Spec.PerDecade
-		for i := range h.Neg {
-			neg, pos := h.Neg[i], h.Pos[i]
-			k := h.MinBin + i
-			doc.Bins = append(doc.Bins, report.HistBin{Lo: output.Float(h.LogEdge(k)), Hi: output.Float(h.LogEdge(k + 1)),
-				Count: neg + pos, Neg: &neg, Pos: &pos})
-		}
-		return doc
-	}
-	if h.Counts == nil {
-		return doc
-	}
-	doc.Lo, doc.Hi = output.Opt(h.Spec.Lo, true), output.Opt(h.Spec.Hi, true)
-	width := (h.Spec.Hi - h.Spec.Lo) / float64(h.Spec.Bins)
-	for i, n := range h.Counts {
-		lo, hi := h.Spec.Lo+float64(i)*width, h.Spec.Lo+float64(i+1)*width
-		if i == len(h.Counts)-1 {
-			hi = h.Spec.Hi
-		}
-		doc.Bins = append(doc.Bins, report.HistBin{Lo: output.Float(lo), Hi: output.Float(hi), Count: n})
-	}
-	return doc
-}
-
-// barOf draws a bar of count out of most in width cells, with eighths.
-func barOf(count, most int64, width int, logScale bool) string {
-	if count <= 0 || most <= 0 {
-		return ""
-	}
-	f := float64(count) / float64(most)
-	if logScale {
-		f = math.Log1p(float64(count)) / math.Log1p(float64(most))
-	}
-	eighths := int(math.Round(f * float64(width) * 8))
-	eighths = max(eighths, 1) // a non-empty bin always shows
-	partial := []string{"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"}
-	return strings.Repeat("█", eighths/8) + partial[eighths%8]
-}
-
-func writeHistText(w io.Writer, doc report.Histogram, width int, logCounts bool) error {
-	st := doc.Stats
-	fmt.Fprintf(w, "%s %s %s (%s) in %s\n", doc.Param, doc.State, output.Shape(st.Shape), st.DType, describeRef(doc.Checkpoint))
-	fmt.Fprintf(w, "%s elements: min %s, max %s, mean %s, std %s, rms %s; NaN %s, Inf %s, zeros %s\n",
-		output.Count(st.Numel), output.Num(st.Min), output.Num(st.Max), output.Num(st.Mean), output.Num(st.Std), output.Num(st.RMS),
-		output.Count(st.NaN), output.Count(st.Inf), output.Count(st.Zeros))
-	read := "read once"
-	if doc.Passes == 2 {
-		read = "range measured by a first pass: read twice"
-	}
-	var most int64
-	for _, b := range doc.Bins {
-		most = max(most, b.Count)
-	}
-	if doc.Scale == "log" {
-		fmt.Fprintf(w, "|x| in %d bins per decade (%s); %s zeros not binned\n\n", doc.PerDecade, read, output.Count(st.Zeros))
-		tw := output.TableWriter{Headers: []string{"|x| from", "to", "neg", "pos", ""}, Align: []output.Align{output.Right, output.Right, output.Right, output.Right}}
-		for _, b := range doc.Bins {
-			tw.Add(output.NumF(float64(b.Lo)), output.NumF(float64(b.Hi)), output.Count(*b.Neg), output.Count(*b.Pos), barOf(b.Count, most, width, logCounts))
-		}
-		if len(doc.Bins) == 0 {
-			fmt.Fprintln(w, "no nonzero finite value")
-			return nil
-		}
-		return tw.WriteText(w)
-	}
-	if len(doc.Bins) == 0 {
-		fmt.Fprintln(w, "no finite value")
-		return nil
-	}
-	fmt.Fprintf(w, "%d bins of width %s over [%s, %s] (%s)\n\n", len(doc.Bins), output.NumF((float64(*doc.Hi)-float64(*doc.Lo))/float64(len(doc.Bins))),
-		output.NumF(float64(*doc.Lo)), output.NumF(float64(*doc.Hi)), read)
-	tw := output.TableWriter{Headers: []string{"from", "to", "count", ""}, Align: []output.Align{output.Right, output.Right, output.Right}}
-	for _, b := range doc.Bins {
-		tw.Add(output.NumF(float64(b.Lo)), output.NumF(float64(b.Hi)), output.Count(b.Count), barOf(b.Count, most, width, logCounts))
-	}
-	if err := tw.WriteText(w); err != nil {
-		return err
-	}
-	if doc.Below+doc.Above > 0 {
-		fmt.Fprintf(w, "\noutside the range: %s below, %s above\n", output.Count(doc.Below), output.Count(doc.Above))
-	}
-	return nil
+	doc := report.BuildHist(cp, o.Name, o.State, h, passes)
+	return report.WriteHist(o.Streams.Out, o.Format, doc, o.Width, o.LogCounts, o.text())
 }

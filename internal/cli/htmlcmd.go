@@ -3,31 +3,22 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"math"
-	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
-	"sort"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
-	"github.com/ckptinspect/ckptinspect/htmlreport"
+	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/output"
-	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/layout"
-	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/series"
 )
 
 // ReportOptions are the inputs of `ckptinspect report`.
 type ReportOptions struct {
-	Streams Streams
-	Paths   []string
-	Output  string // the HTML file; "-" for stdout
-	Format  output.Format
-	Jobs    int
+	commonFlags
+	Paths  []string
+	Output string // the HTML file; "-" for stdout
 	// Hist names the parameter to draw a histogram of ("" for none), and
 	// HistState its state.
 	Hist      string
@@ -35,13 +26,14 @@ type ReportOptions struct {
 	Bins      int
 	Top       int
 	Layout    string // forces the checkpoints' layout ("" detects)
+	Force     bool   // report on checkpoints of different models
+	Cache     string // series: the cache folder of package series ("" for none)
 }
 
 // NewReportCmd builds `ckptinspect report`. runF, when not nil, replaces
 // the command's behaviour (for tests of flag parsing).
 func NewReportCmd(s Streams, runF func(*ReportOptions) error) *cobra.Command {
-	opts := &ReportOptions{Streams: s}
-	var format string
+	opts := &ReportOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "report -o FILE CHECKPOINT...",
 		Short: "Write an HTML report with charts of one or more checkpoints of one model",
@@ -65,25 +57,30 @@ Each checkpoint is read once in full (the statistics of stats --group-by layer);
 then each consecutive pair's fp32 weights are compared (one more read of the
 fp32 weights), and the --hist tensor is binned over the range the statistics
 gave (one more read of that tensor). Standard output gets the summary table
-(--format table, csv or json: json prints all the report's data).`,
+(--format table, csv or json: json prints all the report's data).
+
+With three checkpoints or more (a Trainer output_dir, a DeepSpeed save folder,
+or checkpoints one by one, as for series), the report draws the run against
+step instead: per kind of parameter, small multiples of weight RMS,
+update-to-weight ratio, relative change and moment RMS (a line per layer,
+coloured by depth); layer × kind heatmaps at the latest step; the scale
+factors; and with --hist a histogram per checkpoint over its own range (log
+bins for exp_avg_sq). It is measured as series measures it (one pass per
+checkpoint; --cache as for series); --top is not used.`,
 		Example: `  ckptinspect report -o report.html checkpoint-1000 checkpoint-2000 checkpoint-3000
   ckptinspect report -o report.html testdata/sample/checkpoint-120 --hist model.layers.0.mlp.down_proj.weight
-  ckptinspect report -o report.html run/checkpoint-* --hist lm_head.weight --hist-state exp_avg --top 20`,
-		Args: cobra.MinimumNArgs(1),
+  ckptinspect report -o report.html run/checkpoint-* --hist lm_head.weight --hist-state exp_avg --top 20
+  ckptinspect report -o run.html output_dir/ --hist model.layers.0.mlp.down_proj.weight --cache ~/.cache/ckptinspect`,
+		Args: args("CHECKPOINT..."),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Paths = args
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
-			}
-			opts.Format = f
-			if opts.Jobs < 0 {
-				return usageError("-j must be positive")
 			}
 			if opts.Output == "" {
 				return usageError("-o FILE is required (- for standard output)")
 			}
-			if !slices.Contains(ckpt.DiffStates(), opts.HistState) {
+			if !slices.Contains(ckpt.DiffStates(), ckpt.State(opts.HistState)) {
 				return usageError("--hist-state %q: want fp32, bf16, exp_avg or exp_avg_sq", opts.HistState)
 			}
 			if opts.Bins < 1 || opts.Bins > 10000 {
@@ -92,151 +89,52 @@ gave (one more read of that tensor). Standard output gets the summary table
 			if opts.Top < 1 {
 				return usageError("--top must be at least 1")
 			}
+			if err := checkLayouts(opts.Layout); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return runReport(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
+	opts.addFormat(cmd)
+	opts.addPolicy(cmd)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "the HTML file to write (- for standard output)")
-	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
+	opts.addJobs(cmd)
 	cmd.Flags().StringVar(&opts.Hist, "hist", "", "draw a histogram of this parameter")
 	cmd.Flags().StringVar(&opts.HistState, "hist-state", "fp32", "the tensor of --hist: fp32, bf16, exp_avg or exp_avg_sq")
 	cmd.Flags().IntVar(&opts.Bins, "bins", 60, "number of histogram bins")
 	cmd.Flags().IntVar(&opts.Top, "top", 12, "most changed parameters shown per pair of checkpoints")
 	layoutFlag(cmd, &opts.Layout)
+	forceFlag(cmd, &opts.Force)
+	cmd.Flags().StringVar(&opts.Cache, "cache", "", "with 3 checkpoints or more: keep each checkpoint's figures in this folder (as series --cache)")
 	return cmd
 }
 
-// reportEntry is one checkpoint of a report.
-type reportEntry struct {
-	path    string
-	step    int64
-	hasStep bool
-	item    htmlreport.Checkpoint
-	// histStats are the statistics of the --hist tensor, if present.
-	histStats *tensor.Stats
-}
-
-// stateStats returns the scan's statistics of a parameter's state.
-func stateStats(pr *ckpt.ParamResult, state string) *tensor.Stats {
-	switch state {
-	case "fp32":
-		return pr.FP32
-	case "bf16":
-		return pr.BF16
-	case "exp_avg":
-		return pr.ExpAvg
-	case "exp_avg_sq":
-		return pr.ExpAvgSq
-	}
-	return nil
-}
-
 func runReport(c *cobra.Command, o *ReportOptions) error {
-	n := len(o.Paths)
-	// 1. Statistics of every checkpoint, one at a time.
-	entries := make([]*reportEntry, n)
-	for i, path := range o.Paths {
-		cp, err := layout.Open(path, layout.Options{Layout: o.Layout})
-		if err != nil {
-			return inputError(err)
-		}
-		res, err := scanCheckpoint(c, o.Streams, fmt.Sprintf("report: stats %d/%d", i+1, n), cp, ckpt.ScanOptions{Workers: o.Jobs})
-		if err != nil {
-			cp.Close()
-			return err
-		}
-		e := &reportEntry{path: path}
-		e.step, e.hasStep = ckpt.StepOf(cp)
-		doc := buildCheckpointReport(cp, res)
-		doc.Groups = groupByLayer(res)
-		e.item.Stats = doc
-		for _, pr := range res.Params {
-			if pr.Param.Name == o.Hist {
-				e.histStats = stateStats(pr, o.HistState)
-			}
-		}
-		cp.Close()
-		entries[i] = e
+	if err := output.CheckWritable(o.Output); err != nil {
+		return inputError(err)
 	}
-	sort.SliceStable(entries, func(i, j int) bool {
-		a, b := entries[i], entries[j]
-		if a.hasStep != b.hasStep {
-			return a.hasStep
-		}
-		return a.step < b.step
-	})
-	labelEntries(entries)
-	rep := &htmlreport.Report{Title: "ckptinspect report", Top: o.Top}
-	for _, e := range entries {
-		rep.Checkpoints = append(rep.Checkpoints, e.item)
+	cands, err := series.Find(o.Paths, o.Layout)
+	if err != nil {
+		return inputError(err)
 	}
-	// 2. Consecutive checkpoints compared, and the histogram binned over
-	// the range the statistics gave.
-	var spec *ckpt.HistSpec
-	if o.Hist != "" {
-		lo, hi, found := math.Inf(1), math.Inf(-1), false
-		for _, e := range entries {
-			if e.histStats != nil {
-				found = true
-				if e.histStats.Valid() {
-					lo, hi = math.Min(lo, e.histStats.Min), math.Max(hi, e.histStats.Max)
-				}
-			}
-		}
-		switch {
-		case !found:
-			return inputError(fmt.Errorf("--hist: no checkpoint has a %s tensor for parameter %q", o.HistState, o.Hist))
-		case lo > hi:
-			rep.Notes = append(rep.Notes, fmt.Sprintf("No histogram: %s (%s) has no finite value.", o.Hist, o.HistState))
-		default:
-			s := linearSpec(lo, hi, o.Bins)
-			spec = &s
-			rep.Hist = &htmlreport.Hist{Param: o.Hist, State: o.HistState, Lo: s.Lo, Hi: s.Hi, Bins: s.Bins}
-		}
+	if len(cands) >= seriesReportMin {
+		return runSeriesReport(c, o)
 	}
-	if n > 1 || spec != nil {
-		var prev *ckpt.Checkpoint
-		for i, e := range entries {
-			cp, err := layout.Open(e.path, layout.Options{Layout: o.Layout})
-			if err != nil {
-				closeIf(prev)
-				return inputError(err)
-			}
-			if prev != nil {
-				res, err := diffCheckpoints(c, o.Streams, fmt.Sprintf("report: diff %d/%d", i, n-1), prev, cp,
-					ckpt.DiffOptions{Workers: o.Jobs, States: []string{"fp32"}})
-				prev.Close()
-				if err != nil {
-					cp.Close()
-					return err
-				}
-				doc := buildDiffReport(res)
-				doc.Groups = groupDiffs(res)
-				rep.Changes = append(rep.Changes, htmlreport.Change{Label: entries[i-1].item.Label + " → " + e.item.Label, Diff: doc})
-			}
-			prev = cp
-			if spec == nil || e.histStats == nil {
-				continue
-			}
-			t, err := histTensor(cp, o.Hist, o.HistState)
-			if err != nil {
-				closeIf(prev)
-				return err
-			}
-			bar := progress.New(o.Streams.ErrOut, fmt.Sprintf("report: hist %d/%d", i+1, n), t.NBytes(), o.Streams.ErrIsTerminal)
-			h, err := ckpt.Histogram(c.Context(), t, *spec, ckpt.PassOptions{Workers: o.Jobs, Progress: bar.Add})
-			bar.Finish()
-			if err != nil {
-				closeIf(prev)
-				return inputError(err)
-			}
-			rep.Hist.Series = append(rep.Hist.Series, htmlreport.HistSeries{Label: e.item.Label, Counts: h.Counts,
-				NonFinite: h.Stats.NaN + h.Stats.PosInf + h.Stats.NegInf})
-		}
-		closeIf(prev)
+	o.Paths = o.Paths[:0]
+	for _, cd := range cands {
+		o.Paths = append(o.Paths, cd.Path)
+	}
+	notes, err := htmlreport.Precheck(o.Paths, layout.Options{Layout: o.Layout, Policy: o.policy()}, o.Hist, o.Force)
+	if err != nil {
+		return modelError(err)
+	}
+	rep, err := htmlreport.Collect(c.Context(), htmlreport.CollectOptions{Paths: o.Paths, Layout: o.Layout, Policy: o.policy(), Workers: o.Jobs,
+		Hist: o.Hist, HistState: ckpt.State(o.HistState), Bins: o.Bins, Top: o.Top, Notes: notes, Progress: progressBars(o.Streams)})
+	if err != nil {
+		return inputError(err)
 	}
 	var html bytes.Buffer
 	if err := htmlreport.Write(&html, rep); err != nil {
@@ -246,96 +144,9 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 		_, err := o.Streams.Out.Write(html.Bytes())
 		return err
 	}
-	if err := writeFileAtomic(o.Output, html.Bytes()); err != nil {
-		return err
+	if err := output.WriteFile(o.Output, html.Bytes()); err != nil {
+		return inputError(err)
 	}
 	fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: wrote %s (%s)\n", o.Output, output.Bytes(int64(html.Len())))
-	return writeReportSummary(o, rep)
-}
-
-func closeIf(c *ckpt.Checkpoint) {
-	if c != nil {
-		c.Close()
-	}
-}
-
-// labelEntries names checkpoints in legends by their step, adding the
-// folder name when steps are unknown or repeated.
-func labelEntries(entries []*reportEntry) {
-	count := map[int64]int{}
-	for _, e := range entries {
-		if e.hasStep {
-			count[e.step]++
-		}
-	}
-	for _, e := range entries {
-		switch {
-		case !e.hasStep:
-			e.item.Label = filepath.Base(filepath.Clean(e.path))
-		case count[e.step] > 1:
-			e.item.Label = fmt.Sprintf("step %d (%s)", e.step, filepath.Base(filepath.Clean(e.path)))
-		default:
-			e.item.Label = "step " + strconv.FormatInt(e.step, 10)
-		}
-	}
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it over path.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
-}
-
-// writeReportSummary prints the report's summary table (or, as JSON, its
-// data) on standard output.
-func writeReportSummary(o *ReportOptions, rep *htmlreport.Report) error {
-	if o.Format == output.JSON {
-		return output.WriteJSON(o.Streams.Out, rep)
-	}
-	csv := o.Format == output.CSV
-	tw := output.TableWriter{Headers: []string{"checkpoint", "step", "params", "numel", "weight_norm", "exp_avg_norm", "exp_avg_sq_norm", "nan", "inf",
-		"step_delta", "delta_norm", "rel_change"}, Align: rightCols(12)}
-	if !csv {
-		tw.Headers = []string{"checkpoint", "step", "params", "elements", "w norm", "m norm", "v norm", "nan", "inf", "+steps", "|dW|", "|dW|/|W|"}
-	}
-	num, cnt := output.Num, output.Count
-	if csv {
-		num = csvNum
-		cnt = func(n int64) string { return strconv.FormatInt(n, 10) }
-	}
-	for i, ck := range rep.Checkpoints {
-		s := ck.Stats.Summary
-		w, m, v := output.Float(s.WeightNorm), output.Float(s.ExpAvgNorm), output.Float(s.ExpAvgSqNorm)
-		row := []string{ck.Stats.Checkpoint.Path, optInt(s.Step), strconv.Itoa(s.Params), cnt(s.Numel), num(&w), num(&m), num(&v), cnt(s.NaN), cnt(s.Inf)}
-		if i > 0 && i-1 < len(rep.Changes) {
-			d := rep.Changes[i-1].Diff.Summary
-			row = append(row, optInt(d.StepDelta), num(d.DeltaNorm), num(d.RelChange))
-		} else if csv {
-			row = append(row, "", "", "")
-		} else {
-			row = append(row, "-", "-", "-")
-		}
-		tw.Add(row...)
-	}
-	if csv {
-		return tw.WriteCSV(o.Streams.Out)
-	}
-	return tw.WriteText(o.Streams.Out)
+	return htmlreport.WriteSummary(o.Streams.Out, o.Format, rep)
 }

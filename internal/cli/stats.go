@@ -3,40 +3,37 @@ package cli
 import (
 	"fmt"
 	"os"
-	"regexp"
-	"runtime"
-	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/internal/report"
-	"github.com/ckptinspect/ckptinspect/stream"
-	"github.com/ckptinspect/ckptinspect/tensor"
+	"github.com/ckptinspect/ckptinspect/layout"
 )
 
 // StatsOptions are the inputs of `ckptinspect stats`.
 type StatsOptions struct {
-	Streams Streams
-	Path    string
-	Format  output.Format
-	Jobs    int
+	commonFlags
+	Path string
 
 	// Checkpoint folders only.
-	Filter   string
-	Sort     string
-	Top      int
-	GroupBy  string
-	Layout   string
-	filterRE *regexp.Regexp
+	selectFlags
+	Layout string
+	// Effective adds the statistics of the effective weights, under the
+	// multipliers of Config (a config.json; "" finds the checkpoint's).
+	Effective bool
+	Config    string
+	// accumulateEffective accumulates every effective weight's values
+	// rather than deriving its statistics (tests of the two paths).
+	accumulateEffective bool
 }
 
 // NewStatsCmd builds `ckptinspect stats`. runF, when not nil, replaces the
 // command's behaviour (for tests of flag parsing).
 func NewStatsCmd(s Streams, runF func(*StatsOptions) error) *cobra.Command {
-	opts := &StatsOptions{Streams: s}
-	var format string
+	opts := &StatsOptions{commonFlags: commonFlags{Streams: s}}
 	cmd := &cobra.Command{
 		Use:   "stats PATH",
 		Short: "Exact statistics of every parameter of a checkpoint, or every tensor of a file",
@@ -56,6 +53,24 @@ group, the AdamW update RMS and update-to-weight ratio, and scale factors (one-
 element *_alpha parameters, YuLan-Mini's WeSaR) are listed with their values.
 --filter, --sort, --top and --group-by layer shape the report.
 
+The header (layout, tag, step, ZeRO stage, parallel sizes, DeepSpeed version,
+optimizer groups, notes) and the health summary (NaN/Inf totals, the parameters
+holding them, global norms) come first; the summary is repeated in one line at
+the end. Tables fit the terminal's width (or $COLUMNS): names are shortened in
+the middle and the least important columns left out; --wide prints them all.
+A run folder holding several checkpoint-N/ is read through the highest N.
+
+--effective adds, per parameter, the statistics of its effective weight: the
+weight YuLan-Mini's forward pass computes with, effective_scale × (w +
+effective_offset), w the fp32 master weight, with the WeSaR scale factors
+(*_alpha) and the config's multipliers (scale_emb, ln_scale,
+hidden_states_shrink, dim_model_base_attn, dim_model_base_logits; offset 1 for
+the norms of rms_type gemma) as the README's fold-in table gives them; and the
+AdamW update-to-weight ratio against it (column "eff rms"). They come from the
+same pass (derived exactly from the float64 sums, or accumulated beside them).
+The config is --config FILE, else the Trainer folder's config.json, else a
+config.json beside PATH or in its parent; the values used are noted.
+
 For a file, each tensor gets one row, named by its dotted key path (or its
 safetensors name).
 
@@ -66,20 +81,26 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
   ckptinspect stats checkpoint-120 --group-by layer
   ckptinspect stats checkpoint-120 --sort adam.update_to_weight --top 10
   ckptinspect stats checkpoint-120 --filter 'alpha$' --format csv > alphas.csv
+  ckptinspect stats checkpoint-120 --effective --sort effective.rms --top 10
+  ckptinspect stats model-folder/ --effective --config config.json --format json
   ckptinspect stats global_step120_universal/zero/lm_head.weight/fp32.pt --format json`,
-		Args: cobra.ExactArgs(1),
+		Args: args("PATH"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Path = args[0]
-			f, err := parseFormat(format)
-			if err != nil {
+			if err := opts.commonFlags.parse(); err != nil {
 				return err
 			}
-			opts.Format = f
-			if opts.Jobs < 0 {
-				return usageError("-j must be positive")
-			}
-			if err := opts.validateCheckpointFlags(); err != nil {
+			if err := opts.selectFlags.parse(report.ValidSort, report.SortFieldNames()); err != nil {
 				return err
+			}
+			if err := checkLayouts(opts.Layout); err != nil {
+				return err
+			}
+			if strings.HasPrefix(opts.Sort, "effective.") && !opts.Effective {
+				return usageError("--sort %s needs --effective", opts.Sort)
+			}
+			if opts.Config != "" && !opts.Effective {
+				return usageError("--config is read by --effective only")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -87,9 +108,14 @@ checkpoint size. A progress bar is drawn on stderr when it is a terminal.`,
 			return runStats(c, opts)
 		},
 	}
-	formatFlag(cmd, &format)
-	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "number of parallel workers")
-	addCheckpointFlags(cmd, opts)
+	opts.addFormat(cmd)
+	opts.addPolicy(cmd)
+	opts.addJobs(cmd)
+	opts.addWide(cmd)
+	opts.selectFlags.add(cmd, "largest first (name sorts A-Z): "+report.SortFieldNames())
+	layoutFlag(cmd, &opts.Layout)
+	cmd.Flags().BoolVar(&opts.Effective, "effective", false, "also the statistics of the effective weights (scale factors and config multipliers applied; see --help)")
+	cmd.Flags().StringVar(&opts.Config, "config", "", "with --effective: the model's config.json (default: the checkpoint's)")
 	return cmd
 }
 
@@ -101,14 +127,14 @@ func runStats(c *cobra.Command, o *StatsOptions) error {
 	if fi.IsDir() {
 		return runCheckpointStats(c, o)
 	}
-	if o.Filter != "" || o.Sort != "" || o.Top != 0 || o.GroupBy != "" || o.Layout != "" {
-		return usageError("--filter, --sort, --top, --group-by and --layout apply to checkpoint folders, not to single files")
+	if o.selectFlags.set() || o.Layout != "" || o.Effective {
+		return usageError("--filter, --sort, --top, --group-by, --layout and --effective apply to checkpoint folders, not to single files")
 	}
 	return runFileStats(c, o)
 }
 
 func runFileStats(c *cobra.Command, o *StatsOptions) error {
-	f, err := openTensorFile(o.Path)
+	f, err := layout.OpenTensorFile(o.Path, o.policy())
 	if err != nil {
 		return inputError(err)
 	}
@@ -117,21 +143,17 @@ func runFileStats(c *cobra.Command, o *StatsOptions) error {
 		fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: warning: %s: %s\n", o.Path, w)
 	}
 	named := f.Tensors
-	results := make([]tensor.Stats, len(named))
-	errs := make([]error, len(named))
-	tasks := make([]*stream.Task, 0, len(named))
+	ts := make([]*ckpt.Tensor, len(named))
 	var total int64
 	for i, nt := range named {
-		i := i
-		t := stream.StatsTask(nt.Src, func(s tensor.Stats, err error) { results[i], errs[i] = s, err })
-		total += t.Bytes()
-		tasks = append(tasks, t)
+		ts[i] = nt.Tensor
+		total += nt.Tensor.NBytes()
 	}
 	bar := progress.New(o.Streams.ErrOut, "stats", total, o.Streams.ErrIsTerminal)
-	err = stream.Run(c.Context(), tasks, stream.Options{Workers: o.Jobs, Progress: bar.Add})
+	results, errs, err := ckpt.TensorsStats(c.Context(), ts, ckpt.PassOptions{Workers: o.Jobs, Progress: bar.Add})
 	bar.Finish()
 	if err != nil {
-		return err
+		return inputError(err)
 	}
 	for i, e := range errs {
 		if e != nil {
@@ -142,38 +164,5 @@ func runFileStats(c *cobra.Command, o *StatsOptions) error {
 	for i, nt := range named {
 		rows[i] = report.NamedStats{Name: nt.Name, Stats: report.FromStats(results[i])}
 	}
-	return writeFileStats(o, f.Format, rows)
-}
-
-func writeFileStats(o *StatsOptions, format string, rows []report.NamedStats) error {
-	if o.Format == output.JSON {
-		return output.WriteJSON(o.Streams.Out, report.FileStats{File: o.Path, Format: format, Tensors: rows})
-	}
-	tw := output.TableWriter{
-		Headers: []string{"name", "dtype", "shape", "numel", "l2", "rms", "mean", "std", "min", "max", "absmax", "nan", "inf", "zeros"},
-		Align:   []output.Align{output.Left, output.Left, output.Left, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right, output.Right},
-	}
-	for _, r := range rows {
-		if o.Format == output.CSV {
-			tw.Add(r.Name, r.DType, output.ShapeCompact(r.Shape), strconv.FormatInt(r.Numel, 10),
-				csvNum(r.L2), csvNum(r.RMS), csvNum(r.Mean), csvNum(r.Std), csvNum(r.Min), csvNum(r.Max), csvNum(r.AbsMax),
-				strconv.FormatInt(r.NaN, 10), strconv.FormatInt(r.Inf, 10), strconv.FormatInt(r.Zeros, 10))
-			continue
-		}
-		tw.Add(r.Name, r.DType, output.ShapeCompact(r.Shape), output.Count(r.Numel),
-			output.Num(r.L2), output.Num(r.RMS), output.Num(r.Mean), output.Num(r.Std), output.Num(r.Min), output.Num(r.Max), output.Num(r.AbsMax),
-			output.Count(r.NaN), output.Count(r.Inf), output.Count(r.Zeros))
-	}
-	if o.Format == output.CSV {
-		return tw.WriteCSV(o.Streams.Out)
-	}
-	return tw.WriteText(o.Streams.Out)
-}
-
-// csvNum writes a float at full precision, or an empty cell for null.
-func csvNum(f *output.Float) string {
-	if f == nil {
-		return ""
-	}
-	return strconv.FormatFloat(float64(*f), 'g', -1, 64)
+	return report.WriteFileStats(o.Streams.Out, o.Format, report.FileStats{File: o.Path, Format: f.Format, Tensors: rows}, o.text())
 }

@@ -28,6 +28,9 @@ const childEnv = "CKPTINSPECT_MALFORMED_CHILD"
 const hwmEnv = "CKPTINSPECT_MALFORMED_HWM"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(corpusChildEnv) != "" {
+		os.Exit(corpusChild(os.Getenv(corpusChildEnv), os.Args[1:]))
+	}
 	if os.Getenv(childEnv) == "1" {
 		code := cli.Main(os.Args[1:], cli.System())
 		if p := os.Getenv(hwmEnv); p != "" {
@@ -60,7 +63,7 @@ func peakRSS() int64 {
 
 const (
 	torchDir  = "../../testdata/torch"
-	maxRSS    = 100 << 20       // bytes
+	maxRSS    = 100 << 20       // bytes (times raceScale under the race detector)
 	hangAfter = 2 * time.Minute // a child still running then has hung
 )
 
@@ -257,7 +260,7 @@ var rows = []row{
 	{"500,000 MARKs", func(t *testing.T, dir string) input {
 		pkl := "\x80\x02" + strings.Repeat("(", 500000) + "N."
 		return write(t, dir, "marks.pt", dataPkl(t, bare, []byte(pkl)))
-	}, failAll},
+	}, []check{{"ls", 2}, {"stats", 2}, {"scan", 1}}}, // Python reads on: what follows is not checked, so not clean
 	{"unknown opcode", func(t *testing.T, dir string) input {
 		pkl, _, err := fixture.DataPkl(bare)
 		if err != nil {
@@ -410,8 +413,8 @@ func TestMalformedInputs(t *testing.T) {
 				if code != c.code {
 					t.Errorf("%s: exit %d, want %d; stderr: %s", c.cmd, code, c.code, stderr)
 				}
-				if rss > maxRSS {
-					t.Errorf("%s: peak RSS %.1f MB, want < %d MB", c.cmd, float64(rss)/(1<<20), maxRSS>>20)
+				if rss > maxRSS*raceScale() {
+					t.Errorf("%s: peak RSS %.1f MB, want < %d MB", c.cmd, float64(rss)/(1<<20), maxRSS*raceScale()>>20)
 				}
 				if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine ") {
 					t.Errorf("%s: panicked: %s", c.cmd, stderr)
@@ -429,4 +432,13 @@ func TestMalformedInputs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// raceScale is the factor the race detector's overhead asks of time and
+// memory ceilings.
+func raceScale() int64 {
+	if raceEnabled {
+		return 10
+	}
+	return 1
 }

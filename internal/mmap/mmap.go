@@ -35,7 +35,7 @@ type File struct {
 	name string
 	data []byte
 	mmap bool
-	file *os.File // kept open while mapped, for ReadAtFile
+	file *os.File // kept open while mapped, for ReadAt
 }
 
 // Open maps the named file read-only. Directories and other non-regular
@@ -80,7 +80,7 @@ func Open(name string) (*File, error) {
 	if mapped && keptFiles.Add(1) <= fdBudget() {
 		m.file, keep = f, true
 	} else if mapped {
-		keptFiles.Add(-1) // over budget: ReadAtFile reads through the mapping
+		keptFiles.Add(-1) // over budget: ReadAt reads through the mapping
 	}
 	runtime.SetFinalizer(m, (*File).Close)
 	return m, nil
@@ -96,7 +96,7 @@ func checkRegular(name string, fi os.FileInfo) error {
 	return nil
 }
 
-// keptFiles counts the descriptors mapped Files keep open for ReadAtFile.
+// keptFiles counts the descriptors mapped Files keep open for ReadAt.
 // It is process-wide because the limit it respects is.
 var keptFiles atomic.Int64
 
@@ -126,10 +126,20 @@ func (m *File) Len() int { return len(m.data) }
 // must not be used after Close.
 func (m *File) Bytes() []byte { return m.data }
 
-// ReadAt implements io.ReaderAt over the mapping.
+// ReadAt implements io.ReaderAt. For a mapped file it reads with pread
+// from the file behind the mapping instead of through the mapping: the
+// kernel copies the bytes from the page cache, and the mapping is not
+// touched, so the pages are not faulted into (nor counted in) the process.
+// Reading a large range once this way can be much faster than through a
+// fresh mapping (notably in virtual machines, where first touches of mapped
+// pages are slow). The bytes are those of the file now, as the mapping's
+// are. Where no descriptor is kept (see [Open]) it copies from the mapping.
 func (m *File) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, errors.New("mmap: negative offset")
+	}
+	if m.file != nil {
+		return m.file.ReadAt(p, off)
 	}
 	if off >= int64(len(m.data)) {
 		return 0, io.EOF
@@ -139,23 +149,6 @@ func (m *File) ReadAt(p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
-}
-
-// ReadAtFile is ReadAt, but for a mapped file it reads with pread from the
-// file behind the mapping instead of through the mapping: the kernel copies
-// the bytes from the page cache, and the mapping is not touched, so the
-// pages are not faulted into (nor counted in) the process. Reading a large
-// range once this way can be much faster than through a fresh mapping
-// (notably in virtual machines, where first touches of mapped pages are
-// slow). The bytes are those of the file now, as the mapping's are.
-func (m *File) ReadAtFile(p []byte, off int64) (int, error) {
-	if m.file == nil {
-		return m.ReadAt(p, off)
-	}
-	if off < 0 {
-		return 0, errors.New("mmap: negative offset")
-	}
-	return m.file.ReadAt(p, off)
 }
 
 // Advise passes advice about the byte range [off, off+n) to the kernel.

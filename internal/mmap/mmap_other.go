@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package mmap
 
@@ -17,7 +17,5 @@ func mapFile(f *os.File, size int) ([]byte, bool, error) {
 }
 
 func unmap([]byte) error { return nil }
-
-func advise([]byte, int64, int64, Advice) error { return nil }
 
 func openFileLimit() int64 { return 0 }

@@ -62,7 +62,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-func TestReadAtFile(t *testing.T) {
+func TestReadAt(t *testing.T) {
 	dir := t.TempDir()
 	content := bytes.Repeat([]byte("0123456789"), 1000)
 	path := filepath.Join(dir, "f.bin")
@@ -75,13 +75,13 @@ func TestReadAtFile(t *testing.T) {
 	}
 	for _, f := range []*File{m, FromBytes("mem", content)} {
 		buf := make([]byte, 100)
-		if n, err := f.ReadAtFile(buf, 4321); n != 100 || err != nil || !bytes.Equal(buf, content[4321:4421]) {
-			t.Fatalf("%s: ReadAtFile = %d, %v", f.Name(), n, err)
+		if n, err := f.ReadAt(buf, 4321); n != 100 || err != nil || !bytes.Equal(buf, content[4321:4421]) {
+			t.Fatalf("%s: ReadAt = %d, %v", f.Name(), n, err)
 		}
-		if n, err := f.ReadAtFile(buf, int64(len(content)-10)); n != 10 || err != io.EOF {
-			t.Fatalf("%s: ReadAtFile at end = %d, %v", f.Name(), n, err)
+		if n, err := f.ReadAt(buf, int64(len(content)-10)); n != 10 || err != io.EOF {
+			t.Fatalf("%s: ReadAt at end = %d, %v", f.Name(), n, err)
 		}
-		if _, err := f.ReadAtFile(buf, -1); err == nil {
+		if _, err := f.ReadAt(buf, -1); err == nil {
 			t.Fatalf("%s: negative offset accepted", f.Name())
 		}
 	}
@@ -91,7 +91,7 @@ func TestReadAtFile(t *testing.T) {
 }
 
 // TestOverFDBudget checks that a file opened when the descriptor budget is
-// spent reads the same through ReadAtFile (through its mapping).
+// spent reads the same through ReadAt (through its mapping).
 func TestOverFDBudget(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "f.bin")
 	content := bytes.Repeat([]byte("0123456789"), 1000)
@@ -110,7 +110,7 @@ func TestOverFDBudget(t *testing.T) {
 		t.Fatal("descriptor kept over budget")
 	}
 	buf := make([]byte, 10)
-	if n, err := m.ReadAtFile(buf, 5000); n != 10 || err != nil || string(buf) != "0123456789" {
-		t.Errorf("ReadAtFile = %d %v %q", n, err, buf)
+	if n, err := m.ReadAt(buf, 5000); n != 10 || err != nil || string(buf) != "0123456789" {
+		t.Errorf("ReadAt = %d %v %q", n, err, buf)
 	}
 }

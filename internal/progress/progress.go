@@ -1,6 +1,9 @@
 // Package progress draws a one-line progress bar (bytes done, rate, ETA) on
-// a terminal. A disabled bar costs one atomic add per update and draws
-// nothing, so callers need not check whether output is a terminal.
+// a terminal, redrawn in place: the line is fitted to the terminal's width
+// (asked again at every redraw, so a resized window is followed), so that
+// it never wraps into a trail of lines. A disabled bar costs one atomic add
+// per update and draws nothing, so callers need not check whether output
+// is a terminal.
 package progress
 
 import (
@@ -10,8 +13,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/internal/term"
 )
 
 // Bar is a progress bar over a known number of bytes.
@@ -61,23 +66,47 @@ func (b *Bar) loop() {
 		case <-b.stop:
 			return
 		case <-t.C:
-			fmt.Fprint(b.w, "\r"+b.line(time.Since(b.start))+"\x1b[K")
+			width := term.Width(b.w)
+			if width <= 0 {
+				width = 80
+			}
+			fmt.Fprint(b.w, "\r"+b.line(time.Since(b.start), width)+"\x1b[K")
 		}
 	}
 }
 
-// line renders the bar for the elapsed time.
-func (b *Bar) line(elapsed time.Duration) string {
+// line renders the bar for the elapsed time in fewer than width columns
+// (a line filling the last column would wrap on some terminals): the bar
+// shrinks first, then the rate and ETA, the sizes and the label go.
+func (b *Bar) line(elapsed time.Duration, width int) string {
 	done := min(b.done.Load(), b.total)
 	frac := float64(done) / float64(b.total)
-	const width = 30
-	fill := int(frac * width)
-	bar := strings.Repeat("=", fill) + strings.Repeat(" ", width-fill)
 	rate := float64(done) / max(elapsed.Seconds(), 1e-9)
 	eta := "?"
 	if rate > 0 && done > 0 {
 		eta = time.Duration(float64(b.total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
-	return fmt.Sprintf("%s [%s] %3.0f%%  %s / %s  %s/s  ETA %s", b.label, bar, frac*100,
-		output.Bytes(done), output.Bytes(b.total), output.Bytes(int64(rate)), eta)
+	pct := fmt.Sprintf("%3.0f%%", frac*100)
+	// Sizes padded to a fixed width, so that the bar keeps its length.
+	parts := []string{fmt.Sprintf("  %10s / %s", output.Bytes(done), output.Bytes(b.total)), fmt.Sprintf("  %10s/s  ETA %s", output.Bytes(int64(rate)), eta)}
+	room := width - 1
+	label := b.label + " "
+	for {
+		n := utf8.RuneCountInString(label) + len(pct) + 3 // "[" "]" " "
+		for _, p := range parts {
+			n += len(p)
+		}
+		bar := min(30, room-n)
+		switch {
+		case bar >= 10 || (len(parts) == 0 && label == "" && bar >= 0):
+			fill := int(frac * float64(bar))
+			return label + "[" + strings.Repeat("=", fill) + strings.Repeat(" ", bar-fill) + "] " + pct + strings.Join(parts, "")
+		case len(parts) > 0:
+			parts = parts[:len(parts)-1]
+		case label != "":
+			label = ""
+		default:
+			return pct[:min(len(pct), max(room, 0))]
+		}
+	}
 }

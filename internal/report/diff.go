@@ -10,6 +10,9 @@ type Diff struct {
 	// Groups holds the aggregates of --group-by layer (omitted otherwise).
 	Groups  []GroupDiff `json:"groups,omitempty"`
 	Summary DiffSummary `json:"summary"`
+	// Effective says where each side's multipliers of --effective came
+	// from (omitted without --effective).
+	Effective *DiffEffectiveInfo `json:"effective,omitempty"`
 }
 
 // CheckpointRef names a checkpoint a document is about (one of the two
@@ -35,6 +38,8 @@ type ParamDiff struct {
 	BF16          *StateDiff `json:"bf16"`
 	ExpAvg        *StateDiff `json:"exp_avg"`
 	ExpAvgSq      *StateDiff `json:"exp_avg_sq"`
+	// The effective* fields of --effective (omitted without it).
+	*ParamEffectiveDiff
 }
 
 // StateDiff compares one state of a parameter (or, in the summary, of all
@@ -75,6 +80,8 @@ type GroupDiff struct {
 	BF16     *StateDiff `json:"bf16"`
 	ExpAvg   *StateDiff `json:"exp_avg"`
 	ExpAvgSq *StateDiff `json:"exp_avg_sq"`
+	// effective with --effective (omitted without it).
+	*GroupEffectiveDiff
 }
 
 // DiffSummary aggregates a comparison.
@@ -97,6 +104,9 @@ type DiffSummary struct {
 	// Global holds each state's figures over all compared parameters.
 	Global       GlobalDiff `json:"global"`
 	BytesScanned int64      `json:"bytes_scanned"`
+	// Notes say what the reader should know about the comparison (B
+	// before A, different models compared with --force).
+	Notes []string `json:"notes"`
 }
 
 // GlobalDiff holds a state comparison per state; a state compared nowhere
@@ -106,4 +116,6 @@ type GlobalDiff struct {
 	BF16     *StateDiff `json:"bf16"`
 	ExpAvg   *StateDiff `json:"exp_avg"`
 	ExpAvgSq *StateDiff `json:"exp_avg_sq"`
+	// effective with --effective (omitted without it).
+	*GroupEffectiveDiff
 }

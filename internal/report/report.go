@@ -118,6 +118,9 @@ type CheckpointStats struct {
 	// Groups holds the aggregates of --group-by layer (omitted otherwise).
 	Groups  []GroupStats `json:"groups,omitempty"`
 	Summary Summary      `json:"summary"`
+	// Effective says where the multipliers of --effective came from
+	// (omitted without --effective).
+	Effective *EffectiveInfo `json:"effective,omitempty"`
 }
 
 // CheckpointInfo describes an opened checkpoint.
@@ -130,6 +133,16 @@ type CheckpointInfo struct {
 	DSVersion   string           `json:"ds_version"`
 	ParamGroups []ParamGroupInfo `json:"param_groups"`
 	Notes       []string         `json:"notes"`
+	// ZeroStage, DPWorldSize and MPWorldSize describe the run that saved
+	// the checkpoint (null when unknown).
+	ZeroStage   *int64 `json:"zero_stage"`
+	DPWorldSize *int64 `json:"dp_world_size"`
+	MPWorldSize *int64 `json:"mp_world_size"`
+	// WeightsOnly is true for a checkpoint without optimizer state.
+	WeightsOnly bool `json:"weights_only"`
+	// TrainingArgs sums up the Trainer folder's training_args.bin (the
+	// arguments that matter for a resume), or "" when it has none.
+	TrainingArgs string `json:"training_args"`
 }
 
 // ParamGroupInfo is one optimizer parameter group; missing values are null.
@@ -157,6 +170,8 @@ type ParamStats struct {
 	BF16       *Stats                    `json:"bf16"`
 	Adam       *AdamStats                `json:"adam"`
 	Keys       map[string]map[string]any `json:"keys,omitempty"`
+	// The effective_* fields of --effective (omitted without it).
+	*ParamEffective
 }
 
 // AdamStats are the AdamW update figures of a parameter.
@@ -184,6 +199,14 @@ type GroupStats struct {
 	UpdateToWeight *output.Float `json:"update_to_weight"`
 	NaN            int64         `json:"nan"`
 	Inf            int64         `json:"inf"`
+	// WeightStd is the standard deviation of all the group's finite fp32
+	// elements; the maxima are over its parameters.
+	WeightStd    *output.Float `json:"weight_std"`
+	WeightAbsMax *output.Float `json:"weight_absmax"`
+	ExpAvgAbsMax *output.Float `json:"exp_avg_absmax"`
+	ExpAvgSqMax  *output.Float `json:"exp_avg_sq_max"`
+	// The effective_* fields of --effective (omitted without it).
+	*GroupEffective
 }
 
 // Summary aggregates a checkpoint scan.
@@ -198,4 +221,11 @@ type Summary struct {
 	BF16Norm     output.Float `json:"bf16_norm"`
 	NaN          int64        `json:"nan"`
 	Inf          int64        `json:"inf"`
+	// States counts the parameters that have each state (fp32, exp_avg,
+	// exp_avg_sq, bf16): a norm is over those only, and 0 when none has it.
+	States map[string]int `json:"states"`
+	// NonFinite names the parameters with a NaN or Inf in any state.
+	NonFinite []string `json:"nonfinite_params"`
+	// effective_norm with --effective (omitted without it).
+	*SummaryEffective
 }

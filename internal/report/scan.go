@@ -1,99 +1,157 @@
 package report
 
-// ScanReport is the document `ckptinspect scan --format json` prints.
-// Files are sorted by path.
-type ScanReport struct {
-	Files []ScanFile `json:"files"`
-	// Skipped lists what a folder walk did not enter: symbolic links to
-	// folders (never followed, so that link loops end).
-	Skipped []ScanSkipped `json:"skipped"`
-	Summary ScanSummary   `json:"summary"`
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/scan"
+)
+
+// maxWhere is the number of references the CSV lists per global.
+const maxWhere = 16
+
+// WriteScan writes a scan report in the given output format. The text
+// gives the summary first, then only the files that are not clean (all
+// of them with all), each with its globals; JSON and CSV are complete.
+func WriteScan(w io.Writer, f output.Format, doc scan.Report, all bool, t Text) error {
+	switch f {
+	case output.JSON:
+		return output.WriteJSON(w, doc)
+	case output.CSV:
+		tw := output.TableWriter{Headers: []string{"path", "format", "file_verdict", "module", "name", "verdict", "count", "where", "reason", "error"}}
+		for _, f := range doc.Files {
+			if len(f.Globals) == 0 {
+				tw.Add(f.Path, f.Format, f.Verdict, "", "", "", "", "", "", f.Error)
+			}
+			for _, g := range f.Globals {
+				tw.Add(f.Path, f.Format, f.Verdict, g.Module, g.Name, g.Verdict, strconv.Itoa(g.Count),
+					whereText(g, maxWhere), g.Reason, f.Error)
+			}
+		}
+		return tw.WriteCSV(w)
+	}
+	return writeScanText(w, doc, all, t)
 }
 
-// ScanFile is the scan of one file.
-type ScanFile struct {
-	Path string `json:"path"`
-	// Format is the container: "zip" (torch.save zip format: its .pkl
-	// records are scanned), "legacy" (the legacy torch.save format: its
-	// five pickles), "pickle" (pickles back to back up to the end of the
-	// file), or "" when not even that could be told.
-	Format string `json:"format"`
-	// Verdict is the worst verdict of the file's globals ("clean" when
-	// all are safe or there are none, "unknown", "dangerous"), or
-	// "unreadable" when the file could not be scanned to its end and no
-	// dangerous global was seen before the error.
-	Verdict string `json:"verdict"`
-	// Pickles counts the pickles scanned, nested ones included.
-	Pickles int `json:"pickles"`
-	// Globals lists each distinct global once, dangerous ones first.
-	Globals []ScanGlobal `json:"globals"`
-	// Error says why the file could not be scanned to its end.
-	Error string `json:"error,omitempty"`
+func writeScanText(w io.Writer, doc scan.Report, all bool, t Text) error {
+	s := doc.Summary
+	notCkpt := 0
+	for _, sk := range doc.Skipped {
+		if strings.HasPrefix(sk.Reason, "not a checkpoint") || sk.Reason == "empty file" {
+			notCkpt++
+		}
+	}
+	line := fmt.Sprintf("scanned %s (%s): %d clean, %d unknown, %d dangerous, %d unreadable",
+		plural(s.Files, "file"), plural(s.Pickles, "pickle"), s.Clean, s.Unknown, s.Dangerous, s.Unreadable)
+	if s.LookedAt != s.Files {
+		line += fmt.Sprintf("; looked at %s, skipped %d that no loader reads as a checkpoint", plural(s.LookedAt, "file"), notCkpt)
+	}
+	if s.Lenient {
+		line += " (lenient)"
+	}
+	t.printf(w, "  ", "%s", line)
+	hidden := 0
+	for _, f := range doc.Files {
+		if f.Verdict == "clean" && !all {
+			hidden++
+			continue
+		}
+		info := []string{}
+		if f.Format != "" {
+			info = append(info, f.Format)
+		}
+		info = append(info, plural(f.Pickles, "pickle"), plural(len(f.Globals), "global"))
+		fmt.Fprintln(w)
+		t.printf(w, "  ", "%s: %s (%s)", f.Path, strings.ToUpper(f.Verdict), strings.Join(info, ", "))
+		if f.Error != "" {
+			t.printf(w, "    ", "  error: %s", f.Error)
+		}
+		if len(f.Globals) > 0 {
+			tw := &output.TableWriter{Headers: []string{"  verdict", "count", "global", "where", "reason"},
+				Align: []output.Align{output.Left, output.Right}, Elastic: 2, MinElastic: 24, Drop: []int{0, 2, 0, 3, 1}}
+			for _, g := range f.Globals {
+				tw.Add("  "+g.Verdict, strconv.Itoa(g.Count), g.Module+"."+g.Name, whereText(g, 3), g.Reason)
+			}
+			if err := t.table(w, tw); err != nil {
+				return err
+			}
+		}
+	}
+	for _, sk := range doc.Skipped {
+		if !strings.HasPrefix(sk.Reason, "not a checkpoint") && sk.Reason != "empty file" {
+			t.printf(w, "  ", "skipped %s: %s", sk.Path, sk.Reason)
+		}
+	}
+	if hidden > 0 {
+		fmt.Fprintln(w)
+		t.printf(w, "  ", "%s not listed (--all lists them)", plural(hidden, "clean file"))
+	}
+	return nil
 }
 
-// ScanGlobal is one global referenced by the pickles of a file.
-type ScanGlobal struct {
-	Module  string `json:"module"`
-	Name    string `json:"name"`
-	Verdict string `json:"verdict"` // safe, unknown or dangerous
-	// Count is the number of references (GLOBAL, STACK_GLOBAL and INST
-	// opcodes) to it.
-	Count int `json:"count"`
-	// Reason says why the global is not safe, or how a context-judged
-	// global (getattr, _load_from_bytes) was used.
-	Reason string `json:"reason,omitempty"`
-	// Where lists the first references (at most 16 of Count).
-	Where []ScanWhere `json:"where"`
+// whereText formats the first references of a global: "pickle@offset",
+// with the pickle name left out when it repeats, and "+N" for the ones not
+// listed.
+func whereText(g scan.Global, limit int) string {
+	var parts []string
+	last := ""
+	for i, w := range g.Where {
+		if i == limit {
+			break
+		}
+		if w.Pickle == last {
+			parts = append(parts, "@"+strconv.FormatInt(w.Offset, 10))
+		} else {
+			parts = append(parts, w.Pickle+"@"+strconv.FormatInt(w.Offset, 10))
+		}
+		last = w.Pickle
+	}
+	s := strings.Join(parts, " ")
+	if n := g.Count - min(limit, len(g.Where)); n > 0 {
+		s += fmt.Sprintf(" +%d", n)
+	}
+	return s
 }
 
-// ScanWhere locates one reference to a global.
-type ScanWhere struct {
-	// Pickle names the pickle: a zip record ("archive/data.pkl"), a
-	// legacy-format pickle ("magic", "protocol", "sys_info", "object",
-	// "storage_keys"), or "pickle N" for the N-th pickle of a plain
-	// pickle file; " #N" is added for the N-th pickle of a zip record
-	// holding more than one, and "<outer> > <inner>" names a pickle
-	// nested in a torch.storage._load_from_bytes payload.
-	Pickle string `json:"pickle"`
-	// Offset is the opcode's byte offset in the file — in the inflated
-	// record for compressed zip records, in the payload for nested
-	// pickles.
-	Offset int64 `json:"offset"`
-	// Use is what the pickle does with the global: value, call, new or
-	// getattr.
-	Use string `json:"use"`
+// AllowHint returns the remark for standard error when a scan found
+// globals not known as data: which --allow flags would let them pass (the
+// first eight), or "" when there are none or the scan was lenient.
+func AllowHint(doc scan.Report) string {
+	if doc.Summary.Lenient {
+		return ""
+	}
+	seen := map[string]bool{}
+	var unknown []string
+	for _, r := range doc.Files {
+		for _, g := range r.Globals {
+			if n := g.Module + "." + g.Name; g.Verdict == "unknown" && !seen[n] {
+				seen[n] = true
+				unknown = append(unknown, n)
+			}
+		}
+	}
+	if len(unknown) == 0 {
+		return ""
+	}
+	sort.Strings(unknown)
+	hint := ""
+	for i, u := range unknown {
+		if i == 8 {
+			hint += " ..."
+			break
+		}
+		hint += " --allow " + u
+	}
+	return fmt.Sprintf("%s not known as data; if you trust the code that defines them:%s (or --lenient)", plural(len(unknown), "global"), hint)
 }
 
-// ScanSkipped is a path a folder walk did not enter, and why.
-type ScanSkipped struct {
-	Path   string `json:"path"`
-	Reason string `json:"reason"`
-}
-
-// ScanSummary aggregates a scan.
-type ScanSummary struct {
-	Files   int `json:"files"`
-	Pickles int `json:"pickles"`
-	// Files by verdict.
-	Clean      int `json:"clean"`
-	Unknown    int `json:"unknown"`
-	Dangerous  int `json:"dangerous"`
-	Unreadable int `json:"unreadable"`
-	// Globals counts distinct globals per file, summed over files, by
-	// verdict.
-	Globals ScanGlobalCounts `json:"globals"`
-	// Verdict is the worst file verdict: clean, unknown, unreadable or
-	// dangerous.
-	Verdict string `json:"verdict"`
-	// Strict is true when unknown globals fail the scan (--strict).
-	Strict bool `json:"strict"`
-	// ExitCode is the process's exit code.
-	ExitCode int `json:"exit_code"`
-}
-
-// ScanGlobalCounts counts globals by verdict.
-type ScanGlobalCounts struct {
-	Safe      int `json:"safe"`
-	Unknown   int `json:"unknown"`
-	Dangerous int `json:"dangerous"`
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
 }

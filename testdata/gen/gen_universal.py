@@ -18,7 +18,8 @@ It writes DIR/checkpoint-<step>/:
   config.json          YuLan-Mini-like model config (sizes, scale_emb, hidden_states_shrink,
                        dim_model_base_logits, ln_scale, WeSaR alpha settings, ...)
   trainer_state.json   HF TrainerState (global_step, log_history, save_steps, train_batch_size, ...)
-  latest               "global_step<N>"            (no newline, as DeepSpeed writes it)
+  latest               "global_step<N>"            (no newline, as DeepSpeed writes it), only beside the
+                       ZeRO shards it names (--zero-shards, --zero3-shards) or with --dangling-latest
   latest_universal     "global_step<N>_universal"  (no newline, as ds_to_universal writes it)
   rng_state_<r>.pth    HF per-rank RNG states (python / numpy / cpu / cuda) for r < --dp
   global_step<N>_universal/
@@ -89,6 +90,9 @@ def parse_args(argv=None):
     p.add_argument("--zero3-shards", action="store_true",
                    help="also write global_step<N>/ as ZeRO-3 shards (stage3: every parameter partitioned "
                         "evenly across the --dp ranks, with per-parameter padding) of the same weights")
+    p.add_argument("--dangling-latest", action="store_true",
+                   help="write latest even without the shards it names (as YuLan-Mini's released intermediate "
+                        "checkpoints have it: only the universal copy was kept)")
     p.add_argument("--out", required=True, help="writes OUT/checkpoint-<step>/")
     p.add_argument("--golden", help="write the per-parameter golden JSON here")
     a = p.parse_args(argv)
@@ -265,7 +269,10 @@ def main(argv=None):
     with open(os.path.join(ck, "trainer_state.json"), "w") as f:
         json.dump(trainer_state(a, micro_batch, grad_accum), f, indent=2)
         f.write("\n")
-    for name, text in (("latest", tag), ("latest_universal", utag)):
+    pointers = [("latest_universal", utag)]
+    if a.zero_shards or a.zero3_shards or a.dangling_latest:
+        pointers.insert(0, ("latest", tag))
+    for name, text in pointers:
         with open(os.path.join(ck, name), "w") as f:
             f.write(text)
     for r in range(a.dp):

@@ -1,8 +1,0 @@
-//go:build !unix
-
-package stream
-
-// newBuffer returns n bytes of memory for a worker; free releases it.
-func newBuffer(n int) (b []byte, free func()) {
-	return make([]byte, n), func() {}
-}

@@ -1,9 +1,0 @@
-package verify
-
-import (
-	"bytes"
-	"compress/flate"
-	"io"
-)
-
-func flateReader(b []byte) io.ReadCloser { return flate.NewReader(bytes.NewReader(b)) }
