@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"testing"
 )
@@ -143,5 +144,45 @@ func BenchmarkDiffPairs(b *testing.B) {
 	b.SetBytes(2 * 4 * n)
 	for b.Loop() {
 		DiffPairs(x, y, 0, 0, n)
+	}
+}
+
+// TestDiffPairsPaths checks DiffPairs on contiguous ranges (the pair
+// kernels, on every path) against the general decoding path over the same
+// elements read through non-contiguous views: counts and MaxAbs exactly,
+// sums to 1e-12.
+func TestDiffPairsPaths(t *testing.T) {
+	r := newRand(45)
+	for _, dt := range []DType{Float32, BFloat16} {
+		for _, n := range []int{0, 5, 100, 1000, 40000} {
+			for _, p := range []float64{0, 0.01, 0.5} {
+				ad := randomStorage(r, dt, n, 0, 0.02, p)
+				bd := randomStorage(r, dt, n, 0, 0.02, p)
+				copy(bd[:len(bd)/4], ad) // a quarter of the pairs unchanged
+				a, b := view1(t, dt, ad), view1(t, dt, bd)
+				as, bs := spread(t, dt, ad), spread(t, dt, bd)
+				for _, lo := range []int64{0, int64(n / 3)} {
+					k := int64(n) - lo
+					want := DiffPairs(as, bs, lo, lo, k)
+					forPaths(t, func(t *testing.T) {
+						got := DiffPairs(a, b, lo, lo, k)
+						what := fmt.Sprintf("%v n=%d p=%v lo=%d", dt, n, p, lo)
+						if got.Numel != want.Numel || got.Pairs != want.Pairs || got.Changed != want.Changed || !same(got.MaxAbs, want.MaxAbs) {
+							t.Fatalf("%s: %+v, general path %+v", what, got, want)
+						}
+						bound := math.Sqrt(want.SumAA * want.SumBB)
+						for _, f := range []struct {
+							name            string
+							got, want, size float64
+						}{{"SumDD", got.SumDD, want.SumDD, want.SumDD}, {"SumAA", got.SumAA, want.SumAA, want.SumAA},
+							{"SumBB", got.SumBB, want.SumBB, want.SumBB}, {"SumAB", got.SumAB, want.SumAB, bound}} {
+							if math.Abs(f.got-f.want) > 1e-12*f.size {
+								t.Fatalf("%s: %s %v, general path %v", what, f.name, f.got, f.want)
+							}
+						}
+					})
+				}
+			}
+		}
 	}
 }
