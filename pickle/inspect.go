@@ -187,6 +187,12 @@ type Program struct {
 	// Computed lists calls of values that are neither globals nor
 	// returned by a call of one.
 	Computed []ComputedCall
+	// Storages are the keys of the storages the pickle's persistent ids
+	// name, in stream order: torch.save's ('storage', type, key,
+	// location, numel), whose bytes torch.load reads from the zip record
+	// data/<key> beside data.pkl. Only keys written as plain strings are
+	// listed.
+	Storages []string
 
 	// rewrites are opcodes Load replaces by equivalent ones before
 	// running its machine (gopickle reads only the canonical forms).
@@ -303,6 +309,7 @@ const (
 	maxTupleItems    = 16      // longest tuple whose items are tracked
 	maxArena         = 1 << 20 // tuple items tracked per pickle
 	maxAttrs         = 4096    // getattr calls and payloads kept per global
+	maxStorages      = 1 << 20 // storage keys kept per pickle
 )
 
 // ReadMode says how a Python reader consumes a pickle's bytes; see
@@ -521,6 +528,21 @@ func (in *inspector) text(s slot) (string, bool) {
 		return decodeRawUnicodeEscape(b), true
 	}
 	return string(b), true
+}
+
+// storage records the key of a persistent id tuple ('storage', type, key,
+// ...) in Program.Storages.
+func (in *inspector) storage(t slot) {
+	if t.n < 3 || len(in.prog.Storages) >= maxStorages {
+		return
+	}
+	items := in.arena[t.ref : int(t.ref)+int(t.n)]
+	if tag, ok := in.text(items[0]); !ok || tag != "storage" {
+		return
+	}
+	if key, ok := in.text(items[2]); ok {
+		in.prog.Storages = append(in.prog.Storages, key)
+	}
 }
 
 func (in *inspector) walk() (*Program, error) {
@@ -967,6 +989,7 @@ func (in *inspector) apply(start int, op byte, name string) (bool, error) {
 		s := slot{kind: kPersid, ref: -1}
 		if v[0].kind == kTuple && v[0].ref >= 0 {
 			s.ref, s.n = v[0].ref, v[0].n
+			in.storage(v[0])
 		}
 		in.push(s)
 	case 'c': // GLOBAL

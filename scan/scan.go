@@ -480,7 +480,8 @@ func startsPickle(b []byte) bool {
 }
 
 // scanZip scans every record of a zip archive that holds a pickle: those
-// named .pkl, and any other whose bytes start like one. torch.load finds
+// named .pkl, and any other whose bytes start like one (see dataRecord for
+// what of it is scanned). torch.load finds
 // data.pkl under the first record's folder, comparing names without case,
 // and reads a stored record in place without checking its CRC: every
 // record is scanned, whatever its name, and CRCs are not checked either.
@@ -508,11 +509,17 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 	// again and again.
 	var stored int64
 	dataPkl := false
+	st := &storages{limits: s.opt.Limits}
 	for _, zf := range zr.File {
 		lower := strings.ToLower(zf.Name)
 		pkl := strings.HasSuffix(lower, ".pkl")
-		dataPkl = dataPkl || lower == "data.pkl" || strings.HasSuffix(lower, "/data.pkl")
 		b, base, err := s.zipRecord(r, zf, data, c, pkl)
+		if lower == "data.pkl" || strings.HasSuffix(lower, "/data.pkl") {
+			dataPkl = true
+			if err == nil && b != nil {
+				st.pickles = append(st.pickles, storagePickle{dir: lower[:len(lower)-len("data.pkl")], data: b})
+			}
+		}
 		if err != nil {
 			if pkl {
 				r.fail(err)
@@ -542,7 +549,7 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 				return fmt.Sprintf("%s #%d", name, i)
 			}, c)
 		} else {
-			s.dataRecord(r, b, base, name, c)
+			s.dataRecord(r, b, base, name, c, func() bool { return st.named(zf.Name) })
 		}
 	}
 	if !dataPkl && torch {
@@ -550,21 +557,50 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 	}
 }
 
-// dataRecord scans a record not named .pkl that starts like a pickle (a
-// storage's bytes can start like one): when its first pickle reads to its
-// STOP, it and the pickles after it are scanned like a .pkl record's;
-// otherwise the record is data, and nothing in it is reported.
-func (s *Scanner) dataRecord(r *result, b []byte, base int64, name string, c ctx) {
+// dataRecord scans a record not named .pkl that starts like a pickle.
+// torch.load never unpickles such a record; another loader could, with
+// one pickle.load: when the record's first pickle reads to its STOP, that
+// pickle is scanned, unless the record holds a tensor storage that a
+// data.pkl beside it names (torch.load reads those bytes as numbers, and
+// a few bytes of floats can read as a pickle). What follows the first
+// pickle is data: reading it would take a second load of the same record,
+// which no loader does.
+func (s *Scanner) dataRecord(r *result, b []byte, base int64, name string, c ctx, storage func() bool) {
 	prog, err := pickle.Inspect(b, s.opt.Limits)
-	if err != nil || len(prog.Globals) == 0 && len(prog.Computed) == 0 && prog.End == int64(len(b)) {
+	if err != nil || len(prog.Globals) == 0 && len(prog.Computed) == 0 || storage() {
 		return
 	}
-	s.stream(r, b, base, func(i int) string {
-		if i == 1 {
-			return name
+	s.record(r, b, base, prog, name, c)
+}
+
+// storages tells the records of a zip archive that hold tensor storages:
+// the records data/<key> beside a data.pkl whose pickle names the storage
+// key in a persistent id. The data.pkl pickles are read when first asked
+// (rarely: only a record whose first bytes read as a pickle importing
+// something needs it).
+type storages struct {
+	limits  pickle.Limits
+	pickles []storagePickle
+	names   map[string]bool // lower-case record names; nil until read
+}
+
+type storagePickle struct {
+	dir  string // the data.pkl record's folder, lower case, with its slash
+	data []byte
+}
+
+// named reports whether the record name holds a storage a data.pkl names.
+func (st *storages) named(name string) bool {
+	if st.names == nil {
+		st.names = map[string]bool{}
+		for _, p := range st.pickles {
+			prog, _ := pickle.Inspect(p.data, st.limits)
+			for _, k := range prog.Storages {
+				st.names[p.dir+"data/"+strings.ToLower(k)] = true
+			}
 		}
-		return fmt.Sprintf("%s #%d", name, i)
-	}, c)
+	}
+	return st.names[strings.ToLower(name)]
 }
 
 // zipRecord returns the bytes of a zip record: a slice of the file for a

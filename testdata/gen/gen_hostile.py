@@ -406,6 +406,11 @@ def zip_cases():
     hostile("zip_no_folder.pt", mkzip([("data.pkl", evil)]), "data.pkl at the top")
     hostile("zip_deep_folder.pt", mkzip([("a/b/c/data.pkl", evil)]), "a deeper folder")
     hostile("zip_appended_to_pickle.pkl", CLEAN2 + mkzip([("x/data.pkl", evil)]), "a zip appended to a clean pickle (zipfile reads it)")
+    real = [(n.replace(base_records()[0][0].split("/")[0] + "/", "archive/", 1), d) for n, d in base_records()]
+    hostile("zip_unnamed_storage_record.pt", mkzip(real + [("archive/data/1", evil0())]),
+            "a pickle in a storage-like record (data/1) that data.pkl does not name")
+    hostile("zip_storage_other_folder.pt", mkzip(real + [("other/data/0", evil2())]),
+            "a pickle in data/0 of another folder than data.pkl's")
     hostile("zip_version_record.pt", zip_with_pkl(CLEAN2, extra=[("archive/version", evil0())]), "a record named version holding a pickle")
     hostile("zip_no_extension", zip_with_pkl(evil), "no file name extension")
     hostile("zip_ckpt.ckpt", zip_with_pkl(evil4("posix", "system")), "a .ckpt file")
@@ -622,6 +627,14 @@ def benign_cases():
     benign("numpy_generator.pkl", pickle.dumps(np.random.default_rng(1), protocol=2))
     rng = {"python": random.Random(3).getstate(), "numpy": np.random.RandomState(4).get_state(), "cpu": torch.random.get_rng_state()}
     benign("rng_state_0.pth", torch_bytes(rng))
+    # Tensor bytes that read as a pickle importing a global: torch.load
+    # reads a storage record as numbers, never unpickles it. The first one
+    # is a real optimizer moment's bytes (EMPTY_TUPLE, EXT4, STOP).
+    seen = bytearray(b")\x84\xb39\x7f_.8Ggx\xb8^\xa3\x849")
+    benign("zip_storage_reads_as_ext.pt", torch_bytes({"exp_avg": torch.frombuffer(seen, dtype=torch.float32).clone()}),
+           "float32 storage bytes that read as a pickle with an EXT4 import")
+    benign("zip_storage_reads_as_global.pt", torch_bytes({"b": torch.frombuffer(bytearray(evil0()), dtype=torch.uint8).clone()}),
+           "uint8 storage bytes that read as a protocol 0 os.system pickle")
     benign("training_args.bin", torch_bytes(training_args(True)))
     benign("training_args_nods.bin", torch_bytes(training_args(False)))
     with dsfake.py310_enum_pickling():

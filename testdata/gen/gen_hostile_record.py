@@ -66,6 +66,7 @@ class Recorder:
         self.imports = set()
         self.dynamic = False
         self.depth = 0
+        self.storages = []
 
     def stub(self, module, name):
         rec = self
@@ -107,6 +108,8 @@ class Recorder:
                 return rec.stub(module, name)
 
             def persistent_load(self, pid):
+                if isinstance(pid, tuple) and len(pid) >= 3 and pid[0] == "storage" and isinstance(pid[2], str):
+                    rec.storages.append(pid[2])
                 return rec.stub("persistent", "id")()
 
         return Rec(f, encoding="utf-8")
@@ -149,6 +152,7 @@ class Recorder:
             z = zipfile.ZipFile(io.BytesIO(data))
         except Exception:
             return
+        stored = None
         for info in z.infolist():
             b = raw_record(data, info)
             if b is None:
@@ -158,14 +162,22 @@ class Recorder:
                     self.loads_seq(b, mode)
             elif starts_pickle(b[:2]):
                 # A record not named .pkl counts when its first pickle
-                # reads to its STOP (otherwise it is data).
+                # reads to its STOP (otherwise it is data); torch.load
+                # never unpickles it, another loader would with one
+                # pickle.load, so only that first pickle counts.
                 probe = Recorder()
                 try:
                     probe.unpickler(io.BufferedReader(io.BytesIO(b))).load()
                 except Exception:
                     continue
+                # The storage records a data.pkl names are read by
+                # torch.load as numbers, never unpickled.
+                if stored is None:
+                    stored = storage_records(data, z)
+                if info.filename.lower() in stored:
+                    continue
                 for mode in ("flat", "stream"):
-                    self.loads_seq(b, mode)
+                    self.loads_seq(b, mode, count=1)
 
     def tar(self, data):
         try:
@@ -178,6 +190,26 @@ class Recorder:
             b = t.extractfile(m).read()
             if m.name in ("storages", "tensors", "pickle") or starts_pickle(b[:2]):
                 self.loads_seq(b, "flat")
+
+
+def storage_records(data, z):
+    """The lower-case names of the records data/<key> beside a data.pkl
+    whose pickle names the storage key in a persistent id."""
+    names = set()
+    for info in z.infolist():
+        lower = info.filename.lower()
+        if lower != "data.pkl" and not lower.endswith("/data.pkl"):
+            continue
+        b = raw_record(data, info)
+        if b is None:
+            continue
+        probe = Recorder()
+        try:
+            probe.unpickler(io.BufferedReader(io.BytesIO(b))).load()
+        except Exception:
+            pass
+        names.update(lower[: -len("data.pkl")] + "data/" + k.lower() for k in probe.storages)
+    return names
 
 
 OPCODES = set(bytes([c]) for c in b"(.0123FIJKLMNPQRSTUVXabcd}eghijl]opqrst)uGBC") | set(bytes([c]) for c in range(0x80, 0x99))
