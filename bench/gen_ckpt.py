@@ -19,7 +19,7 @@ bf16 module weights, step 2000):
          (the checkpoint of the README's Performance method)
 
 It writes OUT/checkpoint-<step>/ in the layout of testdata/gen/gen_universal.py (a Hugging Face
-Trainer folder holding a DeepSpeed universal checkpoint: config.json, trainer_state.json, latest,
+Trainer folder holding a DeepSpeed universal checkpoint: config.json, trainer_state.json,
 latest_universal, rng_state_<r>.pth, global_step<N>_universal/mp_rank_00_model_states.pt,
 zero/optimizer_state.pt, zero/<param>/{fp32,exp_avg,exp_avg_sq,step}.pt), reusing its config,
 Trainer state and DeepSpeed structures, so every file is a real torch.save zip file.
@@ -319,9 +319,11 @@ def main(argv=None):
     with open(os.path.join(ck, "trainer_state.json"), "w") as f:
         json.dump(gu.trainer_state(g, micro_batch, grad_accum), f, indent=2)
         f.write("\n")
-    for name, text in (("latest", tag), ("latest_universal", tag + "_universal")):
-        with open(os.path.join(ck, name), "w") as f:
-            f.write(text)
+    # Only the universal copy is written: a latest naming the ZeRO shards'
+    # folder, absent here, would be a dangling pointer (verify's
+    # structure.latest).
+    with open(os.path.join(ck, "latest_universal"), "w") as f:
+        f.write(tag + "_universal")
     for r in range(g.dp):
         torch.save(gu.rng_state(g, r), os.path.join(ck, f"rng_state_{r}.pth"))
 
