@@ -146,6 +146,17 @@ func (c *Checkpoint) Close() error {
 	return first
 }
 
+// Absorb moves from's files (and the duty to close them), issues and notes
+// to c, after c's own: a reader that opens parts of a checkpoint in
+// parallel, each into a Checkpoint of its own, absorbs them in order.
+func (c *Checkpoint) Absorb(from *Checkpoint) {
+	c.Files = append(c.Files, from.Files...)
+	c.closers = append(c.closers, from.closers...)
+	c.Issues = append(c.Issues, from.Issues...)
+	c.Notes = append(c.Notes, from.Notes...)
+	from.Files, from.closers, from.Issues, from.Notes = nil, nil, nil, nil
+}
+
 // Notef records a note.
 func (c *Checkpoint) Notef(format string, args ...any) {
 	c.Notes = append(c.Notes, fmt.Sprintf(format, args...))

@@ -3,6 +3,7 @@ package ckpt
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"sync"
 
@@ -42,6 +43,11 @@ type ScanOptions struct {
 	// can: the direct definition, at a scalar loop's speed (to check the
 	// derivation).
 	AccumulateEffective bool
+	// OnRead, when set, is called with every range of file bytes the scan
+	// reads into memory (file, offset, bytes), from several workers at
+	// once; b is valid only during the call. verify --deep computes the
+	// CRC-32 of the zip records from them, in the same pass.
+	OnRead func(file io.ReaderAt, off int64, b []byte)
 }
 
 // Result is what [Scan] measured.
@@ -241,6 +247,7 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 		}
 	}
 	sopt := opt.Tuning.stream(opt.Workers, opt.Progress)
+	sopt.OnRead = opt.OnRead
 	for _, t := range tasks {
 		res.Summary.BytesScanned += t.Bytes()
 	}

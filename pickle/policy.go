@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Verdict is the judgement of one global reference.
@@ -311,13 +313,33 @@ type DangerGroup struct {
 
 // dangerous returns why module.name is in the danger table, or "".
 func dangerous(module, name string) string {
+	key := [2]string{module, name}
+	if why, ok := dangerCache.Load(key); ok {
+		return why.(string)
+	}
+	why := ""
 	for _, g := range dangerousGlobals {
 		if matchDanger(g.Patterns, module, name) {
-			return g.Why
+			why = g.Why
+			break
 		}
 	}
-	return ""
+	// The deny list is fixed: remember the answers for the names real
+	// checkpoints repeat in every file (a hostile file's many names stop
+	// being remembered past the cap).
+	if dangerCached.Load() < maxDangerCache {
+		dangerCached.Add(1)
+		dangerCache.Store(key, why)
+	}
+	return why
 }
+
+var (
+	dangerCache  sync.Map // [2]string{module, name} → dangerous's answer
+	dangerCached atomic.Int64
+)
+
+const maxDangerCache = 4096
 
 // matchDanger matches danger patterns: "m.*" covers module m, its
 // submodules and any name in them.

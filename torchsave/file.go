@@ -100,6 +100,12 @@ func Open(path string, opt Options) (*File, error) {
 		m.Close()
 		return nil, err
 	}
+	// Reading the zip directory and the pickle touched pages at both ends
+	// of the mapping (and the kernel mapped their neighbours too): drop
+	// them from the process, so that a checkpoint of thousands of files
+	// does not keep a few pages of each resident. Tensor bytes are read
+	// later with pread, or through the mapping a chunk at a time.
+	m.Advise(0, int64(m.Len()), mmap.DontNeed)
 	return f, nil
 }
 

@@ -32,8 +32,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/dsmeta"
@@ -234,11 +237,12 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 			}
 		}
 	}
-	for _, name := range names {
-		p, err := o.readParam(filepath.Join(zero, name), name)
-		if err != nil {
-			return err
-		}
+	params, err := o.readParallel(zero, names)
+	if err != nil {
+		return err
+	}
+	for i, name := range names {
+		p := params[i]
 		if g, ok := groups[name]; ok {
 			p.Group = g
 			if s, ok := o.opt0.GroupSteps[g]; ok && p.Step == nil {
@@ -258,6 +262,54 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 	}
 	return nil
 }
+
+// readParallel reads the parameter folders names of zero with a few
+// workers (opening a file is mostly waiting for its first and last pages
+// and parsing its pickle), each into a Checkpoint of its own that o.c then
+// absorbs in names' order: files, issues and notes come out as a serial
+// reading gives them. The error is that of the first failing folder in
+// that order.
+func (o *opener) readParallel(zero string, names []string) ([]*ckpt.Param, error) {
+	type result struct {
+		p   *ckpt.Param
+		c   *ckpt.Checkpoint
+		err error
+	}
+	res := make([]result, len(names))
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for w := 0; w < min(openWorkers(), len(names)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) {
+					return
+				}
+				c := &ckpt.Checkpoint{ModelShapes: o.c.ModelShapes}
+				po := &opener{c: c, opt: o.opt, r: dsmeta.Reader{C: c, Torch: o.r.Torch}, opt0: o.opt0}
+				p, err := po.readParam(filepath.Join(zero, names[i]), names[i])
+				res[i] = result{p, c, err}
+			}
+		}()
+	}
+	wg.Wait()
+	params := make([]*ckpt.Param, len(names))
+	var first error
+	for i, r := range res {
+		o.c.Absorb(r.c)
+		params[i] = r.p
+		if r.err != nil && first == nil {
+			first = r.err
+		}
+	}
+	return params, first
+}
+
+// openWorkers is how many files are opened at once: more than the cores,
+// since a cold file is mostly waited for.
+func openWorkers() int { return 2 * runtime.GOMAXPROCS(0) }
 
 // readParam reads one parameter folder.
 func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {

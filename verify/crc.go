@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"sort"
 	"sync"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
@@ -29,6 +30,14 @@ type CRC struct {
 // files in parallel. Its findings come in file order, whatever the order
 // the files were read in.
 func CheckCRC(ctx context.Context, c *ckpt.Checkpoint, opt Options, keep func(*ckpt.File) bool) (*CRC, error) {
+	return checkCRC(ctx, c, opt, keep, nil)
+}
+
+// checkCRC is CheckCRC taking the CRC-32s of the ranges the value scan
+// already read from seen: of a stored record only the bytes no range
+// covers are read, and the record's CRC-32 is put together from the
+// pieces.
+func checkCRC(ctx context.Context, c *ckpt.Checkpoint, opt Options, keep func(*ckpt.File) bool, seen *readCRCs) (*CRC, error) {
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = 2
@@ -49,7 +58,8 @@ func CheckCRC(ctx context.Context, c *ckpt.Checkpoint, opt Options, keep func(*c
 			defer wg.Done()
 			buf := make([]byte, crcChunk)
 			for i := range files {
-				n, bad := crcFile(out.Files[i], buf, opt.Progress)
+				f := out.Files[i]
+				n, bad := crcFile(f, seen.of(f.Source), buf, opt.Progress)
 				mu.Lock()
 				out.Bytes += n
 				out.Findings[i] = bad
@@ -75,35 +85,73 @@ func CheckCRC(ctx context.Context, c *ckpt.Checkpoint, opt Options, keep func(*c
 	return out, nil
 }
 
-// crcFile checks the records of one zip file, reading them with buf.
-func crcFile(f *ckpt.File, buf []byte, progress func(int64)) (read int64, bad []Finding) {
+// crcFile checks the records of one zip file, reading with buf what the
+// pieces (the CRC-32s of ranges already read, by offset) do not cover.
+func crcFile(f *ckpt.File, pieces []crcPiece, buf []byte, progress func(int64)) (checked int64, bad []Finding) {
 	for _, rec := range f.Records {
-		h := crc32.NewIEEE()
-		sec := io.NewSectionReader(f.Source, rec.Offset, rec.CompressedSize)
+		var sum uint32
 		var err error
 		if rec.Deflated {
-			fr := flate.NewReader(sec)
+			h := crc32.NewIEEE()
+			fr := flate.NewReader(io.NewSectionReader(f.Source, rec.Offset, rec.CompressedSize))
 			_, err = io.CopyBuffer(h, fr, buf)
 			fr.Close()
-		} else {
-			var n int64
-			n, err = io.CopyBuffer(h, sec, buf)
-			if err == nil && n < rec.CompressedSize {
-				err = io.ErrUnexpectedEOF
+			sum = h.Sum32()
+			if progress != nil {
+				progress(rec.CompressedSize)
 			}
+		} else {
+			sum, err = crcStored(f.Source, rec.Offset, rec.CompressedSize, pieces, buf, progress)
 		}
-		if progress != nil {
-			progress(rec.CompressedSize)
-		}
-		read += rec.CompressedSize
+		checked += rec.CompressedSize
 		switch {
 		case err != nil:
 			bad = append(bad, Finding{Check: ckpt.CheckCRC, Severity: ckpt.Error, File: f.Path,
 				Message: fmt.Sprintf("record %s: cannot read: %v", rec.Name, err)})
-		case h.Sum32() != rec.CRC32:
+		case sum != rec.CRC32:
 			bad = append(bad, Finding{Check: ckpt.CheckCRC, Severity: ckpt.Error, File: f.Path,
-				Message: fmt.Sprintf("record %s: CRC-32 %08x does not match the zip directory's %08x", rec.Name, h.Sum32(), rec.CRC32)})
+				Message: fmt.Sprintf("record %s: CRC-32 %08x does not match the zip directory's %08x", rec.Name, sum, rec.CRC32)})
 		}
 	}
-	return read, bad
+	return checked, bad
+}
+
+// crcStored returns the CRC-32 of the n bytes at off of src: the pieces
+// inside the range are taken as they are, the bytes between them read.
+func crcStored(src io.ReaderAt, off, n int64, pieces []crcPiece, buf []byte, progress func(int64)) (uint32, error) {
+	var sum uint32
+	cur, end := off, off+n
+	gap := func(to int64) error {
+		h := crc32.NewIEEE()
+		got, err := io.CopyBuffer(h, io.NewSectionReader(src, cur, to-cur), buf)
+		if progress != nil {
+			progress(got)
+		}
+		if err == nil && got < to-cur {
+			err = io.ErrUnexpectedEOF
+		}
+		sum = crcCombine(sum, h.Sum32(), to-cur)
+		cur = to
+		return err
+	}
+	i := sort.Search(len(pieces), func(i int) bool { return pieces[i].off >= off })
+	for ; i < len(pieces) && pieces[i].off < end; i++ {
+		p := pieces[i]
+		if p.off < cur || p.off+p.n > end {
+			continue // overlaps what is already summed, or leaves the record
+		}
+		if p.off > cur {
+			if err := gap(p.off); err != nil {
+				return 0, err
+			}
+		}
+		sum = crcCombine(sum, p.crc, p.n)
+		cur = p.off + p.n
+	}
+	if cur < end {
+		if err := gap(end); err != nil {
+			return 0, err
+		}
+	}
+	return sum, nil
 }

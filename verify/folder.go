@@ -95,9 +95,20 @@ func (t *Target) Bytes(deep bool) int64 {
 	for _, c := range t.Copies {
 		n += c.ScanBytes(nil)
 		if deep {
+			// The CRC pass reads what the value scan did not: about the
+			// files' bytes beside their tensors'.
+			var extra int64
 			for _, f := range c.Files {
-				n += f.Size
+				extra += f.Size
 			}
+			for _, p := range c.Params {
+				for _, t := range []*ckpt.Tensor{p.FP32, p.ExpAvg, p.ExpAvgSq, p.BF16} {
+					if t != nil {
+						extra -= t.NBytes()
+					}
+				}
+			}
+			n += max(extra, 0)
 		}
 	}
 	return n

@@ -88,13 +88,20 @@ func Run(ctx context.Context, c *ckpt.Checkpoint, opt Options) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
-	v, err := ScanValues(ctx, c, opt, nil)
+	// With Deep, the CRC-32s come out of the same pass: the value scan
+	// hashes every range it reads, and the CRC pass reads only the bytes
+	// no statistic needs (pickles, padding, records of no parameter).
+	var seen *readCRCs
+	if opt.Deep {
+		seen = newReadCRCs()
+	}
+	v, err := scanValues(ctx, c, opt, nil, seen)
 	if err != nil {
 		return nil, err
 	}
 	var crc *CRC
 	if opt.Deep {
-		if crc, err = CheckCRC(ctx, c, opt, nil); err != nil {
+		if crc, err = checkCRC(ctx, c, opt, nil, seen); err != nil {
 			return nil, err
 		}
 	}
@@ -166,7 +173,16 @@ type Values struct {
 // values is read once more to locate the first. Each parameter's results
 // and findings depend on it alone.
 func ScanValues(ctx context.Context, c *ckpt.Checkpoint, opt Options, keep func(*ckpt.Param) bool) (*Values, error) {
-	res, err := ckpt.Scan(ctx, c, ckpt.ScanOptions{Workers: opt.Workers, Progress: opt.Progress, Compare: true, Filter: keep})
+	return scanValues(ctx, c, opt, keep, nil)
+}
+
+// scanValues is ScanValues hashing what it reads into seen, when not nil.
+func scanValues(ctx context.Context, c *ckpt.Checkpoint, opt Options, keep func(*ckpt.Param) bool, seen *readCRCs) (*Values, error) {
+	sopt := ckpt.ScanOptions{Workers: opt.Workers, Progress: opt.Progress, Compare: true, Filter: keep}
+	if seen != nil {
+		sopt.OnRead = seen.add
+	}
+	res, err := ckpt.Scan(ctx, c, sopt)
 	if err != nil {
 		return nil, err
 	}

@@ -104,6 +104,11 @@ type Options struct {
 	// Mapped makes ChunkRead tasks read their sources through the
 	// mappings, as Chunk tasks do, instead of copying them into memory.
 	Mapped bool
+	// OnRead, when set, is called with every range of a file read into
+	// memory (file, offset, bytes), from the worker that read it, before
+	// the task computes on it; b is valid only during the call. A one-pass
+	// integrity check hashes the bytes here.
+	OnRead func(file io.ReaderAt, off int64, b []byte)
 }
 
 // DefaultChunkElems is the chunk size of mapped reads when
@@ -305,6 +310,9 @@ func (w *worker) run(c chunk, opt Options) {
 			}
 			st.fail(fmt.Errorf("%s: %s: reading %d bytes at %d: %w", errFault, s.Name, n, off, err))
 			return
+		}
+		if opt.OnRead != nil {
+			opt.OnRead(s.File, off, b)
 		}
 		v, err := tensor.NewView(s.View.DType, b, 0, []int64{hi - lo}, nil)
 		if err != nil {
