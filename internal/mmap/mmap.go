@@ -1,7 +1,8 @@
 // Package mmap maps files read-only into memory.
 //
 // A [File] is a read-only view of a whole file: on Unix systems a shared,
-// read-only memory mapping, elsewhere the file's bytes read into memory. The
+// read-only memory mapping, elsewhere the file's bytes read into memory
+// (as is a small file everywhere: see [SmallFile]). The
 // mapping is released by [File.Close]; a finalizer is only a safety net.
 // Writing into the bytes returned by [File.Bytes] is a programmer error (on
 // Unix it faults), and nothing in this package ever opens a file for writing.
@@ -36,6 +37,7 @@ type File struct {
 	data []byte
 	mmap bool
 	file *os.File // kept open while mapped, for ReadAt
+	held int64    // bytes of a small file read into memory (see Open), 0 otherwise
 }
 
 // Open maps the named file read-only. Directories and other non-regular
@@ -72,6 +74,20 @@ func Open(name string) (*File, error) {
 	if size == 0 {
 		return m, nil
 	}
+	if size <= SmallFile && heldSmall.Add(size) <= SmallBudget {
+		// One read costs less than a mapping's setup, first touches and
+		// teardown, which for a checkpoint of thousands of small files
+		// dominate its opening.
+		m.data, m.held = make([]byte, size), size
+		runtime.SetFinalizer(m, (*File).Close)
+		if _, err := io.ReadFull(f, m.data); err != nil {
+			m.Close()
+			return nil, &os.PathError{Op: "read", Path: name, Err: err}
+		}
+		return m, nil
+	} else if size <= SmallFile {
+		heldSmall.Add(-size)
+	}
 	data, mapped, err := mapFile(f, int(size))
 	if err != nil {
 		return nil, &os.PathError{Op: "mmap", Path: name, Err: err}
@@ -95,6 +111,18 @@ func checkRegular(name string, fi os.FileInfo) error {
 	}
 	return nil
 }
+
+// SmallFile is the size up to which [Open] reads a file into memory
+// instead of mapping it, while the small files open in the process hold
+// at most SmallBudget bytes in all (past it, they are mapped too).
+const (
+	SmallFile   = 64 << 10
+	SmallBudget = 32 << 20
+)
+
+// heldSmall counts the bytes of the small files read into memory and not
+// closed.
+var heldSmall atomic.Int64
 
 // keptFiles counts the descriptors mapped Files keep open for ReadAt.
 // It is process-wide because the limit it respects is.
@@ -172,6 +200,10 @@ func (m *File) Close() error {
 	data := m.data
 	m.data = nil
 	runtime.SetFinalizer(m, nil)
+	if m.held > 0 {
+		heldSmall.Add(-m.held)
+		m.held = 0
+	}
 	if m.file != nil {
 		m.file.Close()
 		m.file = nil

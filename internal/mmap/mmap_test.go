@@ -5,12 +5,18 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
 func TestOpen(t *testing.T) {
+	for _, n := range []int{1000, 10000} { // a small file read into memory, a mapped one
+		t.Run(strconv.Itoa(n), func(t *testing.T) { testOpen(t, bytes.Repeat([]byte("ckptinspect"), n)) })
+	}
+}
+
+func testOpen(t *testing.T, content []byte) {
 	dir := t.TempDir()
-	content := bytes.Repeat([]byte("ckptinspect"), 1000)
 	path := filepath.Join(dir, "f.bin")
 	if err := os.WriteFile(path, content, 0o444); err != nil {
 		t.Fatal(err)
@@ -21,6 +27,9 @@ func TestOpen(t *testing.T) {
 	}
 	if m.Len() != len(content) || !bytes.Equal(m.Bytes(), content) {
 		t.Fatalf("mapping differs from file")
+	}
+	if small := len(content) <= SmallFile; small != (m.held > 0) {
+		t.Errorf("%d bytes: read into memory %v", len(content), m.held > 0)
 	}
 	buf := make([]byte, 20)
 	n, err := m.ReadAt(buf, int64(len(content)-10))
@@ -63,8 +72,13 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestReadAt(t *testing.T) {
+	for _, n := range []int{1000, 10000} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) { testReadAt(t, bytes.Repeat([]byte("0123456789"), n)) })
+	}
+}
+
+func testReadAt(t *testing.T, content []byte) {
 	dir := t.TempDir()
-	content := bytes.Repeat([]byte("0123456789"), 1000)
 	path := filepath.Join(dir, "f.bin")
 	if err := os.WriteFile(path, content, 0o444); err != nil {
 		t.Fatal(err)
@@ -94,7 +108,7 @@ func TestReadAt(t *testing.T) {
 // spent reads the same through ReadAt (through its mapping).
 func TestOverFDBudget(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "f.bin")
-	content := bytes.Repeat([]byte("0123456789"), 1000)
+	content := bytes.Repeat([]byte("0123456789"), 10000) // mapped, not a small file
 	if err := os.WriteFile(path, content, 0o444); err != nil {
 		t.Fatal(err)
 	}
@@ -112,5 +126,34 @@ func TestOverFDBudget(t *testing.T) {
 	buf := make([]byte, 10)
 	if n, err := m.ReadAt(buf, 5000); n != 10 || err != nil || string(buf) != "0123456789" {
 		t.Errorf("ReadAt = %d %v %q", n, err, buf)
+	}
+}
+
+// TestSmallBudget: small files are read into memory only while those open
+// hold at most SmallBudget bytes; Close gives their bytes back.
+func TestSmallBudget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.bin")
+	content := bytes.Repeat([]byte("0123456789"), 100)
+	if err := os.WriteFile(path, content, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	before := heldSmall.Load()
+	m, err := Open(path)
+	if err != nil || m.held != int64(len(content)) || heldSmall.Load() != before+int64(len(content)) {
+		t.Fatalf("%v: held %d, in all %d", err, m.held, heldSmall.Load()-before)
+	}
+	m.Close()
+	if heldSmall.Load() != before {
+		t.Errorf("Close gave back %d bytes of %d", before+int64(len(content))-heldSmall.Load(), len(content))
+	}
+	heldSmall.Add(SmallBudget)
+	m, err = Open(path)
+	heldSmall.Add(-SmallBudget)
+	if err != nil || m.held != 0 || !bytes.Equal(m.Bytes(), content) {
+		t.Fatalf("over budget: %v, held %d", err, m.held)
+	}
+	m.Close()
+	if heldSmall.Load() != before {
+		t.Errorf("over budget: the count moved by %d", heldSmall.Load()-before)
 	}
 }
