@@ -16,9 +16,12 @@ import (
 // 128 MB. It is soft: a job that needs more heap gets it.
 const memoryLimit = 96 << 20
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run runs the command line of the process and returns its exit code.
+func run() int {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
-	os.Exit(cli.Main(os.Args[1:], cli.System()))
+	return cli.Main(os.Args[1:], cli.System())
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/ckptinspect/ckptinspect/internal/cli"
 	"github.com/ckptinspect/ckptinspect/internal/fixture"
 )
 
@@ -19,7 +18,11 @@ const childEnv = "CKPTINSPECT_TERMINAL_CHILD"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
-		os.Exit(cli.Main(os.Args[1:], cli.System()))
+		code := run()
+		if p := os.Getenv(hwmEnv); p != "" {
+			writePeakRSS(p)
+		}
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
