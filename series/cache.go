@@ -31,6 +31,9 @@ const maxEntry = 1 << 30
 type cache struct {
 	dir            string
 	layout, filter string
+	// effective is "" without Options.Effective, else the config option
+	// the effective weights were measured under (see Series.effectiveKey).
+	effective string
 }
 
 // entry is one cache file.
@@ -39,6 +42,7 @@ type entry struct {
 	Path        string      `json:"path"`
 	Layout      string      `json:"layout_option"`
 	Filter      string      `json:"filter"`
+	Effective   string      `json:"effective,omitempty"`
 	Fingerprint string      `json:"fingerprint"`
 	Info        info        `json:"info"`
 	Rows        []cacheRow  `json:"rows,omitempty"`
@@ -73,7 +77,7 @@ type cacheDelta struct {
 
 // file returns the entry's file name for a checkpoint's absolute path.
 func (c *cache) file(abs string) string {
-	h := sha256.Sum256([]byte(abs + "\x00" + c.layout + "\x00" + c.filter))
+	h := sha256.Sum256([]byte(abs + "\x00" + c.layout + "\x00" + c.filter + "\x00" + c.effective))
 	return filepath.Join(c.dir, hex.EncodeToString(h[:16])+".json")
 }
 
@@ -93,6 +97,7 @@ func (c *cache) load(abs, fp string, v any) (bool, error) {
 		Path        string `json:"path"`
 		Layout      string `json:"layout_option"`
 		Filter      string `json:"filter"`
+		Effective   string `json:"effective"`
 		Fingerprint string `json:"fingerprint"`
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxEntry+1))
@@ -105,7 +110,7 @@ func (c *cache) load(abs, fp string, v any) (bool, error) {
 	if err := json.Unmarshal(b, &head); err != nil {
 		return false, fmt.Errorf("%s: %w", c.file(abs), err)
 	}
-	if head.Version != cacheVersion || head.Path != abs || head.Layout != c.layout || head.Filter != c.filter || head.Fingerprint != fp {
+	if head.Version != cacheVersion || head.Path != abs || head.Layout != c.layout || head.Filter != c.filter || head.Effective != c.effective || head.Fingerprint != fp {
 		return false, nil
 	}
 	if err := json.Unmarshal(b, v); err != nil {
@@ -142,7 +147,7 @@ func (c *cache) loadFull(abs, fp string) (*entry, error) {
 		return nil, err
 	}
 	for _, r := range e.Rows {
-		if !validState(r.State) || r.Numel < 0 {
+		if !validState(r.State) && (r.State != EffectiveState || c.effective == "") || r.Numel < 0 {
 			return nil, fmt.Errorf("%s: a row of parameter %q has state %q and %d elements", c.file(abs), r.Param, r.State, r.Numel)
 		}
 	}
@@ -161,7 +166,7 @@ func validState(s ckpt.State) bool {
 // store writes a checkpoint's entry (atomically: a temporary file renamed
 // over the old one).
 func (c *cache) store(abs, fp string, in info, rows []Row, hasPrev bool, prevAbs, prevFP string, deltas map[string]delta) error {
-	e := entry{Version: cacheVersion, Path: abs, Layout: c.layout, Filter: c.filter, Fingerprint: fp, Info: in}
+	e := entry{Version: cacheVersion, Path: abs, Layout: c.layout, Filter: c.filter, Effective: c.effective, Fingerprint: fp, Info: in}
 	for _, r := range rows {
 		e.Rows = append(e.Rows, cacheRow{Param: r.Param, State: r.State, Numel: r.Numel,
 			L2: output.Float(r.L2), RMS: output.Float(r.RMS), Mean: output.Float(r.Mean), Std: output.Float(r.Std),

@@ -71,9 +71,28 @@ func rowsOf(step int64, res *ckpt.Result) []Row {
 			}
 			out = append(out, r)
 		}
+		if e := pr.Effective; e != nil {
+			r := Row{Step: step, Param: pr.Param.Name, Layer: n.Layer, Kind: n.Kind, State: EffectiveState, Numel: e.Stats.Numel}
+			setStats(&r, e.Stats)
+			r.UpdateRMS, r.UpdateToWeight = nan, nan
+			r.DeltaL2, r.RelChange, r.Cosine = nan, nan, nan
+			if pr.Adam != nil && e.State == ckpt.FP32 {
+				r.UpdateRMS = pr.Adam.UpdateRMS
+			}
+			if e.HasRatio {
+				r.UpdateToWeight = e.UpdateToWeight
+			}
+			out = append(out, r)
+		}
 	}
 	return out
 }
+
+// EffectiveState is the State of the rows of the effective weights
+// (Options.Effective): Scale·(w + Offset) of the fp32 master weight w (the
+// module weight of a parameter without one). Their change from the
+// previous checkpoint is not measured (NaN).
+const EffectiveState ckpt.State = "effective"
 
 var nan = math.NaN()
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/layout"
+	"github.com/ckptinspect/ckptinspect/yulan"
 )
 
 // Part is what [Series.Run] measured of one checkpoint.
@@ -140,6 +141,11 @@ func (s *Series) measure(ctx context.Context, i, n int, get func(int) (*ckpt.Che
 			}
 		}
 		opt := ckpt.ScanOptions{Workers: s.opt.Workers, Prev: prev, Filter: s.paramFilter()}
+		if s.opt.Effective {
+			if opt.Effective, err = effectiveOf(cur, s.opt.Config); err != nil {
+				return nil, err
+			}
+		}
 		total := cur.ScanBytes(opt.Filter) + fp32Bytes(prev, s.nameFilter())
 		finish := s.progress(label, total, &opt.Progress)
 		res, err := ckpt.Scan(ctx, cur, opt)
@@ -214,6 +220,20 @@ func (s *Series) measure(ctx context.Context, i, n int, get func(int) (*ckpt.Che
 		}
 	}
 	return rows, nil
+}
+
+// effectiveOf returns the multipliers of c's parameters under the model
+// config (explicit, or c's config.json).
+func effectiveOf(c *ckpt.Checkpoint, explicit string) (func(*ckpt.Param) (yulan.Multiplier, bool), error) {
+	cfg, src, err := ckpt.FindConfig(c, explicit)
+	if err != nil {
+		return nil, fmt.Errorf("effective weights: %w", err)
+	}
+	sc, err := ckpt.Scales(c, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("effective weights: %s (config: %s): %w", c.Path, src, err)
+	}
+	return func(p *ckpt.Param) (yulan.Multiplier, bool) { return sc.Of(p.Name) }, nil
 }
 
 // hist computes the histogram Options.Hist asks for in checkpoint i.

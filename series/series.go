@@ -29,6 +29,14 @@ type Options struct {
 	// Workers is the number of parallel workers of each pass; 0 for all
 	// cores.
 	Workers int
+	// Effective adds for every parameter with a weight a row of State
+	// EffectiveState: the statistics of its effective weight, the weight
+	// the network computes with (scale factors and the config's
+	// multipliers applied: `ckptinspect stats --effective`), and its
+	// update-to-weight ratio against it. Config names the model config
+	// they come from; "" takes each checkpoint's config.json.
+	Effective bool
+	Config    string
 	// CacheDir, when not empty, keeps each checkpoint's figures between
 	// runs (see the package documentation); it is created if needed.
 	CacheDir string
@@ -127,6 +135,9 @@ func Open(args []string, opt Options) (*Series, error) {
 	}
 	if opt.CacheDir != "" {
 		s.cache = &cache{dir: opt.CacheDir, layout: opt.Layout, filter: opt.Filter}
+		if opt.Effective {
+			s.cache.effective = "config=" + opt.Config
+		}
 	}
 	if opt.Hist != nil {
 		if err := opt.Hist.validate(); err != nil {

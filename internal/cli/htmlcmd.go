@@ -11,6 +11,7 @@ import (
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/htmlreport"
 	"github.com/ckptinspect/ckptinspect/internal/output"
+	"github.com/ckptinspect/ckptinspect/internal/progress"
 	"github.com/ckptinspect/ckptinspect/layout"
 	"github.com/ckptinspect/ckptinspect/series"
 )
@@ -133,7 +134,7 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 		return modelsError(err)
 	}
 	rep, err := htmlreport.Collect(c.Context(), htmlreport.CollectOptions{Paths: o.Paths, Layout: o.Layout, Policy: o.policy(), Workers: o.Jobs,
-		Hist: o.Hist, HistState: ckpt.State(o.HistState), Bins: o.Bins, Top: o.Top, Notes: notes, Progress: progressBars(o.Streams)})
+		Hist: o.Hist, HistState: ckpt.State(o.HistState), Bins: o.Bins, Top: o.Top, Notes: notes, Progress: progress.Bars(o.Streams.ErrOut, o.Streams.ErrIsTerminal)})
 	if err != nil {
 		return inputError(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ckptinspect/ckptinspect/internal/buildinfo"
+	"github.com/ckptinspect/ckptinspect/internal/output"
 	"github.com/ckptinspect/ckptinspect/internal/suggest"
 	"github.com/ckptinspect/ckptinspect/internal/term"
 )
@@ -136,7 +137,7 @@ func Main(args []string, s Streams) int {
 	case errors.As(err, new(*fs.PathError)):
 		code = ExitInput // a file (standard output, say) could not be read or written
 	}
-	fmt.Fprintf(s.ErrOut, "ckptinspect: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(s.ErrOut, "ckptinspect: %s\n", output.OneLine(err.Error()))
 	if ee != nil && ee.Hint != "" {
 		fmt.Fprintln(s.ErrOut, ee.Hint)
 	}
@@ -159,10 +160,6 @@ func isUsage(err error) bool {
 		}
 	}
 	return false
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // args checks a command's positional arguments, named by names (a last

@@ -91,7 +91,7 @@ func runScan(c *cobra.Command, o *ScanOptions) error {
 	}
 	for _, r := range doc.Files {
 		if r.Error != "" {
-			fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: %s\n", oneLine(r.Error))
+			fmt.Fprintf(o.Streams.ErrOut, "ckptinspect: %s\n", output.OneLine(r.Error))
 		}
 	}
 	if hint := report.AllowHint(doc); hint != "" {

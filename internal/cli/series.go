@@ -24,6 +24,9 @@ type SeriesOptions struct {
 	Filter   string
 	CacheDir string
 	Layout   string
+	// Effective adds rows of state "effective", under Config (or config.json).
+	Effective bool
+	Config    string
 }
 
 // NewSeriesCmd builds `ckptinspect series`. runF, when not nil, replaces
@@ -37,7 +40,9 @@ func NewSeriesCmd(s Streams, runF func(*SeriesOptions) error) *cobra.Command {
 (checkpoint, parameter, state) with every statistic of stats (l2, rms, mean,
 std, min, max, absmax, nan, inf, zeros), and on the fp32 rows the AdamW update
 (update_rms, update_to_weight) and the change from the previous checkpoint
-(delta_l2, rel_change, cosine, as diff computes them).
+(delta_l2, rel_change, cosine, as diff computes them). --effective adds rows of
+state "effective": the effective weights of stats --effective (scale factors
+and config multipliers applied; --config FILE, default each config.json).
 
 RUN is a Hugging Face Trainer output_dir holding checkpoint-N/ folders, a
 DeepSpeed save folder holding global_stepN tag folders, or checkpoints given
@@ -71,6 +76,8 @@ standard output).`,
 			}
 			if _, err := regexp.Compile(opts.Filter); err != nil {
 				return usageError("--filter: %v", err)
+			} else if opts.Config != "" && !opts.Effective {
+				return usageError("--config is read by --effective only")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -86,21 +93,14 @@ standard output).`,
 	opts.addJobs(cmd)
 	opts.addPolicy(cmd)
 	layoutFlag(cmd, &opts.Layout)
+	cmd.Flags().BoolVar(&opts.Effective, "effective", false, "also rows of the effective weights (state \"effective\": scale factors and config multipliers applied)")
+	cmd.Flags().StringVar(&opts.Config, "config", "", "with --effective: the model's config.json (default: each checkpoint's)")
 	return cmd
-}
-
-// progressBars returns the series' progress hook: a bar per pass on
-// standard error.
-func progressBars(s Streams) func(string, int64) (func(int64), func()) {
-	return func(label string, total int64) (func(int64), func()) {
-		bar := progress.New(s.ErrOut, label, total, s.ErrIsTerminal)
-		return bar.Add, bar.Finish
-	}
 }
 
 func runSeries(c *cobra.Command, o *SeriesOptions) error {
 	s, err := series.Open(o.Paths, series.Options{Layout: o.Layout, Filter: o.Filter, Policy: o.policy(), Workers: o.Jobs,
-		CacheDir: o.CacheDir, Progress: progressBars(o.Streams)})
+		CacheDir: o.CacheDir, Effective: o.Effective, Config: o.Config, Progress: progress.Bars(o.Streams.ErrOut, o.Streams.ErrIsTerminal)})
 	if err != nil {
 		return inputError(err)
 	}

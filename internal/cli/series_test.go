@@ -77,6 +77,14 @@ func TestSeriesCommand(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != ExitOK || len(lines) != 8 || !strings.Contains(lines[4], `"step":20`) || !strings.Contains(lines[4], `"delta_l2":0.`) {
 		t.Errorf("jsonl: exit %d, %q", code, out)
 	}
+	// --effective: a row of state effective per parameter with a weight.
+	out, _, code = run("series", "../../testdata/wesar-llama/checkpoint-30", "-f", "jsonl", "--effective", "--filter", "alpha$")
+	if code != ExitOK || strings.Count(out, `"state":"effective"`) != strings.Count(out, `"state":"fp32"`) || !strings.Contains(out, `"state":"effective"`) {
+		t.Errorf("--effective: exit %d, %q", code, out)
+	}
+	if _, _, code := run("series", "../../testdata/wesar-llama/checkpoint-30", "--config", "x.json"); code != ExitUsage {
+		t.Errorf("--config without --effective: exit %d", code)
+	}
 	// Different models: refused before anything is read.
 	if _, errOut, code := run("series", "../../testdata/series/checkpoint-10", "../../testdata/sample/checkpoint-120"); code != ExitInput || !strings.Contains(errOut, "not checkpoints of one model") {
 		t.Errorf("mixed models: exit %d, %q", code, errOut)

@@ -489,3 +489,7 @@ func ParseRange(s string) ([]float64, error) {
 	}
 	return nil, fmt.Errorf("%q: want LO,HI with LO < HI, both finite", s)
 }
+
+// OneLine joins the lines of s (an error's text, say) into one, its runs
+// of white space made single spaces.
+func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

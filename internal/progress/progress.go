@@ -110,3 +110,14 @@ func (b *Bar) line(elapsed time.Duration, width int) string {
 		}
 	}
 }
+
+// Bars returns a progress hook for a job of several passes: each pass
+// gets a bar of its own (label, total bytes) on w, drawn when enabled.
+// It returns the function the pass calls with the bytes it reads and the
+// one it calls when done.
+func Bars(w io.Writer, enabled bool) func(label string, total int64) (add func(int64), finish func()) {
+	return func(label string, total int64) (func(int64), func()) {
+		bar := New(w, label, total, enabled)
+		return bar.Add, bar.Finish
+	}
+}
