@@ -27,6 +27,9 @@ type Point struct {
 	// ExpAvgRMS is the RMS of exp_avg, ExpAvgSqMean the mean of
 	// exp_avg_sq, over their finite elements.
 	ExpAvgRMS, ExpAvgSqMean float64
+	// EffectiveRMS = √(Σ‖scale·(W+offset)‖² / N): the RMS of the effective
+	// weights (rows of EffectiveState; NaN without them).
+	EffectiveRMS float64
 }
 
 // Scale is the value of one scale factor (a one-element *_alpha
@@ -73,6 +76,7 @@ type pointAcc struct {
 	dSq, aSq               float64
 	hasDelta               bool
 	mSq, mN, vSum, vN      float64
+	eSq, eN                float64
 	hasW, hasM, hasV, hasU bool
 }
 
@@ -92,8 +96,10 @@ func (a *Aggregate) Add(p Part) {
 			t.Params++
 			t.Numel += r.Numel
 		}
-		t.NaN += r.NaN
-		t.Inf += r.Inf
+		if r.State != EffectiveState { // its elements are the weight's
+			t.NaN += r.NaN
+			t.Inf += r.Inf
+		}
 		valid := r.Finite() > 0 && !math.IsNaN(r.L2)
 		if valid {
 			t.Norm[r.State] += r.L2 * r.L2
@@ -153,6 +159,11 @@ func (a *Aggregate) Add(p Part) {
 				acc.vN += n
 				acc.hasV = true
 			}
+		case EffectiveState:
+			if valid {
+				acc.eSq += r.L2 * r.L2
+				acc.eN += n
+			}
 		}
 	}
 	for s, sq := range t.Norm {
@@ -168,7 +179,7 @@ func (a *Aggregate) Add(p Part) {
 	for _, k := range order {
 		acc := accs[k]
 		pt := Point{Step: p.Checkpoint.Step, Layer: k.layer, Kind: k.kind, Params: acc.params,
-			WeightRMS: nan, UpdateToWeight: nan, RelChange: nan, ExpAvgRMS: nan, ExpAvgSqMean: nan}
+			WeightRMS: nan, UpdateToWeight: nan, RelChange: nan, ExpAvgRMS: nan, ExpAvgSqMean: nan, EffectiveRMS: nan}
 		if acc.hasW && acc.wN > 0 {
 			pt.WeightRMS = math.Sqrt(acc.wSq / acc.wN)
 		}
@@ -183,6 +194,9 @@ func (a *Aggregate) Add(p Part) {
 		}
 		if acc.hasV && acc.vN > 0 {
 			pt.ExpAvgSqMean = acc.vSum / acc.vN
+		}
+		if acc.eN > 0 {
+			pt.EffectiveRMS = math.Sqrt(acc.eSq / acc.eN)
 		}
 		a.Points = append(a.Points, pt)
 	}

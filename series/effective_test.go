@@ -25,19 +25,35 @@ func TestSeriesEffective(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache := filepath.Join(t.TempDir(), "cache")
+	var ck *series.Checkpoint
 	run := func(effective bool) []series.Row {
 		s, err := series.Open([]string{"../testdata/wesar-llama/checkpoint-30"}, series.Options{Workers: 2, CacheDir: cache, Effective: effective})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var rows []series.Row
+		ck = s.Checkpoints[0]
 		for _, p := range collect(t, s) {
 			rows = append(rows, p.Rows...)
 		}
 		return rows
 	}
-	if n := countState(run(false)); n != 0 {
+	plain := run(false)
+	if n := countState(plain); n != 0 {
 		t.Fatalf("%d effective rows without Effective", n)
+	}
+	// The aggregate of a run's report: the RMS of the effective weights
+	// per layer and kind, the totals unchanged.
+	var a, b series.Aggregate
+	a.Add(series.Part{Checkpoint: ck, Rows: plain})
+	b.Add(series.Part{Checkpoint: ck, Rows: run(true)})
+	if a.Totals[0].NaN != b.Totals[0].NaN || a.Totals[0].Params != b.Totals[0].Params || len(a.Points) != len(b.Points) {
+		t.Errorf("totals with effective rows %+v, without %+v", b.Totals[0], a.Totals[0])
+	}
+	for i, p := range b.Points {
+		if !math.IsNaN(a.Points[i].EffectiveRMS) || math.IsNaN(p.EffectiveRMS) || p.EffectiveRMS <= 0 {
+			t.Errorf("point %d: effective RMS %v (without: %v)", i, p.EffectiveRMS, a.Points[i].EffectiveRMS)
+		}
 	}
 	for _, pass := range []string{"measured", "cached"} {
 		rows := run(true)

@@ -24,11 +24,8 @@ type commonFlags struct {
 	Streams Streams
 	Format  output.Format
 	Jobs    int
-	// Wide prints tables at their full width, names unshortened.
-	Wide bool
-	// Allow names more pickle globals to judge safe ("module.Name" or
-	// "module.*"); it cannot make a dangerous global safe. Lenient lets
-	// unknown globals pass.
+	Wide    bool // print tables at their full width, names unshortened
+	// Allow: more pickle globals judged safe (never a dangerous one); Lenient lets unknown ones pass.
 	Allow              []string
 	Lenient            bool
 	format             string

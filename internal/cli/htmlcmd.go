@@ -19,17 +19,17 @@ import (
 // ReportOptions are the inputs of `ckptinspect report`.
 type ReportOptions struct {
 	commonFlags
-	Paths  []string
-	Output string // the HTML file; "-" for stdout
-	// Hist names the parameter to draw a histogram of ("" for none), and
-	// HistState its state.
-	Hist      string
+	Paths     []string
+	Output    string // the HTML file; "-" for stdout
+	Hist      string // the parameter to draw a histogram of ("" for none), of state HistState
 	HistState string
 	Bins      int
 	Top       int
 	Layout    string // forces the checkpoints' layout ("" detects)
 	Force     bool   // report on checkpoints of different models
 	Cache     string // series: the cache folder of package series ("" for none)
+	Effective bool   // also the effective weights, under Config ("": config.json)
+	Config    string
 }
 
 // NewReportCmd builds `ckptinspect report`. runF, when not nil, replaces
@@ -68,7 +68,9 @@ update-to-weight ratio, relative change and moment RMS (a line per layer,
 coloured by depth); layer × kind heatmaps at the latest step; the scale
 factors; and with --hist a histogram per checkpoint over its own range (log
 bins for exp_avg_sq). It is measured as series measures it (one pass per
-checkpoint; --cache as for series); --top is not used.`,
+checkpoint; --cache as for series); --top is not used. --effective adds the
+effective weights (stats --effective): their relative change per pair, their
+RMS against step for a run.`,
 		Example: `  ckptinspect report -o report.html checkpoint-1000 checkpoint-2000 checkpoint-3000
   ckptinspect report -o report.html testdata/sample/checkpoint-120 --hist model.layers.0.mlp.down_proj.weight
   ckptinspect report -o report.html run/checkpoint-* --hist lm_head.weight --hist-state exp_avg --top 20
@@ -90,6 +92,8 @@ checkpoint; --cache as for series); --top is not used.`,
 			}
 			if opts.Top < 1 {
 				return usageError("--top must be at least 1")
+			} else if opts.Config != "" && !opts.Effective {
+				return usageError("--config is read by --effective only")
 			}
 			if err := checkLayouts(opts.Layout); err != nil {
 				return err
@@ -110,6 +114,8 @@ checkpoint; --cache as for series); --top is not used.`,
 	cmd.Flags().IntVar(&opts.Top, "top", 12, "most changed parameters shown per pair of checkpoints")
 	layoutFlag(cmd, &opts.Layout)
 	forceFlag(cmd, &opts.Force)
+	cmd.Flags().BoolVar(&opts.Effective, "effective", false, "also the effective weights (scale factors and config multipliers applied)")
+	cmd.Flags().StringVar(&opts.Config, "config", "", "with --effective: the model's config.json (default: each checkpoint's)")
 	cmd.Flags().StringVar(&opts.Cache, "cache", "", "with 3 checkpoints or more: keep each checkpoint's figures in this folder (as series --cache)")
 	return cmd
 }
@@ -134,7 +140,7 @@ func runReport(c *cobra.Command, o *ReportOptions) error {
 		return modelsError(err)
 	}
 	rep, err := htmlreport.Collect(c.Context(), htmlreport.CollectOptions{Paths: o.Paths, Layout: o.Layout, Policy: o.policy(), Workers: o.Jobs,
-		Hist: o.Hist, HistState: ckpt.State(o.HistState), Bins: o.Bins, Top: o.Top, Notes: notes, Progress: progress.Bars(o.Streams.ErrOut, o.Streams.ErrIsTerminal)})
+		Hist: o.Hist, HistState: ckpt.State(o.HistState), Bins: o.Bins, Top: o.Top, Notes: notes, Effective: o.Effective, Config: o.Config, Progress: progress.Bars(o.Streams.ErrOut, o.Streams.ErrIsTerminal)})
 	if err != nil {
 		return inputError(err)
 	}

@@ -18,7 +18,7 @@ const seriesReportMin = 3
 // runSeriesReport writes the report of a run of checkpoints (package
 // series), with steps on the x-axis.
 func runSeriesReport(c *cobra.Command, o *ReportOptions) error {
-	opt := series.Options{Layout: o.Layout, Policy: o.policy(), Workers: o.Jobs, CacheDir: o.Cache, Progress: progress.Bars(o.Streams.ErrOut, o.Streams.ErrIsTerminal)}
+	opt := series.Options{Layout: o.Layout, Policy: o.policy(), Workers: o.Jobs, CacheDir: o.Cache, Effective: o.Effective, Config: o.Config, Progress: progress.Bars(o.Streams.ErrOut, o.Streams.ErrIsTerminal)}
 	if o.Hist != "" {
 		st := ckpt.State(o.HistState)
 		opt.Hist = &series.HistOptions{Param: o.Hist, State: st, Bins: o.Bins, Log: st == ckpt.ExpAvgSq, PerDecade: 4}

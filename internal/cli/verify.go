@@ -17,8 +17,7 @@ type VerifyOptions struct {
 	Deep   bool
 	Layout string
 	Config string // --config FILE: the model config of the scale-factor check
-	// Resume adds the resume plan and checks (package resume), with the
-	// resumed run's DeepSpeed config and numbers.
+	// Resume adds the resume plan and checks of package resume, under Plan.
 	Resume bool
 	Plan   resume.Options
 }

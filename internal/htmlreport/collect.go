@@ -29,6 +29,11 @@ type CollectOptions struct {
 	Bins      int
 	Top       int      // most changed parameters shown per pair
 	Notes     []string // notes for the report
+	// Effective also compares the effective weights of each pair (diff
+	// --effective), under the model config Config ("": each checkpoint's
+	// config.json).
+	Effective bool
+	Config    string
 	// Progress, when set, is told of each pass before it starts: a label
 	// and the bytes it reads; it returns what to call as bytes are read and
 	// when the pass is over.
@@ -137,6 +142,18 @@ func Collect(ctx context.Context, o CollectOptions) (*Report, error) {
 			}
 			if prev != nil {
 				dopt := ckpt.DiffOptions{Workers: o.Workers, States: []ckpt.State{ckpt.FP32}}
+				var info *report.DiffEffectiveInfo
+				if o.Effective {
+					info = &report.DiffEffectiveInfo{}
+					if dopt.EffectiveA, info.A, err = report.EffectiveOf(prev, o.Config); err == nil {
+						dopt.EffectiveB, info.B, err = report.EffectiveOf(cp, o.Config)
+					}
+					if err != nil {
+						prev.Close()
+						cp.Close()
+						return nil, err
+					}
+				}
 				add, finish := o.progress(fmt.Sprintf("report: diff %d/%d", i, n-1), ckpt.DiffBytes(prev, cp, dopt))
 				dopt.Progress = add
 				res, err := ckpt.Diff(ctx, prev, cp, dopt)
@@ -149,8 +166,7 @@ func Collect(ctx context.Context, o CollectOptions) (*Report, error) {
 					cp.Close()
 					return nil, err
 				}
-				doc := report.BuildDiff(res)
-				doc.Groups = report.GroupDiffs(res)
+				doc := report.DiffDoc(res, report.DiffView{GroupBy: "layer", Effective: info})
 				rep.Changes = append(rep.Changes, Change{Label: entries[i-1].item.Label + " → " + e.item.Label, Diff: doc})
 			}
 			prev = cp

@@ -379,6 +379,10 @@ func changesSection(r *Report) section {
 			labels: labels, values: values, legend: ch.Label, color: seriesColor(i+1, len(r.Checkpoints))}).build(),
 			fmt.Sprintf("The %d parameters with the largest relative change.", len(labels))}))
 		t := &table{Head: []string{"parameter", "shape", "‖ΔW‖/‖W‖", "‖ΔW‖", "‖W‖", "1−cos", "‖W_b‖/‖W_a‖"}}
+		effective := hasEffectiveDiff(ps)
+		if effective {
+			t.Head = append(t.Head, "effective ‖ΔW‖/‖W‖")
+		}
 		for _, p := range ps {
 			d := p.FP32
 			if d == nil {
@@ -388,8 +392,16 @@ func changesSection(r *Report) section {
 			if d.Cosine != nil {
 				cos = valueLabel(1 - float64(*d.Cosine))
 			}
-			t.Rows = append(t.Rows, []cell{{Text: p.Name, Class: "name"}, {Text: output.ShapeCompact(p.ShapeA)}, {Text: fmtF(d.RelChange)},
-				{Text: fmtF(d.DeltaL2)}, {Text: fmtF(d.AL2)}, {Text: cos}, {Text: ratioLabel(d.NormRatio)}})
+			row := []cell{{Text: p.Name, Class: "name"}, {Text: output.ShapeCompact(p.ShapeA)}, {Text: fmtF(d.RelChange)},
+				{Text: fmtF(d.DeltaL2)}, {Text: fmtF(d.AL2)}, {Text: cos}, {Text: ratioLabel(d.NormRatio)}}
+			if effective {
+				eff := "–"
+				if p.ParamEffectiveDiff != nil && p.Effective != nil {
+					eff = fmtF(p.Effective.RelChange)
+				}
+				row = append(row, cell{Text: eff})
+			}
+			t.Rows = append(t.Rows, row)
 		}
 		b := block{Table: t}
 		s := ch.Diff.Summary
@@ -409,6 +421,17 @@ func changesSection(r *Report) section {
 		sec.Blocks = append(sec.Blocks, b)
 	}
 	return sec
+}
+
+// hasEffectiveDiff reports whether the comparison measured effective
+// weights (report --effective).
+func hasEffectiveDiff(ps []report.ParamDiff) bool {
+	for _, p := range ps {
+		if p.ParamEffectiveDiff != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func rel(p report.ParamDiff) *output.Float {

@@ -119,6 +119,9 @@ func WriteSeries(w io.Writer, r *SeriesReport) error {
 	p.Secs = append(p.Secs, seriesSummary(r))
 	d := newDepth(r.Agg)
 	for _, m := range seriesMetrics() {
+		if m.id == "eff" && !hasEffective(r.Agg) {
+			continue // a run measured without --effective
+		}
 		p.Secs = append(p.Secs, m.section(r, d))
 	}
 	p.Secs = append(p.Secs, heatmaps(r, d), seriesScales(r, d))
@@ -266,6 +269,9 @@ func seriesMetrics() []metric {
 		{"wrms", "Weight RMS", "RMS (value)",
 			"Root mean square of the fp32 master weights of each kind of parameter, one line per decoder layer (weight and bias together).",
 			func(p series.Point) float64 { return p.WeightRMS }},
+		{"eff", "Effective weight RMS", "RMS (value)",
+			"Root mean square of the effective weights, scale × (W + offset): the weights the network computes with, WeSaR scale factors and the config's multipliers applied (report --effective; see stats --help).",
+			func(p series.Point) float64 { return p.EffectiveRMS }},
 		{"uw", "AdamW update-to-weight ratio", "update / weight (ratio)",
 			"The step AdamW's state asks for, relative to the weights: u = m̂/(√v̂+ε) (FORMATS.md §10), RMS of lr·u over the layer's elements divided by the RMS of its weights.",
 			func(p series.Point) float64 { return p.UpdateToWeight }},
@@ -284,6 +290,17 @@ func seriesMetrics() []metric {
 				return math.Sqrt(p.ExpAvgSqMean)
 			}},
 	}
+}
+
+// hasEffective reports whether the run was measured with its effective
+// weights.
+func hasEffective(a *series.Aggregate) bool {
+	for _, p := range a.Points {
+		if !math.IsNaN(p.EffectiveRMS) {
+			return true
+		}
+	}
+	return false
 }
 
 // layerKinds are the kinds drawn one panel each, in the order a layer
