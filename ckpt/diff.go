@@ -320,13 +320,18 @@ func diffTask(x, y *Tensor, sd *StateDiff, eff *EffectiveDiff, fail func(error))
 	return &stream.Task{
 		Numel:   x.Numel(),
 		Sources: append(sources(x), sources(y)...),
-		Chunk: func(lo, hi int64) any {
+		// Read into memory (pread): the resident set stays the workers'
+		// buffers, however large the two checkpoints.
+		ChunkRead: func(lo, hi int64, w []stream.Window) any {
 			var s diffPart
+			nx := len(x.Pieces)
 			for _, sp := range pairSpans(x, y, lo, hi) {
-				a, b := x.Pieces[sp.a].View, y.Pieces[sp.b].View
-				s.raw.Merge(tensor.DiffPairs(a, b, sp.aLo, sp.bLo, sp.n))
+				wa, wb := w[sp.a], w[nx+sp.b]
+				a, b := wa.View, wb.View
+				aLo, bLo := sp.aLo-wa.Base, sp.bLo-wb.Base
+				s.raw.Merge(tensor.DiffPairs(a, b, aLo, bLo, sp.n))
 				if eff != nil {
-					s.eff.Merge(yulan.EffectiveDiffPairs(a, b, sp.aLo, sp.bLo, sp.n, eff.A, eff.B))
+					s.eff.Merge(yulan.EffectiveDiffPairs(a, b, aLo, bLo, sp.n, eff.A, eff.B))
 				}
 			}
 			return s
