@@ -530,6 +530,30 @@ func (in *inspector) text(s slot) (string, bool) {
 	return string(b), true
 }
 
+// readNames reads the two text lines of GLOBAL or INST, a module name and
+// a name (of a global or a class): neither empty, both accepted by valid
+// (said to be want when not).
+func (in *inspector) readNames(start int, name, what string, valid func([]byte) bool, want string) (mod, n []byte, err error) {
+	for i, kind := range []string{"module", what} {
+		line, _, err := in.readLine(start, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(line) == 0 {
+			return nil, nil, errorf(ErrTruncated, start, name, "empty %s name", kind)
+		}
+		if !valid(line) {
+			return nil, nil, errorf(ErrFormat, start, name, "%s name is not %s", kind, want)
+		}
+		if i == 0 {
+			mod = line
+		} else {
+			n = line
+		}
+	}
+	return mod, n, nil
+}
+
 // storage records the key of a persistent id tuple ('storage', type, key,
 // ...) in Program.Storages.
 func (in *inspector) storage(t slot) {
@@ -993,25 +1017,9 @@ func (in *inspector) apply(start int, op byte, name string) (bool, error) {
 		}
 		in.push(s)
 	case 'c': // GLOBAL
-		m, _, err := in.readLine(start, name)
+		m, n, err := in.readNames(start, name, "global", validUTF8, "valid UTF-8")
 		if err != nil {
 			return false, err
-		}
-		if len(m) == 0 {
-			return false, errorf(ErrTruncated, start, name, "empty module name")
-		}
-		if !validUTF8(m) {
-			return false, errorf(ErrFormat, start, name, "module name is not valid UTF-8")
-		}
-		n, _, err := in.readLine(start, name)
-		if err != nil {
-			return false, err
-		}
-		if len(n) == 0 {
-			return false, errorf(ErrTruncated, start, name, "empty global name")
-		}
-		if !validUTF8(n) {
-			return false, errorf(ErrFormat, start, name, "global name is not valid UTF-8")
 		}
 		g, err := in.addGlobal(start, name, string(m), string(n), false, 0)
 		if err != nil {
@@ -1063,25 +1071,9 @@ func (in *inspector) apply(start int, op byte, name string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		mod, _, err := in.readLine(start, name)
+		mod, cls, err := in.readNames(start, name, "class", ascii, "ASCII")
 		if err != nil {
 			return false, err
-		}
-		if len(mod) == 0 {
-			return false, errorf(ErrTruncated, start, name, "empty module name")
-		}
-		if !ascii(mod) {
-			return false, errorf(ErrFormat, start, name, "module name is not ASCII")
-		}
-		cls, _, err := in.readLine(start, name)
-		if err != nil {
-			return false, err
-		}
-		if len(cls) == 0 {
-			return false, errorf(ErrTruncated, start, name, "empty class name")
-		}
-		if !ascii(cls) {
-			return false, errorf(ErrFormat, start, name, "class name is not ASCII")
 		}
 		g, err := in.addGlobal(start, name, string(mod), string(cls), false, 0)
 		if err != nil {
