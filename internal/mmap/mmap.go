@@ -43,13 +43,7 @@ type File struct {
 // Open maps the named file read-only. Directories and other non-regular
 // files are refused.
 func Open(name string) (*File, error) {
-	// Check before opening: opening a FIFO blocks until a writer comes.
-	if fi, err := os.Stat(name); err != nil {
-		return nil, err
-	} else if err := checkRegular(name, fi); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(name)
+	f, err := openFile(name)
 	if err != nil {
 		return nil, err
 	}

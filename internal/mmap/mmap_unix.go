@@ -25,3 +25,10 @@ func openFileLimit() int64 {
 	}
 	return int64(r.Cur)
 }
+
+// openFile opens name for reading without blocking: a FIFO opened for
+// reading would wait for a writer (Open then refuses it as not a regular
+// file, from the descriptor's own mode).
+func openFile(name string) (*os.File, error) {
+	return os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+}
