@@ -49,9 +49,10 @@ func deltaTask(p, q *Param, pr *ParamResult, stats bool, fail func(*ParamResult,
 		Sources: append(sources(w), sources(a)...),
 		ChunkRead: func(lo, hi int64, win []stream.Window) any {
 			ww, wa := win[:len(w.Pieces)], win[len(w.Pieces):]
+			shiftW.from(ww, lo, hi)
 			part := deltaPart{}
 			if stats {
-				part.m = tensor.NewMoments(shiftW())
+				part.m = tensor.NewMoments(shiftW.k())
 			}
 			for x := lo; x < hi; x += block {
 				e := min(x+block, hi)
@@ -72,7 +73,7 @@ func deltaTask(p, q *Param, pr *ParamResult, stats bool, fail func(*ParamResult,
 			}
 			var m tensor.Moments
 			if stats {
-				m = tensor.NewMoments(shiftW())
+				m = tensor.NewMoments(shiftW.k())
 			}
 			var sums tensor.PairSums
 			for _, x := range parts {

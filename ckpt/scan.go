@@ -455,10 +455,35 @@ func shift(t *Tensor) float64 {
 	return k
 }
 
-// lazyShift returns a function giving shift(t), computed once, on first
-// use.
-func lazyShift(t *Tensor) func() float64 {
-	return sync.OnceValue(func() float64 { return shift(t) })
+// lazyShift returns shift(t), computed once, on first use.
+func lazyShift(t *Tensor) *shifter { return &shifter{t: t} }
+
+// shifter computes shift(t) once: from a chunk's windows when the first
+// chunk holds all of t in memory (the same sampled elements, without the
+// 16 small reads of the file), else by sampling the file.
+type shifter struct {
+	t    *Tensor
+	once sync.Once
+	v    float64
+}
+
+// from offers the windows of t (its sources' windows, in order) of the
+// chunk [lo, hi); call it before k in a chunk.
+func (s *shifter) from(w []stream.Window, lo, hi int64) {
+	s.once.Do(func() {
+		t := s.t
+		if len(t.Pieces) == 1 && len(w) == 1 && lo == 0 && hi >= t.Numel() && w[0].View != nil && w[0].Base == 0 && w[0].View.Numel() >= t.Numel() {
+			s.v = tensor.ShiftSample(t.Numel(), w[0].View.Float64s)
+			return
+		}
+		s.v = shift(t)
+	})
+}
+
+// k returns the shift.
+func (s *shifter) k() float64 {
+	s.once.Do(func() { s.v = shift(s.t) })
+	return s.v
 }
 
 func accumulate(t *Tensor, lo, hi int64, m *tensor.Moments) {
@@ -489,13 +514,14 @@ func effStatsTask(t *Tensor, eff *effectiveAcc, done func(tensor.Stats, error)) 
 	shiftK := lazyShift(t)
 	var shiftE func() float64
 	if eff != nil {
-		shiftE = sync.OnceValue(func() float64 { return yulan.EffectiveShift(shiftK(), eff.m) })
+		shiftE = sync.OnceValue(func() float64 { return yulan.EffectiveShift(shiftK.k(), eff.m) })
 	}
 	return &stream.Task{
 		Numel:   t.Numel(),
 		Sources: sources(t),
 		ChunkRead: func(lo, hi int64, w []stream.Window) any {
-			part := statsPart{m: tensor.NewMoments(shiftK())}
+			shiftK.from(w, lo, hi)
+			part := statsPart{m: tensor.NewMoments(shiftK.k())}
 			accumulateWindows(t, w, lo, hi, &part.m)
 			if eff != nil {
 				// the chunk's copy is still in cache (a read chunk is
@@ -510,7 +536,7 @@ func effStatsTask(t *Tensor, eff *effectiveAcc, done func(tensor.Stats, error)) 
 				done(tensor.Stats{}, err)
 				return
 			}
-			total := statsPart{m: tensor.NewMoments(shiftK())}
+			total := statsPart{m: tensor.NewMoments(shiftK.k())}
 			if eff != nil {
 				total.e = tensor.NewMoments(shiftE())
 			}
@@ -555,7 +581,9 @@ func momentsTask(c *Checkpoint, p *Param, pr *ParamResult, fail func(*ParamResul
 		Sources: append(sources(ma), sources(va)...),
 		ChunkRead: func(lo, hi int64, w []stream.Window) any {
 			wm, wv := w[:len(ma.Pieces)], w[len(ma.Pieces):]
-			part := momentsPart{m: tensor.NewMoments(shiftM()), v: tensor.NewMoments(shiftV())}
+			shiftM.from(wm, lo, hi)
+			shiftV.from(wv, lo, hi)
+			part := momentsPart{m: tensor.NewMoments(shiftM.k()), v: tensor.NewMoments(shiftV.k())}
 			for b := lo; b < hi; b += block {
 				e := min(b+block, hi)
 				if !adamOK {
@@ -579,7 +607,7 @@ func momentsTask(c *Checkpoint, p *Param, pr *ParamResult, fail func(*ParamResul
 				fail(pr, fmt.Errorf("%s: %w", ma.File, err))
 				return
 			}
-			total := momentsPart{m: tensor.NewMoments(shiftM()), v: tensor.NewMoments(shiftV())}
+			total := momentsPart{m: tensor.NewMoments(shiftM.k()), v: tensor.NewMoments(shiftV.k())}
 			for _, x := range parts {
 				if x == nil {
 					continue
@@ -691,7 +719,7 @@ func weightsTask(p *Param, pr *ParamResult, eff *effectiveAcc, fail func(*ParamR
 	shiftW, shiftB := lazyShift(w), lazyShift(b)
 	shiftE := func() float64 { return 0 }
 	if eff != nil {
-		shiftE = sync.OnceValue(func() float64 { return yulan.EffectiveShift(shiftW(), eff.m) })
+		shiftE = sync.OnceValue(func() float64 { return yulan.EffectiveShift(shiftW.k(), eff.m) })
 	}
 	nw, nb := w.Numel(), b.Numel()
 	return &stream.Task{
@@ -699,7 +727,9 @@ func weightsTask(p *Param, pr *ParamResult, eff *effectiveAcc, fail func(*ParamR
 		Sources: append(sources(w), sources(b)...),
 		ChunkRead: func(lo, hi int64, win []stream.Window) any {
 			ww, wb := win[:len(w.Pieces)], win[len(w.Pieces):]
-			part := weightsPart{w: tensor.NewMoments(shiftW()), b: tensor.NewMoments(shiftB()), e: tensor.NewMoments(shiftE()),
+			shiftW.from(ww, lo, hi)
+			shiftB.from(wb, lo, hi)
+			part := weightsPart{w: tensor.NewMoments(shiftW.k()), b: tensor.NewMoments(shiftB.k()), e: tensor.NewMoments(shiftE()),
 				cmp: tensor.Comparison{First: -1}}
 			for x := lo; x < hi; x += block {
 				e := min(x+block, hi)
@@ -724,7 +754,7 @@ func weightsTask(p *Param, pr *ParamResult, eff *effectiveAcc, fail func(*ParamR
 				fail(pr, fmt.Errorf("%s: %w", w.File, err))
 				return
 			}
-			total := weightsPart{w: tensor.NewMoments(shiftW()), b: tensor.NewMoments(shiftB()), e: tensor.NewMoments(shiftE()),
+			total := weightsPart{w: tensor.NewMoments(shiftW.k()), b: tensor.NewMoments(shiftB.k()), e: tensor.NewMoments(shiftE()),
 				cmp: tensor.Comparison{First: -1}}
 			for _, x := range parts {
 				if x == nil {
