@@ -510,6 +510,7 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 	var stored int64
 	dataPkl := false
 	st := &storages{limits: s.opt.Limits}
+	var later []func() // the records not named .pkl, once every data.pkl is known
 	for _, zf := range zr.File {
 		lower := strings.ToLower(zf.Name)
 		pkl := strings.HasSuffix(lower, ".pkl")
@@ -549,8 +550,11 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 				return fmt.Sprintf("%s #%d", name, i)
 			}, c)
 		} else {
-			s.dataRecord(r, b, base, name, c, func() bool { return st.named(zf.Name) })
+			later = append(later, func() { s.dataRecord(r, b, base, name, c, func() bool { return st.named(zf.Name) }) })
 		}
+	}
+	for _, f := range later {
+		f()
 	}
 	if !dataPkl && torch {
 		r.fail(r.errorf(what, -1, ErrFormat, "no data.pkl record (not a torch.save zip file)"))

@@ -39,6 +39,7 @@ import enum
 import dataclasses
 import io
 import json
+import zipfile
 import os
 import pathlib
 import pickle
@@ -633,6 +634,10 @@ def benign_cases():
     seen = bytearray(b")\x84\xb39\x7f_.8Ggx\xb8^\xa3\x849")
     benign("zip_storage_reads_as_ext.pt", torch_bytes({"exp_avg": torch.frombuffer(seen, dtype=torch.float32).clone()}),
            "float32 storage bytes that read as a pickle with an EXT4 import")
+    z = zipfile.ZipFile(io.BytesIO(torch_bytes({"exp_avg": torch.frombuffer(seen, dtype=torch.float32).clone()})))
+    recs = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    recs.sort(key=lambda r: not r[0].endswith("/data/0"))  # the storage before data.pkl in the directory
+    benign("zip_storage_before_data_pkl.pt", mkzip(recs), "the same storage bytes, their record listed before data.pkl")
     benign("zip_storage_reads_as_global.pt", torch_bytes({"b": torch.frombuffer(bytearray(evil0()), dtype=torch.uint8).clone()}),
            "uint8 storage bytes that read as a protocol 0 os.system pickle")
     benign("training_args.bin", torch_bytes(training_args(True)))
