@@ -509,8 +509,9 @@ func statsTask(t *Tensor, done func(tensor.Stats, error)) *stream.Task {
 // values of t's elements, from the same windows, into
 // eff.pr.Effective.Stats.
 func effStatsTask(t *Tensor, eff *effectiveAcc, done func(tensor.Stats, error)) *stream.Task {
-	// The shift is sampled by the first chunk to run (16 small reads), so
-	// that tasks sample in parallel, overlapped with other tasks' chunks.
+	// The shift is taken by the first chunk to run (from its window when
+	// it holds all of t, else by 16 small reads of the file), so that
+	// tasks sample in parallel, overlapped with other tasks' chunks.
 	shiftK := lazyShift(t)
 	var shiftE func() float64
 	if eff != nil {

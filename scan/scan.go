@@ -510,8 +510,7 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 	var stored int64
 	dataPkl := false
 	st := &storages{limits: s.opt.Limits}
-	var later []func() // the records not named .pkl, once every data.pkl is known
-	for _, zf := range zr.File {
+	for _, zf := range dataPklFirst(zr.File) {
 		lower := strings.ToLower(zf.Name)
 		pkl := strings.HasSuffix(lower, ".pkl")
 		b, base, err := s.zipRecord(r, zf, data, c, pkl)
@@ -550,15 +549,29 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 				return fmt.Sprintf("%s #%d", name, i)
 			}, c)
 		} else {
-			later = append(later, func() { s.dataRecord(r, b, base, name, c, func() bool { return st.named(zf.Name) }) })
+			s.dataRecord(r, b, base, name, c, func() bool { return st.named(zf.Name) })
 		}
-	}
-	for _, f := range later {
-		f()
 	}
 	if !dataPkl && torch {
 		r.fail(r.errorf(what, -1, ErrFormat, "no data.pkl record (not a torch.save zip file)"))
 	}
+}
+
+// dataPklFirst orders a zip directory's records for scanning: the data.pkl
+// records first (torch.save writes them first anyway), so that every
+// storage they name is known when the other records are judged, without
+// holding any record's bytes for later.
+func dataPklFirst(files []*zip.File) []*zip.File {
+	out := make([]*zip.File, 0, len(files))
+	for pass := 0; pass < 2; pass++ {
+		for _, zf := range files {
+			lower := strings.ToLower(zf.Name)
+			if isData := lower == "data.pkl" || strings.HasSuffix(lower, "/data.pkl"); isData == (pass == 0) {
+				out = append(out, zf)
+			}
+		}
+	}
+	return out
 }
 
 // dataRecord scans a record not named .pkl that starts like a pickle.
