@@ -11,7 +11,9 @@
 // reading the checkpoint's states in full together with the fp32 master
 // weights of its predecessor (ckpt.ScanOptions.Prev), so that a run of N
 // checkpoints is read about once, in bounded memory, two checkpoints open
-// at a time.
+// at a time. With Options.Effective the rows of state [EffectiveState]
+// add the effective weights (WeSaR scale factors and the config's
+// multipliers applied), measured in the same pass.
 //
 // With Options.CacheDir, each checkpoint's figures are kept in a cache
 // keyed by the sizes and modification times of its files: a run measured

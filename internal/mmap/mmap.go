@@ -1,9 +1,9 @@
 // Package mmap maps files read-only into memory.
 //
 // A [File] is a read-only view of a whole file: on Unix systems a shared,
-// read-only memory mapping, elsewhere the file's bytes read into memory
-// (as is a small file everywhere: see [SmallFile]). The
-// mapping is released by [File.Close]; a finalizer is only a safety net.
+// read-only memory mapping, elsewhere the file's bytes read into memory (as
+// is a small file everywhere: see [SmallFile]). The mapping is released by
+// [File.Close]; a finalizer is only a safety net.
 // Writing into the bytes returned by [File.Bytes] is a programmer error (on
 // Unix it faults), and nothing in this package ever opens a file for writing.
 package mmap
