@@ -26,6 +26,10 @@ type Options struct {
 	// arguments and state are converted. It returns the value that replaces
 	// the object, or nil to keep the object as it is.
 	Resolve func(o *Object) (any, error)
+	// Program, when set, is what Inspect(data, Limits) returned for the
+	// very bytes given to Load (a scanner that inspected them already):
+	// Load then trusts it instead of inspecting them again.
+	Program *Program
 }
 
 // Load inspects the pickle at the start of data (see [Inspect]), refuses
@@ -39,9 +43,11 @@ func Load(data []byte, opt Options) (value any, prog *Program, err error) {
 		}
 	}()
 	lim := opt.Limits.withDefaults()
-	prog, err = Inspect(data, lim)
-	if err != nil {
-		return nil, nil, err
+	if prog = opt.Program; prog == nil {
+		prog, err = Inspect(data, lim)
+		if err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := opt.Policy.Check(prog); err != nil {
 		return nil, prog, err

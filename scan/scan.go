@@ -173,6 +173,7 @@ type result struct {
 	err      error // the first problem that stopped part of the scan
 	flagged  error // a reason to call the file dangerous that is not a global (a limit)
 	computed int
+	parsed   *Parsed // what the file's own bytes parsed to, or nil (see Scanner.Parse)
 }
 
 // agg aggregates the imports of one global in a file.
@@ -241,9 +242,52 @@ func (s *Scanner) Path(path string) File {
 
 // Bytes scans data as the content of a file named name.
 func (s *Scanner) Bytes(name string, data []byte) File {
+	f, _ := s.Parse(name, data)
+	return f
+}
+
+// Parsed is what scanning a file's bytes parsed on the way, handed to a
+// reader that goes on to load the file (torchsave) so that it does not
+// parse the same bytes again. It describes the file's own bytes only,
+// not nested payloads.
+type Parsed struct {
+	// Containers is what sniff.Bytes found in the bytes.
+	Containers []sniff.Container
+	// Zip is the directory of the zip archive the bytes start with (as
+	// archive/zip reads it), or nil.
+	Zip *zip.Reader
+	// Pickles holds, for each stored (not compressed) record named .pkl
+	// of that archive, pickle.Inspect's result for its bytes with the
+	// Scanner's limits, when inspection succeeded.
+	Pickles []RecordProgram
+}
+
+// RecordProgram is the inspection of the first pickle of a zip record.
+type RecordProgram struct {
+	Record  string // the record's name in the zip directory
+	Program *pickle.Program
+}
+
+// Program returns the inspection of the named record's first pickle, or
+// nil.
+func (p *Parsed) Program(record string) *pickle.Program {
+	if p == nil {
+		return nil
+	}
+	for _, rp := range p.Pickles {
+		if rp.Record == record {
+			return rp.Program
+		}
+	}
+	return nil
+}
+
+// Parse is Bytes that also returns what it parsed of data (see Parsed).
+func (s *Scanner) Parse(name string, data []byte) (File, *Parsed) {
 	r := newResult(name)
+	r.parsed = &Parsed{}
 	s.scanData(r, data, ctx{})
-	return r.report(s.opt.Policy)
+	return r.report(s.opt.Policy), r.parsed
 }
 
 func newResult(path string) *result {
@@ -283,6 +327,9 @@ func fileKind(m fs.FileMode) string {
 func (s *Scanner) scanData(r *result, data []byte, c ctx) {
 	what := strings.TrimSuffix(c.prefix, " > ")
 	conts := sniff.Bytes(data)
+	if c.depth == 0 && r.parsed != nil {
+		r.parsed.Containers = conts
+	}
 	if len(data) == 0 {
 		r.fail(r.errorf(what, -1, ErrFormat, "empty file"))
 		return
@@ -336,7 +383,7 @@ func (s *Scanner) scanPickles(r *result, data []byte, c ctx, alone bool) {
 		return
 	}
 	r.format(c.depth, "pickle")
-	s.stream(r, data, 0, func(i int) string { return fmt.Sprintf("pickle %d", i) }, c)
+	s.stream(r, data, 0, func(i int) string { return fmt.Sprintf("pickle %d", i) }, c, nil)
 }
 
 func legacyName(i int) string { return legacyPickles[i-2] }
@@ -395,7 +442,9 @@ func shift(p *pickle.Program, base int64) *pickle.Program {
 // stream scans pickles back to back in data (which starts at byte base of
 // the file) up to its end, from every place one of Python's readers
 // continues at.
-func (s *Scanner) stream(r *result, data []byte, base int64, name func(int) string, c ctx) {
+// When first is not nil, the inspection of the first pickle is stored
+// there if it succeeded.
+func (s *Scanner) stream(r *result, data []byte, base int64, name func(int) string, c ctx, first **pickle.Program) {
 	type start struct {
 		pos int64
 		i   int
@@ -410,6 +459,9 @@ func (s *Scanner) stream(r *result, data []byte, base int64, name func(int) stri
 			continue
 		}
 		prog, err := s.inspect(r, data[st.pos:])
+		if first != nil && st.pos == 0 && err == nil {
+			*first = prog
+		}
 		s.record(r, data[st.pos:], base+st.pos, prog, name(st.i), c)
 		if err != nil {
 			what := name(st.i)
@@ -495,6 +547,9 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 		r.fail(r.errorf(what, -1, ErrFormat, "%v (truncated or not a zip file)", err))
 		return
 	}
+	if torch && c.depth == 0 && r.parsed != nil {
+		r.parsed.Zip = zr
+	}
 	if !s.opt.Budget.take(&s.opt.Budget.entries, s.opt.Budget.maxEntries(), int64(len(zr.File))) {
 		err := r.errorf(what, -1, ErrBudget, "more than %d zip directory entries in this run", s.opt.Budget.maxEntries())
 		r.fail(err)
@@ -542,12 +597,17 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 			base = 0
 		}
 		if pkl {
+			var first **pickle.Program
+			if c.depth == 0 && r.parsed != nil && r.parsed.Zip == zr && zf.Method == zip.Store {
+				r.parsed.Pickles = append(r.parsed.Pickles, RecordProgram{Record: zf.Name})
+				first = &r.parsed.Pickles[len(r.parsed.Pickles)-1].Program
+			}
 			s.stream(r, b, base, func(i int) string {
 				if i == 1 {
 					return name
 				}
 				return fmt.Sprintf("%s #%d", name, i)
-			}, c)
+			}, c, first)
 		} else {
 			s.dataRecord(r, b, base, name, c, func() bool { return st.named(zf.Name) })
 		}
@@ -790,7 +850,7 @@ func (s *Scanner) record(r *result, data []byte, base int64, prog *pickle.Progra
 	// A payload literal memoized and passed to many calls is scanned
 	// once: the nested scans of a pickle then cover its bytes at most
 	// once, not once per call.
-	scanned := map[pickle.Payload]bool{}
+	var scanned map[pickle.Payload]bool
 	for _, g := range prog.Globals {
 		v, why := s.opt.Policy.Judge(g)
 		a := s.add(r, g, v, why, base, name, c, false)
@@ -812,6 +872,9 @@ func (s *Scanner) record(r *result, data []byte, base int64, prog *pickle.Progra
 			}
 			for _, p := range g.Payloads {
 				if !scanned[p] {
+					if scanned == nil {
+						scanned = map[pickle.Payload]bool{}
+					}
 					scanned[p] = true
 					a.payloads++
 					s.scanPayload(r, data, base, p, name, c)

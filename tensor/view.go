@@ -238,12 +238,34 @@ func (v *View) Float64At(i int64) float64 {
 // [0, Numel()].
 func (v *View) Float64s(lo int64, dst []float64) {
 	v.Runs(lo, lo+int64(len(dst)), func(off, n, stride int64) bool {
-		for i := range n {
-			dst[i] = decode(v.DType, v.Data[off+i*stride:])
-		}
+		decodeRun(v.DType, v.Data, off, stride, dst[:n])
 		dst = dst[n:]
 		return true
 	})
+}
+
+// decodeRun stores in dst the len(dst) elements of dtype dt at byte
+// offsets off, off+stride, ... of data, as decode converts them; the
+// common float dtypes take a loop of their own.
+func decodeRun(dt DType, data []byte, off, stride int64, dst []float64) {
+	switch dt {
+	case Float32:
+		for i := range dst {
+			dst[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(data[off+int64(i)*stride:])))
+		}
+	case BFloat16:
+		for i := range dst {
+			dst[i] = kernel.FromBF16(binary.LittleEndian.Uint16(data[off+int64(i)*stride:]))
+		}
+	case Float16:
+		for i := range dst {
+			dst[i] = kernel.FromF16(binary.LittleEndian.Uint16(data[off+int64(i)*stride:]))
+		}
+	default:
+		for i := range dst {
+			dst[i] = decode(dt, data[off+int64(i)*stride:])
+		}
+	}
 }
 
 // decode returns the element of dtype dt at the start of b as a float64.

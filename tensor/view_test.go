@@ -218,3 +218,31 @@ func TestFloat64AtAllDTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestFloat64sAllDTypes pins Float64s (whose common float dtypes have
+// loops of their own) to Float64At on random layouts and random bits of
+// every dtype: NaNs, infinities and subnormals included.
+func TestFloat64sAllDTypes(t *testing.T) {
+	r := newRand(7)
+	for _, dt := range allDTypes {
+		for iter := 0; iter < 200; iter++ {
+			v := randomLayout(r, dt)
+			for i := range v.Data {
+				v.Data[i] = byte(r.IntN(256))
+			}
+			n := v.Numel()
+			lo := int64(0)
+			if n > 0 {
+				lo = int64(r.IntN(int(n)))
+			}
+			got := make([]float64, n-lo)
+			v.Float64s(lo, got)
+			for i, g := range got {
+				w := v.Float64At(lo + int64(i))
+				if math.Float64bits(g) != math.Float64bits(w) && !(math.IsNaN(g) && math.IsNaN(w)) {
+					t.Fatalf("%v shape %v strides %v: Float64s[%d] = %v, Float64At = %v", dt, v.Shape, v.Strides, lo+int64(i), g, w)
+				}
+			}
+		}
+	}
+}

@@ -126,14 +126,15 @@ func newFile(path string, m *mmap.File, opt Options) (*File, error) {
 	}
 	// Refuse exactly what `ckptinspect scan` flags: every pickle any
 	// loader would run, not only the one read here, is judged first.
-	if err := f.refuse(data); err != nil {
+	parsed, err := f.refuse(data)
+	if err != nil {
 		return nil, err
 	}
-	conts := sniff.Bytes(data)
+	conts := parsed.Containers
 	switch {
 	case len(conts) > 0 && conts[0] == sniff.Zip:
 		f.Format = FormatZip
-		return f, f.openZip()
+		return f, f.openZip(parsed)
 	case len(conts) > 0 && conts[0] == sniff.Tar:
 		return nil, f.errorf("", 0, ErrUnsupported, "a tar archive (the torch.save format of PyTorch < 0.4): use PyTorch to convert it")
 	case !containsContainer(conts, sniff.Pickle):
@@ -153,10 +154,11 @@ func containsContainer(list []sniff.Container, c sniff.Container) bool {
 
 // refuse scans every pickle of data as `ckptinspect scan` does, and
 // returns an error wrapping pickle.ErrUnsafe naming the first global the
-// policy refuses (or the limit that stopped the scan).
-func (f *File) refuse(data []byte) error {
-	rep := scan.New(scan.Options{Policy: f.opt.Policy, Limits: f.opt.Limits, Budget: f.opt.Budget}).Bytes(f.Path, data)
-	return scan.Refusal(rep, f.opt.Policy)
+// policy refuses (or the limit that stopped the scan); else what the scan
+// parsed, for reading the file without parsing it again.
+func (f *File) refuse(data []byte) (*scan.Parsed, error) {
+	rep, parsed := scan.New(scan.Options{Policy: f.opt.Policy, Limits: f.opt.Limits, Budget: f.opt.Budget}).Parse(f.Path, data)
+	return parsed, scan.Refusal(rep, f.opt.Policy)
 }
 
 // Close unmaps the file. Tensors and storages of f must not be read after.
@@ -181,9 +183,14 @@ func (f *File) warnf(format string, args ...any) {
 	f.Warnings = append(f.Warnings, fmt.Sprintf(format, args...))
 }
 
-func (f *File) openZip() error {
+// openZip reads the zip archive whose directory the scan parsed (parsed.Zip,
+// or parsed again when the scan stopped before it).
+func (f *File) openZip(parsed *scan.Parsed) error {
 	data := f.m.Bytes()
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	zr, err := parsed.Zip, error(nil)
+	if zr == nil {
+		zr, err = zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	}
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, zip.ErrFormat) {
 			// The file starts like a zip archive but its directory, at the
@@ -241,9 +248,14 @@ func (f *File) openZip() error {
 		return err
 	}
 	pklOff, _ := pkl.DataOffset()
+	var inspected *pickle.Program
+	if pkl.Method == zip.Store {
+		inspected = parsed.Program(pkl.Name)
+	}
 	root, prog, err := pickle.Load(pklBytes, pickle.Options{
-		Limits: f.opt.Limits,
-		Policy: f.opt.Policy,
+		Limits:  f.opt.Limits,
+		Policy:  f.opt.Policy,
+		Program: inspected,
 		PersistentLoad: func(pid any) (any, error) {
 			return f.zipStorage(pid, byName)
 		},
