@@ -50,7 +50,9 @@ func (o *Reader) Open(path string) (*torchsave.File, error) {
 		return nil, err
 	}
 	o.C.Files = append(o.C.Files, File(f))
-	o.C.OnClose(f.Close)
+	// Only the file's bytes stay with the checkpoint: its pickle's values
+	// go once the caller has taken what it needs from them.
+	o.C.OnClose(f.Closer())
 	for _, w := range f.Warnings {
 		o.C.Notef("%s: %s", path, w)
 	}

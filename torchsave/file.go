@@ -171,6 +171,12 @@ func (f *File) Close() error {
 	return err
 }
 
+// Closer returns a function that releases the file's bytes as Close does,
+// without holding f: a caller that keeps the tensors' bytes (their views
+// and ReaderAt) but not the loaded object can let the rest of f go and
+// still close the file later. Calling it and Close both is harmless.
+func (f *File) Closer() func() error { return f.m.Close }
+
 // Size returns the file's length in bytes.
 func (f *File) Size() int64 { return int64(f.m.Len()) }
 
@@ -703,11 +709,13 @@ func (s *Storage) Bytes() ([]byte, error) {
 		s.once.Do(func() { s.mem, s.memErr = s.inflate() })
 		return s.mem, s.memErr
 	}
-	if s.file.m == nil {
-		return nil, fmt.Errorf("%s: storage %s read after the file was closed", s.file.Path, s.Key)
-	}
 	if s.Offset < 0 {
 		return nil, fmt.Errorf("%s: storage %s has no data", s.file.Path, s.Key)
+	}
+	// A file closed by Close, or by the function Closer returned, has no
+	// bytes left.
+	if s.file.m == nil || int64(s.file.m.Len()) < s.Offset+s.Size {
+		return nil, fmt.Errorf("%s: storage %s read after the file was closed", s.file.Path, s.Key)
 	}
 	return s.file.m.Bytes()[s.Offset : s.Offset+s.Size], nil
 }

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/ckptinspect/ckptinspect/internal/golden"
 	"github.com/ckptinspect/ckptinspect/pickle"
+	"github.com/ckptinspect/ckptinspect/scan"
 )
 
 type goldenFile struct {
@@ -203,4 +205,91 @@ func tarHeader() []byte {
 	}
 	copy(h[148:], fmt.Sprintf("%06o\x00 ", sum))
 	return h
+}
+
+// TestCloser checks that the function Closer returns releases the file's
+// bytes: a storage read after it is an error, not a crash, and Close
+// after it is harmless.
+func TestCloser(t *testing.T) {
+	f, err := Open("../testdata/torch/dtypes.pt", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := f.Storages()
+	if len(ss) == 0 {
+		t.Fatal("no storages")
+	}
+	if _, err := ss[0].Bytes(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Closer()(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ss {
+		if s.Size == 0 {
+			continue
+		}
+		if _, err := s.Bytes(); err == nil || !strings.Contains(err.Error(), "after the file was closed") {
+			t.Errorf("storage %s after Closer: %v", s.Key, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Errorf("Close after Closer: %v", err)
+	}
+}
+
+// TestOpenUsesScan checks that opening takes the zip directory and the
+// data.pkl inspection from the scan that judged the file (scan.Parsed),
+// and that what it takes is what parsing again would give.
+func TestOpenUsesScan(t *testing.T) {
+	for _, tc := range []struct {
+		file    string
+		zip     bool
+		program bool
+	}{
+		{"dtypes.pt", true, true},
+		{"zip2.pt", true, true},
+		{"deflate.pt", true, false}, // a compressed data.pkl is inflated by the loader, not shared
+		{"legacy.pt", false, false},
+	} {
+		data, err := os.ReadFile(filepath.Join("../testdata/torch", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, parsed := scan.New(scan.Options{}).Parse(tc.file, data)
+		if rep.Verdict != "clean" {
+			t.Fatalf("%s: verdict %s", tc.file, rep.Verdict)
+		}
+		if (parsed.Zip != nil) != tc.zip {
+			t.Errorf("%s: parsed zip %v, want %v", tc.file, parsed.Zip != nil, tc.zip)
+		}
+		f, err := Parse(tc.file, data, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkl := f.Prefix + "data.pkl"
+		got := parsed.Program(pkl)
+		if (got != nil) != tc.program {
+			t.Fatalf("%s: parsed program of %s: %v, want one: %v", tc.file, pkl, got != nil, tc.program)
+		}
+		if got == nil {
+			continue
+		}
+		var rec Record
+		for _, r := range f.Records {
+			if r.Name == pkl {
+				rec = r
+			}
+		}
+		want, err := pickle.Inspect(data[rec.Offset:rec.Offset+rec.CompressedSize], pickle.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: the scan's program of %s differs from inspecting it again", tc.file, pkl)
+		}
+		if len(f.Program.Globals) != len(want.Globals) || f.Program.End != want.End {
+			t.Errorf("%s: File.Program %d globals end %d, want %d, %d", tc.file, len(f.Program.Globals), f.Program.End, len(want.Globals), want.End)
+		}
+	}
 }
