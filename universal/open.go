@@ -30,6 +30,7 @@ package universal
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -111,6 +112,16 @@ var tagRule = dsmeta.TagRule{Pointer: "latest_universal", Pattern: "global_step*
 func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
+}
+
+// entryIsDir reports whether the directory entry e (at path p) is a
+// folder, following a symbolic link; the entry's own type saves a stat of
+// every other entry.
+func entryIsDir(e fs.DirEntry, p string) bool {
+	if e.Type()&fs.ModeSymlink != 0 {
+		return isDir(p)
+	}
+	return e.IsDir()
 }
 
 func trainerOf(dir string) string {
@@ -322,7 +333,7 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 	for _, e := range entries {
 		file := filepath.Join(dir, e.Name())
 		state, isPT := strings.CutSuffix(e.Name(), ".pt")
-		if !isPT || isDir(file) {
+		if !isPT || entryIsDir(e, file) {
 			o.c.Report(ckpt.CheckStray, ckpt.Warning, name, file, "stray entry in parameter folder %s: %s", name, e.Name())
 			continue
 		}

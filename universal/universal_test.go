@@ -234,6 +234,12 @@ func TestMissingOptionalPieces(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(emb, "exp_avg.pt"))
 	os.WriteFile(filepath.Join(emb, "max_exp_avg_sq.pt"), b, 0o644)
 	os.WriteFile(filepath.Join(emb, "README.txt"), []byte("x"), 0o644)
+	// Folders named like states, one of them through a symbolic link, are
+	// stray entries too.
+	os.Mkdir(filepath.Join(emb, "old.pt"), 0o755)
+	if err := os.Symlink(filepath.Join(emb, "old.pt"), filepath.Join(emb, "linked.pt")); err != nil {
+		t.Fatal(err)
+	}
 
 	c, err := Open(dir, Options{})
 	if err != nil {
@@ -241,7 +247,7 @@ func TestMissingOptionalPieces(t *testing.T) {
 	}
 	defer c.Close()
 	notes := fmt.Sprint(c.Notes)
-	for _, want := range []string{"model states", "optimizer_state.pt", "trainer_state.json", "config.json", "README.txt"} {
+	for _, want := range []string{"model states", "optimizer_state.pt", "trainer_state.json", "config.json", "README.txt", "old.pt", "linked.pt"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("notes lack %q: %s", want, notes)
 		}
