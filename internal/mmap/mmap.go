@@ -43,44 +43,31 @@ type File struct {
 // Open maps the named file read-only. Directories and other non-regular
 // files are refused.
 func Open(name string) (*File, error) {
-	f, err := openFile(name)
+	o, err := openFile(name)
 	if err != nil {
 		return nil, err
 	}
+	m := &File{name: name}
+	if o.small != nil {
+		// One read costs less than a mapping's setup, first touches and
+		// teardown, which for a checkpoint of thousands of small files
+		// dominate its opening.
+		m.data, m.held = o.small, int64(len(o.small))
+		runtime.SetFinalizer(m, (*File).Close)
+		return m, nil
+	}
+	f, size := o.file, o.size
 	keep := false
 	defer func() {
 		if !keep {
 			f.Close()
 		}
 	}()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkRegular(name, fi); err != nil {
-		return nil, err
-	}
-	size := fi.Size()
 	if size < 0 || int64(int(size)) != size {
 		return nil, &os.PathError{Op: "mmap", Path: name, Err: fmt.Errorf("file size %d too large to map", size)}
 	}
-	m := &File{name: name}
 	if size == 0 {
 		return m, nil
-	}
-	if size <= SmallFile && heldSmall.Add(size) <= SmallBudget {
-		// One read costs less than a mapping's setup, first touches and
-		// teardown, which for a checkpoint of thousands of small files
-		// dominate its opening.
-		m.data, m.held = make([]byte, size), size
-		runtime.SetFinalizer(m, (*File).Close)
-		if _, err := io.ReadFull(f, m.data); err != nil {
-			m.Close()
-			return nil, &os.PathError{Op: "read", Path: name, Err: err}
-		}
-		return m, nil
-	} else if size <= SmallFile {
-		heldSmall.Add(-size)
 	}
 	data, mapped, err := mapFile(f, int(size))
 	if err != nil {
@@ -96,15 +83,69 @@ func Open(name string) (*File, error) {
 	return m, nil
 }
 
+// opened is a regular file openFile opened: either a small file's bytes,
+// read whole (see takeSmall), or the open file and its size.
+type opened struct {
+	small []byte
+	file  *os.File
+	size  int64
+}
+
+// takeSmall reports whether a file of size bytes is to be read into
+// memory, counting it in the small files' budget if so.
+func takeSmall(size int64) bool {
+	if size <= 0 || size > SmallFile {
+		return false
+	}
+	if heldSmall.Add(size) <= SmallBudget {
+		return true
+	}
+	heldSmall.Add(-size)
+	return false
+}
+
+// openPortable is openFile through package os: it opens name with open,
+// which must refuse what would block, then reads a small file whole.
+func openPortable(name string, open func(string) (*os.File, error)) (opened, error) {
+	f, err := open(name)
+	if err != nil {
+		return opened{}, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = checkRegular(name, fi)
+	}
+	if err != nil {
+		f.Close()
+		return opened{}, err
+	}
+	size := fi.Size()
+	if !takeSmall(size) {
+		return opened{file: f, size: size}, nil
+	}
+	defer f.Close()
+	data := make([]byte, size)
+	if _, err := io.ReadFull(f, data); err != nil {
+		heldSmall.Add(-size)
+		return opened{}, &os.PathError{Op: "read", Path: name, Err: err}
+	}
+	return opened{small: data}, nil
+}
+
 func checkRegular(name string, fi os.FileInfo) error {
 	if fi.IsDir() {
-		return &os.PathError{Op: "open", Path: name, Err: errors.New("is a directory, not a file")}
+		return &os.PathError{Op: "open", Path: name, Err: errNotFile}
 	}
 	if !fi.Mode().IsRegular() {
-		return &os.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")}
+		return &os.PathError{Op: "open", Path: name, Err: errNotRegular}
 	}
 	return nil
 }
+
+var (
+	errNotFile    = errors.New("is a directory, not a file")
+	errNotRegular = errors.New("not a regular file")
+)
 
 // SmallFile is the size up to which [Open] reads a file into memory
 // instead of mapping it, while the small files open in the process hold

@@ -22,7 +22,9 @@ func openFileLimit() int64 { return 0 }
 
 // openFile opens name for reading, after checking that it is a regular
 // file (opening a FIFO would block until a writer comes).
-func openFile(name string) (*os.File, error) {
+func openFile(name string) (opened, error) { return openPortable(name, openChecked) }
+
+func openChecked(name string) (*os.File, error) {
 	fi, err := os.Stat(name)
 	if err != nil {
 		return nil, err
