@@ -197,6 +197,11 @@ type Program struct {
 	// rewrites are opcodes Load replaces by equivalent ones before
 	// running its machine (gopickle reads only the canonical forms).
 	rewrites []rewrite
+	// fresh is true when Load's machine must be a new one: MEMOIZE
+	// numbers its entry by the size of the memo (which a reused machine's
+	// memo still holding another pickle's entries would get wrong), and a
+	// FRAME may be left open past STOP.
+	fresh bool
 }
 
 // CallsArguments lists the data constructors that call or instantiate some
@@ -855,6 +860,7 @@ func (in *inspector) apply(start int, op byte, name string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		in.prog.fresh = true
 		return false, in.frame(start, n)
 	case '(': // MARK
 		if len(in.marks) >= in.lim.MaxMarks {
@@ -1346,6 +1352,7 @@ func (in *inspector) apply(start int, op byte, name string) (bool, error) {
 			idx = b
 		default:
 			idx = uint64(len(in.memo) + len(in.memoX))
+			in.prog.fresh = true
 		}
 		s, err := in.top(start, name)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"sync"
 
 	gopickle "github.com/nlpodyssey/gopickle/pickle"
 	"github.com/nlpodyssey/gopickle/types"
@@ -58,7 +59,14 @@ func Load(data []byte, opt Options) (value any, prog *Program, err error) {
 	if prog.Straddle || prog.End != prog.StreamEnd {
 		return nil, prog, errorf(ErrFormat, -1, "", "frames cut inside an argument: Python's readers disagree on this pickle (Python's pickler never writes it)")
 	}
-	raw, err := runVM(applyRewrites(data[:prog.End], prog.rewrites))
+	var m *machine
+	if !prog.fresh && prog.End <= maxReused {
+		m = machines.Get().(*machine)
+	}
+	raw, err := runVM(applyRewrites(data[:prog.End], prog.rewrites), m)
+	if m != nil && err == nil {
+		machines.Put(m)
+	}
 	if err != nil {
 		return nil, prog, err
 	}
@@ -70,16 +78,45 @@ func Load(data []byte, opt Options) (value any, prog *Program, err error) {
 	return value, prog, nil
 }
 
-// runVM runs gopickle's machine with every global and persistent id kept
-// inert. A panic inside it (malformed input the inspection let through) is
-// turned into an error.
-func runVM(data []byte) (v any, err error) {
+// machine is a gopickle machine that can read one pickle after another:
+// NewUnpickler makes a memo of 384 entries, which for a checkpoint of
+// thousands of small files is most of what loading them allocates.
+// Reusing one is sound for a pickle Inspect walked to its STOP: every GET
+// then names an entry the pickle itself PUT (Inspect refuses any other),
+// so the entries another pickle left are never read; pickles with MEMOIZE
+// or FRAME (Program.fresh) still get a new machine.
+type machine struct {
+	u gopickle.Unpickler
+	r *bytes.Reader
+}
+
+// maxReused bounds the pickles a reused machine reads: its memo keeps the
+// entries of the last one until the pool lets it go.
+const maxReused = 64 << 10
+
+var machines = sync.Pool{New: func() any { return newMachine() }}
+
+func newMachine() *machine {
+	r := bytes.NewReader(nil)
+	return &machine{u: gopickle.NewUnpickler(r), r: r}
+}
+
+// runVM runs gopickle's machine m (a new one when m is nil) on data with
+// every global and persistent id kept inert. A panic inside it (malformed
+// input the inspection let through) is turned into an error; m is then
+// not to be reused.
+func runVM(data []byte, m *machine) (v any, err error) {
+	if m == nil {
+		m = newMachine()
+	}
+	m.r.Reset(data)
 	defer func() {
 		if r := recover(); r != nil {
 			v, err = nil, errorf(ErrFormat, -1, "", "malformed pickle: %v", r)
 		}
+		m.r.Reset(nil)
 	}()
-	u := gopickle.NewUnpickler(bytes.NewReader(data))
+	u := &m.u
 	u.FindClass = func(module, name string) (any, error) {
 		module = normModule(module)
 		switch module + "." + name {
