@@ -3,6 +3,7 @@ package tensor
 import (
 	"math"
 	"math/bits"
+	"sync"
 
 	"github.com/ckptinspect/ckptinspect/tensor/internal/kernel"
 )
@@ -80,8 +81,10 @@ func ShiftSample(numel int64, sample func(start int64, dst []float64)) float64 {
 	if numel <= 0 {
 		return 0
 	}
-	const runs, runLen = 16, 64
-	var buf [runs * runLen]float64
+	bp := samplePool.Get().(*[shiftRuns * shiftRunLen]float64)
+	defer samplePool.Put(bp)
+	const runs, runLen = shiftRuns, shiftRunLen
+	buf := bp[:]
 	values := buf[:0]
 	if numel <= runs*runLen {
 		values = buf[:numel]
@@ -106,6 +109,14 @@ func ShiftSample(numel int64, sample func(start int64, dst []float64)) float64 {
 	}
 	return selectKth(finite, (len(finite)-1)/2)
 }
+
+// The sample ShiftSample takes: shiftRuns runs of shiftRunLen elements,
+// spread evenly over the tensor.
+const shiftRuns, shiftRunLen = 16, 64
+
+// samplePool holds ShiftSample's buffers (sample, a function value, would
+// make one on the stack escape: 8 KiB allocated per tensor).
+var samplePool = sync.Pool{New: func() any { return new([shiftRuns * shiftRunLen]float64) }}
 
 // selectKth reorders a (no NaNs) so that a[k] holds the value it would hold
 // were a sorted, and returns it: Hoare's quickselect with a median-of-three
