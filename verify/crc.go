@@ -4,12 +4,12 @@ import (
 	"compress/flate"
 	"context"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"sort"
 	"sync"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
+	"github.com/ckptinspect/ckptinspect/internal/crc"
 )
 
 // crcChunk is how much of a record is read and hashed at a time.
@@ -92,7 +92,7 @@ func crcFile(f *ckpt.File, pieces []crcPiece, buf []byte, progress func(int64)) 
 		var sum uint32
 		var err error
 		if rec.Deflated {
-			h := crc32.NewIEEE()
+			h := new(crc.Hash)
 			fr := flate.NewReader(io.NewSectionReader(f.Source, rec.Offset, rec.CompressedSize))
 			_, err = io.CopyBuffer(h, fr, buf)
 			fr.Close()
@@ -122,7 +122,7 @@ func crcStored(src io.ReaderAt, off, n int64, pieces []crcPiece, buf []byte, pro
 	var sum uint32
 	cur, end := off, off+n
 	gap := func(to int64) error {
-		h := crc32.NewIEEE()
+		h := new(crc.Hash)
 		got, err := io.CopyBuffer(h, io.NewSectionReader(src, cur, to-cur), buf)
 		if progress != nil {
 			progress(got)

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sort"
 	"sync"
+
+	"github.com/ckptinspect/ckptinspect/internal/crc"
 )
 
 // The CRC-32 of bytes a‖b follows from the CRC-32s of a and b and the
@@ -100,7 +102,7 @@ func newReadCRCs() *readCRCs { return &readCRCs{by: map[io.ReaderAt][]crcPiece{}
 
 // add hashes the bytes b read at off of file.
 func (r *readCRCs) add(file io.ReaderAt, off int64, b []byte) {
-	p := crcPiece{off: off, n: int64(len(b)), crc: crc32.ChecksumIEEE(b)}
+	p := crcPiece{off: off, n: int64(len(b)), crc: crc.Checksum(b)}
 	r.mu.Lock()
 	r.by[file] = append(r.by[file], p)
 	r.mu.Unlock()

@@ -1,0 +1,133 @@
+package crc
+
+import (
+	"hash/crc32"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestUpdate pins Update to hash/crc32 on random data of every length
+// around the kernel's thresholds and block size, from random registers
+// and unaligned starts.
+func TestUpdate(t *testing.T) {
+	if !hasFold {
+		t.Log("no AVX-512 VPCLMULQDQ here: Update is hash/crc32's code")
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	buf := make([]byte, 1<<16+64)
+	for i := range buf {
+		buf[i] = byte(r.Uint32())
+	}
+	var lengths []int
+	for n := 0; n < 600; n++ {
+		lengths = append(lengths, n)
+	}
+	for _, base := range []int{foldMin, 4096, 1 << 15, 1 << 16} {
+		for d := -300; d <= 300; d++ {
+			if base+d >= 0 && base+d <= 1<<16 {
+				lengths = append(lengths, base+d)
+			}
+		}
+	}
+	for _, n := range lengths {
+		off := r.IntN(64)
+		p := buf[off : off+n]
+		crc := r.Uint32()
+		if got, want := Update(crc, p), crc32.Update(crc, crc32.IEEETable, p); got != want {
+			t.Fatalf("len %d offset %d crc %#x: %#x, want %#x", n, off, crc, got, want)
+		}
+	}
+	if got, want := Checksum(buf), crc32.ChecksumIEEE(buf); got != want {
+		t.Fatalf("Checksum %#x, want %#x", got, want)
+	}
+}
+
+// TestPieces checks that a CRC built piece by piece (as verify reads
+// records) is the CRC of the whole.
+func TestPieces(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	buf := make([]byte, 200000)
+	for i := range buf {
+		buf[i] = byte(r.Uint32())
+	}
+	want := crc32.ChecksumIEEE(buf)
+	for iter := 0; iter < 50; iter++ {
+		var c uint32
+		for p := buf; len(p) > 0; {
+			k := min(len(p), r.IntN(20000))
+			c = Update(c, p[:k])
+			p = p[k:]
+		}
+		if c != want {
+			t.Fatalf("pieces: %#x, want %#x", c, want)
+		}
+	}
+}
+
+// TestConstants recomputes the kernel's folding constants: for a lane
+// moved D bits, rev32(x^(D+32) mod P) << 1 and rev32(x^(D-32) mod P) << 1.
+// D = 512 is hash/crc32's r2r1.
+func TestConstants(t *testing.T) {
+	xpow := func(e int) uint32 {
+		r := uint32(1)
+		for range e {
+			top := r & 0x80000000
+			r <<= 1
+			if top != 0 {
+				r ^= 0x04c11db7
+			}
+		}
+		return r
+	}
+	rev := func(v uint32) uint64 {
+		var r uint64
+		for i := range 32 {
+			if v&(1<<i) != 0 {
+				r |= 1 << (31 - i)
+			}
+		}
+		return r << 1
+	}
+	for _, c := range []struct {
+		d      int
+		lo, hi uint64
+	}{
+		{512, 0x154442bd4, 0x1c6e41596},
+		{1024, 0x1e88ef372, 0x14a7fe880},
+		{1536, 0x1821d8bc0, 0x12e958ac4},
+		{2048, 0x11542778a, 0x1322d1430},
+	} {
+		if lo, hi := rev(xpow(c.d+32)), rev(xpow(c.d-32)); lo != c.lo || hi != c.hi {
+			t.Errorf("D=%d: %#x %#x, the kernel has %#x %#x", c.d, lo, hi, c.lo, c.hi)
+		}
+	}
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	buf := make([]byte, 1<<20)
+	b.Run("crc", func(b *testing.B) {
+		b.SetBytes(int64(len(buf)))
+		for b.Loop() {
+			Update(0, buf)
+		}
+	})
+	b.Run("hash-crc32", func(b *testing.B) {
+		b.SetBytes(int64(len(buf)))
+		for b.Loop() {
+			crc32.Update(0, crc32.IEEETable, buf)
+		}
+	})
+}
+
+func TestHash(t *testing.T) {
+	buf := make([]byte, 10000)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	var h Hash
+	h.Write(buf[:3000])
+	h.Write(buf[3000:])
+	if got, want := h.Sum32(), crc32.ChecksumIEEE(buf); got != want {
+		t.Fatalf("Hash %#x, want %#x", got, want)
+	}
+}
