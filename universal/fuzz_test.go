@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,14 +72,49 @@ func buildTreeOf(t *testing.T, root string, data []byte, names []string, content
 			if c >= 128 {
 				b = b[:len(b)/2] // truncated
 			}
-			os.WriteFile(p, b, 0o644)
+			writeNew(p, b)
 		case 2:
 			os.Symlink(fuzzTargets[int(c)%len(fuzzTargets)], p)
 		case 3:
 			n := min(int(c)%64, len(data))
-			os.WriteFile(p, data[:n], 0o644)
+			writeNew(p, data[:n])
 			data = data[n:]
 		}
+	}
+}
+
+// writeNew writes a new file at p, and nothing if p exists: never through
+// a symbolic link the tree already holds there (one to /nonexistent made
+// the fuzzer write outside its folder).
+func writeNew(p string, b []byte) {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return
+	}
+	f.Write(b)
+	f.Close()
+}
+
+// TestBuildTreeStaysInside checks that a fuzzed tree never writes through
+// its own symbolic links, out of its folder.
+func TestBuildTreeStaysInside(t *testing.T) {
+	abs := fuzzTargets[slices.Index(fuzzTargets, "/nonexistent")]
+	if _, err := os.Lstat(abs); err == nil {
+		t.Skipf("%s exists on this machine", abs)
+	}
+	root := t.TempDir()
+	x := byte(slices.Index(fuzzNames, "x"))
+	link := byte(slices.Index(fuzzTargets, abs))
+	data := append(fuzzOp(2, 0, x, link), fuzzOp(1, 0, x, 0)...) // x -> /nonexistent, then write x
+	data = append(data, fuzzOp(3, 0, x, 4)...)
+	data = append(data, "../.."...)
+	buildTreeOf(t, root, data, fuzzNames, [][]byte{[]byte("data")})
+	if _, err := os.Lstat(abs); err == nil {
+		os.Remove(abs)
+		t.Fatalf("the tree wrote %s through its symbolic link", abs)
+	}
+	if target, err := os.Readlink(filepath.Join(root, "x")); err != nil || target != abs {
+		t.Fatalf("x is no longer the link: %q, %v", target, err)
 	}
 }
 
