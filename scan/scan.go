@@ -256,9 +256,9 @@ type Parsed struct {
 	// Zip is the directory of the zip archive the bytes start with (as
 	// archive/zip reads it), or nil.
 	Zip *zip.Reader
-	// Pickles holds, for each stored (not compressed) record named .pkl
-	// of that archive, pickle.Inspect's result for its bytes with the
-	// Scanner's limits, when inspection succeeded.
+	// Pickles lists each stored (not compressed) record named .pkl of
+	// that archive with pickle.Inspect's result for its bytes under the
+	// Scanner's limits (nil where inspection failed).
 	Pickles []RecordProgram
 }
 

@@ -193,7 +193,8 @@ func (f *File) warnf(format string, args ...any) {
 // or parsed again when the scan stopped before it).
 func (f *File) openZip(parsed *scan.Parsed) error {
 	data := f.m.Bytes()
-	zr, err := parsed.Zip, error(nil)
+	zr := parsed.Zip
+	var err error
 	if zr == nil {
 		zr, err = zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	}

@@ -8,8 +8,9 @@
 // rare tensors already known to be bad are read a second time, to locate
 // their first bad element. With Options.Deep it also recomputes the CRC-32
 // of every zip record, in the same pass: the scan hashes what it reads and
-// only the bytes no statistic needs are read again. Every finding names its check (a stable id, listed in
-// [ckpt.Checks]), its severity, the parameter and the file.
+// only the bytes no statistic needs are read again. Every finding names its
+// check (a stable id, listed in [ckpt.Checks]), its severity, the
+// parameter and the file.
 package verify
 
 import (

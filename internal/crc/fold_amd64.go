@@ -2,27 +2,28 @@
 
 package crc
 
+import "github.com/ckptinspect/ckptinspect/internal/cpuid"
+
 // hasFold reports whether the CPU and the operating system run the
 // kernel: AVX-512 F with ZMM state enabled, and VPCLMULQDQ.
 var hasFold = detect()
 
 func detect() bool {
-	if maxLeaf, _, _, _ := cpuid(0, 0); maxLeaf < 7 {
+	if maxLeaf, _, _, _ := cpuid.CPUID(0, 0); maxLeaf < 7 {
 		return false
 	}
-	const osxsave = 1 << 27
-	if _, _, ecx1, _ := cpuid(1, 0); ecx1&osxsave == 0 {
+	if _, _, ecx1, _ := cpuid.CPUID(1, 0); ecx1&cpuid.OSXSAVE == 0 {
 		return false
 	}
 	// XMM, YMM, opmask and both halves of the ZMM state.
-	if xcr0, _ := xgetbv(); xcr0&0xe6 != 0xe6 {
+	if xcr0, _ := cpuid.XGETBV(); xcr0&0xe6 != 0xe6 {
 		return false
 	}
 	const (
 		avx512f    = 1 << 16
 		vpclmulqdq = 1 << 10
 	)
-	_, ebx7, ecx7, _ := cpuid(7, 0)
+	_, ebx7, ecx7, _ := cpuid.CPUID(7, 0)
 	return ebx7&avx512f != 0 && ecx7&vpclmulqdq != 0
 }
 
@@ -33,7 +34,3 @@ func fold(init uint32, p []byte, z *[64]byte) { foldAVX512(init, &p[0], len(p), 
 
 //go:noescape
 func foldAVX512(init uint32, p *byte, n int, z *[64]byte)
-
-func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
-
-func xgetbv() (eax, edx uint32)

@@ -19,18 +19,3 @@ func mapFile(f *os.File, size int) ([]byte, bool, error) {
 func unmap([]byte) error { return nil }
 
 func openFileLimit() int64 { return 0 }
-
-// openFile opens name for reading, after checking that it is a regular
-// file (opening a FIFO would block until a writer comes).
-func openFile(name string) (opened, error) { return openPortable(name, openChecked) }
-
-func openChecked(name string) (*os.File, error) {
-	fi, err := os.Stat(name)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkRegular(name, fi); err != nil {
-		return nil, err
-	}
-	return os.Open(name)
-}

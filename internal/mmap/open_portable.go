@@ -7,14 +7,22 @@ import (
 	"os"
 )
 
-// openPortable is openFile through package os: it opens name with open,
-// which must refuse what would block, then reads a small file whole.
-func openPortable(name string, open func(string) (*os.File, error)) (opened, error) {
-	f, err := open(name)
+// openFile opens name for reading through package os, after checking that
+// it is a regular file (opening a FIFO would block until a writer comes),
+// and reads a small file whole.
+func openFile(name string) (opened, error) {
+	fi, err := os.Stat(name)
 	if err != nil {
 		return opened{}, err
 	}
-	fi, err := f.Stat()
+	if err := checkRegular(name, fi); err != nil {
+		return opened{}, err
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return opened{}, err
+	}
+	fi, err = f.Stat()
 	if err == nil {
 		err = checkRegular(name, fi)
 	}

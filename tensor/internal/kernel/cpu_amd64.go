@@ -2,6 +2,8 @@
 
 package kernel
 
+import "github.com/ckptinspect/ckptinspect/internal/cpuid"
+
 // supported lists the paths this CPU can run, detected once.
 var supported = detect()
 
@@ -11,21 +13,20 @@ var supported = detect()
 // ZMM state enabled.
 func detect() []Path {
 	paths := []Path{Generic}
-	if maxLeaf, _, _, _ := cpuid(0, 0); maxLeaf < 7 {
+	if maxLeaf, _, _, _ := cpuid.CPUID(0, 0); maxLeaf < 7 {
 		return paths
 	}
 	const (
-		fma     = 1 << 12
-		popcnt  = 1 << 23
-		osxsave = 1 << 27
-		avx     = 1 << 28
-		f16c    = 1 << 29
+		fma    = 1 << 12
+		popcnt = 1 << 23
+		avx    = 1 << 28
+		f16c   = 1 << 29
 	)
-	_, _, ecx1, _ := cpuid(1, 0)
-	if ecx1&(fma|popcnt|osxsave|avx|f16c) != fma|popcnt|osxsave|avx|f16c {
+	_, _, ecx1, _ := cpuid.CPUID(1, 0)
+	if ecx1&(fma|popcnt|cpuid.OSXSAVE|avx|f16c) != fma|popcnt|cpuid.OSXSAVE|avx|f16c {
 		return paths
 	}
-	xcr0, _ := xgetbv()
+	xcr0, _ := cpuid.XGETBV()
 	const (
 		avx2     = 1 << 5
 		avx512f  = 1 << 16
@@ -33,7 +34,7 @@ func detect() []Path {
 		avx512bw = 1 << 30
 		avx512vl = 1 << 31
 	)
-	_, ebx7, _, _ := cpuid(7, 0)
+	_, ebx7, _, _ := cpuid.CPUID(7, 0)
 	if xcr0&0x6 != 0x6 || ebx7&avx2 == 0 {
 		return paths
 	}

@@ -4,12 +4,6 @@
 
 package kernel
 
-// cpuid executes CPUID with EAX = leaf and ECX = sub.
-func cpuid(leaf uint32, sub uint32) (eax uint32, ebx uint32, ecx uint32, edx uint32)
-
-// xgetbv reads extended control register 0 (XCR0).
-func xgetbv() (eax uint32, edx uint32)
-
 // momentsF32AVX512 overwrites *out with the moments of n float32 elements
 // from p (contiguous; n a multiple of the kernel's step in momentsAsm), as
 // F32Generic adds them to a Moments.

@@ -65,7 +65,6 @@ func main() {
 	// signatures of the stubs, so the generator loads the package.
 	Package("github.com/ckptinspect/ckptinspect/tensor/internal/kernel")
 	ConstraintExpr("amd64,!purego,!noasm")
-	genCPU()
 	for _, dt := range []dtype{f32, bf16, f16, f64} {
 		moments512(dt, false)
 		moments512(dt, true)
@@ -84,29 +83,6 @@ func main() {
 		pairs2(dt)
 	}
 	Generate()
-}
-
-// ---------------------------------------------------------------- CPU
-
-func genCPU() {
-	TEXT("cpuid", NOSPLIT, "func(leaf, sub uint32) (eax, ebx, ecx, edx uint32)")
-	Doc("cpuid executes CPUID with EAX = leaf and ECX = sub.")
-	Load(Param("leaf"), EAX)
-	Load(Param("sub"), ECX)
-	CPUID()
-	Store(EAX, Return("eax"))
-	Store(EBX, Return("ebx"))
-	Store(ECX, Return("ecx"))
-	Store(EDX, Return("edx"))
-	RET()
-
-	TEXT("xgetbv", NOSPLIT, "func() (eax, edx uint32)")
-	Doc("xgetbv reads extended control register 0 (XCR0).")
-	XORL(ECX, ECX)
-	XGETBV()
-	Store(EAX, Return("eax"))
-	Store(EDX, Return("edx"))
-	RET()
 }
 
 // ---------------------------------------------------------------- constants
