@@ -47,6 +47,7 @@ func deltaTask(p, q *Param, pr *ParamResult, stats bool, fail func(*ParamResult,
 	return &stream.Task{
 		Numel:   w.Numel(),
 		Sources: append(sources(w), sources(a)...),
+		Prepare: prepareIf(stats, shiftW),
 		ChunkRead: func(lo, hi int64, win []stream.Window) any {
 			ww, wa := win[:len(w.Pieces)], win[len(w.Pieces):]
 			shiftW.from(ww, lo, hi)

@@ -481,6 +481,29 @@ func (s *shifter) from(w []stream.Window, lo, hi int64) {
 }
 
 // k returns the shift.
+// prepare takes the shifts, ahead of the chunks, of the tensors whose first
+// chunk of chunkElems elements will not hold them whole (see
+// stream.Task.Prepare): their 16 sampled runs are read while the workers
+// read other tensors, rather than by the worker that reaches their first
+// chunk.
+func prepare(shifters ...*shifter) func(chunkElems int64) {
+	return func(chunkElems int64) {
+		for _, s := range shifters {
+			if len(s.t.Pieces) > 1 || s.t.Numel() > chunkElems {
+				s.k()
+			}
+		}
+	}
+}
+
+// prepareIf is prepare(shifters...) when do is set, else nil.
+func prepareIf(do bool, shifters ...*shifter) func(chunkElems int64) {
+	if !do {
+		return nil
+	}
+	return prepare(shifters...)
+}
+
 func (s *shifter) k() float64 {
 	s.once.Do(func() { s.v = shift(s.t) })
 	return s.v
@@ -520,6 +543,7 @@ func effStatsTask(t *Tensor, eff *effectiveAcc, done func(tensor.Stats, error)) 
 	return &stream.Task{
 		Numel:   t.Numel(),
 		Sources: sources(t),
+		Prepare: prepare(shiftK),
 		ChunkRead: func(lo, hi int64, w []stream.Window) any {
 			shiftK.from(w, lo, hi)
 			part := statsPart{m: tensor.NewMoments(shiftK.k())}
@@ -580,6 +604,7 @@ func momentsTask(c *Checkpoint, p *Param, pr *ParamResult, fail func(*ParamResul
 	return &stream.Task{
 		Numel:   ma.Numel(),
 		Sources: append(sources(ma), sources(va)...),
+		Prepare: prepare(shiftM, shiftV),
 		ChunkRead: func(lo, hi int64, w []stream.Window) any {
 			wm, wv := w[:len(ma.Pieces)], w[len(ma.Pieces):]
 			shiftM.from(wm, lo, hi)
@@ -726,6 +751,7 @@ func weightsTask(p *Param, pr *ParamResult, eff *effectiveAcc, fail func(*ParamR
 	return &stream.Task{
 		Numel:   max(nw, nb),
 		Sources: append(sources(w), sources(b)...),
+		Prepare: prepare(shiftW, shiftB),
 		ChunkRead: func(lo, hi int64, win []stream.Window) any {
 			ww, wb := win[:len(w.Pieces)], win[len(w.Pieces):]
 			shiftW.from(ww, lo, hi)

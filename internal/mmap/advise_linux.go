@@ -3,6 +3,8 @@ package mmap
 import (
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 func advise(data []byte, off, n int64, a Advice) error {
@@ -28,8 +30,17 @@ func advise(data []byte, off, n int64, a Advice) error {
 		adv = syscall.MADV_WILLNEED
 	case DontNeed:
 		adv = syscall.MADV_DONTNEED
+	case Random:
+		adv = syscall.MADV_RANDOM
 	default:
 		adv = syscall.MADV_NORMAL
 	}
 	return syscall.Madvise(data[lo:hi], adv)
+}
+
+// adviseSequential tells the kernel that f will be read in order (as cat
+// does with its input): read-ahead for its descriptor grows to twice the
+// device's default window.
+func adviseSequential(f *os.File) {
+	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
 }

@@ -2,6 +2,11 @@
 
 package mmap
 
+import "os"
+
 // advise does nothing where the standard library has no madvise: advice
 // never changes what is read, only how fast pages come and go.
 func advise([]byte, int64, int64, Advice) error { return nil }
+
+// adviseSequential does nothing where the standard library has no fadvise.
+func adviseSequential(*os.File) {}

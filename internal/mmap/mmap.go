@@ -28,6 +28,7 @@ const (
 	Sequential        // read in order: read ahead aggressively
 	WillNeed          // read soon: start reading it in now
 	DontNeed          // done with it: the pages may be dropped from this process
+	Random            // touched in a few places: read only the pages touched
 )
 
 // File is a file mapped read-only into memory. It is safe for concurrent
@@ -42,6 +43,16 @@ type File struct {
 
 // Open maps the named file read-only. Directories and other non-regular
 // files are refused.
+//
+// A new mapping is advised Random: a first touch reads only its own page
+// from the file, not the megabytes around it the kernel would otherwise
+// read. Callers touch a mapping in a few places (a zip directory, a
+// pickle, a header) and read tensor bytes in order with pread, whose
+// read-ahead caches them in large pages; pages read around a touch would
+// be cached in small ones instead (see [File.ReadAtUncached]). A caller
+// that reads a range through the mapping in order advises WillNeed first.
+// The descriptor kept for [File.ReadAt] is advised sequential (as cat
+// advises its input), which doubles the kernel's read-ahead window for it.
 func Open(name string) (*File, error) {
 	o, err := openFile(name)
 	if err != nil {
@@ -74,8 +85,12 @@ func Open(name string) (*File, error) {
 		return nil, &os.PathError{Op: "mmap", Path: name, Err: err}
 	}
 	m.data, m.mmap = data, mapped
+	if mapped {
+		advise(data, 0, int64(len(data)), Random)
+	}
 	if mapped && keptFiles.Add(1) <= fdBudget() {
 		m.file, keep = f, true
+		adviseSequential(f)
 	} else if mapped {
 		keptFiles.Add(-1) // over budget: ReadAt reads through the mapping
 	}

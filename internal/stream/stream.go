@@ -16,7 +16,11 @@
 //     ([DefaultReadChunkElems] elements per chunk), and the task computes on
 //     that copy. The mapping is never touched, so the resident set is the
 //     workers' buffers whatever the size of the checkpoint, and the kernel's
-//     read-ahead follows the sequential reads. Copying from the page cache
+//     own read-ahead follows the sequential reads (the files are advised
+//     sequential: see [mmap.Open]). No read-ahead is asked for: pages read
+//     for MADV_WILLNEED are cached in 4 KiB pages, not in the large folios
+//     of sequential read-ahead, and every later read of the file, by any
+//     process, copies them out markedly slower. Copying from the page cache
 //     costs less than first touches of freshly mapped pages, which on some
 //     systems (virtual machines with nested paging) are several times
 //     slower than the copy; see the README's Performance section.
@@ -86,6 +90,14 @@ type Task struct {
 	// Done receives the partial results in chunk order, or the error that
 	// stopped the task. It is called once, from a worker goroutine.
 	Done func(parts []any, err error)
+	// Prepare, when set, does work a task's chunks need first and that is
+	// mostly waiting (sampling a few places of a file for a shift), ahead
+	// of time: Run calls it from one goroutine that walks the tasks in
+	// order ahead of the workers, skipping tasks whose chunks have started
+	// (a chunk then does that work itself). It is called at most once,
+	// possibly while the task's chunks run, with the task's chunk size in
+	// elements.
+	Prepare func(chunkElems int64)
 }
 
 // Options configures [Run].
@@ -139,10 +151,11 @@ type chunk struct {
 
 type taskState struct {
 	t       *Task
-	read    bool           // read into memory (ChunkRead and not Options.Mapped)
-	ahead   []atomic.Int64 // per source: bytes of View.Data up to which read-ahead was asked
+	read    bool // read into memory (ChunkRead and not Options.Mapped)
 	parts   []any
 	left    atomic.Int64
+	started atomic.Bool // a chunk was handed to a worker
+	size    int64       // elements per chunk
 	errOnce sync.Once
 	err     error
 	failed  atomic.Bool
@@ -161,9 +174,6 @@ func Run(ctx context.Context, tasks []*Task, opt Options) error {
 	var bufSize int64 // the most bytes a chunk reads into memory
 	for i, t := range tasks {
 		st := &taskState{t: t, read: t.ChunkRead != nil && !opt.Mapped}
-		if st.read {
-			st.ahead = make([]atomic.Int64, len(t.Sources))
-		}
 		states[i] = st
 		size := opt.ChunkElems
 		if size <= 0 {
@@ -172,6 +182,7 @@ func Run(ctx context.Context, tasks []*Task, opt Options) error {
 				size = DefaultReadChunkElems
 			}
 		}
+		st.size = size
 		n := (t.Numel + size - 1) / size
 		if t.Numel == 0 {
 			n = 1
@@ -207,9 +218,16 @@ func Run(ctx context.Context, tasks []*Task, opt Options) error {
 			}
 		}()
 	}
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		prepare(states, stop)
+	}()
 	cancelled := false
 	for _, c := range chunks {
 		if !cancelled {
+			c.task.started.Store(true)
 			select {
 			case work <- c:
 				continue
@@ -220,9 +238,25 @@ func Run(ctx context.Context, tasks []*Task, opt Options) error {
 		c.task.fail(ctx.Err())
 		c.task.finish()
 	}
+	close(stop)
 	close(work)
 	wg.Wait()
 	return ctx.Err()
+}
+
+// prepare calls the tasks' Prepare in order, skipping tasks already
+// started, until every chunk has been handed out (stop is closed).
+func prepare(states []*taskState, stop <-chan struct{}) {
+	for _, st := range states {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if st.t.Prepare != nil && !st.started.Load() {
+			st.t.Prepare(st.size)
+		}
+	}
 }
 
 func (st *taskState) fail(err error) {
@@ -302,7 +336,6 @@ func (w *worker) run(c chunk, opt Options) {
 		n := (hi - lo) * size
 		b := buf[:n:n]
 		buf = buf[n:]
-		st.readAhead(i, s, (s.View.Offset+hi)*size)
 		off := s.Offset + (s.View.Offset+lo)*size
 		if got, err := s.File.ReadAt(b, off); int64(got) != n {
 			if err == nil || err == io.EOF {
@@ -336,33 +369,6 @@ func (w *worker) run(c chunk, opt Options) {
 	}
 }
 
-// ReadAhead is how far ahead of the chunks being read, in bytes of each
-// source, the kernel is asked to read the file into the page cache
-// (MADV_WILLNEED on the mapping, which starts the reads without waiting for
-// them or mapping anything). On a warm cache it costs a page-cache lookup;
-// on a cold one it keeps the disk busy with large requests while the
-// workers compute.
-const ReadAhead = 32 << 20
-
-// readAhead asks for read-ahead of source i once the chunks reach within
-// half of ReadAhead of what was asked so far; end is the byte of View.Data
-// the current chunk ends at.
-func (st *taskState) readAhead(i int, s Source, end int64) {
-	a := &st.ahead[i]
-	done := a.Load()
-	if end+ReadAhead/2 <= done {
-		return
-	}
-	lo, hi := s.View.StorageExtent()
-	size := int64(s.View.DType.Size())
-	from := max(done, lo*size)
-	to := min(max(end, from)+ReadAhead, hi*size)
-	if to <= from || !a.CompareAndSwap(done, to) {
-		return // nothing left, or another worker just asked
-	}
-	advise(s, from, to-from, mmap.WillNeed)
-}
-
 // advisor is a source file that can pass advice about a mapping of its
 // bytes to the kernel.
 type advisor interface {
@@ -387,7 +393,9 @@ func grow[T any](s []T, n int) []T {
 
 // Shift returns src.View.Shift() without faulting the sampled pages into the
 // process: for a contiguous view in a mapped file the 16 sampled runs are
-// read from the file; otherwise they are read through the mapping, and the
+// read from the file, past the page cache where they are not cached (see
+// [mmap.File.ReadAtUncached]: cached, they would break the large folios of
+// the read-ahead of the pass that follows); otherwise they are read through the mapping, and the
 // pages touched (a few places of the tensor, but each may map a large
 // page-cache folio) are dropped afterwards, so that sampling every tensor of
 // a checkpoint before scanning it does not add up.
@@ -405,7 +413,7 @@ func Shift(src Source) float64 {
 				raw = make([]byte, n)
 			}
 			b := raw[:n:n]
-			if got, _ := src.File.ReadAt(b, src.Offset+(v.Offset+start)*size); int64(got) != n {
+			if got, _ := readUncached(src.File, b, src.Offset+(v.Offset+start)*size); int64(got) != n {
 				clear(dst)
 				return
 			}
@@ -420,6 +428,20 @@ func Shift(src Source) float64 {
 	lo, hi := byteRange(v, 0, v.Numel())
 	advise(src, lo, hi-lo, mmap.DontNeed)
 	return k
+}
+
+// uncachedReader is a source file that can read bytes without leaving
+// them in the page cache, as [mmap.File.ReadAtUncached] does.
+type uncachedReader interface {
+	ReadAtUncached(p []byte, off int64) (int, error)
+}
+
+// readUncached reads p at off from r, past the page cache where r can.
+func readUncached(r io.ReaderAt, p []byte, off int64) (int, error) {
+	if u, ok := r.(uncachedReader); ok {
+		return u.ReadAtUncached(p, off)
+	}
+	return r.ReadAt(p, off)
 }
 
 // byteRange returns the bytes of v.Data that the view's flat elements

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ckptinspect/ckptinspect/internal/mmap"
 	"github.com/ckptinspect/ckptinspect/tensor"
@@ -275,6 +276,86 @@ func TestEmptyTask(t *testing.T) {
 		})
 		if err := Run(context.Background(), []*Task{task}, Options{Mapped: mapped}); err != nil || done != 1 {
 			t.Fatalf("mapped=%v: %v, done %d", mapped, err, done)
+		}
+	}
+}
+
+// uncachedCounter is a source file that counts the reads made past the
+// page cache and the others.
+type uncachedCounter struct {
+	f                  *mmap.File
+	uncached, buffered atomic.Int64
+}
+
+func (u *uncachedCounter) ReadAt(p []byte, off int64) (int, error) {
+	u.buffered.Add(1)
+	return u.f.ReadAt(p, off)
+}
+
+func (u *uncachedCounter) ReadAtUncached(p []byte, off int64) (int, error) {
+	u.uncached.Add(1)
+	return u.f.ReadAtUncached(p, off)
+}
+
+// TestShiftReadsUncached checks that Shift samples a file that can read
+// past the page cache that way (its 16 scattered reads must not leave
+// pages cached ahead of the pass), and still picks what View.Shift picks.
+func TestShiftReadsUncached(t *testing.T) {
+	xs := make([]float32, 100000)
+	for i := range xs {
+		xs[i] = float32(math.Cos(float64(i)*0.11) - 2)
+	}
+	m, v := mappedFloats(t, xs)
+	u := &uncachedCounter{f: m}
+	if got, want := Shift(Source{View: v, File: u, Name: m.Name(), Offset: 64}), v.Shift(); got != want {
+		t.Errorf("Shift = %v, View.Shift = %v", got, want)
+	}
+	if u.uncached.Load() != 16 || u.buffered.Load() != 0 {
+		t.Errorf("Shift read %d times past the cache and %d through it, want 16 and 0", u.uncached.Load(), u.buffered.Load())
+	}
+}
+
+// TestPrepare checks that Prepare runs ahead of the workers, from its own
+// goroutine (here the only worker waits in the first task until the
+// third task has been prepared), at most once per task, with the chunk
+// size.
+func TestPrepare(t *testing.T) {
+	const n = 5
+	var calls [n]atomic.Int64
+	third := make(chan struct{})
+	var tasks []*Task
+	for i := range n {
+		task := &Task{
+			Numel:   1000,
+			Sources: []Source{{View: floatView(t, make([]float32, 1000))}},
+			Chunk: func(lo, hi int64) any {
+				if i == 0 && lo == 0 {
+					select {
+					case <-third:
+					case <-time.After(10 * time.Second):
+						t.Error("task 2 was not prepared while the worker waited in task 0")
+					}
+				}
+				return nil
+			},
+			Done: func([]any, error) {},
+			Prepare: func(chunk int64) {
+				if chunk != 100 {
+					t.Errorf("task %d: Prepare(%d), want the chunk size 100", i, chunk)
+				}
+				if calls[i].Add(1) == 1 && i == 2 {
+					close(third)
+				}
+			},
+		}
+		tasks = append(tasks, task)
+	}
+	if err := Run(context.Background(), tasks, Options{Workers: 1, ChunkElems: 100}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range calls {
+		if c := calls[i].Load(); c > 1 {
+			t.Errorf("task %d prepared %d times", i, c)
 		}
 	}
 }
