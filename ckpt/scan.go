@@ -480,7 +480,6 @@ func (s *shifter) from(w []stream.Window, lo, hi int64) {
 	})
 }
 
-// k returns the shift.
 // prepare takes the shifts, ahead of the chunks, of the tensors whose first
 // chunk of chunkElems elements will not hold them whole (see
 // stream.Task.Prepare): their 16 sampled runs are read while the workers
@@ -504,6 +503,7 @@ func prepareIf(do bool, shifters ...*shifter) func(chunkElems int64) {
 	return prepare(shifters...)
 }
 
+// k returns the shift.
 func (s *shifter) k() float64 {
 	s.once.Do(func() { s.v = shift(s.t) })
 	return s.v

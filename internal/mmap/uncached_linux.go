@@ -2,6 +2,7 @@ package mmap
 
 import (
 	"io"
+	"os"
 	"strconv"
 	"syscall"
 	"unsafe"
@@ -35,16 +36,16 @@ func (m *File) ReadAtUncached(p []byte, off int64) (int, error) {
 }
 
 // directAlign is the alignment of direct reads' offsets, lengths and
-// buffers: the page size, a multiple of every block device's logical
-// block size.
+// buffers: 4 KiB, a multiple of every block device's logical block size.
 const directAlign = 4096
 
 // cached reports whether the pages of the bytes [off, off+n) of the file
 // are all in the page cache, as far as the kernel tells.
 func (m *File) cached(off, n int64) bool {
-	lo := off &^ (directAlign - 1)
+	page := int64(os.Getpagesize())
+	lo := off &^ (page - 1)
 	hi := min(off+n, int64(len(m.data)))
-	pages := (hi - lo + directAlign - 1) / directAlign
+	pages := (hi - lo + page - 1) / page
 	var small [16]byte
 	vec := small[:]
 	if pages > int64(len(small)) {
