@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/ckptinspect/ckptinspect/internal/cli"
+	"github.com/ckptinspect/ckptinspect/internal/hugepages"
 )
 
 // memoryLimit is the Go heap's soft limit unless $GOMEMLIMIT sets one: the
@@ -16,10 +17,19 @@ import (
 // 128 MB. It is soft: a job that needs more heap gets it.
 const memoryLimit = 96 << 20
 
+// hugeHeap is how much of the heap to come is advised to be backed by huge
+// pages at start-up (see internal/hugepages) unless
+// $CKPTINSPECT_HUGEPAGES is 0: opening a checkpoint of 4,500 files touches
+// about 40 MiB of fresh heap, and page faults were a third of its time.
+const hugeHeap = 64 << 20
+
 func main() { os.Exit(run()) }
 
 // run runs the command line of the process and returns its exit code.
 func run() int {
+	if os.Getenv("CKPTINSPECT_HUGEPAGES") != "0" {
+		hugepages.Heap(hugeHeap)
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}

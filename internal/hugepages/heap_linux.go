@@ -1,0 +1,29 @@
+package hugepages
+
+import (
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Heap maps n bytes of heap address space and advises the kernel to back
+// them with huge pages (MADV_HUGEPAGE), then lets the heap have them back:
+// the heap's next allocations, lowest addresses first, reuse that range.
+// Nothing is touched, so nothing becomes resident until used, and the
+// kernel falls back to small pages where it has no huge page at hand.
+// Call it at start-up, before the heap grows. It returns the advised range,
+// or the error of madvise (transparent huge pages compiled out, or an
+// old kernel); errors change nothing but speed.
+func Heap(n int) (Advised, error) {
+	if n <= 0 {
+		return Advised{}, nil
+	}
+	b := make([]byte, n) // fresh from the OS: the runtime does not clear it
+	a := Advised{Start: uintptr(unsafe.Pointer(unsafe.SliceData(b))), Len: n}
+	err := unix.Madvise(b, unix.MADV_HUGEPAGE)
+	runtime.KeepAlive(b)
+	b = nil
+	runtime.GC() // frees b's pages for the allocations to come
+	return a, err
+}

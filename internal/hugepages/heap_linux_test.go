@@ -1,0 +1,71 @@
+package hugepages
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// vma returns the VmFlags and Rss (kB) of the mapping of /proc/self/smaps
+// that contains addr.
+func vma(t *testing.T, addr uintptr) (flags []string, rssKB int64) {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Skipf("no smaps: %v", err)
+	}
+	defer f.Close()
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		fields := strings.Fields(line)
+		if len(fields) > 0 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
+			lo, hi, _ := strings.Cut(fields[0], "-")
+			a, err1 := strconv.ParseUint(lo, 16, 64)
+			b, err2 := strconv.ParseUint(hi, 16, 64)
+			in = err1 == nil && err2 == nil && uint64(addr) >= a && uint64(addr) < b
+			continue
+		}
+		if !in {
+			continue
+		}
+		switch fields[0] {
+		case "Rss:":
+			rssKB, _ = strconv.ParseInt(fields[1], 10, 64)
+		case "VmFlags:":
+			return fields[1:], rssKB
+		}
+	}
+	t.Fatalf("no mapping holds %#x", addr)
+	return nil, 0
+}
+
+// TestHeap checks that Heap leaves the heap range it maps advised for huge
+// pages ("hg" in the mapping's VmFlags) and does not make it resident.
+func TestHeap(t *testing.T) {
+	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || strings.Contains(string(b), "[never]") {
+		t.Skipf("transparent huge pages are off here (%q, %v)", b, err)
+	}
+	const n = 32 << 20
+	a, err := Heap(n)
+	if err != nil {
+		t.Skipf("madvise(MADV_HUGEPAGE): %v", err)
+	}
+	if a.Len != n || a.Start == 0 {
+		t.Fatalf("Heap(%d) advised %+v", n, a)
+	}
+	flags, rss := vma(t, a.Start+n/2)
+	hg := false
+	for _, f := range flags {
+		hg = hg || f == "hg"
+	}
+	if !hg {
+		t.Errorf("the heap mapping at %#x is not advised for huge pages: VmFlags %v", a.Start, flags)
+	}
+	if rss > n>>10/2 {
+		t.Errorf("the advised heap is resident: %d kB of the mapping", rss)
+	}
+}
