@@ -3,7 +3,7 @@
 //
 // A fresh heap page costs a page fault at its first touch. On virtual
 // machines a fault is expensive (20 µs a page on the development VM: 160
-// ms to touch 32 MiB, against 2.5 ms in 2 MiB pages), and opening a
+// ms to touch 32 MiB, against 2.5 ms in 2 MiB pages: BenchmarkTouch), and opening a
 // checkpoint of thousands of files touches tens of MiB of fresh heap: most
 // of the kernel time of `ckptinspect stats` on such a checkpoint. Where
 // transparent huge pages are enabled only on request (the kernel's
