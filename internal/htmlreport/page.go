@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 )
 
 // page is an HTML report ready to render with the "page" template:
@@ -99,12 +100,16 @@ const pageTemplate = `{{define "page"}}<!DOCTYPE html>
 {{end}}{{range .Notes}}<p class="note">{{.}}</p>
 {{end}}{{end}}`
 
-var pageTmpl = template.Must(template.New("report").Funcs(funcs).Parse(chartTemplate + pageTemplate))
+// pageTmpl is the parsed page template, parsed on first use rather than at
+// start-up: every command of the binary would pay ~1 ms for it.
+var pageTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(funcs).Parse(chartTemplate + pageTemplate))
+})
 
 // render writes the page.
 func (p *page) render(w io.Writer) error {
 	var b strings.Builder
-	if err := pageTmpl.ExecuteTemplate(&b, "page", p); err != nil {
+	if err := pageTmpl().ExecuteTemplate(&b, "page", p); err != nil {
 		return err
 	}
 	_, err := io.WriteString(w, b.String())
