@@ -96,7 +96,8 @@ type Task struct {
 	// order ahead of the workers, skipping tasks whose chunks have started
 	// (a chunk then does that work itself). It is called at most once,
 	// possibly while the task's chunks run, with the task's chunk size in
-	// elements.
+	// elements; Done waits for it, and a panic in it (a fault reading a
+	// mapping) is the task's error.
 	Prepare func(chunkElems int64)
 }
 
@@ -247,6 +248,7 @@ func Run(ctx context.Context, tasks []*Task, opt Options) error {
 // prepare calls the tasks' Prepare in order, skipping tasks already
 // started, until every chunk has been handed out (stop is closed).
 func prepare(states []*taskState, stop <-chan struct{}) {
+	debug.SetPanicOnFault(true)
 	for _, st := range states {
 		select {
 		case <-stop:
@@ -254,9 +256,32 @@ func prepare(states []*taskState, stop <-chan struct{}) {
 		default:
 		}
 		if st.t.Prepare != nil && !st.started.Load() {
-			st.t.Prepare(st.size)
+			st.prepare()
 		}
 	}
+}
+
+// prepare runs the task's Prepare, unless the task is over. Prepare counts
+// as one more part of the task, so Done waits for it. A fault while it
+// reads a mapping (the file was truncated under us) becomes the task's
+// error, as in a chunk.
+func (st *taskState) prepare() {
+	for {
+		n := st.left.Load()
+		if n == 0 {
+			return // every chunk is done: nothing to prepare for
+		}
+		if st.left.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	defer st.finish()
+	defer func() {
+		if r := recover(); r != nil {
+			st.fail(fmt.Errorf("%s: %v", errFault, r))
+		}
+	}()
+	st.t.Prepare(st.size)
 }
 
 func (st *taskState) fail(err error) {

@@ -359,3 +359,44 @@ func TestPrepare(t *testing.T) {
 		}
 	}
 }
+
+// TestPrepareFault checks that a fault in Prepare (what reading a mapping
+// of a truncated file becomes) is the task's error, not a crash.
+func TestPrepareFault(t *testing.T) {
+	var gotErr error
+	block := make(chan struct{})
+	tasks := []*Task{
+		{ // keeps the only worker (and the queue) busy until the second task is prepared
+			Numel:   1000,
+			Sources: []Source{{View: floatView(t, make([]float32, 1000))}},
+			Chunk: func(lo, hi int64) any {
+				if lo > 0 {
+					return nil
+				}
+				select {
+				case <-block:
+				case <-time.After(10 * time.Second):
+					t.Error("the second task was not prepared")
+				}
+				return nil
+			},
+			Done: func([]any, error) {},
+		},
+		{
+			Numel:   10,
+			Sources: []Source{{View: floatView(t, make([]float32, 10))}},
+			Chunk:   func(lo, hi int64) any { return nil },
+			Done:    func(parts []any, err error) { gotErr = err },
+			Prepare: func(int64) {
+				defer close(block)
+				panic("unexpected fault address")
+			},
+		},
+	}
+	if err := Run(context.Background(), tasks, Options{Workers: 1, ChunkElems: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if gotErr == nil || !strings.Contains(gotErr.Error(), "truncated") {
+		t.Errorf("err = %v", gotErr)
+	}
+}
