@@ -42,25 +42,35 @@ const directAlign = 4096
 // cached reports whether the pages of the bytes [off, off+n) of the file
 // are all in the page cache, as far as the kernel tells.
 func (m *File) cached(off, n int64) bool {
-	page := int64(os.Getpagesize())
-	lo := off &^ (page - 1)
-	hi := min(off+n, int64(len(m.data)))
-	pages := (hi - lo + page - 1) / page
 	var small [16]byte
-	vec := small[:]
-	if pages > int64(len(small)) {
-		vec = make([]byte, pages)
-	}
-	_, _, errno := syscall.Syscall(syscall.SYS_MINCORE, uintptr(unsafe.Pointer(&m.data[lo])), uintptr(hi-lo), uintptr(unsafe.Pointer(&vec[0])))
-	if errno != 0 {
+	vec, err := m.residency(off, n, small[:])
+	if err != nil {
 		return true // unknown: read through the cache
 	}
-	for _, v := range vec[:pages] {
+	for _, v := range vec {
 		if v&1 == 0 {
 			return false
 		}
 	}
 	return true
+}
+
+// residency returns, a byte per page, whether the pages of the bytes
+// [off, off+n) of the mapped file are in the page cache (bit 0, mincore's
+// answer), using buf when it is large enough.
+func (m *File) residency(off, n int64, buf []byte) ([]byte, error) {
+	page := int64(os.Getpagesize())
+	lo := off &^ (page - 1)
+	hi := min(off+n, int64(len(m.data)))
+	pages := int((hi - lo + page - 1) / page)
+	if len(buf) < pages {
+		buf = make([]byte, pages)
+	}
+	vec := buf[:pages]
+	if _, _, errno := syscall.Syscall(syscall.SYS_MINCORE, uintptr(unsafe.Pointer(&m.data[lo])), uintptr(hi-lo), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		return nil, errno
+	}
+	return vec, nil
 }
 
 // readDirect reads p at off from a second descriptor of the file opened

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -65,11 +64,9 @@ func evict(t *testing.T, path string) {
 // that are in the page cache.
 func residentPages(t *testing.T, m *File, off, n int64) int {
 	t.Helper()
-	page := int64(os.Getpagesize())
-	lo, hi := off&^(page-1), off+n
-	vec := make([]byte, (hi-lo+page-1)/page)
-	if _, _, e := syscall.Syscall(syscall.SYS_MINCORE, uintptr(unsafe.Pointer(&m.data[lo])), uintptr(hi-lo), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
-		t.Fatalf("mincore: %v", e)
+	vec, err := m.residency(off, n, nil)
+	if err != nil {
+		t.Fatalf("mincore: %v", err)
 	}
 	k := 0
 	for _, v := range vec {
@@ -109,13 +106,12 @@ func TestReadAtUncached(t *testing.T) {
 		if n != len(want) || !bytes.Equal(got[:n], want) {
 			t.Fatalf("ReadAtUncached(%d bytes at %d) = %d bytes, differing from the file", c.n, c.off, n)
 		}
-		if wantErr := error(nil); int64(len(want)) < c.n {
+		var wantErr error
+		if int64(len(want)) < c.n {
 			wantErr = io.EOF
-			if err != wantErr {
-				t.Fatalf("ReadAtUncached(%d bytes at %d) past the end: error %v, want EOF", c.n, c.off, err)
-			}
-		} else if err != nil {
-			t.Fatalf("ReadAtUncached(%d bytes at %d): %v", c.n, c.off, err)
+		}
+		if err != wantErr {
+			t.Fatalf("ReadAtUncached(%d bytes at %d): error %v, want %v", c.n, c.off, err, wantErr)
 		}
 	}
 	if k := residentPages(t, m, 0, size); k > 0 {

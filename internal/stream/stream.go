@@ -420,10 +420,10 @@ func grow[T any](s []T, n int) []T {
 // process: for a contiguous view in a mapped file the 16 sampled runs are
 // read from the file, past the page cache where they are not cached (see
 // [mmap.File.ReadAtUncached]: cached, they would break the large folios of
-// the read-ahead of the pass that follows); otherwise they are read through the mapping, and the
-// pages touched (a few places of the tensor, but each may map a large
-// page-cache folio) are dropped afterwards, so that sampling every tensor of
-// a checkpoint before scanning it does not add up.
+// the read-ahead of the pass that follows); otherwise they are read through
+// the mapping, and the pages touched (a few places of the tensor, but each
+// may map a large page-cache folio) are dropped afterwards, so that
+// sampling every tensor of a checkpoint before scanning it does not add up.
 func Shift(src Source) float64 {
 	v := src.View
 	if src.File != nil && v.IsContiguous() {

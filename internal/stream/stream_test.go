@@ -323,32 +323,24 @@ func TestPrepare(t *testing.T) {
 	const n = 5
 	var calls [n]atomic.Int64
 	third := make(chan struct{})
-	var tasks []*Task
+	tasks := []*Task{holdWorker(t, third, "task 2 was not prepared while the worker waited in task 0")}
 	for i := range n {
-		task := &Task{
-			Numel:   1000,
-			Sources: []Source{{View: floatView(t, make([]float32, 1000))}},
-			Chunk: func(lo, hi int64) any {
-				if i == 0 && lo == 0 {
-					select {
-					case <-third:
-					case <-time.After(10 * time.Second):
-						t.Error("task 2 was not prepared while the worker waited in task 0")
-					}
-				}
-				return nil
-			},
-			Done: func([]any, error) {},
-			Prepare: func(chunk int64) {
-				if chunk != 100 {
-					t.Errorf("task %d: Prepare(%d), want the chunk size 100", i, chunk)
-				}
-				if calls[i].Add(1) == 1 && i == 2 {
-					close(third)
-				}
-			},
+		if i > 0 {
+			tasks = append(tasks, &Task{
+				Numel:   1000,
+				Sources: []Source{{View: floatView(t, make([]float32, 1000))}},
+				Chunk:   func(lo, hi int64) any { return nil },
+				Done:    func([]any, error) {},
+			})
 		}
-		tasks = append(tasks, task)
+		tasks[i].Prepare = func(chunk int64) {
+			if chunk != 100 {
+				t.Errorf("task %d: Prepare(%d), want the chunk size 100", i, chunk)
+			}
+			if calls[i].Add(1) == 1 && i == 2 {
+				close(third)
+			}
+		}
 	}
 	if err := Run(context.Background(), tasks, Options{Workers: 1, ChunkElems: 100}); err != nil {
 		t.Fatal(err)
@@ -360,28 +352,35 @@ func TestPrepare(t *testing.T) {
 	}
 }
 
+// holdWorker returns a task of 1000 elements whose first chunk waits until
+// release is closed (failing the test with late after 10 s), so that with
+// one worker and chunks of 100 elements or fewer the worker and the queue
+// stay busy while the tasks after it are prepared.
+func holdWorker(t *testing.T, release <-chan struct{}, late string) *Task {
+	return &Task{
+		Numel:   1000,
+		Sources: []Source{{View: floatView(t, make([]float32, 1000))}},
+		Chunk: func(lo, hi int64) any {
+			if lo == 0 {
+				select {
+				case <-release:
+				case <-time.After(10 * time.Second):
+					t.Error(late)
+				}
+			}
+			return nil
+		},
+		Done: func([]any, error) {},
+	}
+}
+
 // TestPrepareFault checks that a fault in Prepare (what reading a mapping
 // of a truncated file becomes) is the task's error, not a crash.
 func TestPrepareFault(t *testing.T) {
 	var gotErr error
 	block := make(chan struct{})
 	tasks := []*Task{
-		{ // keeps the only worker (and the queue) busy until the second task is prepared
-			Numel:   1000,
-			Sources: []Source{{View: floatView(t, make([]float32, 1000))}},
-			Chunk: func(lo, hi int64) any {
-				if lo > 0 {
-					return nil
-				}
-				select {
-				case <-block:
-				case <-time.After(10 * time.Second):
-					t.Error("the second task was not prepared")
-				}
-				return nil
-			},
-			Done: func([]any, error) {},
-		},
+		holdWorker(t, block, "the second task was not prepared"),
 		{
 			Numel:   10,
 			Sources: []Source{{View: floatView(t, make([]float32, 10))}},
