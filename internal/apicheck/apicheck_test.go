@@ -102,7 +102,7 @@ func check(t *testing.T, where string, typ types.Type, seen map[types.Type]bool)
 // its own tier or lower ones only (README, "Layout"). Test-only and
 // benchmark packages are not listed.
 var tiers = [][]string{
-	{"pickle", "sniff", "internal/cpuid", "tensor/internal/kernel", "internal/crc", "internal/mmap", "internal/output", "internal/term", "internal/suggest", "internal/buildinfo", "internal/smallfile", "internal/hugepages"},
+	{"pickle", "sniff", "internal/cpuid", "tensor/internal/kernel", "internal/crc", "internal/mmap", "internal/output", "internal/term", "internal/suggest", "internal/buildinfo", "internal/smallfile", "internal/hugepages", "internal/parquet"},
 	{"tensor", "scan", "safetensors", "internal/progress"},
 	{"torchsave", "yulan", "internal/stream"},
 	{"ckpt"},

@@ -3,91 +3,89 @@ package report
 import (
 	"io"
 	"math"
+	"strings"
 
-	"github.com/parquet-go/parquet-go"
-
+	"github.com/ckptinspect/ckptinspect/internal/buildinfo"
+	"github.com/ckptinspect/ckptinspect/internal/parquet"
 	"github.com/ckptinspect/ckptinspect/series"
 )
 
-// ParquetRow is one row of `series --format parquet`: the columns of
-// SeriesColumns, typed. Integers are INT64 (layer INT32); the figures are
-// DOUBLE; strings are UTF-8 (dictionary-encoded); an undefined figure, and
-// the layer of a parameter outside the decoder layers, is null.
-type ParquetRow struct {
-	Step           int64    `parquet:"step"`
-	Param          string   `parquet:"param,dict"`
-	Layer          *int32   `parquet:"layer,optional"`
-	Kind           string   `parquet:"kind,dict"`
-	State          string   `parquet:"state,dict"`
-	Numel          int64    `parquet:"numel"`
-	L2             *float64 `parquet:"l2,optional"`
-	RMS            *float64 `parquet:"rms,optional"`
-	Mean           *float64 `parquet:"mean,optional"`
-	Std            *float64 `parquet:"std,optional"`
-	Min            *float64 `parquet:"min,optional"`
-	Max            *float64 `parquet:"max,optional"`
-	AbsMax         *float64 `parquet:"absmax,optional"`
-	NaN            int64    `parquet:"nan"`
-	Inf            int64    `parquet:"inf"`
-	Zeros          int64    `parquet:"zeros"`
-	UpdateRMS      *float64 `parquet:"update_rms,optional"`
-	UpdateToWeight *float64 `parquet:"update_to_weight,optional"`
-	DeltaL2        *float64 `parquet:"delta_l2,optional"`
-	RelChange      *float64 `parquet:"rel_change,optional"`
-	Cosine         *float64 `parquet:"cosine,optional"`
+// seriesParquetColumns are the columns of `series --format parquet`, those
+// of SeriesColumns typed: integers are INT64 (layer INT32), the figures
+// DOUBLE, strings UTF-8 (dictionary-encoded); an undefined figure, and the
+// layer of a parameter outside the decoder layers, is null.
+func seriesParquetColumns() []parquet.Column {
+	names := SeriesColumns()
+	cols := make([]parquet.Column, len(names))
+	for i, n := range names {
+		c := parquet.Column{Name: n, Type: parquet.Double, Optional: true}
+		switch n {
+		case "step", "numel", "nan", "inf", "zeros":
+			c = parquet.Column{Name: n, Type: parquet.Int64}
+		case "param", "kind", "state":
+			c = parquet.Column{Name: n, Type: parquet.String}
+		case "layer":
+			c = parquet.Column{Name: n, Type: parquet.Int32, Optional: true}
+		}
+		cols[i] = c
+	}
+	return cols
 }
 
-// parquetRowGroup is the number of rows buffered before a row group is
-// written, which bounds the writer's memory.
-const parquetRowGroup = 1 << 16
-
-// parquetSeries writes rows as a Parquet file (Snappy-compressed pages,
-// a row group every parquetRowGroup rows).
+// parquetSeries writes rows as a Parquet file (internal/parquet: GZIP
+// pages, a row group every 65,536 rows).
 type parquetSeries struct {
-	w        *parquet.GenericWriter[ParquetRow]
-	buffered int
+	w   *parquet.Writer
+	err error
+	row []parquet.Value
 }
 
 func newParquetSeries(w io.Writer) *parquetSeries {
-	return &parquetSeries{w: parquet.NewGenericWriter[ParquetRow](w, parquet.Compression(&parquet.Snappy),
-		parquet.CreatedBy("ckptinspect", "", ""))}
+	pw, err := parquet.NewWriter(w, seriesParquetColumns(), parquet.Options{CreatedBy: "ckptinspect version " + buildinfo.Version()})
+	return &parquetSeries{w: pw, err: err}
 }
 
-func pf(x float64) *float64 {
+// pf is a figure's cell: null where it is undefined.
+func pf(x float64) parquet.Value {
 	if math.IsNaN(x) {
-		return nil
+		return parquet.Null()
 	}
-	return &x
+	return parquet.Float(x)
 }
 
-// ParquetRowOf converts a row to its Parquet form.
-func ParquetRowOf(r series.Row) ParquetRow {
-	out := ParquetRow{Step: r.Step, Param: r.Param, Kind: string(r.Kind), State: string(r.State), Numel: r.Numel,
-		L2: pf(r.L2), RMS: pf(r.RMS), Mean: pf(r.Mean), Std: pf(r.Std), Min: pf(r.Min), Max: pf(r.Max), AbsMax: pf(r.AbsMax),
-		NaN: r.NaN, Inf: r.Inf, Zeros: r.Zeros,
-		UpdateRMS: pf(r.UpdateRMS), UpdateToWeight: pf(r.UpdateToWeight),
-		DeltaL2: pf(r.DeltaL2), RelChange: pf(r.RelChange), Cosine: pf(r.Cosine)}
+// str is a string cell; bytes that are not UTF-8 (a name pickled with
+// lone surrogates) become U+FFFD, as Parquet strings are UTF-8.
+func str(s string) parquet.Value { return parquet.Str(strings.ToValidUTF8(s, "\uFFFD")) }
+
+// parquetRow fills row with r's cells, in SeriesColumns' order.
+func parquetRow(row []parquet.Value, r series.Row) []parquet.Value {
+	layer := parquet.Null()
 	if r.Layer >= 0 && r.Layer <= math.MaxInt32 {
-		l := int32(r.Layer)
-		out.Layer = &l
+		layer = parquet.Int(int64(r.Layer))
 	}
-	return out
+	return append(row[:0], parquet.Int(r.Step), str(r.Param), layer, str(string(r.Kind)),
+		str(string(r.State)), parquet.Int(r.Numel),
+		pf(r.L2), pf(r.RMS), pf(r.Mean), pf(r.Std), pf(r.Min), pf(r.Max), pf(r.AbsMax),
+		parquet.Int(r.NaN), parquet.Int(r.Inf), parquet.Int(r.Zeros),
+		pf(r.UpdateRMS), pf(r.UpdateToWeight), pf(r.DeltaL2), pf(r.RelChange), pf(r.Cosine))
 }
 
 func (p *parquetSeries) WriteRows(rows []series.Row) error {
-	buf := make([]ParquetRow, len(rows))
-	for i, r := range rows {
-		buf[i] = ParquetRowOf(r)
+	if p.err != nil {
+		return p.err
 	}
-	if _, err := p.w.Write(buf); err != nil {
-		return err
-	}
-	p.buffered += len(rows)
-	if p.buffered >= parquetRowGroup {
-		p.buffered = 0
-		return p.w.Flush()
+	for _, r := range rows {
+		p.row = parquetRow(p.row, r)
+		if err := p.w.Write(p.row); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (p *parquetSeries) Close() error { return p.w.Close() }
+func (p *parquetSeries) Close() error {
+	if p.err != nil {
+		return p.err
+	}
+	return p.w.Close()
+}
