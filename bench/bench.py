@@ -17,9 +17,10 @@ For each checkpoint (default: the preset `one`; several --preset flags are measu
      layer, vocab 9000: 108 files, 0.9 GB, the checkpoint of the README's Performance method),
      `custom` (--layers, --vocab at YuLan width);
   2. builds ckptinspect, bench/membw.c and bench/scanbench into OUT (default /tmp/ckptbench);
-  3. times --runs times each, interleaved, with /usr/bin/time -f "%e %M" (a warm run right
-     after an untimed run of the same job, when both checkpoints fit in half the available
-     memory): cat of every file of
+  3. times --runs times each, interleaved, with /usr/bin/time -f "%e %M" (each run: every job
+     cold, then every job warm; when both checkpoints fit in half the available memory, the
+     warm runs all read the cache as a cold cat leaves it, each right after an untimed run of
+     the same job): cat of every file of
      the checkpoint, `ckptinspect stats`, `verify`, `verify --deep`, and cat of both checkpoints
      and `ckptinspect diff A B`, on a warm page cache and cold (--cold fadvise:
      posix_fadvise(POSIX_FADV_DONTNEED) on every file of the checkpoints the job reads, which
@@ -221,13 +222,22 @@ def measure(a, binary, name, ck, ckb):
     print(f"\n== {name}: {ck} ({len(files)} files, {fmt_b(nbytes)})"
           + (f" and {ckb} ({len(filesb)} files, {fmt_b(nbytesb)})" if filesb else "")
           + f"; load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}", flush=True)
-    # A warm run follows an untimed run of the same job when the files fit in half of the
-    # available memory; otherwise (the full-size checkpoint) warm is what the previous runs
-    # left in the cache, and the first run of each job is preceded by an untimed one.
+    # Each run times every job cold first, then warm. When the files fit in half of the
+    # available memory, the warm runs all read the same page cache: the files are evicted and
+    # read once by cat (untimed) before them, and each warm run follows an untimed run of the
+    # same job. How the cache holds a file depends on who read it in (Linux caches in large
+    # folios what its read-ahead reads in order, and copying large folios out is faster: README
+    # > Performance > Real-size checkpoints), so without that reset each warm run would read
+    # what the cold run before it left. Otherwise (the full-size checkpoint) warm is what the
+    # previous runs left in the cache, and the first run of each job is preceded by an
+    # untimed one.
     fits = nbytes + nbytesb < meminfo("MemAvailable") / 2
     for r in range(a.runs):
-        for k, (cmd, fs, _, ok) in cmds.items():
-            for c in caches:
+        for c in caches[::-1]:
+            if c == "warm" and fits and a.cold != "none":
+                evict(files + filesb, a.cold)
+                timed(["cat"] + files + filesb)  # the cache as cat leaves it
+            for k, (cmd, fs, _, ok) in cmds.items():
                 if c == "cold":
                     evict(fs, a.cold)
                 elif r == 0 or fits:
