@@ -218,6 +218,7 @@ def measure(a, binary, name, ck, ckb):
         cmds["diff A B"] = ([binary, "diff", ck, ckb], files + filesb, nbytes + nbytesb, (0,))
     caches = ["warm"] + (["cold"] if a.cold != "none" else [])
     res = {(k, c): [] for k in cmds for c in caches}
+    CPU.clear()  # this checkpoint's runs only (the keys repeat from preset to preset)
     load0 = os.getloadavg()
     print(f"\n== {name}: {ck} ({len(files)} files, {fmt_b(nbytes)})"
           + (f" and {ckb} ({len(filesb)} files, {fmt_b(nbytesb)})" if filesb else "")
