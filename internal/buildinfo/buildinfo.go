@@ -19,6 +19,29 @@ func Version() string {
 	return format(bi)
 }
 
+// Module returns the main module's version ("(devel)" for a build from a
+// clone) and the VCS revision the binary was built from ("" if unknown).
+func Module() (version, revision string) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)", ""
+	}
+	return module(bi)
+}
+
+func module(bi *debug.BuildInfo) (version, revision string) {
+	version = bi.Main.Version
+	if version == "" {
+		version = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			revision = s.Value
+		}
+	}
+	return version, revision
+}
+
 func format(bi *debug.BuildInfo) string {
 	v := bi.Main.Version
 	if v == "" {

@@ -18,4 +18,10 @@ func TestFormat(t *testing.T) {
 	if v := Version(); !strings.HasPrefix(v, "ckptinspect ") || !strings.Contains(v, "go1.") {
 		t.Errorf("%q", v)
 	}
+	if v, r := module(bi); v != "v0.3.0" || r != "1ab0ff9e2c3d4b5a69788796a5b4c3d2e1f00112" {
+		t.Errorf("module: %q %q", v, r)
+	}
+	if v, r := module(&debug.BuildInfo{}); v != "(devel)" || r != "" {
+		t.Errorf("module of a bare build: %q %q", v, r)
+	}
 }

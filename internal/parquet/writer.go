@@ -81,7 +81,7 @@ const (
 // Options are a Writer's settings; the zero value is usable.
 type Options struct {
 	// CreatedBy names the writing application in the footer, as
-	// "<application> version <version>".
+	// "<application> version <version> (build <revision>)".
 	CreatedBy string
 	// RowGroupRows is the number of rows buffered before a row group is
 	// written, which bounds the writer's memory; 0 means 65,536.
@@ -215,7 +215,7 @@ func (w *Writer) Write(row []Value) error {
 		case c.Type == Int32 && v.kind == Int64 && (v.i < math.MinInt32 || v.i > math.MaxInt32):
 			return fmt.Errorf("parquet: column %q: %d is out of INT32's range", c.Name, v.i)
 		case (c.Type == Int32 || c.Type == Int64) != (v.kind == Int64), (c.Type == Double) != (v.kind == Double):
-			return fmt.Errorf("parquet: column %q of type %v: a %v value", c.Name, c.Type, v.kind)
+			return fmt.Errorf("parquet: column %q of type %v: %s", c.Name, c.Type, map[Type]string{Int64: "an integer", Double: "a float", String: "a string"}[v.kind])
 		case v.kind == String && !utf8.ValidString(v.s):
 			return fmt.Errorf("parquet: column %q: %q is not UTF-8", c.Name, v.s)
 		}

@@ -238,9 +238,9 @@ func TestRefused(t *testing.T) {
 		{[]parquet.Value{parquet.Null(), parquet.Str("x"), parquet.Null()}, `column "a": null in a required column`},
 		{[]parquet.Value{parquet.Int(math.MaxInt32 + 1), parquet.Str("x"), parquet.Null()}, "out of INT32's range"},
 		{[]parquet.Value{parquet.Int(math.MinInt32 - 1), parquet.Str("x"), parquet.Null()}, "out of INT32's range"},
-		{[]parquet.Value{parquet.Float(1), parquet.Str("x"), parquet.Null()}, `column "a" of type INT32: a DOUBLE value`},
-		{[]parquet.Value{parquet.Int(1), parquet.Int(2), parquet.Null()}, `column "b" of type STRING: a INT64 value`},
-		{[]parquet.Value{parquet.Int(1), parquet.Str("x"), parquet.Str("y")}, `column "c" of type DOUBLE: a STRING value`},
+		{[]parquet.Value{parquet.Float(1), parquet.Str("x"), parquet.Null()}, `column "a" of type INT32: a float`},
+		{[]parquet.Value{parquet.Int(1), parquet.Int(2), parquet.Null()}, `column "b" of type STRING: an integer`},
+		{[]parquet.Value{parquet.Int(1), parquet.Str("x"), parquet.Str("y")}, `column "c" of type DOUBLE: a string`},
 		{[]parquet.Value{parquet.Int(1), parquet.Str("\xff"), parquet.Null()}, `column "b": "\xff" is not UTF-8`},
 	} {
 		var buf bytes.Buffer

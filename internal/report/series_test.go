@@ -112,6 +112,9 @@ func TestSeriesParquet(t *testing.T) {
 			want[c] = "DOUBLE optional"
 		}
 	}
+	if cb := f.Metadata().CreatedBy; !strings.HasPrefix(cb, "ckptinspect version ") {
+		t.Errorf("created_by %q, want the form \"ckptinspect version V (build R)\"", cb)
+	}
 	fields := f.Schema().Fields()
 	var names []string
 	for _, fd := range fields {

@@ -41,8 +41,18 @@ type parquetSeries struct {
 }
 
 func newParquetSeries(w io.Writer) *parquetSeries {
-	pw, err := parquet.NewWriter(w, seriesParquetColumns(), parquet.Options{CreatedBy: "ckptinspect version " + buildinfo.Version()})
+	pw, err := parquet.NewWriter(w, seriesParquetColumns(), parquet.Options{CreatedBy: createdBy()})
 	return &parquetSeries{w: pw, err: err}
+}
+
+// createdBy names the writer in a Parquet footer, in the form the format
+// asks for: "ckptinspect version VERSION (build REVISION)".
+func createdBy() string {
+	v, rev := buildinfo.Module()
+	if rev == "" {
+		return "ckptinspect version " + v
+	}
+	return "ckptinspect version " + v + " (build " + rev + ")"
 }
 
 // pf is a figure's cell: null where it is undefined.
