@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"go/types"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -148,6 +149,34 @@ func TestImportTiers(t *testing.T) {
 			if tierOf[dep] > mine {
 				t.Errorf("%s (tier %d) imports %s (tier %d): dependencies flow downwards only", pkg, mine, dep, tierOf[dep])
 			}
+		}
+	}
+}
+
+// binaryModules are the modules the command may link: the design card's
+// dependencies, cobra's pflag, and golang.org/x/sys. Every package linked
+// runs its initialisation in every command, before main: the Parquet
+// library this replaced brought protobuf and three compression libraries
+// with it, 13 MB of binary and ~8 ms of start-up to each run (README ›
+// Performance). Test-only dependencies are free to be more.
+var binaryModules = []string{
+	"github.com/ckptinspect/ckptinspect",
+	"github.com/nlpodyssey/gopickle",
+	"github.com/spf13/cobra",
+	"github.com/spf13/pflag",
+	"github.com/x448/float16",
+	"golang.org/x/sys",
+}
+
+// TestBinaryModules checks that the command links only binaryModules.
+func TestBinaryModules(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if .Module}}{{.Module.Path}}{{end}}", "github.com/ckptinspect/ckptinspect/cmd/ckptinspect").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, m := range strings.Fields(string(out)) {
+		if !slices.Contains(binaryModules, m) {
+			t.Errorf("the command links module %s: a new dependency of the binary (its packages initialise in every run); add it to binaryModules only if it is worth that", m)
 		}
 	}
 }
