@@ -16,7 +16,8 @@ For each checkpoint (default: the preset `one`; several --preset flags are measu
      files, 34 GB), `small` (the same 56 layers at width 60: 4,508 files, 57 MB), `one` (one
      layer, vocab 9000: 108 files, 0.9 GB, the checkpoint of the README's Performance method),
      `custom` (--layers, --vocab at YuLan width);
-  2. builds ckptinspect, bench/membw.c and bench/scanbench into OUT (default /tmp/ckptbench);
+  2. builds ckptinspect (static, CGO_ENABLED=0, as the README installs it), bench/membw.c and
+     bench/scanbench into OUT (default /tmp/ckptbench);
   3. times --runs times each, interleaved, with /usr/bin/time -f "%e %M" (each run: every job
      cold, then every job warm; when both checkpoints fit in half the available memory, the
      warm runs all read the cache as a cold cat leaves it, each right after an untimed run of
@@ -337,8 +338,10 @@ def main():
     os.makedirs(a.out, exist_ok=True)
 
     binary = os.path.join(a.out, "ckptinspect")
-    sh(["go", "build", "-o", binary, "./cmd/ckptinspect"])
-    sh(["go", "build", "-o", os.path.join(a.out, "scanbench"), "./bench/scanbench"])
+    # Built as the README installs it: static, without cgo (see README, "Install").
+    static = dict(os.environ, CGO_ENABLED="0")
+    sh(["go", "build", "-o", binary, "./cmd/ckptinspect"], env=static)
+    sh(["go", "build", "-o", os.path.join(a.out, "scanbench"), "./bench/scanbench"], env=static)
     membw = os.path.join(a.out, "membw")
     sh(["gcc", "-O3", "-march=native", "-ffast-math", "-o", membw, "bench/membw.c"])
 

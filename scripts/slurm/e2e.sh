@@ -283,7 +283,7 @@ log "workspace $T"
 if [ -z "$bin" ]; then
 	command -v go >/dev/null 2>&1 || die "no go on PATH (nor at /usr/local/go/bin), and no --bin"
 	log "building ckptinspect ($(go version | awk '{print $3}'))"
-	(cd "$ROOT" && go build -o "$T/bin/ckptinspect" ./cmd/ckptinspect) || die "go build failed"
+	(cd "$ROOT" && CGO_ENABLED=0 go build -o "$T/bin/ckptinspect" ./cmd/ckptinspect) || die "go build failed"
 	bin=$T/bin/ckptinspect
 fi
 [ -x "$bin" ] || die "$bin is not an executable"
