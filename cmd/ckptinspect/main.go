@@ -17,6 +17,16 @@ import (
 // 128 MB. It is soft: a job that needs more heap gets it.
 const memoryLimit = 96 << 20
 
+// gcPercent is the collector's GOGC unless $GOGC sets one: it collects
+// when the heap has grown by twice what survived the last collection
+// (Go's default: once). Opening a checkpoint allocates mostly short-lived
+// garbage (pickles parsed, zip directories), and collecting half as often
+// took `stats` on the 4,507-file checkpoint from 0.38–0.40 s to 0.34–0.38
+// s (60–140 ms less CPU) and on the 1 GB one 4 ms off 0.13 s; peak RSS
+// grew by about 15 MB (diff of the 34 GB pair: 96 MB), and memoryLimit
+// still caps the heap.
+const gcPercent = 200
+
 // hugeHeap is how much of the heap to come is advised to be backed by huge
 // pages at start-up (see internal/hugepages) unless
 // $CKPTINSPECT_HUGEPAGES is 0: opening a checkpoint of 4,500 files touches
@@ -32,6 +42,9 @@ func run() int {
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 	return cli.Main(os.Args[1:], cli.System())
 }
