@@ -162,6 +162,22 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 		}
 	}()
 	o := opener{c: c, opt: opt, r: dsmeta.Reader{C: c, Torch: opt.Torch}}
+	// The parameter folders are read (in parallel) while the Trainer files
+	// and the model and optimizer states are (one after the other): nothing
+	// of a folder's reading needs those until the parameters are put in
+	// order, and the folders of a large model are most of the opening.
+	list, err := listZero(paths.Zero)
+	if err != nil {
+		return nil, err
+	}
+	params := o.startParams(paths.Zero, list.names)
+	defer func() {
+		if !ok { // the readers' files reach c, which closes them (absorbing twice moves nothing)
+			for _, r := range params() {
+				c.Absorb(r.c)
+			}
+		}
+	}()
 	if paths.Trainer != "" {
 		o.r.ReadTrainer(paths.Trainer)
 	} else {
@@ -176,7 +192,7 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 		ms = o.r.ReadModelStates(msPath)
 	}
 	o.opt0 = o.r.ReadOptimizerState(filepath.Join(paths.Zero, "optimizer_state.pt"))
-	if err := o.readParams(paths.Zero, ms.Order, ms.Module); err != nil {
+	if err := o.readParams(paths.Zero, list, params, ms.Order, ms.Module); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -190,24 +206,44 @@ type opener struct {
 	opt0 dsmeta.OptimizerState // what zero/optimizer_state.pt gave
 }
 
-// readParams reads every parameter folder of zero/.
-func (o *opener) readParams(zero string, order []string, module map[string]*ckpt.Tensor) error {
+// zeroList is what zero/ holds: its parameter folders, sorted, and the
+// names of its stray files (reported once the Trainer files and the model
+// states have been, as a serial reading reports them).
+type zeroList struct {
+	names  []string
+	folder map[string]bool
+	stray  []string
+}
+
+// listZero lists zero/.
+func listZero(zero string) (zeroList, error) {
 	entries, err := os.ReadDir(zero)
 	if err != nil {
-		return err
+		return zeroList{}, err
 	}
-	folders := map[string]bool{}
+	l := zeroList{folder: map[string]bool{}}
 	for _, e := range entries {
 		p := filepath.Join(zero, e.Name())
 		if isDir(p) {
-			folders[e.Name()] = true
+			l.folder[e.Name()] = true
+			l.names = append(l.names, e.Name())
 		} else if e.Name() != "optimizer_state.pt" {
-			o.c.Report(ckpt.CheckStray, ckpt.Warning, "", p, "stray file in zero/: %s", e.Name())
+			l.stray = append(l.stray, e.Name())
 		}
 	}
-	if len(folders) == 0 {
-		return fmt.Errorf("%s: %w: zero/ holds no parameter folders", zero, ErrNotUniversal)
+	if len(l.names) == 0 {
+		return zeroList{}, fmt.Errorf("%s: %w: zero/ holds no parameter folders", zero, ErrNotUniversal)
 	}
+	return l, nil
+}
+
+// readParams puts the parameter folders of zero/, read by startParams, in
+// order and completes them from the model and optimizer states.
+func (o *opener) readParams(zero string, list zeroList, pending func() []paramRead, order []string, module map[string]*ckpt.Tensor) error {
+	for _, n := range list.stray {
+		o.c.Report(ckpt.CheckStray, ckpt.Warning, "", filepath.Join(zero, n), "stray file in zero/: %s", n)
+	}
+	folders := list.folder
 	groups := map[string]int{}
 	for _, g := range o.c.ParamGroups {
 		for _, n := range g.Params {
@@ -248,7 +284,7 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 			}
 		}
 	}
-	params, err := o.readParallel(zero, names)
+	params, err := o.collect(zero, list.names, pending(), names)
 	if err != nil {
 		return err
 	}
@@ -274,19 +310,22 @@ func (o *opener) readParams(zero string, order []string, module map[string]*ckpt
 	return nil
 }
 
-// readParallel reads the parameter folders names of zero with a few
-// workers (opening a file is mostly waiting for its first and last pages
-// and parsing its pickle), each into a Checkpoint of its own that o.c then
-// absorbs in names' order: files, issues and notes come out as a serial
-// reading gives them. The error is that of the first failing folder in
-// that order.
-func (o *opener) readParallel(zero string, names []string) ([]*ckpt.Param, error) {
-	type result struct {
-		p   *ckpt.Param
-		c   *ckpt.Checkpoint
-		err error
-	}
-	res := make([]result, len(names))
+// paramRead is a parameter folder as startParams read it, into a
+// Checkpoint of its own. bare are its states held as bare tensors (a
+// ZeRO-3 conversion's flat states), to be given the parameter's shape
+// (reshape) once the model states are read.
+type paramRead struct {
+	p    *ckpt.Param
+	c    *ckpt.Checkpoint
+	bare []*ckpt.Tensor
+	err  error
+}
+
+// startParams starts reading the parameter folders names of zero with a
+// few workers (opening a file is mostly parsing its pickle, or waiting for
+// its first and last pages) and returns the function that waits for them.
+func (o *opener) startParams(zero string, names []string) func() []paramRead {
+	res := make([]paramRead, len(names))
 	next := atomic.Int64{}
 	var wg sync.WaitGroup
 	for w := 0; w < min(openWorkers(), len(names)); w++ {
@@ -298,17 +337,51 @@ func (o *opener) readParallel(zero string, names []string) ([]*ckpt.Param, error
 				if i >= len(names) {
 					return
 				}
-				c := &ckpt.Checkpoint{ModelShapes: o.c.ModelShapes}
-				po := &opener{c: c, opt: o.opt, r: dsmeta.Reader{C: c, Torch: o.r.Torch}, opt0: o.opt0}
-				p, err := po.readParam(filepath.Join(zero, names[i]), names[i])
-				res[i] = result{p, c, err}
+				c := &ckpt.Checkpoint{}
+				po := &opener{c: c, opt: o.opt, r: dsmeta.Reader{C: c, Torch: o.r.Torch}}
+				p, bare, err := po.readParam(filepath.Join(zero, names[i]), names[i])
+				res[i] = paramRead{p, c, bare, err}
 			}
 		}()
 	}
-	wg.Wait()
+	var done []paramRead
+	return func() []paramRead {
+		if done == nil {
+			wg.Wait()
+			done = res
+		}
+		return done
+	}
+}
+
+// collect gives the parameters read (read[i] is the folder sorted[i]) in
+// the order names: each folder's bare states take their shape from the
+// model states' param_shapes (reshape, reportExtra), then o.c absorbs the
+// folder's Checkpoint, in names' order, so that files, issues and notes
+// come out as a serial reading gives them. The error is that of the first
+// failing folder in that order.
+func (o *opener) collect(zero string, sorted []string, read []paramRead, names []string) ([]*ckpt.Param, error) {
+	index := make(map[string]int, len(sorted))
+	for i, n := range sorted {
+		index[n] = i
+	}
 	params := make([]*ckpt.Param, len(names))
 	var first error
-	for i, r := range res {
+	for i, name := range names {
+		r := read[index[name]]
+		if r.err == nil {
+			want, known := o.c.ModelShapes[name]
+			var extra []truncated
+			for _, t := range r.bare {
+				if found, cut := reshape(t, want, known); cut {
+					extra = append(extra, truncated{t.State, found})
+				}
+			}
+			setShape(r.p)
+			if len(extra) > 0 {
+				reportExtra(r.c, filepath.Join(zero, name), name, want, extra)
+			}
+		}
 		o.c.Absorb(r.c)
 		params[i] = r.p
 		if r.err != nil && first == nil {
@@ -323,13 +396,13 @@ func (o *opener) readParallel(zero string, names []string) ([]*ckpt.Param, error
 func openWorkers() int { return 2 * runtime.GOMAXPROCS(0) }
 
 // readParam reads one parameter folder.
-func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
+func (o *opener) readParam(dir, name string) (*ckpt.Param, []*ckpt.Tensor, error) {
 	p := &ckpt.Param{Name: name, Group: -1, Keys: map[string]map[string]any{}}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var extra []truncated // bare flat states holding more elements than param_shapes gives
+	var bares []*ckpt.Tensor
 	for _, e := range entries {
 		file := filepath.Join(dir, e.Name())
 		state, isPT := strings.CutSuffix(e.Name(), ".pt")
@@ -355,7 +428,7 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 		}
 		if err != nil {
 			if !o.opt.Tolerant {
-				return nil, fmt.Errorf("parameter %s: %w", name, err)
+				return nil, nil, fmt.Errorf("parameter %s: %w", name, err)
 			}
 			o.c.Report(dsmeta.StateCheck(err), ckpt.Error, name, file, "parameter %s: %v", name, err)
 			continue
@@ -364,14 +437,11 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 			p.Keys[state] = keys
 		}
 		if bare {
-			if found, cut := o.reshape(t, name); cut {
-				extra = append(extra, truncated{t.State, found})
-			}
+			bares = append(bares, t)
 		}
 		switch ckpt.State(state) {
 		case ckpt.FP32:
 			p.FP32 = t
-			p.Shape = append([]int64{}, t.Shape...)
 		case ckpt.ExpAvg:
 			p.ExpAvg = t
 		case ckpt.ExpAvgSq:
@@ -380,18 +450,18 @@ func (o *opener) readParam(dir, name string) (*ckpt.Param, error) {
 			p.Other = append(p.Other, t)
 		}
 	}
-	if p.FP32 == nil {
-		for _, t := range []*ckpt.Tensor{p.ExpAvg, p.ExpAvgSq} {
-			if t != nil {
-				p.Shape = append([]int64{}, t.Shape...)
-				break
-			}
+	return p, bares, nil
+}
+
+// setShape gives p the shape of its fp32 weight, or else of its first
+// moment, or else of its second.
+func setShape(p *ckpt.Param) {
+	for _, t := range []*ckpt.Tensor{p.FP32, p.ExpAvg, p.ExpAvgSq} {
+		if t != nil {
+			p.Shape = append([]int64{}, t.Shape...)
+			return
 		}
 	}
-	if len(extra) > 0 {
-		o.reportExtra(dir, name, extra)
-	}
-	return p, nil
 }
 
 // truncated is a state file that held more elements than its parameter.
@@ -402,15 +472,14 @@ type truncated struct {
 
 // reshape gives a bare flat state tensor — ds_to_universal's output for a
 // ZeRO-3 checkpoint: fp32.pt, exp_avg.pt and exp_avg_sq.pt hold the
-// parameter flattened, not a {'param': ...} dict — the shape the model
-// states' param_shapes give the parameter. A state holding more elements
-// than that shape keeps only the first ones (the parameter's; see
+// parameter flattened, not a {'param': ...} dict — the shape want that the
+// model states' param_shapes give the parameter. A state holding more
+// elements than that shape keeps only the first ones (the parameter's; see
 // reportExtra) and takes the shape: reshape then returns the file's shape
 // and true. A tensor that is not flat or holds fewer elements keeps its
-// shape, for verify's shape check to report. Without param_shapes nothing
-// changes.
-func (o *opener) reshape(t *ckpt.Tensor, name string) ([]int64, bool) {
-	want, known := o.c.ModelShapes[name]
+// shape, for verify's shape check to report. Without param_shapes (known
+// false) nothing changes.
+func reshape(t *ckpt.Tensor, want []int64, known bool) ([]int64, bool) {
 	if !known || len(t.Shape) != 1 {
 		return nil, false
 	}
@@ -440,13 +509,12 @@ func (o *opener) reshape(t *ckpt.Tensor, name string) ([]int64, bool) {
 // 1-element parameter's states elements of a later rank's padding
 // (uninitialised memory). The first elements are the parameter's; only
 // they are read.
-func (o *opener) reportExtra(dir, name string, extra []truncated) {
-	want := o.c.ModelShapes[name]
+func reportExtra(c *ckpt.Checkpoint, dir, name string, want []int64, extra []truncated) {
 	var files []string
 	for _, e := range extra {
 		files = append(files, fmt.Sprintf("%s.pt %v", e.state, e.found))
 	}
-	o.c.Report(ckpt.CheckShapes, ckpt.Error, name, dir,
+	c.Report(ckpt.CheckShapes, ckpt.Error, name, dir,
 		"parameter %s: param_shapes gives shape %v (%d elements), its state files hold more (%s); the extra elements are "+
 			"another rank's padding, which DeepSpeed's ds_to_universal appends to ZeRO-3 parameters with fewer elements than "+
 			"data-parallel ranks: only the first %d are read",
