@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/pickle"
@@ -15,7 +16,9 @@ import (
 
 // rankModelStates matches ZeRO-3's per-rank model states file names,
 // zero_pp_rank_<dp>_mp_rank_<mp:02d>_model_states.pt.
-var rankModelStates = regexp.MustCompile(`^zero_pp_rank_(\d+)_mp_rank_(\d+)_model_states\.pt$`)
+var rankModelStates = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^zero_pp_rank_(\d+)_mp_rank_(\d+)_model_states\.pt$`)
+})
 
 // RankModelStatesName is the name of the model states file ZeRO-3 writes
 // for data-parallel rank dp of model-parallel rank mp.
@@ -33,7 +36,7 @@ func RankModelStatesFiles(dir string, mp int) map[int]string {
 	}
 	var files map[int]string
 	for _, e := range entries {
-		m := rankModelStates.FindStringSubmatch(e.Name())
+		m := rankModelStates().FindStringSubmatch(e.Name())
 		if m == nil || e.IsDir() {
 			continue
 		}

@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/pickle"
@@ -170,7 +171,7 @@ func Detect(path string) (found []string, why map[string]error) {
 
 // runFolder matches the checkpoint folders a Hugging Face Trainer writes
 // in its output folder.
-var runFolder = regexp.MustCompile(`^checkpoint-(\d+)$`)
+var runFolder = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^checkpoint-(\d+)$`) })
 
 // Run is one checkpoint-N/ folder of a training run's output folder.
 type Run struct {
@@ -187,7 +188,7 @@ func Runs(path string) []Run {
 	}
 	var runs []Run
 	for _, e := range entries {
-		m := runFolder.FindStringSubmatch(e.Name())
+		m := runFolder().FindStringSubmatch(e.Name())
 		if m == nil {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/internal/smallfile"
@@ -23,10 +24,14 @@ import (
 var ErrNotTrainer = errors.New("not a checkpoint folder to resume from")
 
 var (
-	optimShard  = regexp.MustCompile(`^(bf16_)?zero_pp_rank_(\d+)_mp_rank_(\d+)_optim_states\.pt$`)
-	zero3States = regexp.MustCompile(`^zero_pp_rank_(\d+)_mp_rank_(\d+)_model_states\.pt$`)
-	mpStates    = regexp.MustCompile(`^mp_rank_(\d+)_model_states\.pt$`)
-	rngFile     = regexp.MustCompile(`^rng_state(_(\d+))?\.pth$`)
+	optimShard = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(bf16_)?zero_pp_rank_(\d+)_mp_rank_(\d+)_optim_states\.pt$`)
+	})
+	zero3States = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^zero_pp_rank_(\d+)_mp_rank_(\d+)_model_states\.pt$`)
+	})
+	mpStates = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^mp_rank_(\d+)_model_states\.pt$`) })
+	rngFile  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^rng_state(_(\d+))?\.pth$`) })
 )
 
 // maxSmallFile bounds the JSON and tag files read whole.
@@ -153,17 +158,17 @@ func scanTag(dir, name string) tagFolder {
 	for _, e := range entries {
 		n := e.Name()
 		switch {
-		case optimShard.MatchString(n):
+		case optimShard().MatchString(n):
 			t.shards = append(t.shards, filepath.Join(t.dir, n))
-			m := optimShard.FindStringSubmatch(n)
+			m := optimShard().FindStringSubmatch(n)
 			if m[3] == "00" || m[3] == "0" {
 				r, _ := strconv.Atoi(m[2])
 				t.shardRanks[r] = true
 			}
-		case zero3States.MatchString(n):
+		case zero3States().MatchString(n):
 			t.zero3 = true
 			t.states = append(t.states, filepath.Join(t.dir, n))
-		case mpStates.MatchString(n):
+		case mpStates().MatchString(n):
 			t.states = append(t.states, filepath.Join(t.dir, n))
 		case n == "zero" && e.IsDir():
 			if _, err := os.Stat(filepath.Join(t.dir, "zero", "optimizer_state.pt")); err == nil {
@@ -194,7 +199,7 @@ func (t tagFolder) statesFile() string {
 // rank0Shard returns data-parallel rank 0's optimizer shard of mp rank 0.
 func (t tagFolder) rank0Shard() string {
 	for _, s := range t.shards {
-		m := optimShard.FindStringSubmatch(filepath.Base(s))
+		m := optimShard().FindStringSubmatch(filepath.Base(s))
 		if m[2] == "0" && (m[3] == "00" || m[3] == "0") {
 			return s
 		}
@@ -453,7 +458,7 @@ func (f *folder) findRNG() {
 		return
 	}
 	for _, e := range entries {
-		m := rngFile.FindStringSubmatch(e.Name())
+		m := rngFile().FindStringSubmatch(e.Name())
 		if m == nil {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // Candidate is a checkpoint path found by [Find], not yet opened.
@@ -19,14 +20,14 @@ type Candidate struct {
 }
 
 var (
-	trainerRE = regexp.MustCompile(`^checkpoint-(\d{1,18})$`)
-	tagRE     = regexp.MustCompile(`^global_step(\d{1,18})(_universal)?$`)
+	trainerRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^checkpoint-(\d{1,18})$`) })
+	tagRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^global_step(\d{1,18})(_universal)?$`) })
 )
 
 // stepOfName returns the step a checkpoint's folder name gives.
 func stepOfName(path string) (int64, bool) {
 	base := filepath.Base(filepath.Clean(path))
-	for _, re := range []*regexp.Regexp{trainerRE, tagRE} {
+	for _, re := range []*regexp.Regexp{trainerRE(), tagRE()} {
 		if m := re.FindStringSubmatch(base); m != nil {
 			n, err := strconv.ParseInt(m[1], 10, 64)
 			return n, err == nil
@@ -116,14 +117,14 @@ func listRun(dir, layout string) (trainer, tags []string, err error) {
 		if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
 			continue // a file, a dangling link
 		}
-		if m := trainerRE.FindStringSubmatch(e.Name()); m != nil {
+		if m := trainerRE().FindStringSubmatch(e.Name()); m != nil {
 			n, err := strconv.ParseInt(m[1], 10, 64)
 			if err == nil {
 				tr = append(tr, tag{step: n, path: path})
 			}
 			continue
 		}
-		if m := tagRE.FindStringSubmatch(e.Name()); m != nil {
+		if m := tagRE().FindStringSubmatch(e.Name()); m != nil {
 			n, err := strconv.ParseInt(m[1], 10, 64)
 			if err == nil {
 				ts = append(ts, tag{step: n, universal: m[2] != "", path: path})

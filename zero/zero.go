@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ckptinspect/ckptinspect/ckpt"
 	"github.com/ckptinspect/ckptinspect/dsmeta"
@@ -60,7 +61,9 @@ type Paths struct {
 	Tag     string // the global_stepN folder holding the shards
 }
 
-var rankFile = regexp.MustCompile(`^(bf16_)?zero_pp_rank_(\d+)_mp_rank_(\d+)_optim_states\.pt$`)
+var rankFile = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(bf16_)?zero_pp_rank_(\d+)_mp_rank_(\d+)_optim_states\.pt$`)
+})
 
 func hasShards(dir string) bool {
 	entries, err := os.ReadDir(dir)
@@ -68,7 +71,7 @@ func hasShards(dir string) bool {
 		return false
 	}
 	for _, e := range entries {
-		if rankFile.MatchString(e.Name()) {
+		if rankFile().MatchString(e.Name()) {
 			return true
 		}
 	}
@@ -140,7 +143,7 @@ func Open(path string, opt Options) (*ckpt.Checkpoint, error) {
 	}
 	byMP := map[int][]*shard{}
 	for _, e := range entries {
-		m := rankFile.FindStringSubmatch(e.Name())
+		m := rankFile().FindStringSubmatch(e.Name())
 		if m == nil {
 			continue
 		}
