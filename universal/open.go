@@ -344,13 +344,9 @@ func (o *opener) startParams(zero string, names []string) func() []paramRead {
 			}
 		}()
 	}
-	var done []paramRead
 	return func() []paramRead {
-		if done == nil {
-			wg.Wait()
-			done = res
-		}
-		return done
+		wg.Wait()
+		return res
 	}
 }
 
