@@ -3,6 +3,7 @@ package hugepages
 import (
 	"bufio"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,7 +53,13 @@ func TestHeap(t *testing.T) {
 		t.Skipf("transparent huge pages are off here (%q, %v)", b, err)
 	}
 	const n = 32 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	a, err := Heap(n)
+	runtime.ReadMemStats(&after)
+	if gcs := after.NumGC - before.NumGC; gcs != 1 {
+		t.Errorf("Heap ran %d collections, want 1", gcs)
+	}
 	if err != nil {
 		t.Skipf("madvise(MADV_HUGEPAGE): %v", err)
 	}
