@@ -26,7 +26,8 @@ func FuzzScan(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := newResult("fuzz.pt")
-		New(Options{}).scanData(r, data, ctx{})
+		New(Options{}).scanData(r, memoryInput(data), ctx{})
+		checkParseAt(t, "fuzz.pt", data)
 		if r.err != nil {
 			var fe *Error
 			if !errors.As(r.err, &fe) || fe.Path != "fuzz.pt" {

@@ -234,7 +234,7 @@ func (s *Scanner) Path(path string) File {
 			r.fail(pathError(path, err))
 			break
 		}
-		s.scanData(r, m.Bytes(), ctx{})
+		s.scanData(r, fileInput(m, int64(m.Len()), m.Bytes), ctx{})
 		m.Close()
 	}
 	return r.report(s.opt.Policy)
@@ -284,10 +284,96 @@ func (p *Parsed) Program(record string) *pickle.Program {
 
 // Parse is Bytes that also returns what it parsed of data (see Parsed).
 func (s *Scanner) Parse(name string, data []byte) (File, *Parsed) {
+	return s.parse(name, memoryInput(data))
+}
+
+// ParseAt is Parse over the size bytes of a file read with r, for a file
+// mapped into memory that should not be touched through its mapping: the
+// parts of a zip archive the scan reads (its directory, the records' local
+// headers and first bytes, the pickles) are copied with r.ReadAt, and all
+// is called for the whole file only where the scan needs more of it in
+// place: a file that is not a zip archive (a pickle, a legacy or tar
+// file), or a record of more than [CopyLimit] bytes to scan. all must
+// return size bytes, those r reads. What is reported is what Parse
+// reports for the same bytes.
+func (s *Scanner) ParseAt(name string, r io.ReaderAt, size int64, all func() []byte) (File, *Parsed) {
+	return s.parse(name, fileInput(r, size, all))
+}
+
+func (s *Scanner) parse(name string, in *input) (File, *Parsed) {
 	r := newResult(name)
 	r.parsed = &Parsed{}
-	s.scanData(r, data, ctx{})
+	s.scanData(r, in, ctx{})
 	return r.report(s.opt.Policy), r.parsed
+}
+
+// CopyLimit is the size up to which [Scanner.ParseAt] copies a zip record
+// it scans instead of asking for the whole file.
+const CopyLimit = 1 << 20
+
+// copyLimit is CopyLimit, lowered by tests to read records in place.
+var copyLimit int64 = CopyLimit
+
+// input is the bytes a scan reads: bytes in memory (data), or a file read
+// with r whose bytes in place (all) are asked for only where a copy will
+// not do (see [Scanner.ParseAt]).
+type input struct {
+	r    io.ReaderAt
+	size int64
+	data []byte        // every byte, when in memory or once asked for
+	all  func() []byte // asks for every byte; nil once data is set
+}
+
+func memoryInput(data []byte) *input {
+	return &input{r: bytes.NewReader(data), size: int64(len(data)), data: data}
+}
+
+func fileInput(r io.ReaderAt, size int64, all func() []byte) *input {
+	return &input{r: r, size: size, all: all}
+}
+
+// bytes returns every byte of the input, asking for them if need be.
+func (in *input) bytes() []byte {
+	if in.data == nil && in.all != nil {
+		in.data, in.all = in.all(), nil
+		if int64(len(in.data)) != in.size {
+			panic(fmt.Sprintf("scan: %d bytes in place for a file of %d", len(in.data), in.size))
+		}
+	}
+	return in.data
+}
+
+// slice returns the n bytes at off, which lie inside the input: in place
+// where the bytes are in memory or n is over CopyLimit, else a copy read
+// with ReadAt (a short read means the file shrank since it was opened).
+func (in *input) slice(off, n int64) ([]byte, error) {
+	if in.data != nil || n > copyLimit {
+		return in.bytes()[off : off+n], nil
+	}
+	b := make([]byte, n)
+	if k, err := in.r.ReadAt(b, off); int64(k) != n {
+		return nil, fmt.Errorf("%d of %d bytes read at offset %d (the file shrank?): %w", k, n, off, errOr(err, io.ErrUnexpectedEOF))
+	}
+	return b, nil
+}
+
+// head returns the first bytes of the n at off, at most max of them,
+// without asking for the whole input.
+func (in *input) head(off, n, max int64) []byte {
+	n = min(n, max)
+	if in.data != nil {
+		return in.data[off : off+n]
+	}
+	b := make([]byte, n)
+	k, _ := in.r.ReadAt(b, off)
+	return b[:k]
+}
+
+func errOr(err, or error) error {
+	if err != nil && err != io.EOF {
+		return err
+	}
+	return or
 }
 
 func newResult(path string) *result {
@@ -324,18 +410,18 @@ func fileKind(m fs.FileMode) string {
 
 // scanData scans the bytes of a file, or of a nested payload, in every
 // container some loader reads them as.
-func (s *Scanner) scanData(r *result, data []byte, c ctx) {
+func (s *Scanner) scanData(r *result, in *input, c ctx) {
 	what := strings.TrimSuffix(c.prefix, " > ")
-	conts := sniff.Bytes(data)
+	conts := sniff.Sniff(in.r, in.size)
 	if c.depth == 0 && r.parsed != nil {
 		r.parsed.Containers = conts
 	}
-	if len(data) == 0 {
+	if in.size == 0 {
 		r.fail(r.errorf(what, -1, ErrFormat, "empty file"))
 		return
 	}
 	if len(conts) == 0 {
-		r.fail(r.errorf(what, 0, ErrFormat, "neither a zip archive nor a pickle (first byte 0x%02x)", data[0]))
+		r.fail(r.errorf(what, 0, ErrFormat, "neither a zip archive nor a pickle (first byte 0x%02x)", in.head(0, 1, 1)))
 		return
 	}
 	only := len(conts) == 1
@@ -343,20 +429,20 @@ func (s *Scanner) scanData(r *result, data []byte, c ctx) {
 		switch k {
 		case sniff.Zip:
 			r.format(c.depth, "zip")
-			s.scanZip(r, data, c, true)
+			s.scanZip(r, in, c, true)
 		case sniff.AppendedZip:
 			if c.depth > 0 {
 				continue // torch.load of bytes never looks for an appended zip
 			}
 			r.format(c.depth, "zip")
-			s.scanZip(r, data, c, false)
+			s.scanZip(r, in, c, false)
 		case sniff.Tar:
 			r.format(c.depth, "tar")
-			s.scanTar(r, data, c)
+			s.scanTar(r, in.bytes(), c)
 		case sniff.Safetensors:
 			r.format(c.depth, "safetensors")
 		case sniff.Pickle:
-			s.scanPickles(r, data, c, only)
+			s.scanPickles(r, in.bytes(), c, only)
 		}
 	}
 }
@@ -537,9 +623,9 @@ func startsPickle(b []byte) bool {
 // data.pkl under the first record's folder, comparing names without case,
 // and reads a stored record in place without checking its CRC: every
 // record is scanned, whatever its name, and CRCs are not checked either.
-func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
+func (s *Scanner) scanZip(r *result, in *input, c ctx, torch bool) {
 	what := c.prefix + "zip directory"
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	zr, err := zip.NewReader(in.r, in.size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		if !torch {
 			return // an end record that leads nowhere: no zip for zipfile either
@@ -568,7 +654,7 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 	for _, zf := range dataPklFirst(zr.File) {
 		lower := strings.ToLower(zf.Name)
 		pkl := strings.HasSuffix(lower, ".pkl")
-		b, base, err := s.zipRecord(r, zf, data, c, pkl)
+		b, base, err := s.zipRecord(r, zf, in, c, pkl)
 		if lower == "data.pkl" || strings.HasSuffix(lower, "/data.pkl") {
 			dataPkl = true
 			if err == nil && b != nil {
@@ -587,7 +673,7 @@ func (s *Scanner) scanZip(r *result, data []byte, c ctx, torch bool) {
 		if base >= 0 {
 			stored += int64(len(b))
 		}
-		if stored > int64(len(data)) {
+		if stored > in.size {
 			r.fail(r.errorf(c.prefix+"zip record "+zf.Name, base, ErrFormat, "the records overlap: together they hold more bytes than the file"))
 			return
 		}
@@ -685,7 +771,7 @@ func (st *storages) named(name string) bool {
 // offset -1, for a compressed one, inflated as the data arrives within
 // the run's budget (only for records worth it: .pkl ones, or a first
 // block that starts like a pickle).
-func (s *Scanner) zipRecord(r *result, zf *zip.File, data []byte, c ctx, pkl bool) ([]byte, int64, error) {
+func (s *Scanner) zipRecord(r *result, zf *zip.File, in *input, c ctx, pkl bool) ([]byte, int64, error) {
 	what := c.prefix + "zip record " + zf.Name
 	off, err := zf.DataOffset()
 	if err != nil {
@@ -694,10 +780,17 @@ func (s *Scanner) zipRecord(r *result, zf *zip.File, data []byte, c ctx, pkl boo
 	switch zf.Method {
 	case zip.Store:
 		n := int64(zf.CompressedSize64)
-		if n < 0 || off < 0 || off > int64(len(data)) || n > int64(len(data))-off {
-			return nil, 0, r.errorf(what, off, ErrTruncated, "record of %d bytes runs past the end of the %d-byte file", zf.CompressedSize64, len(data))
+		if n < 0 || off < 0 || off > in.size || n > in.size-off {
+			return nil, 0, r.errorf(what, off, ErrTruncated, "record of %d bytes runs past the end of the %d-byte file", zf.CompressedSize64, in.size)
 		}
-		return data[off : off+n], off, nil
+		if !pkl && !startsPickle(in.head(off, n, 2)) {
+			return nil, off, nil // data, not scanned (see scanZip)
+		}
+		b, err := in.slice(off, n)
+		if err != nil {
+			return nil, 0, r.errorf(what, off, ErrTruncated, "%v", err)
+		}
+		return b, off, nil
 	case zip.Deflate:
 		raw, err := zf.OpenRaw()
 		if err != nil {
@@ -935,7 +1028,7 @@ func (s *Scanner) scanPayload(r *result, data []byte, base int64, p pickle.Paylo
 			return
 		}
 	}
-	s.scanData(r, b, ctx{prefix: where + " > ", depth: c.depth + 1})
+	s.scanData(r, memoryInput(b), ctx{prefix: where + " > ", depth: c.depth + 1})
 }
 
 // latin1 returns the bytes that _codecs.encode(text, "latin1") makes of

@@ -2,7 +2,6 @@ package torchsave
 
 import (
 	"archive/zip"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -74,6 +73,8 @@ type File struct {
 	Warnings []string
 
 	m        *mmap.File
+	at       bool // headers and pickles are read with m.ReadAt, not through the mapping
+	touched  bool // bytes were read through the mapping (see inPlace)
 	opt      Options
 	storages map[string]*Storage // by key (and dtype, for the rare re-typed view)
 	legacy   map[string]*Storage // legacy root storages by key
@@ -100,12 +101,16 @@ func Open(path string, opt Options) (*File, error) {
 		m.Close()
 		return nil, err
 	}
-	// Reading the zip directory and the pickle touched pages at both ends
-	// of the mapping (and the kernel mapped their neighbours too): drop
-	// them from the process, so that a checkpoint of thousands of files
-	// does not keep a few pages of each resident. Tensor bytes are read
-	// later with pread, or through the mapping a chunk at a time.
-	m.Advise(0, int64(m.Len()), mmap.DontNeed)
+	// A zip file's directory, headers and pickles were read with pread,
+	// leaving the mapping untouched. Where they were read through it (a
+	// legacy file, a pickle of over a megabyte, no descriptor kept) pages
+	// at both ends were touched, and the kernel mapped their neighbours
+	// too: drop them from the process, so that a checkpoint of thousands
+	// of files does not keep a few pages of each resident. Tensor bytes
+	// are read later with pread, or through the mapping a chunk at a time.
+	if f.touched {
+		m.Advise(0, int64(m.Len()), mmap.DontNeed)
+	}
 	return f, nil
 }
 
@@ -120,13 +125,17 @@ func newFile(path string, m *mmap.File, opt Options) (*File, error) {
 		opt.MaxInflate = defaultMaxInflate
 	}
 	f := &File{Path: path, m: m, opt: opt, storages: map[string]*Storage{}}
-	data := m.Bytes()
-	if len(data) == 0 {
+	// Touching a fresh mapping costs a page fault per page (and the kernel
+	// maps neighbours that must be dropped again), far more than a read of
+	// the same bytes in a virtual machine: a mapped file is parsed from
+	// copies read with pread wherever it can be.
+	f.at = m.Mapped() && m.ReadsFile()
+	if m.Len() == 0 {
 		return nil, f.errorf("", -1, ErrFormat, "empty file")
 	}
 	// Refuse exactly what `ckptinspect scan` flags: every pickle any
 	// loader would run, not only the one read here, is judged first.
-	parsed, err := f.refuse(data)
+	parsed, err := f.refuse()
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +147,7 @@ func newFile(path string, m *mmap.File, opt Options) (*File, error) {
 	case len(conts) > 0 && conts[0] == sniff.Tar:
 		return nil, f.errorf("", 0, ErrUnsupported, "a tar archive (the torch.save format of PyTorch < 0.4): use PyTorch to convert it")
 	case !containsContainer(conts, sniff.Pickle):
-		return nil, f.errorf("", 0, ErrFormat, "neither a zip archive nor a pickle (first byte 0x%02x)", data[0])
+		return nil, f.errorf("", 0, ErrFormat, "neither a zip archive nor a pickle (first byte 0x%02x)", f.inPlace()[0])
 	}
 	return f, f.openLegacy()
 }
@@ -156,9 +165,23 @@ func containsContainer(list []sniff.Container, c sniff.Container) bool {
 // returns an error wrapping pickle.ErrUnsafe naming the first global the
 // policy refuses (or the limit that stopped the scan); else what the scan
 // parsed, for reading the file without parsing it again.
-func (f *File) refuse(data []byte) (*scan.Parsed, error) {
-	rep, parsed := scan.New(scan.Options{Policy: f.opt.Policy, Limits: f.opt.Limits, Budget: f.opt.Budget}).Parse(f.Path, data)
+func (f *File) refuse() (*scan.Parsed, error) {
+	s := scan.New(scan.Options{Policy: f.opt.Policy, Limits: f.opt.Limits, Budget: f.opt.Budget})
+	var rep scan.File
+	var parsed *scan.Parsed
+	if f.at {
+		rep, parsed = s.ParseAt(f.Path, f.m, int64(f.m.Len()), f.inPlace)
+	} else {
+		rep, parsed = s.Parse(f.Path, f.inPlace())
+	}
 	return parsed, scan.Refusal(rep, f.opt.Policy)
+}
+
+// inPlace returns the file's bytes to be read where they are (through the
+// mapping, for a mapped file), noting that they were.
+func (f *File) inPlace() []byte {
+	f.touched = true
+	return f.m.Bytes()
 }
 
 // Close unmaps the file. Tensors and storages of f must not be read after.
@@ -192,11 +215,11 @@ func (f *File) warnf(format string, args ...any) {
 // openZip reads the zip archive whose directory the scan parsed (parsed.Zip,
 // or parsed again when the scan stopped before it).
 func (f *File) openZip(parsed *scan.Parsed) error {
-	data := f.m.Bytes()
+	size := int64(f.m.Len())
 	zr := parsed.Zip
 	var err error
 	if zr == nil {
-		zr, err = zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		zr, err = zip.NewReader(f.m, size)
 	}
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, zip.ErrFormat) {
@@ -223,8 +246,8 @@ func (f *File) openZip(parsed *scan.Parsed) error {
 			return f.errorf("zip record "+zf.Name, -1, ErrFormat, "local header: %v", err)
 		}
 		csize, usize := int64(zf.CompressedSize64), int64(zf.UncompressedSize64)
-		if csize < 0 || usize < 0 || off < 0 || off > int64(len(data)) || csize > int64(len(data))-off {
-			return f.errorf("zip record "+zf.Name, off, ErrTruncated, "record of %d bytes runs past the end of the %d-byte file", zf.CompressedSize64, len(data))
+		if csize < 0 || usize < 0 || off < 0 || off > size || csize > size-off {
+			return f.errorf("zip record "+zf.Name, off, ErrTruncated, "record of %d bytes runs past the end of the %d-byte file", zf.CompressedSize64, size)
 		}
 		if zf.Method != zip.Store && zf.Method != zip.Deflate {
 			return f.errorf("zip record "+zf.Name, off, ErrUnsupported, "compression method %d", zf.Method)
@@ -294,23 +317,31 @@ func (f *File) pickleError(what string, base int64, inPlace bool, err error) err
 	return f.wrap(what, -1, err)
 }
 
-// recordBytes returns a record's content: a slice of the mapping when it is
-// stored, an inflated copy (at most limit bytes) when it is compressed.
+// recordBytes returns a record's content when it is stored: a copy read
+// with pread (see File.at) of at most scan.CopyLimit bytes, else a slice of
+// the mapping; an inflated copy (at most limit bytes) when it is
+// compressed.
 func (f *File) recordBytes(zf *zip.File, limit int64) ([]byte, error) {
 	off, err := zf.DataOffset()
 	if err != nil {
 		return nil, f.errorf("zip record "+zf.Name, -1, ErrFormat, "local header: %v", err)
 	}
-	data := f.m.Bytes()
 	if zf.Method == zip.Store {
 		n := int64(zf.UncompressedSize64)
 		if n != int64(zf.CompressedSize64) {
 			return nil, f.errorf("zip record "+zf.Name, off, ErrFormat, "stored record with compressed size %d != size %d", zf.CompressedSize64, zf.UncompressedSize64)
 		}
-		if n < 0 || off+n > int64(len(data)) || off+n < off {
+		if n < 0 || off+n > int64(f.m.Len()) || off+n < off {
 			return nil, f.errorf("zip record "+zf.Name, off, ErrTruncated, "record of %d bytes runs past the end of the file", n)
 		}
-		return data[off : off+n], nil
+		if !f.at || n > scan.CopyLimit {
+			return f.inPlace()[off : off+n], nil
+		}
+		b := make([]byte, n)
+		if k, err := f.m.ReadAt(b, off); int64(k) != n {
+			return nil, f.errorf("zip record "+zf.Name, off, ErrTruncated, "%d of its %d bytes read (the file shrank?): %v", k, n, err)
+		}
+		return b, nil
 	}
 	usize := int64(zf.UncompressedSize64)
 	if usize < 0 || usize > limit || usize > f.opt.MaxInflate {
@@ -463,7 +494,7 @@ func mulOK(a, b int64) (int64, bool) {
 // count followed by its bytes. A file whose first pickle is not the magic
 // number is read as a plain pickle.
 func (f *File) openLegacy() error {
-	data := f.m.Bytes()
+	data := f.inPlace()
 	pos := int64(0)
 	next := func(what string, opt pickle.Options) (any, error) {
 		opt.Limits, opt.Policy = f.opt.Limits, f.opt.Policy

@@ -162,6 +162,15 @@ func (m *File) Name() string { return m.name }
 // Len returns the file's length in bytes.
 func (m *File) Len() int { return len(m.data) }
 
+// Mapped reports whether the file's bytes are a memory mapping (not read
+// into memory, as a small file's are).
+func (m *File) Mapped() bool { return m.mmap }
+
+// ReadsFile reports whether [File.ReadAt] reads the file with pread, so
+// that reading with it leaves the mapping untouched (it copies from the
+// mapping where no descriptor was kept).
+func (m *File) ReadsFile() bool { return m.file != nil }
+
 // Bytes returns the whole mapping. The slice must not be written to, and
 // must not be used after Close.
 func (m *File) Bytes() []byte { return m.data }
