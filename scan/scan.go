@@ -234,6 +234,7 @@ func (s *Scanner) Path(path string) File {
 			r.fail(pathError(path, err))
 			break
 		}
+		m.AdviseReads(mmap.Random) // a scan reads a few places of the file
 		s.scanData(r, fileInput(m, int64(m.Len()), m.Bytes), ctx{})
 		m.Close()
 	}

@@ -129,7 +129,14 @@ func newFile(path string, m *mmap.File, opt Options) (*File, error) {
 	// maps neighbours that must be dropped again), far more than a read of
 	// the same bytes in a virtual machine: a mapped file is parsed from
 	// copies read with pread wherever it can be.
-	f.at = m.Mapped() && m.ReadsFile()
+	// The reads in a few places of the file bring in only their own pages
+	// (as first touches of the mapping did): read-ahead there would bring
+	// in megabytes no one reads when the file is cold, and cache the
+	// beginning of a tensor in small pages ahead of the scan's own read.
+	if f.at = m.Mapped() && m.ReadsFile(); f.at {
+		m.AdviseReads(mmap.Random)
+		defer m.AdviseReads(mmap.Sequential)
+	}
 	if m.Len() == 0 {
 		return nil, f.errorf("", -1, ErrFormat, "empty file")
 	}

@@ -38,6 +38,20 @@ func advise(data []byte, off, n int64, a Advice) error {
 	return syscall.Madvise(data[lo:hi], adv)
 }
 
+// adviseReads passes advice about reads of f to the kernel: Random turns
+// read-ahead off for its descriptor, Sequential doubles it, Normal
+// restores the default.
+func adviseReads(f *os.File, a Advice) {
+	adv := unix.FADV_NORMAL
+	switch a {
+	case Random:
+		adv = unix.FADV_RANDOM
+	case Sequential:
+		adv = unix.FADV_SEQUENTIAL
+	}
+	unix.Fadvise(int(f.Fd()), 0, 0, adv)
+}
+
 // adviseSequential tells the kernel that f will be read in order (as cat
 // does with its input): read-ahead for its descriptor grows to twice the
 // device's default window.

@@ -8,5 +8,8 @@ import "os"
 // never changes what is read, only how fast pages come and go.
 func advise([]byte, int64, int64, Advice) error { return nil }
 
+// adviseReads does nothing where the standard library has no fadvise.
+func adviseReads(*os.File, Advice) {}
+
 // adviseSequential does nothing where the standard library has no fadvise.
 func adviseSequential(*os.File) {}

@@ -171,6 +171,18 @@ func (m *File) Mapped() bool { return m.mmap }
 // mapping where no descriptor was kept).
 func (m *File) ReadsFile() bool { return m.file != nil }
 
+// AdviseReads passes advice about the reads of [File.ReadAt] to the
+// kernel, for the descriptor it reads with (it is advised Sequential when
+// the file is opened). Random turns read-ahead off: a read brings in only
+// the pages it asks for, which suits reading a few places of a file (its
+// headers) before, or instead of, reading it in order. Only Random,
+// Sequential and Normal apply; it must not race with ReadAt.
+func (m *File) AdviseReads(a Advice) {
+	if m.file != nil {
+		adviseReads(m.file, a)
+	}
+}
+
 // Bytes returns the whole mapping. The slice must not be written to, and
 // must not be used after Close.
 func (m *File) Bytes() []byte { return m.data }

@@ -145,3 +145,35 @@ func TestOpenReadsOnlyTouchedPages(t *testing.T) {
 		t.Fatalf("touching one byte cached %d pages of the file, want 1", k)
 	}
 }
+
+// TestAdviseReads checks that a read after AdviseReads(Random) brings in
+// only its own page of an uncached file, and that Sequential gives the
+// kernel's read-ahead back (the same read then brings in more).
+func TestAdviseReads(t *testing.T) {
+	content := bytes.Repeat([]byte("ckptinspect "), 4<<20/12)
+	path := evicted(t, content)
+	m, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if !m.ReadsFile() {
+		t.Skip("no descriptor kept")
+	}
+	page := int64(os.Getpagesize())
+	buf := make([]byte, 64)
+	m.AdviseReads(Random)
+	if _, err := m.ReadAt(buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	if k := residentPages(t, m, 0, int64(m.Len())); k != 1 {
+		t.Fatalf("a read of 64 bytes advised Random cached %d pages, want 1", k)
+	}
+	m.AdviseReads(Sequential)
+	if _, err := m.ReadAt(buf, page); err != nil { // the next page: reading in order
+		t.Fatal(err)
+	}
+	if k := residentPages(t, m, 0, int64(m.Len())); k <= 2 {
+		t.Fatalf("a read of 64 bytes advised Sequential cached %d pages in all, want read-ahead", k)
+	}
+}
