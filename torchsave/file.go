@@ -121,6 +121,12 @@ func Parse(name string, data []byte, opt Options) (*File, error) {
 }
 
 func newFile(path string, m *mmap.File, opt Options) (*File, error) {
+	return parseFile(path, m, opt, m.Mapped() && m.ReadsFile())
+}
+
+// parseFile reads the file of m; at says whether its headers and pickles
+// are read with m.ReadAt (copies) or in place (see File.at).
+func parseFile(path string, m *mmap.File, opt Options, at bool) (*File, error) {
 	if opt.MaxInflate <= 0 {
 		opt.MaxInflate = defaultMaxInflate
 	}
@@ -128,12 +134,12 @@ func newFile(path string, m *mmap.File, opt Options) (*File, error) {
 	// Touching a fresh mapping costs a page fault per page (and the kernel
 	// maps neighbours that must be dropped again), far more than a read of
 	// the same bytes in a virtual machine: a mapped file is parsed from
-	// copies read with pread wherever it can be.
-	// The reads in a few places of the file bring in only their own pages
-	// (as first touches of the mapping did): read-ahead there would bring
-	// in megabytes no one reads when the file is cold, and cache the
-	// beginning of a tensor in small pages ahead of the scan's own read.
-	if f.at = m.Mapped() && m.ReadsFile(); f.at {
+	// copies read with pread wherever it can be. Those reads, in a few
+	// places of the file, bring in only their own pages (as first touches
+	// of the mapping did): read-ahead there would bring in megabytes no one
+	// reads when the file is cold, and cache the beginning of a tensor in
+	// small pages ahead of the scan's own read.
+	if f.at = at; f.at {
 		m.AdviseReads(mmap.Random)
 		defer m.AdviseReads(mmap.Sequential)
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/ckptinspect/ckptinspect/internal/mmap"
 	"github.com/ckptinspect/ckptinspect/pickle"
 )
 
@@ -27,6 +29,17 @@ func seeds(f *testing.F, pattern string, zip bool) {
 // valid and its statistics computable, or fails with a categorised error.
 func fuzzOpen(t *testing.T, data []byte) {
 	file, err := Parse("fuzz.pt", data, Options{})
+	// Read as a mapped file is (headers and pickles copied with ReadAt),
+	// the same bytes give the same file or the same error.
+	at, atErr := parseFile("fuzz.pt", mmap.FromBytes("fuzz.pt", data), Options{}, true)
+	if (err == nil) != (atErr == nil) || category(err) != category(atErr) {
+		t.Fatalf("read in place: %v; read with ReadAt: %v", err, atErr)
+	}
+	if err == nil {
+		if got, want := describe(t, at), describe(t, file); got != want {
+			t.Fatalf("read with ReadAt\n%s\nread in place\n%s", got, want)
+		}
+	}
 	if err != nil {
 		for _, s := range []error{ErrFormat, ErrTruncated, ErrUnsupported, pickle.ErrFormat, pickle.ErrTruncated, pickle.ErrLimit, pickle.ErrUnsafe} {
 			if errors.Is(err, s) {
@@ -52,6 +65,18 @@ func fuzzOpen(t *testing.T, data []byte) {
 			_ = v.Stats()
 		}
 	}
+}
+
+// category names the sentinel errors err wraps (the messages of the two
+// ways of reading may differ in the reader's own words).
+func category(err error) string {
+	var out []string
+	for _, s := range []error{ErrFormat, ErrTruncated, ErrUnsupported, pickle.ErrFormat, pickle.ErrTruncated, pickle.ErrLimit, pickle.ErrUnsafe} {
+		if errors.Is(err, s) {
+			out = append(out, s.Error())
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // FuzzZip fuzzes the zip container reader, seeded with PyTorch's files.
