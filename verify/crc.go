@@ -56,10 +56,10 @@ func checkCRC(ctx context.Context, c *ckpt.Checkpoint, opt Options, keep func(*c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, crcChunk)
+			var buf crcBuf
 			for i := range files {
 				f := out.Files[i]
-				n, bad := crcFile(f, seen.of(f.Source), buf, opt.Progress)
+				n, bad := crcFile(f, seen.of(f.Source), &buf, opt.Progress)
 				mu.Lock()
 				out.Bytes += n
 				out.Findings[i] = bad
@@ -85,16 +85,31 @@ func checkCRC(ctx context.Context, c *ckpt.Checkpoint, opt Options, keep func(*c
 	return out, nil
 }
 
+// crcBuf is a worker's read buffer, grown to what the reads need, up to
+// crcChunk: after the value scan of --deep what is left to read is mostly
+// pickles and padding, and a fresh megabyte per worker costs more to fault
+// in than those reads take.
+type crcBuf struct{ b []byte }
+
+// get returns a buffer for reading n bytes in reads of at most crcChunk.
+func (c *crcBuf) get(n int64) []byte {
+	n = max(min(n, crcChunk), 512)
+	if int64(len(c.b)) < n {
+		c.b = make([]byte, n)
+	}
+	return c.b[:n]
+}
+
 // crcFile checks the records of one zip file, reading with buf what the
 // pieces (the CRC-32s of ranges already read, by offset) do not cover.
-func crcFile(f *ckpt.File, pieces []crcPiece, buf []byte, progress func(int64)) (checked int64, bad []Finding) {
+func crcFile(f *ckpt.File, pieces []crcPiece, buf *crcBuf, progress func(int64)) (checked int64, bad []Finding) {
 	for _, rec := range f.Records {
 		var sum uint32
 		var err error
 		if rec.Deflated {
 			h := new(crc.Hash)
 			fr := flate.NewReader(io.NewSectionReader(f.Source, rec.Offset, rec.CompressedSize))
-			_, err = io.CopyBuffer(h, fr, buf)
+			_, err = io.CopyBuffer(h, fr, buf.get(rec.UncompressedSize))
 			fr.Close()
 			sum = h.Sum32()
 			if progress != nil {
@@ -118,12 +133,12 @@ func crcFile(f *ckpt.File, pieces []crcPiece, buf []byte, progress func(int64)) 
 
 // crcStored returns the CRC-32 of the n bytes at off of src: the pieces
 // inside the range are taken as they are, the bytes between them read.
-func crcStored(src io.ReaderAt, off, n int64, pieces []crcPiece, buf []byte, progress func(int64)) (uint32, error) {
+func crcStored(src io.ReaderAt, off, n int64, pieces []crcPiece, buf *crcBuf, progress func(int64)) (uint32, error) {
 	var sum uint32
 	cur, end := off, off+n
 	gap := func(to int64) error {
 		h := new(crc.Hash)
-		got, err := io.CopyBuffer(h, io.NewSectionReader(src, cur, to-cur), buf)
+		got, err := io.CopyBuffer(h, io.NewSectionReader(src, cur, to-cur), buf.get(to-cur))
 		if progress != nil {
 			progress(got)
 		}

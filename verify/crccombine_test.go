@@ -62,7 +62,7 @@ func TestCRCStored(t *testing.T) {
 			src := bytes.NewReader(file)
 			seen.by[src] = ps
 			var read int64
-			got, err := crcStored(src, off, n, seen.of(src), make([]byte, 4096), func(k int64) { read += k })
+			got, err := crcStored(src, off, n, seen.of(src), &crcBuf{}, func(k int64) { read += k })
 			if err != nil || got != want {
 				t.Fatalf("crc %08x, %v; want %08x", got, err, want)
 			}
@@ -70,6 +70,20 @@ func TestCRCStored(t *testing.T) {
 				t.Errorf("read %d bytes, want %d", read, tc.read)
 			}
 		})
+	}
+}
+
+// TestCRCBuf: the CRC pass's buffer is as large as a read needs, at least
+// 512 bytes and at most crcChunk, and grows only.
+func TestCRCBuf(t *testing.T) {
+	var b crcBuf
+	for _, c := range []struct{ n, want, held int64 }{
+		{1, 512, 512}, {100, 512, 512}, {5000, 5000, 5000}, {700, 700, 5000},
+		{crcChunk, crcChunk, crcChunk}, {10 * crcChunk, crcChunk, crcChunk}, {0, 512, crcChunk},
+	} {
+		if got := b.get(c.n); int64(len(got)) != c.want || int64(len(b.b)) != c.held {
+			t.Errorf("get(%d): %d bytes, holding %d; want %d, %d", c.n, len(got), len(b.b), c.want, c.held)
+		}
 	}
 }
 
