@@ -46,13 +46,15 @@ type File struct {
 //
 // A new mapping is advised Random: a first touch reads only its own page
 // from the file, not the megabytes around it the kernel would otherwise
-// read. Callers touch a mapping in a few places (a zip directory, a
-// pickle, a header) and read tensor bytes in order with pread, whose
-// read-ahead caches them in large pages; pages read around a touch would
-// be cached in small ones instead (see [File.ReadAtUncached]). A caller
-// that reads a range through the mapping in order advises WillNeed first.
-// The descriptor kept for [File.ReadAt] is advised sequential (as cat
-// advises its input), which doubles the kernel's read-ahead window for it.
+// read. Callers read a file's headers in a few places (a zip directory, a
+// pickle) with ReadAt advised Random (see [File.AdviseReads]), or where
+// they must, through the mapping, and read tensor bytes in order with
+// pread, whose read-ahead caches them in large pages; pages read around a
+// touch would be cached in small ones instead (see [File.ReadAtUncached]).
+// A caller that reads a range through the mapping in order advises
+// WillNeed first. The descriptor kept for [File.ReadAt] is advised
+// sequential (as cat advises its input), which doubles the kernel's
+// read-ahead window for it.
 func Open(name string) (*File, error) {
 	o, err := openFile(name)
 	if err != nil {

@@ -127,16 +127,23 @@ func TestReadAtUncached(t *testing.T) {
 	}
 }
 
-// TestOpenReadsOnlyTouchedPages checks that a touch of a fresh mapping
-// reads the page touched, not the pages around it (Open advises Random).
-func TestOpenReadsOnlyTouchedPages(t *testing.T) {
+// openEvicted opens a 4 MiB file none of whose pages are cached (see
+// evicted), closed when the test ends.
+func openEvicted(t *testing.T) (*File, []byte) {
+	t.Helper()
 	content := bytes.Repeat([]byte("ckptinspect "), 4<<20/12)
-	path := evicted(t, content)
-	m, err := Open(path)
+	m, err := Open(evicted(t, content))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	t.Cleanup(func() { m.Close() })
+	return m, content
+}
+
+// TestOpenReadsOnlyTouchedPages checks that a touch of a fresh mapping
+// reads the page touched, not the pages around it (Open advises Random).
+func TestOpenReadsOnlyTouchedPages(t *testing.T) {
+	m, content := openEvicted(t)
 	mid := int64(len(content) / 2)
 	if m.Bytes()[mid] != content[mid] {
 		t.Fatal("mapping differs from file")
@@ -150,13 +157,7 @@ func TestOpenReadsOnlyTouchedPages(t *testing.T) {
 // only its own page of an uncached file, and that Sequential gives the
 // kernel's read-ahead back (the same read then brings in more).
 func TestAdviseReads(t *testing.T) {
-	content := bytes.Repeat([]byte("ckptinspect "), 4<<20/12)
-	path := evicted(t, content)
-	m, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m, _ := openEvicted(t)
 	if !m.ReadsFile() {
 		t.Skip("no descriptor kept")
 	}
