@@ -44,10 +44,13 @@ type ScanOptions struct {
 	// derivation).
 	AccumulateEffective bool
 	// OnRead, when set, is called with every range of file bytes the scan
-	// reads into memory (file, offset, bytes), from several workers at
-	// once; b is valid only during the call. verify --deep computes the
-	// CRC-32 of the zip records from them, in the same pass.
-	OnRead func(file io.ReaderAt, off int64, b []byte)
+	// reads into memory (file, offset, bytes) and their CRC-32 (IEEE),
+	// from several workers at once; b is valid only during the call.
+	// verify --deep puts the CRC-32s of the zip records together from
+	// them, in the same pass. The kernels that read both AdamW moments
+	// compute the CRC-32s of their bytes as they read them; the bytes of
+	// other tensors are hashed right after the statistics read them.
+	OnRead func(file io.ReaderAt, off int64, b []byte, crc uint32)
 }
 
 // Result is what [Scan] measured.
@@ -621,7 +624,7 @@ func momentsTask(c *Checkpoint, p *Param, pr *ParamResult, fail func(*ParamResul
 				// pass over the pairs.
 				for _, s := range pairSpans(ma, va, b, e) {
 					x, y := wm[s.a], wv[s.b]
-					sq, n := tensor.MomentsAdam(x.View, y.View, s.aLo-x.Base, s.bLo-y.Base, s.n, &part.m, &part.v, coef.c1, coef.c2, coef.eps)
+					sq, n := tensor.MomentsAdamSum(x.View, y.View, s.aLo-x.Base, s.bLo-y.Base, s.n, &part.m, &part.v, coef.c1, coef.c2, coef.eps, x.Sum, y.Sum)
 					part.sumSq += sq
 					part.n += n
 				}

@@ -5,8 +5,6 @@ import (
 	"io"
 	"sort"
 	"sync"
-
-	"github.com/ckptinspect/ckptinspect/internal/crc"
 )
 
 // The CRC-32 of bytes a‖b follows from the CRC-32s of a and b and the
@@ -100,9 +98,9 @@ type crcPiece struct {
 
 func newReadCRCs() *readCRCs { return &readCRCs{by: map[io.ReaderAt][]crcPiece{}} }
 
-// add hashes the bytes b read at off of file.
-func (r *readCRCs) add(file io.ReaderAt, off int64, b []byte) {
-	p := crcPiece{off: off, n: int64(len(b)), crc: crc.Checksum(b)}
+// add records the CRC-32 of the bytes b read at off of file.
+func (r *readCRCs) add(file io.ReaderAt, off int64, b []byte, sum uint32) {
+	p := crcPiece{off: off, n: int64(len(b)), crc: sum}
 	r.mu.Lock()
 	r.by[file] = append(r.by[file], p)
 	r.mu.Unlock()

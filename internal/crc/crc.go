@@ -7,7 +7,10 @@
 // hash/crc32's own code. Both give the same answers: the tests pin them.
 package crc
 
-import "hash/crc32"
+import (
+	"encoding/binary"
+	"hash/crc32"
+)
 
 // foldMin is the length from which Update uses the kernel: below it,
 // hash/crc32 (one 512-bit lane) is as fast.
@@ -47,3 +50,23 @@ func (h *Hash) Write(p []byte) (int, error) {
 
 // Sum32 returns the CRC-32 of what was written.
 func (h *Hash) Sum32() uint32 { return h.crc }
+
+// Kernel reports whether this CPU runs the folding kernels: Update's, and
+// those of other packages that fold the bytes they read with the same
+// constants (512-bit lanes carried 512 bits forward, starting from Start's
+// bytes and ending with Finish).
+func Kernel() bool { return hasFold }
+
+// Start returns the 64 bytes a folding kernel XORs into the first 64 bytes
+// it reads to continue the CRC-32 crc: the CRC register (^crc) in the first
+// four, little-endian.
+func Start(crc uint32) [64]byte {
+	var z [64]byte
+	binary.LittleEndian.PutUint32(z[:], ^crc)
+	return z
+}
+
+// Finish returns the CRC-32 of the bytes a folding kernel left z for: z
+// is congruent to them (with Start's register) modulo the polynomial, so
+// its CRC-32 from a zero register is theirs.
+func Finish(z *[64]byte) uint32 { return crc32.Update(0xffffffff, crc32.IEEETable, z[:]) }

@@ -43,6 +43,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ckptinspect/ckptinspect/internal/crc"
+
 	"github.com/ckptinspect/ckptinspect/internal/mmap"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
@@ -73,6 +75,10 @@ type Source struct {
 type Window struct {
 	View *tensor.View // the elements: the source's view, or a copy of the chunk's part of it
 	Base int64        // the source's flat index of View's element 0
+	// Sum, for a copy when Options.OnRead is set, is the checksum of its
+	// bytes that the kernels reading them keep up where they can
+	// (tensor.MomentsAdamSum); the worker hashes what they leave.
+	Sum *tensor.Checksum
 }
 
 // Task is one pass over the flat element range [0, Numel) of its sources.
@@ -118,10 +124,12 @@ type Options struct {
 	// mappings, as Chunk tasks do, instead of copying them into memory.
 	Mapped bool
 	// OnRead, when set, is called with every range of a file read into
-	// memory (file, offset, bytes), from the worker that read it, before
-	// the task computes on it; b is valid only during the call. A one-pass
-	// integrity check hashes the bytes here.
-	OnRead func(file io.ReaderAt, off int64, b []byte)
+	// memory (file, offset, bytes) and its CRC-32 (IEEE), from the worker
+	// that read it, after the task computed on it; b is valid only during
+	// the call. The CRC-32 comes from the kernels that read the bytes
+	// where they compute it (Window.Sum), else from the worker, while the
+	// bytes are still in cache: a one-pass integrity check.
+	OnRead func(file io.ReaderAt, off int64, b []byte, crc uint32)
 }
 
 // DefaultChunkElems is the chunk size of mapped reads when
@@ -303,6 +311,14 @@ type worker struct {
 	windows []Window
 	mapped  []bool // the source's window is its mapped view
 	ranges  [][2]int64
+	sums    []tensor.Checksum // with Options.OnRead: per source read into buf
+	reads   []readRange       // with Options.OnRead: per source, what was read into buf
+}
+
+// readRange is a range of a file read into a worker's buffer.
+type readRange struct {
+	off int64
+	b   []byte
 }
 
 // errFault is the error of a chunk whose mapped data could not be read.
@@ -323,6 +339,11 @@ func (w *worker) run(c chunk, opt Options) {
 	w.windows = grow(w.windows, len(srcs))
 	w.mapped = grow(w.mapped, len(srcs))
 	w.ranges = grow(w.ranges, len(srcs))
+	if opt.OnRead != nil {
+		w.sums = grow(w.sums, len(srcs))
+		w.reads = grow(w.reads, len(srcs))
+		clear(w.reads) // a failed chunk may have left some
+	}
 	// Plan: which sources are read into the buffer, and how many bytes.
 	var need int64
 	for i, s := range srcs {
@@ -369,19 +390,28 @@ func (w *worker) run(c chunk, opt Options) {
 			st.fail(fmt.Errorf("%s: %s: reading %d bytes at %d: %w", errFault, s.Name, n, off, err))
 			return
 		}
-		if opt.OnRead != nil {
-			opt.OnRead(s.File, off, b)
-		}
 		v, err := tensor.NewView(s.View.DType, b, 0, []int64{hi - lo}, nil)
 		if err != nil {
 			panic("stream: " + err.Error()) // cannot happen: b holds hi-lo elements
 		}
 		w.windows[i] = Window{View: v, Base: lo}
+		if opt.OnRead != nil {
+			w.sums[i].Reset()
+			w.reads[i] = readRange{off, b}
+			w.windows[i].Sum = &w.sums[i]
+		}
 	}
 	if st.t.ChunkRead != nil {
 		st.parts[c.index] = st.t.ChunkRead(c.lo, c.hi, w.windows[:len(srcs)])
 	} else {
 		st.parts[c.index] = st.t.Chunk(c.lo, c.hi)
+	}
+	if opt.OnRead != nil {
+		for i, s := range srcs {
+			if rd := w.reads[i]; rd.b != nil {
+				opt.OnRead(s.File, rd.off, rd.b, finishSum(&w.sums[i], rd.b))
+			}
+		}
 	}
 	for i, s := range srcs {
 		r := w.ranges[i]
@@ -392,6 +422,17 @@ func (w *worker) run(c chunk, opt Options) {
 	if opt.Progress != nil {
 		opt.Progress(read)
 	}
+}
+
+// finishSum returns the CRC-32 of b, the bytes of a window whose checksum
+// the kernels kept up to sum: what they covered, then the rest hashed; all
+// of b when the checksum was lost.
+func finishSum(sum *tensor.Checksum, b []byte) uint32 {
+	c, n, ok := sum.Sum()
+	if !ok || n > int64(len(b)) {
+		return crc.Checksum(b)
+	}
+	return crc.Update(c, b[n:])
 }
 
 // advisor is a source file that can pass advice about a mapping of its

@@ -3,6 +3,8 @@ package kernel
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/ckptinspect/ckptinspect/internal/crc"
 )
 
 // This file holds the pure-Go implementations of the kernels that read two
@@ -206,4 +208,13 @@ func RoundedF16Generic(master, module []byte, n int) Rounded {
 		}
 	}
 	return r
+}
+
+// updateCRCs continues the CRC-32s crcs[0] with m and crcs[1] with v, when
+// crcs is not nil.
+func updateCRCs(crcs *[2]uint32, m, v []byte) {
+	if crcs != nil {
+		crcs[0] = crc.Update(crcs[0], m)
+		crcs[1] = crc.Update(crcs[1], v)
+	}
 }

@@ -2,7 +2,11 @@
 
 package kernel
 
-import "math"
+import (
+	"math"
+
+	"github.com/ckptinspect/ckptinspect/internal/crc"
+)
 
 // This file holds the entry points on amd64: each runs the assembly of the
 // active path (see Path) on the bulk of its input and the pure-Go code on
@@ -213,17 +217,25 @@ func AdamF32(m, v []byte, n int, k1, k2, eps float64) (sumSq float64, count int6
 
 // MomentsAdamF32 accumulates n contiguous float32 elements of m into mm and
 // of v into mv, and returns Σu² and the number of finite u over the pairs,
-// reading each pair once:
+// reading each pair once; with crcs, it also continues the CRC-32s crcs[0]
+// with the bytes of m and crcs[1] with those of v:
 //
 //	F32Generic(m, n, 4, mm.Shift, mm)
 //	F32Generic(v, n, 4, mv.Shift, mv)
 //	sumSq, count = AdamF32Generic(m, v, n, k1, k2, eps)
+//	if crcs != nil {
+//		crcs[0] = crc32.Update(crcs[0], crc32.IEEETable, m[:4*n])
+//		crcs[1] = crc32.Update(crcs[1], crc32.IEEETable, v[:4*n])
+//	}
 //
 // On AVX-512 one kernel does all three when the coefficients keep every u of
-// finite, non-negative moments finite (eps ≥ 1e-200, k1 ≤ 1e60, k2 finite);
-// otherwise, and on the other paths, it runs the three kernels on blocks of
-// asmBlock pairs, so that the second and third passes read from cache.
-func MomentsAdamF32(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64) (sumSq float64, count int64) {
+// finite, non-negative moments finite (eps ≥ 1e-200, k1 ≤ 1e60, k2 finite),
+// and folds the CRC-32s in the same loop when the CPU has VPCLMULQDQ (the
+// multiplications overlap with the divisions: the CRC-32s cost next to
+// nothing); otherwise, and on the other paths, it runs the three kernels on
+// blocks of asmBlock pairs, so that the second and third passes, and the
+// CRC-32s, read from cache.
+func MomentsAdamF32(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64, crcs *[2]uint32) (sumSq float64, count int64) {
 	p := Active()
 	if n <= 0 {
 		return 0, 0
@@ -231,10 +243,18 @@ func MomentsAdamF32(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64) (s
 	m, v = m[:4*n], v[:4*n]
 	done := 0
 	if p == AVX512 && n >= minAsm && eps >= 1e-200 && k1 <= 1e60 && k2-k2 == 0 {
+		fold := crcs != nil && crc.Kernel()
 		for n-done >= 16 {
 			c := min(n-done, asmBlock) / 16 * 16
 			var r momentsAdamPart
-			momentsAdamF32AVX512(&m[4*done], &v[4*done], c, mm.Shift, mv.Shift, k1, k2, eps, &r)
+			if fold {
+				z := [2][64]byte{crc.Start(crcs[0]), crc.Start(crcs[1])}
+				momentsAdamF32CRCAVX512(&m[4*done], &v[4*done], c, mm.Shift, mv.Shift, k1, k2, eps, &r, &z)
+				crcs[0], crcs[1] = crc.Finish(&z[0]), crc.Finish(&z[1])
+			} else {
+				momentsAdamF32AVX512(&m[4*done], &v[4*done], c, mm.Shift, mv.Shift, k1, k2, eps, &r)
+				updateCRCs(crcs, m[4*done:4*(done+c)], v[4*done:4*(done+c)])
+			}
 			r.m.merge(mm, c, true)
 			r.v.merge(mv, c, true)
 			sumSq += r.sumSq
@@ -247,6 +267,7 @@ func MomentsAdamF32(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64) (s
 		F32(m[4*done:], c, 4, mm.Shift, mm)
 		F32(v[4*done:], c, 4, mv.Shift, mv)
 		s, k := AdamF32(m[4*done:], v[4*done:], c, k1, k2, eps)
+		updateCRCs(crcs, m[4*done:4*(done+c)], v[4*done:4*(done+c)])
 		sumSq += s
 		count += k
 		done += c

@@ -129,21 +129,30 @@ func BenchmarkRounded(b *testing.B) {
 
 // BenchmarkMomentsAdamF32 measures the fused pass over (exp_avg,
 // exp_avg_sq) on every path: the statistics of both and the AdamW update,
-// in bytes of both moments per second.
+// in bytes of both moments per second; "+crc" also continues the CRC-32s
+// of both (verify --deep), folded in the same loop on AVX-512 with
+// VPCLMULQDQ.
 func BenchmarkMomentsAdamF32(b *testing.B) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, size := range benchSizes {
 		n := size / 8
 		c := randomAdam(r, n, 0)
 		for _, p := range Paths() {
-			b.Run(fmt.Sprintf("%v/%s", p, sizeName(size)), func(b *testing.B) {
-				defer Use(p)()
-				loop(b, int64(size), func() {
-					mm := Moments{Shift: 1e-3, Min: math.Inf(1), Max: math.Inf(-1)}
-					mv := Moments{Shift: 1e-6, Min: math.Inf(1), Max: math.Inf(-1)}
-					MomentsAdamF32(c.m, c.v, n, &mm, &mv, c.k1, c.k2, c.eps)
+			for _, withCRC := range []bool{false, true} {
+				name := fmt.Sprintf("%v/%s", p, sizeName(size))
+				var crcs *[2]uint32
+				if withCRC {
+					name, crcs = fmt.Sprintf("%v+crc/%s", p, sizeName(size)), new([2]uint32)
+				}
+				b.Run(name, func(b *testing.B) {
+					defer Use(p)()
+					loop(b, int64(size), func() {
+						mm := Moments{Shift: 1e-3, Min: math.Inf(1), Max: math.Inf(-1)}
+						mv := Moments{Shift: 1e-6, Min: math.Inf(1), Max: math.Inf(-1)}
+						MomentsAdamF32(c.m, c.v, n, &mm, &mv, c.k1, c.k2, c.eps, crcs)
+					})
 				})
-			})
+			}
 		}
 	}
 }

@@ -101,13 +101,30 @@ func RoundedF16(master, module []byte, n int) Rounded {
 }
 
 // MomentsAdamF32 accumulates n contiguous float32 elements of m into mm and
-// of v into mv, and returns Σu² and the number of finite u over the pairs:
+// of v into mv, and returns Σu² and the number of finite u over the pairs;
+// with crcs, it also continues the CRC-32s crcs[0] with the bytes of m and
+// crcs[1] with those of v:
 //
 //	F32Generic(m, n, 4, mm.Shift, mm)
 //	F32Generic(v, n, 4, mv.Shift, mv)
 //	sumSq, count = AdamF32Generic(m, v, n, k1, k2, eps)
-func MomentsAdamF32(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64) (sumSq float64, count int64) {
-	return MomentsAdamF32Generic(m, v, n, mm, mv, k1, k2, eps)
+//	if crcs != nil {
+//		crcs[0] = crc32.Update(crcs[0], crc32.IEEETable, m[:4*n])
+//		crcs[1] = crc32.Update(crcs[1], crc32.IEEETable, v[:4*n])
+//	}
+func MomentsAdamF32(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64, crcs *[2]uint32) (sumSq float64, count int64) {
+	if n <= 0 {
+		return 0, 0
+	}
+	const block = 1 << 14 // the CRC-32s read each block from cache
+	for done := 0; done < n; done += block {
+		c := min(n-done, block)
+		s, k := MomentsAdamF32Generic(m[4*done:], v[4*done:], c, mm, mv, k1, k2, eps)
+		updateCRCs(crcs, m[4*done:4*(done+c)], v[4*done:4*(done+c)])
+		sumSq += s
+		count += k
+	}
+	return sumSq, count
 }
 
 // PairsF32 adds n pairs of contiguous float32 elements of a and b to s:

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ckptinspect/ckptinspect/internal/crc"
 
 	"github.com/x448/float16"
 )
@@ -22,7 +25,7 @@ func TestPaths(t *testing.T) {
 	if len(ps) == 0 || ps[0] != Generic {
 		t.Fatalf("Paths() = %v, want Generic first", ps)
 	}
-	t.Logf("paths on this CPU and build: %v (active %v)", ps, Active())
+	t.Logf("paths on this CPU and build: %v (active %v); CRC-32 folded in the AdamW kernel: %v", ps, Active(), crc.Kernel())
 	before := Active()
 	for _, p := range ps {
 		restore := Use(p)
@@ -543,7 +546,20 @@ func checkMomentsAdam(t *testing.T, what string, m, v []byte, n int, k1, k2, eps
 	wantS, wantN := refAdam(adamCase{m: m, v: v, n: n, k1: k1, k2: k2, eps: eps})
 	gotM := Moments{Shift: 1e-3, Min: math.Inf(1), Max: math.Inf(-1)}
 	gotV := Moments{Shift: 2e-6, Min: math.Inf(1), Max: math.Inf(-1)}
-	gotS, gotN := MomentsAdamF32(m, v, n, &gotM, &gotV, k1, k2, eps)
+	gotS, gotN := MomentsAdamF32(m, v, n, &gotM, &gotV, k1, k2, eps, nil)
+	// With CRC-32s to continue (the fused AVX-512 kernel folds them in its
+	// loop), the same figures to the bit and the CRC-32s of hash/crc32.
+	crcM := Moments{Shift: 1e-3, Min: math.Inf(1), Max: math.Inf(-1)}
+	crcV := Moments{Shift: 2e-6, Min: math.Inf(1), Max: math.Inf(-1)}
+	start := [2]uint32{uint32(n) * 2654435761, ^uint32(n)}
+	crcs := start
+	crcS, crcN := MomentsAdamF32(m, v, n, &crcM, &crcV, k1, k2, eps, &crcs)
+	if fmt.Sprintf("%#v %#v %#v %d", crcM, crcV, crcS, crcN) != fmt.Sprintf("%#v %#v %#v %d", gotM, gotV, gotS, gotN) {
+		t.Fatalf("%s: with CRC-32s the figures differ", what)
+	}
+	if want := [2]uint32{crc32.Update(start[0], crc32.IEEETable, m[:4*n]), crc32.Update(start[1], crc32.IEEETable, v[:4*n])}; crcs != want {
+		t.Fatalf("%s: CRC-32s %08x, want %08x", what, crcs, want)
+	}
 	gotM.Shift, gotV.Shift = 0, 0
 	checkMoments(t, what+" (m)", gotM, wantM, absM, 1e-12)
 	checkMoments(t, what+" (v)", gotV, wantV, absV, 1e-12)

@@ -135,6 +135,16 @@ func adamF32AVX2(m *byte, v *byte, n int, k1 float64, k2 float64, eps float64, o
 //go:noescape
 func momentsAdamF32AVX512(m *byte, v *byte, n int, shiftM float64, shiftV float64, k1 float64, k2 float64, eps float64, out *momentsAdamPart)
 
+// momentsAdamF32CRCAVX512 is momentsAdamF32AVX512 (n a multiple of 16, at
+// least 16) folding, as it reads them, the 4n bytes of m into z[0] and
+// those of v into z[1] for their CRC-32: on entry z[i] holds what is
+// XORed into the first 64 bytes (the initial CRC register), on return
+// 64 bytes whose CRC-32 from a zero register is that of the bytes (see
+// foldCRC). Requires VPCLMULQDQ.
+//
+//go:noescape
+func momentsAdamF32CRCAVX512(m *byte, v *byte, n int, shiftM float64, shiftV float64, k1 float64, k2 float64, eps float64, out *momentsAdamPart, z *[2][64]byte)
+
 // roundedBF16AVX512 returns the number of mismatches among n elements (a multiple of 16),
 // as RoundedBF16Generic counts them.
 //

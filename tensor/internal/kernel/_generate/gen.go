@@ -31,6 +31,7 @@ import (
 	"fmt"
 
 	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/ir"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 )
@@ -73,7 +74,8 @@ func main() {
 	}
 	adam512()
 	adam2()
-	momentsAdam512()
+	momentsAdam512(false)
+	momentsAdam512(true)
 	rounded512(bf16)
 	rounded512(f16)
 	rounded2(bf16)
@@ -1191,18 +1193,35 @@ const (
 // and counts 16; any other vector goes out of line, where every class is
 // counted and every non-finite value masked. The non-finite, NaN and +Inf
 // counts are added to *out, which the caller zeroes.
-func momentsAdam512() {
-	TEXT("momentsAdamF32AVX512", NOSPLIT, "func(m, v *byte, n int, shiftM, shiftV, k1, k2, eps float64, out *momentsAdamPart)")
-	Doc("momentsAdamF32AVX512 writes to *out, for n pairs of float32 (n a multiple",
-		"of 16), what F32Generic adds to a Moments for m (shift shiftM) and for v",
-		"(shift shiftV) and what AdamF32Generic returns, in one pass. The caller",
-		"guarantees that u is finite whenever m and v are finite and v is not",
-		"negative (see MomentsAdamF32).")
+//
+// With withCRC it writes momentsAdamF32CRCAVX512, which also folds the bytes
+// of m and of v into z[0] and z[1] for their CRC-32 (see foldCRC).
+func momentsAdam512(withCRC bool) {
+	if withCRC {
+		TEXT("momentsAdamF32CRCAVX512", NOSPLIT, "func(m, v *byte, n int, shiftM, shiftV, k1, k2, eps float64, out *momentsAdamPart, z *[2][64]byte)")
+		Doc("momentsAdamF32CRCAVX512 is momentsAdamF32AVX512 (n a multiple of 16, at",
+			"least 16) folding, as it reads them, the 4n bytes of m into z[0] and",
+			"those of v into z[1] for their CRC-32: on entry z[i] holds what is",
+			"XORed into the first 64 bytes (the initial CRC register), on return",
+			"64 bytes whose CRC-32 from a zero register is that of the bytes (see",
+			"foldCRC). Requires VPCLMULQDQ.")
+	} else {
+		TEXT("momentsAdamF32AVX512", NOSPLIT, "func(m, v *byte, n int, shiftM, shiftV, k1, k2, eps float64, out *momentsAdamPart)")
+		Doc("momentsAdamF32AVX512 writes to *out, for n pairs of float32 (n a multiple",
+			"of 16), what F32Generic adds to a Moments for m (shift shiftM) and for v",
+			"(shift shiftV) and what AdamF32Generic returns, in one pass. The caller",
+			"guarantees that u is finite whenever m and v are finite and v is not",
+			"negative (see MomentsAdamF32).")
+	}
 	Pragma("noescape")
 	pm := Load(Param("m"), GP64())
 	pv := Load(Param("v"), GP64())
 	n := Load(Param("n"), GP64())
 	out := Load(Param("out"), GP64())
+	var crc *foldCRC
+	if withCRC {
+		crc = newFoldCRC(Load(Param("z"), GP64()), pm, pv)
+	}
 	bc := func(name string) VecVirtual {
 		b, err := Param(name).Resolve()
 		if err != nil {
@@ -1293,8 +1312,10 @@ func momentsAdam512() {
 	}
 
 	Label("loop")
-	TESTQ(n, n)
-	JZ(LabelRef("done"))
+	if crc == nil {
+		TESTQ(n, n)
+		JZ(LabelRef("done"))
+	}
 	xm, xv := ZMM(), ZMM()
 	VMOVUPS(Mem{Base: pm}, xm)
 	VMOVUPS(Mem{Base: pv}, xv)
@@ -1317,9 +1338,18 @@ func momentsAdam512() {
 	ADDQ(U32(64), pm)
 	ADDQ(U32(64), pv)
 	SUBQ(U32(16), n)
+	if crc != nil {
+		// The CRC's fold runs a block behind the loads of the loop:
+		// newFoldCRC took the first block, this the next one, if any.
+		JZ(LabelRef("done"))
+		crc.next()
+	}
 	JMP(LabelRef("loop"))
 
 	Label("done")
+	if crc != nil {
+		crc.store()
+	}
 	for _, t := range ts {
 		storeSD(sumPD512(t.s1), out, t.base+offS1)
 		storeSD(sumPD512(t.s2), out, t.base+offS2)
@@ -1359,6 +1389,83 @@ func momentsAdam512() {
 	half(0, kf[0], kf[1])
 	half(1, kf[0], kf[1])
 	JMP(LabelRef("join"))
+}
+
+// ---------------------------------------------------------------- CRC-32 folding
+
+// foldCRC folds the streams a kernel reads, 64 bytes a step each, for their
+// CRC-32 (IEEE), as internal/crc's kernel does with four lanes: a 512-bit
+// accumulator per stream, each of its 128-bit lanes carried 512 bits forward
+// (two carry-less multiplications by x^(512±32) mod P, reflected) and XORed
+// with the next 64 bytes. What is left is 64 bytes congruent, modulo P, to
+// the stream (with the initial register XORed into its first bytes), whose
+// CRC-32 the caller takes from a zero register. The multiplications of one
+// step depend on the previous step only, so they overlap with the kernel's
+// own work.
+type foldCRC struct {
+	z   Register     // *[n][64]byte: the initial registers, then the result
+	k   VecVirtual   // the folding constants in every lane
+	acc []VecVirtual // per stream
+	p   []Register   // the streams' pointers (at the block just loaded)
+}
+
+// foldK512 holds the folding constants for a 128-bit lane carried 512 bits:
+// rev32(x^(512+32) mod P) << 1 and rev32(x^(512-32) mod P) << 1 (the k512
+// of internal/crc, whose TestConstants recomputes them).
+func foldK512() Mem {
+	if m, ok := constCache["foldk512"]; ok {
+		return m
+	}
+	m := GLOBL("foldk512", RODATA|NOPTR)
+	DATA(0, U64(0x154442bd4))
+	DATA(8, U64(0x1c6e41596))
+	constCache["foldk512"] = m
+	return m
+}
+
+// newFoldCRC loads the constants and starts each stream's accumulator with
+// its first 64 bytes XOR the initial register in z (the caller guarantees
+// at least one block).
+func newFoldCRC(z Register, p ...Register) *foldCRC {
+	f := &foldCRC{z: z, k: ZMM(), p: p}
+	VBROADCASTI32X4(foldK512(), f.k)
+	for i, ptr := range p {
+		a := ZMM()
+		VMOVDQU64(Mem{Base: z, Disp: 64 * i}, a)
+		VPXORD(Mem{Base: ptr}, a, a)
+		f.acc = append(f.acc, a)
+	}
+	return f
+}
+
+// clmul emits VPCLMULQDQ on 512-bit registers, which avo v0.5.0 knows only
+// in its 128-bit form (Go's assembler knows all three).
+func clmul(imm uint8, k, x, dst VecVirtual) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VPCLMULQDQ",
+		Operands: []Op{U8(imm), k, x, dst},
+		Inputs:   []Op{k, x},
+		Outputs:  []Op{dst},
+		ISA:      []string{"AVX512F", "VPCLMULQDQ"},
+	})
+}
+
+// next folds each accumulator forward and XORs the 64 bytes at its
+// stream's pointer into it.
+func (f *foldCRC) next() {
+	for i, a := range f.acc {
+		hi := ZMM()
+		clmul(0x11, f.k, a, hi)
+		clmul(0x00, f.k, a, a)
+		VPTERNLOGD(U8(0x96), Mem{Base: f.p[i]}, hi, a)
+	}
+}
+
+// store writes the accumulators to z.
+func (f *foldCRC) store() {
+	for i, a := range f.acc {
+		VMOVDQU64(a, Mem{Base: f.z, Disp: 64 * i})
+	}
 }
 
 // ---------------------------------------------------------------- rounding comparison

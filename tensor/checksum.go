@@ -1,0 +1,54 @@
+package tensor
+
+import "github.com/ckptinspect/ckptinspect/internal/crc"
+
+// Checksum is the CRC-32 (IEEE, as zip directories record it) of the
+// leading bytes of a view's data, kept up by the functions that read
+// those bytes and take one ([MomentsAdamSum]): a caller that needs the
+// CRC-32 of what it scans (`verify --deep`) gets it from the pass that
+// computes the statistics, without reading the bytes again. The ranges
+// must come in order, each starting at the byte where the previous one
+// ended (the first at byte 0 of View.Data); a range that does not leaves
+// the checksum lost, and its owner must compute the CRC-32 itself. The
+// zero Checksum covers no byte.
+type Checksum struct {
+	crc  uint32
+	n    int64
+	lost bool
+}
+
+// Sum returns the CRC-32 of the first n bytes of the view's data, the
+// bytes the checksum covers, and ok = false if it is lost.
+func (c *Checksum) Sum() (crc uint32, n int64, ok bool) { return c.crc, c.n, !c.lost }
+
+// Reset empties the checksum.
+func (c *Checksum) Reset() { *c = Checksum{} }
+
+// follows reports whether a range starting at byte off of the data extends
+// c; when not, c is lost. A nil c is never extended.
+func (c *Checksum) follows(off int64) bool {
+	if c == nil || c.lost {
+		return false
+	}
+	if off != c.n {
+		c.lost = true
+		return false
+	}
+	return true
+}
+
+// lose marks c lost, when not nil.
+func (c *Checksum) lose() {
+	if c != nil {
+		c.lost = true
+	}
+}
+
+// extend continues c, when not nil, with the bytes b at byte off of the
+// data (c is lost if they do not follow its range).
+func (c *Checksum) extend(off int64, b []byte) {
+	if c.follows(off) {
+		c.crc = crc.Update(c.crc, b)
+		c.n += int64(len(b))
+	}
+}
