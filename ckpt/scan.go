@@ -770,7 +770,7 @@ func weightsTask(p *Param, pr *ParamResult, eff *effectiveAcc, fail func(*ParamR
 					}
 					for _, s := range pairSpans(w, b, x, min(e, nw)) {
 						p, q := ww[s.a], wb[s.b]
-						part.cmp.Merge(tensor.CompareRounded(p.View, q.View, s.aLo-p.Base, s.bLo-q.Base, s.n, x))
+						part.cmp.Merge(tensor.CompareRoundedSum(p.View, q.View, s.aLo-p.Base, s.bLo-q.Base, s.n, x, p.Sum, q.Sum))
 					}
 				}
 				if x < nb {

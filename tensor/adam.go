@@ -116,18 +116,7 @@ func MomentsAdamSum(m, v *View, mLo, vLo, n int64, mm, mv *Moments, c1, c2, eps 
 	}
 	m.Accumulate(mLo, mLo+n, mm)
 	v.Accumulate(vLo, vLo+n, mv)
-	for _, x := range []struct {
-		c  *Checksum
-		v  *View
-		b  []byte
-		ok bool
-		lo int64
-	}{{cm, m, mb, okm, mLo}, {cv, v, vb, okv, vLo}} {
-		if x.ok {
-			x.c.extend(int64(x.v.DType.Size())*(x.v.Offset+x.lo), x.b)
-		} else {
-			x.c.lose()
-		}
-	}
+	extendAll(cm, m, mb, okm, mLo)
+	extendAll(cv, v, vb, okv, vLo)
 	return AdamSquares(m, v, mLo, vLo, n, c1, c2, eps)
 }

@@ -52,3 +52,14 @@ func (c *Checksum) extend(off int64, b []byte) {
 		c.n += int64(len(b))
 	}
 }
+
+// extendAll continues c, when not nil, with the bytes b of the range of v
+// from flat index lo that a general path read, when v is contiguous over
+// it (ok); otherwise c is lost.
+func extendAll(c *Checksum, v *View, b []byte, ok bool, lo int64) {
+	if ok {
+		c.extend(int64(v.DType.Size())*(v.Offset+lo), b)
+	} else {
+		c.lose()
+	}
+}

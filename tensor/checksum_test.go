@@ -68,3 +68,42 @@ func TestMomentsAdamSum(t *testing.T) {
 		})
 	}
 }
+
+// TestCompareRoundedSum is TestMomentsAdamSum for CompareRoundedSum: a
+// float32 master and its bfloat16 or float16 module (random bits, so with
+// mismatches) compared in consecutive ranges end with the CRC-32s of both,
+// and the comparison of CompareRounded.
+func TestCompareRoundedSum(t *testing.T) {
+	r := newRand(46)
+	const n = 40000
+	md := randomStorage(r, Float32, n, 0, 1, 0.01)
+	for _, dt := range []DType{BFloat16, Float16} {
+		dd := randomStorage(r, dt, n, 0, 1, 0.01)
+		m, d := view1(t, Float32, md), view1(t, dt, dd)
+		t.Run(dt.String(), func(t *testing.T) {
+			forPaths(t, func(t *testing.T) {
+				for _, steps := range [][]int64{{n}, {17, 4000, 64, 1, 30000, n - 34082}} {
+					var cm, cd Checksum
+					got, want := Comparison{First: -1}, Comparison{First: -1}
+					lo := int64(0)
+					for _, k := range steps {
+						got.Merge(CompareRoundedSum(m, d, lo, lo, k, lo, &cm, &cd))
+						want.Merge(CompareRounded(m, d, lo, lo, k, lo))
+						lo += k
+					}
+					if got != want && !(got.MaxDiff != got.MaxDiff && want.MaxDiff != want.MaxDiff) {
+						t.Fatalf("%v: %+v, want %+v", steps, got, want)
+					}
+					for _, c := range []struct {
+						sum  *Checksum
+						data []byte
+					}{{&cm, md}, {&cd, dd}} {
+						if s, k, ok := c.sum.Sum(); !ok || k != int64(len(c.data)) || s != crc32.ChecksumIEEE(c.data) {
+							t.Errorf("%v: checksum %08x over %d bytes (ok %v), want %08x over %d", steps, s, k, ok, crc32.ChecksumIEEE(c.data), len(c.data))
+						}
+					}
+				}
+			})
+		})
+	}
+}

@@ -66,7 +66,8 @@ func Start(crc uint32) [64]byte {
 	return z
 }
 
-// Finish returns the CRC-32 of the bytes a folding kernel left z for: z
-// is congruent to them (with Start's register) modulo the polynomial, so
-// its CRC-32 from a zero register is theirs.
-func Finish(z *[64]byte) uint32 { return crc32.Update(0xffffffff, crc32.IEEETable, z[:]) }
+// Finish returns the CRC-32 of the bytes a folding kernel left z for (64
+// bytes of a 512-bit accumulator, 32 of a 256-bit one): z is congruent to
+// them (with Start's register) modulo the polynomial, so its CRC-32 from a
+// zero register is theirs.
+func Finish(z []byte) uint32 { return crc32.Update(0xffffffff, crc32.IEEETable, z) }

@@ -250,7 +250,7 @@ func MomentsAdamF32(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64, cr
 			if fold {
 				z := [2][64]byte{crc.Start(crcs[0]), crc.Start(crcs[1])}
 				momentsAdamF32CRCAVX512(&m[4*done], &v[4*done], c, mm.Shift, mv.Shift, k1, k2, eps, &r, &z)
-				crcs[0], crcs[1] = crc.Finish(&z[0]), crc.Finish(&z[1])
+				crcs[0], crcs[1] = crc.Finish(z[0][:]), crc.Finish(z[1][:])
 			} else {
 				momentsAdamF32AVX512(&m[4*done], &v[4*done], c, mm.Shift, mv.Shift, k1, k2, eps, &r)
 				updateCRCs(crcs, m[4*done:4*(done+c)], v[4*done:4*(done+c)])
@@ -277,11 +277,15 @@ func MomentsAdamF32(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64, cr
 
 // roundedBlock is the number of elements the rounding comparisons count
 // with assembly at a time; a block with a mismatch is compared again in Go
-// for the index of the first one and the largest difference.
+// for the index of the first one and the largest difference. With CRC-32s
+// the blocks are asmBlock long, so that taking the CRC-32s out of the
+// kernel's fold after each block costs next to nothing.
 const roundedBlock = 2048
 
 // RoundedBF16 compares n contiguous float32 master values with n
-// contiguous bfloat16 module values (see Rounded):
+// contiguous bfloat16 module values (see Rounded); with crcs, it also
+// continues the CRC-32s crcs[0] with the bytes of master and crcs[1] with
+// those of module:
 //
 //	for i := 0; i < n; i++ {
 //		u := binary.LittleEndian.Uint32(master[4*i:])
@@ -290,8 +294,15 @@ const roundedBlock = 2048
 //			r.add(i, FromBF16(g)-float64(math.Float32frombits(u)))
 //		}
 //	}
-func RoundedBF16(master, module []byte, n int) Rounded {
-	return rounded(master, module, n, [numPaths]func(*byte, *byte, int) int{AVX2: roundedBF16AVX2, AVX512: roundedBF16AVX512}, RoundedBF16Generic)
+//	if crcs != nil {
+//		crcs[0] = crc32.Update(crcs[0], crc32.IEEETable, master[:4*n])
+//		crcs[1] = crc32.Update(crcs[1], crc32.IEEETable, module[:2*n])
+//	}
+//
+// On AVX-512 with VPCLMULQDQ the kernel folds the CRC-32s in the loop that
+// compares; elsewhere each block is hashed after it is compared.
+func RoundedBF16(master, module []byte, n int, crcs *[2]uint32) Rounded {
+	return rounded(master, module, n, crcs, [numPaths]func(*byte, *byte, int) int{AVX2: roundedBF16AVX2, AVX512: roundedBF16AVX512}, roundedBF16CRCAVX512, RoundedBF16Generic)
 }
 
 // RoundedF16 is RoundedBF16 for float16 module values:
@@ -303,26 +314,49 @@ func RoundedBF16(master, module []byte, n int) Rounded {
 //			r.add(i, FromF16(g)-float64(math.Float32frombits(u)))
 //		}
 //	}
-func RoundedF16(master, module []byte, n int) Rounded {
-	return rounded(master, module, n, [numPaths]func(*byte, *byte, int) int{AVX2: roundedF16AVX2, AVX512: roundedF16AVX512}, RoundedF16Generic)
+//	if crcs != nil {
+//		crcs[0] = crc32.Update(crcs[0], crc32.IEEETable, master[:4*n])
+//		crcs[1] = crc32.Update(crcs[1], crc32.IEEETable, module[:2*n])
+//	}
+func RoundedF16(master, module []byte, n int, crcs *[2]uint32) Rounded {
+	return rounded(master, module, n, crcs, [numPaths]func(*byte, *byte, int) int{AVX2: roundedF16AVX2, AVX512: roundedF16AVX512}, roundedF16CRCAVX512, RoundedF16Generic)
 }
 
-func rounded(master, module []byte, n int, asm [numPaths]func(*byte, *byte, int) int, generic func([]byte, []byte, int) Rounded) Rounded {
+func rounded(master, module []byte, n int, crcs *[2]uint32, asm [numPaths]func(*byte, *byte, int) int,
+	asmCRC func(*byte, *byte, int, *[2][64]byte) int, generic func([]byte, []byte, int) Rounded) Rounded {
 	p := Active()
 	if p == Generic || n < minAsm {
+		if n > 0 {
+			updateCRCs(crcs, master[:4*n], module[:2*n])
+		}
 		return generic(master, module, n)
 	}
 	master, module = master[:4*n], module[:2*n]
+	fold := crcs != nil && p == AVX512 && crc.Kernel()
+	block := roundedBlock
+	if crcs != nil {
+		block = asmBlock
+	}
 	r := Rounded{First: -1}
 	done := 0
 	for n-done >= 16 {
-		c := min(n-done, roundedBlock) / 16 * 16
-		if asm[p](&master[4*done], &module[2*done], c) != 0 {
+		c := min(n-done, block) / 16 * 16
+		var bad int
+		if fold {
+			z := [2][64]byte{crc.Start(crcs[0]), crc.Start(crcs[1])}
+			bad = asmCRC(&master[4*done], &module[2*done], c, &z)
+			crcs[0], crcs[1] = crc.Finish(z[0][:]), crc.Finish(z[1][:32])
+		} else {
+			bad = asm[p](&master[4*done], &module[2*done], c)
+			updateCRCs(crcs, master[4*done:4*(done+c)], module[2*done:2*(done+c)])
+		}
+		if bad != 0 {
 			r.merge(generic(master[4*done:], module[2*done:], c), done)
 		}
 		done += c
 	}
 	if done < n {
+		updateCRCs(crcs, master[4*done:], module[2*done:])
 		r.merge(generic(master[4*done:], module[2*done:], n-done), done)
 	}
 	return r

@@ -106,7 +106,9 @@ func BenchmarkAdamF32(b *testing.B) {
 }
 
 // BenchmarkRounded measures the fused master/module comparisons on every
-// path, in bytes of both tensors per second.
+// path, in bytes of both tensors per second; "+crc" also continues the
+// CRC-32s of both (verify --deep), folded in the same loop on AVX-512 with
+// VPCLMULQDQ.
 func BenchmarkRounded(b *testing.B) {
 	r := rand.New(rand.NewPCG(9, 10))
 	for _, f16 := range []bool{false, true} {
@@ -118,10 +120,17 @@ func BenchmarkRounded(b *testing.B) {
 			n := size / 6
 			master, module := roundedCase(r, n, 0, f16)
 			for _, p := range Paths() {
-				b.Run(fmt.Sprintf("%s/%v/%s", name, p, sizeName(size)), func(b *testing.B) {
-					defer Use(p)()
-					loop(b, int64(6*n), func() { fn(master, module, n) })
-				})
+				for _, withCRC := range []bool{false, true} {
+					bname := fmt.Sprintf("%s/%v/%s", name, p, sizeName(size))
+					var crcs *[2]uint32
+					if withCRC {
+						bname, crcs = fmt.Sprintf("%s/%v+crc/%s", name, p, sizeName(size)), new([2]uint32)
+					}
+					b.Run(bname, func(b *testing.B) {
+						defer Use(p)()
+						loop(b, int64(6*n), func() { fn(master, module, n, crcs) })
+					})
+				}
 			}
 		}
 	}

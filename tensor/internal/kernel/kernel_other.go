@@ -74,7 +74,9 @@ func AdamF32(m, v []byte, n int, k1, k2, eps float64) (sumSq float64, count int6
 }
 
 // RoundedBF16 compares n contiguous float32 master values with n
-// contiguous bfloat16 module values (see Rounded):
+// contiguous bfloat16 module values (see Rounded); with crcs, it also
+// continues the CRC-32s crcs[0] with the bytes of master and crcs[1] with
+// those of module:
 //
 //	for i := 0; i < n; i++ {
 //		u := binary.LittleEndian.Uint32(master[4*i:])
@@ -83,7 +85,14 @@ func AdamF32(m, v []byte, n int, k1, k2, eps float64) (sumSq float64, count int6
 //			r.add(i, FromBF16(g)-float64(math.Float32frombits(u)))
 //		}
 //	}
-func RoundedBF16(master, module []byte, n int) Rounded {
+//	if crcs != nil {
+//		crcs[0] = crc32.Update(crcs[0], crc32.IEEETable, master[:4*n])
+//		crcs[1] = crc32.Update(crcs[1], crc32.IEEETable, module[:2*n])
+//	}
+func RoundedBF16(master, module []byte, n int, crcs *[2]uint32) Rounded {
+	if n > 0 {
+		updateCRCs(crcs, master[:4*n], module[:2*n])
+	}
 	return RoundedBF16Generic(master, module, n)
 }
 
@@ -96,7 +105,14 @@ func RoundedBF16(master, module []byte, n int) Rounded {
 //			r.add(i, FromF16(g)-float64(math.Float32frombits(u)))
 //		}
 //	}
-func RoundedF16(master, module []byte, n int) Rounded {
+//	if crcs != nil {
+//		crcs[0] = crc32.Update(crcs[0], crc32.IEEETable, master[:4*n])
+//		crcs[1] = crc32.Update(crcs[1], crc32.IEEETable, module[:2*n])
+//	}
+func RoundedF16(master, module []byte, n int, crcs *[2]uint32) Rounded {
+	if n > 0 {
+		updateCRCs(crcs, master[:4*n], module[:2*n])
+	}
 	return RoundedF16Generic(master, module, n)
 }
 

@@ -256,7 +256,8 @@ func sameRounded(a, b Rounded) bool {
 }
 
 // TestRounded pins every path of RoundedBF16 and RoundedF16 to the
-// generic loop, field for field.
+// generic loop, field for field, with and without CRC-32s to continue
+// (then also to hash/crc32's).
 func TestRounded(t *testing.T) {
 	forPaths(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(13, 14))
@@ -265,12 +266,20 @@ func TestRounded(t *testing.T) {
 			if f16 {
 				fn, gen = RoundedF16, RoundedF16Generic
 			}
-			for _, n := range []int{0, 1, 15, 16, 17, 64, 65, 1000, 2048, 2049, 5000} {
+			for _, n := range []int{0, 1, 15, 16, 17, 64, 65, 1000, 2048, 2049, 5000, asmBlockTest + 33} {
 				for _, p := range []float64{0, 1e-4, 0.01, 0.5, 1} {
 					master, module := roundedCase(r, n, p, f16)
-					got, want := fn(master, module, n), gen(master, module, n)
+					got, want := fn(master, module, n, nil), gen(master, module, n)
 					if !sameRounded(got, want) {
 						t.Fatalf("f16=%v n=%d p=%v: got %+v, want %+v", f16, n, p, got, want)
+					}
+					start := [2]uint32{uint32(n) * 2654435761, ^uint32(n)}
+					crcs := start
+					if got := fn(master, module, n, &crcs); !sameRounded(got, want) {
+						t.Fatalf("f16=%v n=%d p=%v: with CRC-32s got %+v, want %+v", f16, n, p, got, want)
+					}
+					if want := [2]uint32{crc32.Update(start[0], crc32.IEEETable, master[:4*n]), crc32.Update(start[1], crc32.IEEETable, module[:2*n])}; crcs != want {
+						t.Fatalf("f16=%v n=%d p=%v: CRC-32s %08x, want %08x", f16, n, p, crcs, want)
 					}
 					// The generic loop against the definition.
 					ref := Rounded{First: -1}
@@ -326,7 +335,7 @@ func TestRoundF16(t *testing.T) {
 		}
 	}
 	forPaths(t, func(t *testing.T) {
-		if r := RoundedF16(master, module, n); r.Mismatch != 0 {
+		if r := RoundedF16(master, module, n, nil); r.Mismatch != 0 {
 			t.Fatalf("%d mismatches, first at %d (%08x)", r.Mismatch, r.First, binary.LittleEndian.Uint32(master[4*r.First:]))
 		}
 	})
@@ -500,20 +509,22 @@ func FuzzPaths(f *testing.F) {
 		// Master/module: 4n bytes of float32, 2n of 16-bit module values.
 		n = len(data) / 6
 		master, module := data[:4*n], data[4*n:6*n]
-		for _, fn := range []func([]byte, []byte, int) Rounded{RoundedBF16, RoundedF16} {
+		for _, fn := range []func([]byte, []byte, int, *[2]uint32) Rounded{RoundedBF16, RoundedF16} {
 			var want Rounded
 			func() {
 				defer Use(Generic)()
-				want = fn(master, module, n)
+				want = fn(master, module, n, nil)
 			}()
+			wantCRCs := [2]uint32{crc32.ChecksumIEEE(master), crc32.ChecksumIEEE(module)}
 			for _, p := range Paths()[1:] {
 				var got Rounded
+				var crcs [2]uint32
 				func() {
 					defer Use(p)()
-					got = fn(master, module, n)
+					got = fn(master, module, n, &crcs)
 				}()
-				if !sameRounded(got, want) {
-					t.Fatalf("rounded comparison on %v, n=%d: %+v, generic %+v", p, n, got, want)
+				if !sameRounded(got, want) || crcs != wantCRCs {
+					t.Fatalf("rounded comparison on %v, n=%d: %+v %08x, generic %+v %08x", p, n, got, crcs, want, wantCRCs)
 				}
 			}
 		}

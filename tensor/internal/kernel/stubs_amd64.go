@@ -157,6 +157,26 @@ func roundedBF16AVX512(master *byte, module *byte, n int) int
 //go:noescape
 func roundedF16AVX512(master *byte, module *byte, n int) int
 
+// roundedBF16CRCAVX512 is roundedBF16AVX512 (n a multiple of 16, at least 16)
+// folding, as it reads them, the 4n bytes of master into z[0] and the 2n
+// of module into the first 32 bytes of z[1] for their CRC-32s: on entry
+// z[i] holds what is XORed into the first bytes (the initial CRC
+// register), on return bytes whose CRC-32 from a zero register is that
+// of the stream (see foldCRC). Requires VPCLMULQDQ.
+//
+//go:noescape
+func roundedBF16CRCAVX512(master *byte, module *byte, n int, z *[2][64]byte) int
+
+// roundedF16CRCAVX512 is roundedF16AVX512 (n a multiple of 16, at least 16)
+// folding, as it reads them, the 4n bytes of master into z[0] and the 2n
+// of module into the first 32 bytes of z[1] for their CRC-32s: on entry
+// z[i] holds what is XORed into the first bytes (the initial CRC
+// register), on return bytes whose CRC-32 from a zero register is that
+// of the stream (see foldCRC). Requires VPCLMULQDQ.
+//
+//go:noescape
+func roundedF16CRCAVX512(master *byte, module *byte, n int, z *[2][64]byte) int
+
 // roundedBF16AVX2 returns the number of mismatches among n elements (a multiple of 8),
 // as RoundedBF16Generic counts them.
 //

@@ -76,8 +76,10 @@ func main() {
 	adam2()
 	momentsAdam512(false)
 	momentsAdam512(true)
-	rounded512(bf16)
-	rounded512(f16)
+	for _, withCRC := range []bool{false, true} {
+		rounded512(bf16, withCRC)
+		rounded512(f16, withCRC)
+	}
 	rounded2(bf16)
 	rounded2(f16)
 	for _, dt := range []dtype{f32, bf16} {
@@ -1220,7 +1222,7 @@ func momentsAdam512(withCRC bool) {
 	out := Load(Param("out"), GP64())
 	var crc *foldCRC
 	if withCRC {
-		crc = newFoldCRC(Load(Param("z"), GP64()), pm, pv)
+		crc = newFoldCRC(Load(Param("z"), GP64()), []Register{pm, pv}, []int{64, 64})
 	}
 	bc := func(name string) VecVirtual {
 		b, err := Param(name).Resolve()
@@ -1393,78 +1395,123 @@ func momentsAdam512(withCRC bool) {
 
 // ---------------------------------------------------------------- CRC-32 folding
 
-// foldCRC folds the streams a kernel reads, 64 bytes a step each, for their
-// CRC-32 (IEEE), as internal/crc's kernel does with four lanes: a 512-bit
-// accumulator per stream, each of its 128-bit lanes carried 512 bits forward
-// (two carry-less multiplications by x^(512±32) mod P, reflected) and XORed
-// with the next 64 bytes. What is left is 64 bytes congruent, modulo P, to
-// the stream (with the initial register XORed into its first bytes), whose
-// CRC-32 the caller takes from a zero register. The multiplications of one
-// step depend on the previous step only, so they overlap with the kernel's
-// own work.
+// foldCRC folds the streams a kernel reads for their CRC-32 (IEEE), as
+// internal/crc's kernel does with four 512-bit lanes: an accumulator per
+// stream (a ZMM for a stream read 64 bytes a step, a YMM for 32), each of
+// its 128-bit lanes carried forward by the accumulator's width (two
+// carry-less multiplications by x^(D±32) mod P, reflected) and XORed with
+// the next step's bytes. What is left is 64 or 32 bytes congruent, modulo
+// P, to the stream (with the initial register XORed into its first bytes),
+// whose CRC-32 the caller takes from a zero register (crc.Finish). The
+// multiplications of one step depend on the previous step only, so they
+// overlap with the kernel's own work.
 type foldCRC struct {
-	z   Register     // *[n][64]byte: the initial registers, then the result
-	k   VecVirtual   // the folding constants in every lane
-	acc []VecVirtual // per stream
-	p   []Register   // the streams' pointers (at the block just loaded)
+	z       Register // *[n][64]byte: the initial registers, then the results
+	streams []*foldStream
 }
 
-// foldK512 holds the folding constants for a 128-bit lane carried 512 bits:
-// rev32(x^(512+32) mod P) << 1 and rev32(x^(512-32) mod P) << 1 (the k512
-// of internal/crc, whose TestConstants recomputes them).
-func foldK512() Mem {
-	if m, ok := constCache["foldk512"]; ok {
+type foldStream struct {
+	p    Register   // the stream's pointer (at the step just loaded)
+	step int        // bytes a step: 64 or 32
+	k    VecVirtual // the folding constants in every lane
+	acc  VecVirtual
+}
+
+// foldConstants returns, for a 128-bit lane carried d bits forward, the
+// constants rev32(x^(d+32) mod P) << 1 and rev32(x^(d-32) mod P) << 1 (for
+// d = 512, the k512 of internal/crc, whose TestConstants checks them).
+func foldConstants(d int) Mem {
+	name := fmt.Sprintf("foldk%d", d)
+	if m, ok := constCache[name]; ok {
 		return m
 	}
-	m := GLOBL("foldk512", RODATA|NOPTR)
-	DATA(0, U64(0x154442bd4))
-	DATA(8, U64(0x1c6e41596))
-	constCache["foldk512"] = m
+	xpow := func(e int) uint32 { // x^e mod P, P = 0x104c11db7
+		r := uint32(1)
+		for range e {
+			top := r & 0x80000000
+			r <<= 1
+			if top != 0 {
+				r ^= 0x04c11db7
+			}
+		}
+		return r
+	}
+	rev := func(v uint32) uint64 {
+		var r uint64
+		for i := range 32 {
+			if v&(1<<i) != 0 {
+				r |= 1 << (31 - i)
+			}
+		}
+		return r << 1
+	}
+	m := GLOBL(name, RODATA|NOPTR)
+	DATA(0, U64(rev(xpow(d+32))))
+	DATA(8, U64(rev(xpow(d-32))))
+	constCache[name] = m
 	return m
 }
 
-// newFoldCRC loads the constants and starts each stream's accumulator with
-// its first 64 bytes XOR the initial register in z (the caller guarantees
-// at least one block).
-func newFoldCRC(z Register, p ...Register) *foldCRC {
-	f := &foldCRC{z: z, k: ZMM(), p: p}
-	VBROADCASTI32X4(foldK512(), f.k)
+// newFoldCRC starts a fold of the streams at the pointers p, each read
+// steps[i] bytes (64 or 32) a step: it loads the constants and starts each
+// accumulator with the stream's first step XOR the initial register in
+// z[i] (the caller guarantees at least one step).
+func newFoldCRC(z Register, p []Register, steps []int) *foldCRC {
+	f := &foldCRC{z: z}
 	for i, ptr := range p {
-		a := ZMM()
-		VMOVDQU64(Mem{Base: z, Disp: 64 * i}, a)
-		VPXORD(Mem{Base: ptr}, a, a)
-		f.acc = append(f.acc, a)
+		st := &foldStream{p: ptr, step: steps[i]}
+		if st.step == 64 {
+			st.k, st.acc = ZMM(), ZMM()
+			VBROADCASTI32X4(foldConstants(512), st.k)
+			VMOVDQU64(Mem{Base: z, Disp: 64 * i}, st.acc)
+			VPXORD(Mem{Base: ptr}, st.acc, st.acc)
+		} else {
+			st.k, st.acc = YMM(), YMM()
+			VBROADCASTI128(foldConstants(256), st.k)
+			VMOVDQU(Mem{Base: z, Disp: 64 * i}, st.acc)
+			VPXOR(Mem{Base: ptr}, st.acc, st.acc)
+		}
+		f.streams = append(f.streams, st)
 	}
 	return f
 }
 
-// clmul emits VPCLMULQDQ on 512-bit registers, which avo v0.5.0 knows only
-// in its 128-bit form (Go's assembler knows all three).
+// clmul emits VPCLMULQDQ on 256- or 512-bit registers, which avo v0.5.0
+// knows only in its 128-bit form (Go's assembler knows all three).
 func clmul(imm uint8, k, x, dst VecVirtual) {
 	Instruction(&ir.Instruction{
 		Opcode:   "VPCLMULQDQ",
 		Operands: []Op{U8(imm), k, x, dst},
 		Inputs:   []Op{k, x},
 		Outputs:  []Op{dst},
-		ISA:      []string{"AVX512F", "VPCLMULQDQ"},
+		ISA:      []string{"VPCLMULQDQ"},
 	})
 }
 
-// next folds each accumulator forward and XORs the 64 bytes at its
-// stream's pointer into it.
+// next folds each accumulator forward and XORs the step at its stream's
+// pointer into it.
 func (f *foldCRC) next() {
-	for i, a := range f.acc {
-		hi := ZMM()
-		clmul(0x11, f.k, a, hi)
-		clmul(0x00, f.k, a, a)
-		VPTERNLOGD(U8(0x96), Mem{Base: f.p[i]}, hi, a)
+	for _, st := range f.streams {
+		var hi VecVirtual
+		if st.step == 64 {
+			hi = ZMM()
+		} else {
+			hi = YMM()
+		}
+		clmul(0x11, st.k, st.acc, hi)
+		clmul(0x00, st.k, st.acc, st.acc)
+		VPTERNLOGD(U8(0x96), Mem{Base: st.p}, hi, st.acc)
 	}
 }
 
 // store writes the accumulators to z.
 func (f *foldCRC) store() {
-	for i, a := range f.acc {
-		VMOVDQU64(a, Mem{Base: f.z, Disp: 64 * i})
+	for i, st := range f.streams {
+		if st.step == 64 {
+			VMOVDQU64(st.acc, Mem{Base: f.z, Disp: 64 * i})
+		} else {
+			VMOVDQU(st.acc, Mem{Base: f.z, Disp: 64 * i})
+		}
 	}
 }
 
@@ -1475,16 +1522,34 @@ func (f *foldCRC) store() {
 // (bfloat16 or float16) when rounded to it with round-to-nearest-even: a
 // module value matches when it is equal to the rounded master as a float
 // (so +0 matches -0) or when both are NaN.
-func rounded512(dt dtype) {
-	TEXT("rounded"+dt.name()+"AVX512", NOSPLIT, "func(master, module *byte, n int) int")
-	Doc("rounded"+dt.name()+"AVX512 returns the number of mismatches among n elements (a multiple of 16),",
-		"as Rounded"+dt.name()+"Generic counts them.")
+//
+// With withCRC it writes rounded{BF16,F16}CRCAVX512, which also folds the
+// bytes of master into z[0] and those of module into z[1] for their CRC-32s
+// (see foldCRC).
+func rounded512(dt dtype, withCRC bool) {
+	if withCRC {
+		TEXT("rounded"+dt.name()+"CRCAVX512", NOSPLIT, "func(master, module *byte, n int, z *[2][64]byte) int")
+		Doc("rounded"+dt.name()+"CRCAVX512 is rounded"+dt.name()+"AVX512 (n a multiple of 16, at least 16)",
+			"folding, as it reads them, the 4n bytes of master into z[0] and the 2n",
+			"of module into the first 32 bytes of z[1] for their CRC-32s: on entry",
+			"z[i] holds what is XORed into the first bytes (the initial CRC",
+			"register), on return bytes whose CRC-32 from a zero register is that",
+			"of the stream (see foldCRC). Requires VPCLMULQDQ.")
+	} else {
+		TEXT("rounded"+dt.name()+"AVX512", NOSPLIT, "func(master, module *byte, n int) int")
+		Doc("rounded"+dt.name()+"AVX512 returns the number of mismatches among n elements (a multiple of 16),",
+			"as Rounded"+dt.name()+"Generic counts them.")
+	}
 	Pragma("noescape")
 	pm := Load(Param("master"), GP64())
 	pd := Load(Param("module"), GP64())
 	n := Load(Param("n"), GP64())
 	matches := GP64()
 	XORQ(matches, matches)
+	var crc *foldCRC
+	if withCRC {
+		crc = newFoldCRC(Load(Param("z"), GP64()), []Register{pm, pd}, []int{64, 32})
+	}
 	var one, c7fff, cnan VecVirtual
 	if dt == bf16 {
 		one = bcastZ32(1)
@@ -1495,8 +1560,10 @@ func rounded512(dt dtype) {
 		cnan = bcastZ32(0x7c007c00)
 	}
 	Label("loop")
-	TESTQ(n, n)
-	JZ(LabelRef("done"))
+	if crc == nil {
+		TESTQ(n, n)
+		JZ(LabelRef("done"))
+	}
 	x := ZMM()
 	VMOVUPS(Mem{Base: pm}, x)
 	match := K()
@@ -1545,8 +1612,15 @@ func rounded512(dt dtype) {
 	ADDQ(U32(64), pm)
 	ADDQ(U32(32), pd)
 	SUBQ(U32(16), n)
+	if crc != nil {
+		JZ(LabelRef("done")) // the fold runs a step behind the loads, as in momentsAdam512
+		crc.next()
+	}
 	JMP(LabelRef("loop"))
 	Label("done")
+	if crc != nil {
+		crc.store()
+	}
 	res := Load(Param("n"), GP64())
 	SUBQ(matches, res)
 	Store(res, ReturnIndex(0))
