@@ -300,9 +300,15 @@ const roundedBlock = 2048
 //	}
 //
 // On AVX-512 with VPCLMULQDQ the kernel folds the CRC-32s in the loop that
-// compares; elsewhere each block is hashed after it is compared.
+// compares (with AVX512_BF16, a kernel that rounds with VCVTNEPS2BF16 and
+// leaves NaN and denormal masters, and signed zeros, to the exact
+// comparison in Go); elsewhere each block is hashed after it is compared.
 func RoundedBF16(master, module []byte, n int, crcs *[2]uint32) Rounded {
-	return rounded(master, module, n, crcs, [numPaths]func(*byte, *byte, int) int{AVX2: roundedBF16AVX2, AVX512: roundedBF16AVX512}, roundedBF16CRCAVX512, RoundedBF16Generic)
+	withCRC := roundedBF16CRCAVX512
+	if bf16CVT {
+		withCRC = roundedBF16CVTAVX512
+	}
+	return rounded(master, module, n, crcs, [numPaths]func(*byte, *byte, int) int{AVX2: roundedBF16AVX2, AVX512: roundedBF16AVX512}, withCRC, RoundedBF16Generic)
 }
 
 // RoundedF16 is RoundedBF16 for float16 module values:

@@ -258,8 +258,10 @@ func sameRounded(a, b Rounded) bool {
 // TestRounded pins every path of RoundedBF16 and RoundedF16 to the
 // generic loop, field for field, with and without CRC-32s to continue
 // (then also to hash/crc32's).
-func TestRounded(t *testing.T) {
-	forPaths(t, func(t *testing.T) {
+func TestRounded(t *testing.T) { forPaths(t, checkRounded) }
+
+func checkRounded(t *testing.T) {
+	{
 		r := rand.New(rand.NewPCG(13, 14))
 		for _, f16 := range []bool{false, true} {
 			fn, gen := RoundedBF16, RoundedBF16Generic
@@ -304,7 +306,7 @@ func TestRounded(t *testing.T) {
 				}
 			}
 		}
-	})
+	}
 }
 
 // TestRoundF16 checks RoundF16 against float16.Fromfloat32 and, on paths
