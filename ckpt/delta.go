@@ -60,7 +60,7 @@ func deltaTask(p, q *Param, pr *ParamResult, stats bool, fail func(*ParamResult,
 				if stats {
 					accumulateWindows(w, ww, x, e, &part.m)
 				}
-				for _, s := range pairSpans(a, w, x, e) {
+				for _, s := range pairSpans(nil, a, w, x, e) {
 					u, v := wa[s.a], ww[s.b]
 					part.sums.Merge(tensor.DiffPairs(u.View, v.View, s.aLo-u.Base, s.bLo-v.Base, s.n))
 				}

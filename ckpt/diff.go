@@ -325,7 +325,7 @@ func diffTask(x, y *Tensor, sd *StateDiff, eff *EffectiveDiff, fail func(error))
 		ChunkRead: func(lo, hi int64, w []stream.Window) any {
 			var s diffPart
 			nx := len(x.Pieces)
-			for _, sp := range pairSpans(x, y, lo, hi) {
+			for _, sp := range pairSpans(nil, x, y, lo, hi) {
 				wa, wb := w[sp.a], w[nx+sp.b]
 				a, b := wa.View, wb.View
 				aLo, bLo := sp.aLo-wa.Base, sp.bLo-wb.Base

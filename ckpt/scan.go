@@ -609,6 +609,7 @@ func momentsTask(c *Checkpoint, p *Param, pr *ParamResult, fail func(*ParamResul
 		Sources: append(sources(ma), sources(va)...),
 		Prepare: prepare(shiftM, shiftV),
 		ChunkRead: func(lo, hi int64, w []stream.Window) any {
+			var ps []pairSpan
 			wm, wv := w[:len(ma.Pieces)], w[len(ma.Pieces):]
 			shiftM.from(wm, lo, hi)
 			shiftV.from(wv, lo, hi)
@@ -622,7 +623,8 @@ func momentsTask(c *Checkpoint, p *Param, pr *ParamResult, fail func(*ParamResul
 				}
 				// Both moments' statistics and the AdamW update in one
 				// pass over the pairs.
-				for _, s := range pairSpans(ma, va, b, e) {
+				ps = pairSpans(ps, ma, va, b, e)
+				for _, s := range ps {
 					x, y := wm[s.a], wv[s.b]
 					sq, n := tensor.MomentsAdamSum(x.View, y.View, s.aLo-x.Base, s.bLo-y.Base, s.n, &part.m, &part.v, coef.c1, coef.c2, coef.eps, x.Sum, y.Sum)
 					part.sumSq += sq
@@ -691,10 +693,23 @@ type pairSpan struct {
 	n        int64
 }
 
-// pairSpans splits [lo, hi) where either tensor changes piece.
-func pairSpans(x, y *Tensor, lo, hi int64) []pairSpan {
+// pairSpans splits [lo, hi) where either tensor changes piece, appending
+// the spans to buf[:0] (the callers reuse it from block to block).
+func pairSpans(buf []pairSpan, x, y *Tensor, lo, hi int64) []pairSpan {
+	out := buf[:0]
+	if len(x.Pieces) == 1 && len(y.Pieces) == 1 {
+		start, end := max(lo, 0), min(hi, x.Pieces[0].View.Numel(), y.Pieces[0].View.Numel())
+		if end > start {
+			out = append(out, pairSpan{aLo: start, bLo: start, n: end - start})
+		}
+		return out
+	}
+	return pairSpansPieces(out, x, y, lo, hi)
+}
+
+// pairSpansPieces is pairSpans for tensors of any number of pieces.
+func pairSpansPieces(out []pairSpan, x, y *Tensor, lo, hi int64) []pairSpan {
 	sx, sy := spans(x, lo, hi), spans(y, lo, hi)
-	var out []pairSpan
 	i, j := 0, 0
 	var ux, uy int64 // elements of sx[i] and sy[j] already paired
 	for i < len(sx) && j < len(sy) {
@@ -756,6 +771,7 @@ func weightsTask(p *Param, pr *ParamResult, eff *effectiveAcc, fail func(*ParamR
 		Sources: append(sources(w), sources(b)...),
 		Prepare: prepare(shiftW, shiftB),
 		ChunkRead: func(lo, hi int64, win []stream.Window) any {
+			var ps []pairSpan
 			ww, wb := win[:len(w.Pieces)], win[len(w.Pieces):]
 			shiftW.from(ww, lo, hi)
 			shiftB.from(wb, lo, hi)
@@ -768,7 +784,8 @@ func weightsTask(p *Param, pr *ParamResult, eff *effectiveAcc, fail func(*ParamR
 					if eff != nil {
 						accumulateEffectiveWindows(w, ww, x, min(e, nw), eff.m, &part.e)
 					}
-					for _, s := range pairSpans(w, b, x, min(e, nw)) {
+					ps = pairSpans(ps, w, b, x, min(e, nw))
+					for _, s := range ps {
 						p, q := ww[s.a], wb[s.b]
 						part.cmp.Merge(tensor.CompareRoundedSum(p.View, q.View, s.aLo-p.Base, s.bLo-q.Base, s.n, x, p.Sum, q.Sum))
 					}

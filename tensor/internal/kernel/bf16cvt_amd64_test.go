@@ -77,7 +77,7 @@ func TestRoundedBF16CVT(t *testing.T) {
 	}
 	z = [2][64]byte{crc.Start(7), crc.Start(8)}
 	roundedBF16CVTAVX512(&master[0], &module[0], n, &z)
-	if got, want := [2]uint32{crc.Finish(z[0][:]), crc.Finish(z[1][:32])}, [2]uint32{crc32.Update(7, crc32.IEEETable, master), crc32.Update(8, crc32.IEEETable, module)}; got != want {
+	if got, want := [2]uint32{crc.Finish(&z[0], 64), crc.Finish(&z[1], 32)}, [2]uint32{crc32.Update(7, crc32.IEEETable, master), crc32.Update(8, crc32.IEEETable, module)}; got != want {
 		t.Fatalf("CRC-32s %08x, want %08x", got, want)
 	}
 }

@@ -250,7 +250,7 @@ func MomentsAdamF32(m, v []byte, n int, mm, mv *Moments, k1, k2, eps float64, cr
 			if fold {
 				z := [2][64]byte{crc.Start(crcs[0]), crc.Start(crcs[1])}
 				momentsAdamF32CRCAVX512(&m[4*done], &v[4*done], c, mm.Shift, mv.Shift, k1, k2, eps, &r, &z)
-				crcs[0], crcs[1] = crc.Finish(z[0][:]), crc.Finish(z[1][:])
+				crcs[0], crcs[1] = crc.Finish(&z[0], 64), crc.Finish(&z[1], 64)
 			} else {
 				momentsAdamF32AVX512(&m[4*done], &v[4*done], c, mm.Shift, mv.Shift, k1, k2, eps, &r)
 				updateCRCs(crcs, m[4*done:4*(done+c)], v[4*done:4*(done+c)])
@@ -304,11 +304,7 @@ const roundedBlock = 2048
 // leaves NaN and denormal masters, and signed zeros, to the exact
 // comparison in Go); elsewhere each block is hashed after it is compared.
 func RoundedBF16(master, module []byte, n int, crcs *[2]uint32) Rounded {
-	withCRC := roundedBF16CRCAVX512
-	if bf16CVT {
-		withCRC = roundedBF16CVTAVX512
-	}
-	return rounded(master, module, n, crcs, [numPaths]func(*byte, *byte, int) int{AVX2: roundedBF16AVX2, AVX512: roundedBF16AVX512}, withCRC, RoundedBF16Generic)
+	return rounded(master, module, n, crcs, [numPaths]func(*byte, *byte, int) int{AVX2: roundedBF16AVX2, AVX512: roundedBF16AVX512}, false, RoundedBF16Generic)
 }
 
 // RoundedF16 is RoundedBF16 for float16 module values:
@@ -325,11 +321,25 @@ func RoundedBF16(master, module []byte, n int, crcs *[2]uint32) Rounded {
 //		crcs[1] = crc32.Update(crcs[1], crc32.IEEETable, module[:2*n])
 //	}
 func RoundedF16(master, module []byte, n int, crcs *[2]uint32) Rounded {
-	return rounded(master, module, n, crcs, [numPaths]func(*byte, *byte, int) int{AVX2: roundedF16AVX2, AVX512: roundedF16AVX512}, roundedF16CRCAVX512, RoundedF16Generic)
+	return rounded(master, module, n, crcs, [numPaths]func(*byte, *byte, int) int{AVX2: roundedF16AVX2, AVX512: roundedF16AVX512}, true, RoundedF16Generic)
+}
+
+// roundedCRC runs the AVX-512 rounding kernel that folds the CRC-32s, for
+// a float16 module (f16) or a bfloat16 one. The calls are direct, so that
+// z stays on the caller's stack.
+func roundedCRC(f16 bool, master, module *byte, n int, z *[2][64]byte) int {
+	switch {
+	case f16:
+		return roundedF16CRCAVX512(master, module, n, z)
+	case bf16CVT:
+		return roundedBF16CVTAVX512(master, module, n, z)
+	default:
+		return roundedBF16CRCAVX512(master, module, n, z)
+	}
 }
 
 func rounded(master, module []byte, n int, crcs *[2]uint32, asm [numPaths]func(*byte, *byte, int) int,
-	asmCRC func(*byte, *byte, int, *[2][64]byte) int, generic func([]byte, []byte, int) Rounded) Rounded {
+	f16 bool, generic func([]byte, []byte, int) Rounded) Rounded {
 	p := Active()
 	if p == Generic || n < minAsm {
 		if n > 0 {
@@ -350,8 +360,8 @@ func rounded(master, module []byte, n int, crcs *[2]uint32, asm [numPaths]func(*
 		var bad int
 		if fold {
 			z := [2][64]byte{crc.Start(crcs[0]), crc.Start(crcs[1])}
-			bad = asmCRC(&master[4*done], &module[2*done], c, &z)
-			crcs[0], crcs[1] = crc.Finish(z[0][:]), crc.Finish(z[1][:32])
+			bad = roundedCRC(f16, &master[4*done], &module[2*done], c, &z)
+			crcs[0], crcs[1] = crc.Finish(&z[0], 64), crc.Finish(&z[1], 32)
 		} else {
 			bad = asm[p](&master[4*done], &module[2*done], c)
 			updateCRCs(crcs, master[4*done:4*(done+c)], module[2*done:2*(done+c)])
