@@ -10,6 +10,7 @@ package crc
 import (
 	"encoding/binary"
 	"hash/crc32"
+	"sync"
 )
 
 // foldMin is the length from which Update uses the kernel: below it,
@@ -75,7 +76,7 @@ func Start(crc uint32) [64]byte {
 // argument escapes to the heap), lets the caller keep z on its stack.
 func Finish(z *[64]byte, n int) uint32 {
 	var c uint32 // the register
-	t := &slicing8
+	t := slicing8()
 	for i := 0; i+8 <= n; i += 8 {
 		lo := binary.LittleEndian.Uint32(z[i:]) ^ c
 		hi := binary.LittleEndian.Uint32(z[i+4:])
@@ -85,10 +86,12 @@ func Finish(z *[64]byte, n int) uint32 {
 	return ^c
 }
 
-// slicing8 holds the tables of Finish: slicing8[0] is the byte-at-a-time
-// table of the reflected polynomial, slicing8[k][b] the register after b
-// and k zero bytes.
-var slicing8 = func() (t [8][256]uint32) {
+// slicing8 returns the tables of Finish, made on first use (every command
+// would pay for them at start-up otherwise): [0] is the byte-at-a-time
+// table of the reflected polynomial, [k][b] the register after b and k
+// zero bytes.
+var slicing8 = sync.OnceValue(func() *[8][256]uint32 {
+	t := new([8][256]uint32)
 	for b := range 256 {
 		c := uint32(b)
 		for range 8 {
@@ -106,4 +109,4 @@ var slicing8 = func() (t [8][256]uint32) {
 		}
 	}
 	return t
-}()
+})
