@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"io"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -13,14 +14,15 @@ import (
 	"github.com/ckptinspect/ckptinspect/layout"
 )
 
-// TestOnReadCRC checks that every range a scan reports through OnRead comes
-// with the CRC-32 of its bytes, whether the kernels computed it while
+// TestOnReadCRC checks that every range a scan reports through OnReadCRC
+// comes with the CRC-32 of its bytes, whether the kernels computed it while
 // reading (both AdamW moments, float32) or the worker after them (every
 // other tensor), and that the ranges do not overlap: from universal
 // checkpoints and the ZeRO layouts of real DeepSpeed runs (moments in
 // partitions, a chunk's pairs spanning several pieces), in chunks of
 // several sizes (odd ones leave the kernels' tails to Go), with and
-// without the master/module comparison.
+// without the master/module comparison; and that OnRead, set beside it,
+// sees the same ranges.
 func TestOnReadCRC(t *testing.T) {
 	for _, c := range []struct{ path, layout string }{
 		{"sample/checkpoint-120", "universal"},
@@ -58,13 +60,22 @@ func TestOnReadCRC(t *testing.T) {
 						seen[key{f, off}] = int64(len(b))
 						bytes += int64(len(b))
 					}
+					plain := map[key]int64{}
+					onPlain := func(f io.ReaderAt, off int64, b []byte) {
+						mu.Lock()
+						plain[key{f, off}] = int64(len(b))
+						mu.Unlock()
+					}
 					res, err := ckpt.Scan(context.Background(), cp, ckpt.ScanOptions{Workers: 3, Compare: compare,
-						Tuning: ckpt.Tuning{ChunkElems: chunk}, OnRead: onRead})
+						Tuning: ckpt.Tuning{ChunkElems: chunk}, OnReadCRC: onRead, OnRead: onPlain})
 					if err != nil {
 						t.Fatal(err)
 					}
 					if len(seen) == 0 || bytes != res.Summary.BytesScanned {
 						t.Errorf("%d ranges of %d bytes reported, the scan read %d", len(seen), bytes, res.Summary.BytesScanned)
+					}
+					if !reflect.DeepEqual(plain, seen) {
+						t.Errorf("OnRead saw %d ranges, OnReadCRC %d", len(plain), len(seen))
 					}
 				})
 			}

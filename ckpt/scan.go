@@ -44,13 +44,17 @@ type ScanOptions struct {
 	// derivation).
 	AccumulateEffective bool
 	// OnRead, when set, is called with every range of file bytes the scan
-	// reads into memory (file, offset, bytes) and their CRC-32 (IEEE),
-	// from several workers at once; b is valid only during the call.
-	// verify --deep puts the CRC-32s of the zip records together from
-	// them, in the same pass. The kernels that read both AdamW moments
-	// compute the CRC-32s of their bytes as they read them; the bytes of
-	// other tensors are hashed right after the statistics read them.
-	OnRead func(file io.ReaderAt, off int64, b []byte, crc uint32)
+	// reads into memory (file, offset, bytes), from several workers at
+	// once, once the statistics have read them; b is valid only during
+	// the call.
+	OnRead func(file io.ReaderAt, off int64, b []byte)
+	// OnReadCRC is OnRead with the CRC-32 (IEEE) of b: verify --deep puts
+	// the CRC-32s of the zip records together from them, in the same
+	// pass. The kernels that read both AdamW moments, and those that
+	// compare a master with its module weight, compute the CRC-32s of
+	// their bytes in the loops that read them; the bytes of other tensors
+	// are hashed right after the statistics read them.
+	OnReadCRC func(file io.ReaderAt, off int64, b []byte, crc uint32)
 }
 
 // Result is what [Scan] measured.
@@ -250,7 +254,17 @@ func Scan(ctx context.Context, c *Checkpoint, opt ScanOptions) (*Result, error) 
 		}
 	}
 	sopt := opt.Tuning.stream(opt.Workers, opt.Progress)
-	sopt.OnRead = opt.OnRead
+	if opt.OnRead != nil || opt.OnReadCRC != nil {
+		sopt.CRC = opt.OnReadCRC != nil
+		sopt.OnRead = func(file io.ReaderAt, off int64, b []byte, crc uint32) {
+			if opt.OnRead != nil {
+				opt.OnRead(file, off, b)
+			}
+			if opt.OnReadCRC != nil {
+				opt.OnReadCRC(file, off, b, crc)
+			}
+		}
+	}
 	for _, t := range tasks {
 		res.Summary.BytesScanned += t.Bytes()
 	}

@@ -3,14 +3,14 @@ package tensor
 import "github.com/ckptinspect/ckptinspect/internal/crc"
 
 // Checksum is the CRC-32 (IEEE, as zip directories record it) of the
-// leading bytes of a view's data, kept up by the functions that read
-// those bytes and take one ([MomentsAdamSum]): a caller that needs the
-// CRC-32 of what it scans (`verify --deep`) gets it from the pass that
-// computes the statistics, without reading the bytes again. The ranges
-// must come in order, each starting at the byte where the previous one
-// ended (the first at byte 0 of View.Data); a range that does not leaves
-// the checksum lost, and its owner must compute the CRC-32 itself. The
-// zero Checksum covers no byte.
+// leading bytes of a view's data, kept up by the functions that read those
+// bytes and take one ([MomentsAdamSum], [CompareRoundedSum]): a caller that
+// needs the CRC-32 of what it scans (`verify --deep`) gets it from the pass
+// that computes the statistics, without reading the bytes again. The
+// ranges must come in order, each starting at the byte where the previous
+// one ended (the first at byte 0 of View.Data); a range that does not
+// leaves the checksum lost, and its owner must compute the CRC-32 itself.
+// The zero Checksum covers no byte.
 type Checksum struct {
 	crc  uint32
 	n    int64

@@ -83,7 +83,7 @@ func crcCombine(crc1, crc2 uint32, n2 int64) uint32 {
 }
 
 // readCRCs collects the CRC-32 of every range of file bytes the value scan
-// read (ckpt.ScanOptions.OnRead), so that the CRC pass reads only what
+// read (ckpt.ScanOptions.OnReadCRC), so that the CRC pass reads only what
 // the scan did not.
 type readCRCs struct {
 	mu sync.Mutex

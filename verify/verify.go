@@ -182,7 +182,7 @@ func ScanValues(ctx context.Context, c *ckpt.Checkpoint, opt Options, keep func(
 func scanValues(ctx context.Context, c *ckpt.Checkpoint, opt Options, keep func(*ckpt.Param) bool, seen *readCRCs) (*Values, error) {
 	sopt := ckpt.ScanOptions{Workers: opt.Workers, Progress: opt.Progress, Compare: true, Filter: keep}
 	if seen != nil {
-		sopt.OnRead = seen.add
+		sopt.OnReadCRC = seen.add
 	}
 	res, err := ckpt.Scan(ctx, c, sopt)
 	if err != nil {

@@ -44,7 +44,6 @@ import (
 	"sync/atomic"
 
 	"github.com/ckptinspect/ckptinspect/internal/crc"
-
 	"github.com/ckptinspect/ckptinspect/internal/mmap"
 	"github.com/ckptinspect/ckptinspect/tensor"
 )
@@ -75,9 +74,10 @@ type Source struct {
 type Window struct {
 	View *tensor.View // the elements: the source's view, or a copy of the chunk's part of it
 	Base int64        // the source's flat index of View's element 0
-	// Sum, for a copy when Options.OnRead is set, is the checksum of its
+	// Sum, for a copy when Options.CRC is set, is the checksum of its
 	// bytes that the kernels reading them keep up where they can
-	// (tensor.MomentsAdamSum); the worker hashes what they leave.
+	// (tensor.MomentsAdamSum, tensor.CompareRoundedSum); the worker hashes
+	// what they leave.
 	Sum *tensor.Checksum
 }
 
@@ -124,12 +124,14 @@ type Options struct {
 	// mappings, as Chunk tasks do, instead of copying them into memory.
 	Mapped bool
 	// OnRead, when set, is called with every range of a file read into
-	// memory (file, offset, bytes) and its CRC-32 (IEEE), from the worker
-	// that read it, after the task computed on it; b is valid only during
-	// the call. The CRC-32 comes from the kernels that read the bytes
-	// where they compute it (Window.Sum), else from the worker, while the
-	// bytes are still in cache: a one-pass integrity check.
+	// memory (file, offset, bytes), from the worker that read it, after
+	// the task computed on it; b is valid only during the call. With CRC,
+	// crc is the CRC-32 (IEEE) of b, from the kernels that read the bytes
+	// where they compute it (Window.Sum), else from the worker while the
+	// bytes are still in cache: a one-pass integrity check; without, 0.
 	OnRead func(file io.ReaderAt, off int64, b []byte, crc uint32)
+	// CRC asks OnRead for the CRC-32s of the ranges.
+	CRC bool
 }
 
 // DefaultChunkElems is the chunk size of mapped reads when
@@ -311,7 +313,7 @@ type worker struct {
 	windows []Window
 	mapped  []bool // the source's window is its mapped view
 	ranges  [][2]int64
-	sums    []tensor.Checksum // with Options.OnRead: per source read into buf
+	sums    []tensor.Checksum // with Options.CRC: per source read into buf
 	reads   []readRange       // with Options.OnRead: per source, what was read into buf
 }
 
@@ -396,9 +398,11 @@ func (w *worker) run(c chunk, opt Options) {
 		}
 		w.windows[i] = Window{View: v, Base: lo}
 		if opt.OnRead != nil {
-			w.sums[i].Reset()
 			w.reads[i] = readRange{off, b}
-			w.windows[i].Sum = &w.sums[i]
+			if opt.CRC {
+				w.sums[i].Reset()
+				w.windows[i].Sum = &w.sums[i]
+			}
 		}
 	}
 	if st.t.ChunkRead != nil {
@@ -409,7 +413,11 @@ func (w *worker) run(c chunk, opt Options) {
 	if opt.OnRead != nil {
 		for i, s := range srcs {
 			if rd := w.reads[i]; rd.b != nil {
-				opt.OnRead(s.File, rd.off, rd.b, finishSum(&w.sums[i], rd.b))
+				var sum uint32
+				if opt.CRC {
+					sum = finishSum(&w.sums[i], rd.b)
+				}
+				opt.OnRead(s.File, rd.off, rd.b, sum)
 			}
 		}
 	}

@@ -12,6 +12,16 @@
 // do the pair kernels of a diff (PairsF32, PairsBF16: Σ(b−a)², Σa², Σb², Σab,
 // max |b−a| and the counts of finite and changed pairs).
 //
+// MomentsAdamF32, RoundedBF16 and RoundedF16 also continue, when given
+// them, the CRC-32s (IEEE) of the two slices they read, for verify --deep:
+// on AVX-512 with VPCLMULQDQ their kernels fold the bytes in the same loop
+// (internal/crc's constants, crc.Start and crc.Finish around each block),
+// where the carry-less multiplications overlap with the divisions of the
+// AdamW update or take the place of the bfloat16 rounding's integer work
+// (bf16cvt_amd64.s: VCVTNEPS2BF16, written by hand, on CPUs with
+// AVX512_BF16); elsewhere each block is hashed after it is read, from
+// cache.
+//
 // Each kernel's doc comment is its reference loop, written in terms of
 // Moments.Add (the per-element definition of every accumulated quantity),
 // Pairs.Add, AdamU, MatchBF16 or MatchF16. An implementation may add the sums in another
@@ -39,6 +49,9 @@
 //     the assembly writes; asm_amd64.s and stubs_amd64.go, the assembly and
 //     its Go declarations, are generated (go generate; CI checks that
 //     regenerating changes nothing);
+//   - bf16cvt_amd64.s and bf16cvt_amd64.go: the one kernel written by hand
+//     (an instruction neither avo nor Go's assembler knows, encoded with
+//     BYTE), with its CPU check;
 //   - kernel_other.go (the exact complement of those tags): entry points that
 //     call the generic code.
 //
