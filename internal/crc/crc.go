@@ -110,3 +110,33 @@ var slicing8 = sync.OnceValue(func() *[8][256]uint32 {
 	}
 	return t
 })
+
+// FoldConstants returns the constants that carry a 128-bit lane d bits
+// forward (d a multiple of 128, at least 128) in a fold of the reflected
+// CRC-32 polynomial P: rev32(x^(d+32) mod P) << 1, which multiplies the
+// lane's low quadword, and rev32(x^(d-32) mod P) << 1, its high one (for d
+// = 512, hash/crc32's r2r1). The kernels hold them as data; TestConstants
+// and the generator of tensor/internal/kernel take them from here.
+func FoldConstants(d int) (lo, hi uint64) {
+	xpow := func(e int) uint32 { // x^e mod P, P = 0x104c11db7
+		r := uint32(1)
+		for range e {
+			top := r & 0x80000000
+			r <<= 1
+			if top != 0 {
+				r ^= 0x04c11db7
+			}
+		}
+		return r
+	}
+	rev := func(v uint32) uint64 {
+		var r uint64
+		for i := range 32 {
+			if v&(1<<i) != 0 {
+				r |= 1 << (31 - i)
+			}
+		}
+		return r << 1
+	}
+	return rev(xpow(d + 32)), rev(xpow(d - 32))
+}

@@ -1,6 +1,7 @@
 package crc
 
 import (
+	"encoding/binary"
 	"hash/crc32"
 	"math/rand/v2"
 	"testing"
@@ -64,30 +65,12 @@ func TestPieces(t *testing.T) {
 	}
 }
 
-// TestConstants recomputes the kernel's folding constants: for a lane
-// moved D bits, rev32(x^(D+32) mod P) << 1 and rev32(x^(D-32) mod P) << 1.
-// D = 512 is hash/crc32's r2r1.
+// TestConstants recomputes the kernel's folding constants (FoldConstants:
+// for a lane moved D bits, rev32(x^(D+32) mod P) << 1 and rev32(x^(D-32)
+// mod P) << 1; D = 512 is hash/crc32's r2r1) and checks FoldConstants
+// itself: folding 16 bytes by 128 bits with them and XORing in the next 16
+// leaves 16 bytes with the CRC-32 of all 32.
 func TestConstants(t *testing.T) {
-	xpow := func(e int) uint32 {
-		r := uint32(1)
-		for range e {
-			top := r & 0x80000000
-			r <<= 1
-			if top != 0 {
-				r ^= 0x04c11db7
-			}
-		}
-		return r
-	}
-	rev := func(v uint32) uint64 {
-		var r uint64
-		for i := range 32 {
-			if v&(1<<i) != 0 {
-				r |= 1 << (31 - i)
-			}
-		}
-		return r << 1
-	}
 	for _, c := range []struct {
 		d      int
 		lo, hi uint64
@@ -97,9 +80,37 @@ func TestConstants(t *testing.T) {
 		{1536, 0x1821d8bc0, 0x12e958ac4},
 		{2048, 0x11542778a, 0x1322d1430},
 	} {
-		if lo, hi := rev(xpow(c.d+32)), rev(xpow(c.d-32)); lo != c.lo || hi != c.hi {
+		if lo, hi := FoldConstants(c.d); lo != c.lo || hi != c.hi {
 			t.Errorf("D=%d: %#x %#x, the kernel has %#x %#x", c.d, lo, hi, c.lo, c.hi)
 		}
+	}
+	// A fold in Go: the lane (a0, a1) carried 128 bits is
+	// clmul(a0, lo) ^ clmul(a1, hi), 128 bits (each product < 2^97).
+	clmul := func(a, b uint64) (l, h uint64) {
+		for i := range 64 {
+			if b&(1<<i) != 0 {
+				l ^= a << i
+				if i > 0 {
+					h ^= a >> (64 - i)
+				}
+			}
+		}
+		return l, h
+	}
+	data := make([]byte, 32)
+	for i := range data {
+		data[i] = byte(i*29 + 3)
+	}
+	lo, hi := FoldConstants(128)
+	a0, a1 := binary.LittleEndian.Uint64(data), binary.LittleEndian.Uint64(data[8:])
+	a0 ^= 0xffffffff // the initial register, as Start puts it
+	l0, h0 := clmul(a0, lo)
+	l1, h1 := clmul(a1, hi)
+	var z [64]byte
+	binary.LittleEndian.PutUint64(z[:], l0^l1^binary.LittleEndian.Uint64(data[16:]))
+	binary.LittleEndian.PutUint64(z[8:], h0^h1^binary.LittleEndian.Uint64(data[24:]))
+	if got, want := Finish(&z, 16), crc32.ChecksumIEEE(data); got != want {
+		t.Errorf("a fold by 128 bits with FoldConstants(128): CRC-32 %08x, want %08x", got, want)
 	}
 }
 

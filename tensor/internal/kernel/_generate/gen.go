@@ -34,6 +34,8 @@ import (
 	"github.com/mmcloughlin/avo/ir"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
+
+	"github.com/ckptinspect/ckptinspect/internal/crc"
 )
 
 // Offsets of the fields of part (asm_amd64.go).
@@ -1417,37 +1419,17 @@ type foldStream struct {
 	acc  VecVirtual
 }
 
-// foldConstants returns, for a 128-bit lane carried d bits forward, the
-// constants rev32(x^(d+32) mod P) << 1 and rev32(x^(d-32) mod P) << 1 (for
-// d = 512, the k512 of internal/crc, whose TestConstants checks them).
+// foldConstants returns the data holding crc.FoldConstants(d), the two
+// constants that carry a 128-bit lane d bits forward.
 func foldConstants(d int) Mem {
 	name := fmt.Sprintf("foldk%d", d)
 	if m, ok := constCache[name]; ok {
 		return m
 	}
-	xpow := func(e int) uint32 { // x^e mod P, P = 0x104c11db7
-		r := uint32(1)
-		for range e {
-			top := r & 0x80000000
-			r <<= 1
-			if top != 0 {
-				r ^= 0x04c11db7
-			}
-		}
-		return r
-	}
-	rev := func(v uint32) uint64 {
-		var r uint64
-		for i := range 32 {
-			if v&(1<<i) != 0 {
-				r |= 1 << (31 - i)
-			}
-		}
-		return r << 1
-	}
+	lo, hi := crc.FoldConstants(d)
 	m := GLOBL(name, RODATA|NOPTR)
-	DATA(0, U64(rev(xpow(d+32))))
-	DATA(8, U64(rev(xpow(d-32))))
+	DATA(0, U64(lo))
+	DATA(8, U64(hi))
 	constCache[name] = m
 	return m
 }
