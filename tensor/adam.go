@@ -94,24 +94,13 @@ func MomentsAdamSum(m, v *View, mLo, vLo, n int64, mm, mv *Moments, c1, c2, eps 
 	vb, okv := v.contiguousRange(vLo, n)
 	if m.DType == Float32 && v.DType == Float32 && okm && okv {
 		mOff, vOff := 4*(m.Offset+mLo), 4*(v.Offset+vLo)
-		fm, fv := cm.follows(mOff), cv.follows(vOff)
-		if !fm && !fv {
-			return kernel.MomentsAdamF32(mb, vb, int(n), (*kernel.Moments)(mm), (*kernel.Moments)(mv), 1/c1, 1/math.Sqrt(c2), eps, nil)
+		sums, on := startPair(cm, cv, mOff, vOff)
+		var crcs *[2]uint32
+		if on {
+			crcs = &sums
 		}
-		var crcs [2]uint32
-		if fm {
-			crcs[0] = cm.crc
-		}
-		if fv {
-			crcs[1] = cv.crc
-		}
-		sumSq, count = kernel.MomentsAdamF32(mb, vb, int(n), (*kernel.Moments)(mm), (*kernel.Moments)(mv), 1/c1, 1/math.Sqrt(c2), eps, &crcs)
-		if fm {
-			cm.crc, cm.n = crcs[0], mOff+int64(len(mb))
-		}
-		if fv {
-			cv.crc, cv.n = crcs[1], vOff+int64(len(vb))
-		}
+		sumSq, count = kernel.MomentsAdamF32(mb, vb, int(n), (*kernel.Moments)(mm), (*kernel.Moments)(mv), 1/c1, 1/math.Sqrt(c2), eps, crcs)
+		endPair(&sums, cm, cv, mOff+int64(len(mb)), vOff+int64(len(vb)))
 		return sumSq, count
 	}
 	m.Accumulate(mLo, mLo+n, mm)

@@ -63,3 +63,31 @@ func extendAll(c *Checksum, v *View, b []byte, ok bool, lo int64) {
 		c.lose()
 	}
 }
+
+// startPair returns the CRC-32s a two-tensor kernel is to continue for a
+// range at byte offA of a's data and one at offB of b's, and whether it is
+// to continue any: a checksum that is nil, lost or does not end where its
+// range starts is left out (and lost, see follows).
+func startPair(a, b *Checksum, offA, offB int64) (crcs [2]uint32, on bool) {
+	fa, fb := a.follows(offA), b.follows(offB)
+	if fa {
+		crcs[0] = a.crc
+	}
+	if fb {
+		crcs[1] = b.crc
+	}
+	return crcs, fa || fb
+}
+
+// endPair records in a and b the CRC-32s the kernel continued from
+// startPair, once it has read the ranges, which now end at byte endA of
+// a's data and endB of b's; a checksum startPair left out is left as it
+// is.
+func endPair(crcs *[2]uint32, a, b *Checksum, endA, endB int64) {
+	if a != nil && !a.lost {
+		a.crc, a.n = crcs[0], endA
+	}
+	if b != nil && !b.lost {
+		b.crc, b.n = crcs[1], endB
+	}
+}

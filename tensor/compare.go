@@ -56,8 +56,9 @@ func CompareRounded(master, module *View, mLo, dLo, n, base int64) Comparison {
 // CompareRoundedSum is CompareRounded continuing the checksums cm of the
 // master's data and cd of the module's with the bytes of the two ranges (a
 // nil checksum is left out). The fused kernel folds them into their
-// CRC-32s in the loop that compares (on AVX-512 with VPCLMULQDQ, at next
-// to no cost); the ranges of other dtypes are hashed after they are read,
+// CRC-32s in the loop that compares (on AVX-512 with VPCLMULQDQ: less than
+// a second pass over the bytes costs); the ranges of other dtypes are
+// hashed after they are read,
 // and one of a view that is not contiguous over it leaves its checksum
 // lost.
 func CompareRoundedSum(master, module *View, mLo, dLo, n, base int64, cm, cd *Checksum) Comparison {
@@ -68,16 +69,10 @@ func CompareRoundedSum(master, module *View, mLo, dLo, n, base int64, cm, cd *Ch
 	db, okd := module.contiguousRange(dLo, n)
 	if master.DType == Float32 && (module.DType == BFloat16 || module.DType == Float16) && okm && okd {
 		mOff, dOff := 4*(master.Offset+mLo), 2*(module.Offset+dLo)
-		fm, fd := cm.follows(mOff), cd.follows(dOff)
+		sums, on := startPair(cm, cd, mOff, dOff)
 		var crcs *[2]uint32
-		if fm || fd {
-			crcs = &[2]uint32{}
-			if fm {
-				crcs[0] = cm.crc
-			}
-			if fd {
-				crcs[1] = cd.crc
-			}
+		if on {
+			crcs = &sums
 		}
 		var r kernel.Rounded
 		if module.DType == BFloat16 {
@@ -85,12 +80,7 @@ func CompareRoundedSum(master, module *View, mLo, dLo, n, base int64, cm, cd *Ch
 		} else {
 			r = kernel.RoundedF16(mb, db, int(n), crcs)
 		}
-		if fm {
-			cm.crc, cm.n = crcs[0], mOff+int64(len(mb))
-		}
-		if fd {
-			cd.crc, cd.n = crcs[1], dOff+int64(len(db))
-		}
+		endPair(&sums, cm, cd, mOff+int64(len(mb)), dOff+int64(len(db)))
 		c := Comparison{Compared: n, Mismatch: r.Mismatch, MaxDiff: r.MaxDiff, First: -1}
 		if r.First >= 0 {
 			c.First = base + r.First
