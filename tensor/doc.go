@@ -39,7 +39,9 @@
 //
 // The inner loops live in the internal kernel package: unchecked, fused
 // (one pass per tensor computes every figure; AdamSquares and CompareRounded
-// read their two tensors in one pass), with float64 accumulators. Each has a
+// read their two tensors in one pass, and MomentsAdamSum and
+// CompareRoundedSum also keep up the CRC-32s of the bytes they read, see
+// Checksum), with float64 accumulators. Each has a
 // pure-Go reference, the only code built with the purego or noasm tags or
 // off amd64, and on amd64 AVX2 and AVX-512 assembly chosen at run time by
 // CPU feature; tests and fuzz tests hold every path to the reference (counts,
